@@ -1,0 +1,40 @@
+# Two set-up commands: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint schemas clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[dev]'
+	touch $@ $(VENV)/.runtime
+
+## demo: the main job on a temporary copy of the example repo
+demo: $(VENV)/.runtime
+	$(BIN)/python -m engine.demo
+
+## test: lint, type-check and the whole test suite
+test: $(VENV)/.dev
+	$(BIN)/ruff check engine tests
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check engine tests
+	$(BIN)/ruff format --check engine tests
+	$(BIN)/mypy
+
+## schemas: regenerate schemas/*.schema.json from the spec models
+schemas: $(VENV)/.runtime
+	$(BIN)/python -m engine.config.schemas schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,124 @@
+"""Entry point: `modelops [--repo DIR] [--color auto|always|never] [--debug] COMMAND`.
+
+Commands are imported only when they run, so `modelops --help` starts fast. Every exception is
+handled here, once: usage errors exit 64 (never click's 2, which `plan --detailed-exitcode` uses for
+"changes present"), engine errors exit with their own code, and anything unexpected exits 70 with a
+log file holding the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import click
+
+from engine import __version__
+from engine.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, EngineError
+
+#: name -> (module, one-line help). The help lives here so listing commands imports nothing.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("engine.cli.commands.validate", "Check the configuration: syntax, schema, references, guardrails."),
+    "schema": ("engine.cli.commands.schema", "Print the JSON Schema of a kind (for editors and CI)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        return module.command  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_text) for name, (_, help_text) in COMMANDS.items()])
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                           list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            from engine.diagnostics import suggestion
+
+            raise click.UsageError(f'unknown command "{name}"{suggestion(name, COMMANDS)}', ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
+              help="Root of the ops repository.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour output (auto: on a terminal, unless NO_COLOR is set).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.version_option(__version__, "--version", prog_name="modelops")
+@click.pass_context
+def cli(ctx: click.Context, repo: Path, color: str, debug: bool) -> None:
+    """modelops: a declarative GitOps engine for operating AI models.
+
+    Exit codes: 0 success or no changes, 1 invalid configuration or failed operation, 2 changes present
+    (plan --detailed-exitcode), 3 conflict (lock held, stale plan, newer state), 64 usage error, 70
+    internal error.
+    """
+    from engine.cli.app import App
+    from engine.console import Console, wants_color
+
+    console = Console(color=wants_color(color, sys.stdout))
+    ctx.obj = App(repo=repo.resolve(), console=console, debug=debug)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and turn every outcome into an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        result = cli.main(args=argv, prog_name="modelops", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except EngineError as exc:
+        _report_engine_error(exc)
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except Exception as exc:
+        return _internal_error(exc, debug)
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _report_engine_error(exc: EngineError) -> None:
+    click.echo(f"Error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"Hint: {exc.hint}", err=True)
+
+
+def _internal_error(exc: Exception, debug: bool) -> int:
+    log = Path(tempfile.gettempdir()) / f"modelops-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    details = "".join(traceback.format_exception(exc))
+    try:
+        log.write_text(f"modelops {__version__}, Python {sys.version.split()[0]}\n{details}", encoding="utf-8")
+        where = f"details in {log}"
+    except OSError:
+        where = "no log could be written"
+    click.echo(f"Internal error: {type(exc).__name__}: {exc}", err=True)
+    click.echo(f"This is a bug in modelops; {where}. Run with --debug to see the traceback.", err=True)
+    if debug:
+        click.echo(details, err=True)
+    return EXIT_INTERNAL

@@ -1,0 +1,1 @@
+"""Configuration: reading the ops repository (load), the spec models and their JSON Schemas."""

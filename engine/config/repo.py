@@ -1,0 +1,108 @@
+"""The ops repository on disk: which files the engine reads, and where their text and positions are.
+
+The engine reads only `environments/*/environment.y?ml`, `environments/*/models/**/*.y?ml` and
+`policies/**/*.y?ml`. Paths are kept repository-relative with forward slashes, sorted, so every
+later stage sees the same order on every machine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.config.loader import DEFAULT_LIMITS, Limits, SourceDocument, SourceFile, SourceMap, Span, load_text
+from engine.config.loader import source_map as build_source_map
+from engine.diagnostics import Diagnostic, error
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """What the layout says about a file: the kinds it may hold and the environment it belongs to."""
+
+    kinds: tuple[str, ...]
+    environment: str | None
+
+
+_POLICY_KINDS = ("AlertPolicy", "EscalationPolicy", "ScalingPolicy", "Guardrail")
+
+
+def placement(rel: str) -> Placement | None:
+    """Where `rel` sits in the layout, or None when the engine does not read it."""
+    parts = rel.split("/")
+    if not rel.endswith(YAML_SUFFIXES):
+        return None
+    if parts[0] == "policies" and len(parts) >= 2:
+        return Placement(_POLICY_KINDS, None)
+    if parts[0] != "environments" or len(parts) < 3:
+        return None
+    if len(parts) == 3 and parts[2] in ("environment.yaml", "environment.yml"):
+        return Placement(("Environment",), parts[1])
+    if len(parts) >= 4 and parts[2] == "models":
+        return Placement(("Model",), parts[1])
+    return None
+
+
+def discover(root: Path) -> list[str]:
+    """Every configuration file of the repository, repository-relative and sorted."""
+    found: list[str] = []
+    for top in ("environments", "policies"):
+        found.extend(_walk(root, root / top))
+    return sorted(rel for rel in found if placement(rel) is not None)
+
+
+def _walk(root: Path, directory: Path) -> Iterator[str]:
+    if not directory.is_dir():
+        return
+    for base, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel_base = Path(base).relative_to(root).as_posix()
+        for name in files:
+            if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+                yield f"{rel_base}/{name}"
+
+
+@dataclass
+class Sources:
+    """Files as loaded, plus source maps computed on first use (only files with diagnostics need one)."""
+
+    root: Path
+    files: dict[str, SourceFile]
+    limits: Limits = DEFAULT_LIMITS
+    _maps: dict[str, SourceMap] = field(default_factory=dict)
+
+    def documents(self) -> Iterator[SourceDocument]:
+        for source in self.files.values():
+            yield from source.documents
+
+    def load_diagnostics(self) -> list[Diagnostic]:
+        return [d for source in self.files.values() for d in source.diagnostics]
+
+    def text(self, path: str) -> str | None:
+        source = self.files.get(path)
+        return source.text if source is not None else None
+
+    def locate(self, document: SourceDocument, ptr: str, *, at_key: bool = False) -> Span | None:
+        positions = self._maps.get(document.file)
+        if positions is None:
+            positions = build_source_map(document.file, self.files[document.file].text, self.limits)
+            self._maps[document.file] = positions
+        return positions.locate(document.index, ptr, at_key=at_key)
+
+
+def load_repo(root: Path, paths: Iterable[str] | None = None, limits: Limits = DEFAULT_LIMITS) -> Sources:
+    """Read every configuration file (or the given repository-relative ones)."""
+    files = {rel: read_file(root, rel, limits) for rel in (discover(root) if paths is None else paths)}
+    return Sources(root, files, limits)
+
+
+def read_file(root: Path, rel: str, limits: Limits = DEFAULT_LIMITS) -> SourceFile:
+    try:
+        raw = (root / rel).read_bytes()
+    except OSError as exc:
+        problem = error("MO014", f"cannot read file: {exc.strerror or exc}", file=rel, line=1, column=1)
+        return SourceFile(rel, "", (), (problem,))
+    return load_text(rel, raw, limits)

@@ -1,0 +1,208 @@
+"""Field types shared by the spec models.
+
+Each custom scalar is validated by its parser in `engine.scalars` (so the message is precise) and
+publishes a JSON Schema fragment with a `format` and a `pattern` (so editors check it while typing).
+Validation is strict: YAML `"8000"` is not a port and `yes` is not a boolean.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from engine.scalars import ScalarError, cpu, duration, semver, size
+from engine.scalars import secretref as secret
+from engine.scalars.cpu import Cpu
+from engine.scalars.duration import Duration
+from engine.scalars.secretref import SecretRef
+from engine.scalars.semver import SemVer
+from engine.scalars.size import Size
+
+T = TypeVar("T")
+
+
+class Spec(BaseModel):
+    """Base of every spec model: strict, frozen, unknown keys rejected, camelCase in YAML."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        hide_input_in_errors=True,
+        field_title_generator=lambda name, _info: name.rstrip("_").replace("_", " ").capitalize(),
+        model_title_generator=lambda model: model.__name__,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        # `key:` with nothing after it is almost always a mistake; refusing null everywhere also keeps
+        # the published schemas (which have no null branches) and the models in exact agreement.
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if value is None:
+                    raise PydanticCustomError("null_value", "has no value: give it one or remove the key",
+                                              {"key": key})
+        return data
+
+
+def _checked(kind: str, parse: Callable[[Any], T]) -> Callable[[Any], T]:
+    """Wrap a scalar parser so its message reaches the user as a typed pydantic error."""
+
+    def validate(value: Any) -> T:
+        try:
+            return parse(value)
+        except ScalarError as exc:
+            raise PydanticCustomError(kind, str(exc)) from None
+
+    return validate
+
+
+def _scalar(kind: str, parse: Callable[[Any], Any], schema: dict[str, Any]) -> tuple[Any, ...]:
+    return (PlainValidator(_checked(kind, parse)), PlainSerializer(str, return_type=str), WithJsonSchema(schema))
+
+
+DurationField = Annotated[
+    Duration,
+    *_scalar("duration", duration.parse_duration,
+             {"type": "string", "format": "duration", "pattern": duration.PATTERN, "examples": ["30s", "5m", "1h30m"]}),
+]  # fmt: skip
+SizeField = Annotated[
+    Size,
+    *_scalar("size", size.parse_size,
+             {"type": ["string", "integer"], "format": "size", "pattern": size.PATTERN, "examples": ["512Mi", "16Gi"]}),
+]  # fmt: skip
+CpuField = Annotated[
+    Cpu,
+    *_scalar("cpu", cpu.parse_cpu,
+             {"type": ["string", "number"], "format": "cpu", "pattern": cpu.PATTERN, "examples": ["4", "500m"]}),
+]  # fmt: skip
+SemVerField = Annotated[
+    SemVer,
+    *_scalar("semver", semver.parse_semver,
+             {"type": "string", "format": "semver", "pattern": semver.PATTERN, "examples": ["1.4.2", "2.0.0-rc.1"]}),
+]  # fmt: skip
+SecretField = Annotated[
+    SecretRef,
+    *_scalar("secret", secret.parse_secret_ref,
+             {"type": "string", "format": "secret-ref", "pattern": secret.PATTERN,
+              "examples": ["${env:SLACK_WEBHOOK_URL}"]}),
+]  # fmt: skip
+
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+LABEL_KEY_PATTERN = r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def parse_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ScalarError(f"expected a name (a string), got {type(value).__name__}")
+    if _NAME.match(value):
+        return value
+    fixed = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63]
+    hint = f' (try "{fixed}")' if fixed and _NAME.match(fixed) else ""
+    raise ScalarError(
+        f'invalid name "{value}": use a DNS-1123 label, lowercase letters, digits and "-", '
+        f"starting and ending with a letter or digit, at most 63 characters{hint}"
+    )
+
+
+Name = Annotated[
+    str,
+    PlainValidator(_checked("name", parse_name)),
+    WithJsonSchema({"type": "string", "format": "dns-label", "pattern": NAME_PATTERN, "maxLength": 63}),
+]
+
+
+def parse_timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ScalarError(f'expected an RFC 3339 timestamp such as "2026-12-20T00:00:00Z", got {type(value).__name__}')
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ScalarError(f'invalid timestamp "{value}": use RFC 3339, such as "2026-12-20T00:00:00Z"') from None
+    if parsed.tzinfo is None:
+        raise ScalarError(f'timestamp "{value}" has no time zone: add "Z" for UTC or an offset such as "+01:00"')
+    return parsed
+
+
+Timestamp = Annotated[
+    datetime,
+    *_scalar("timestamp", parse_timestamp, {"type": "string", "format": "date-time"}),
+]
+
+
+def parse_timezone(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ScalarError(f'expected an IANA time zone such as "Europe/Berlin", got {type(value).__name__}')
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScalarError(f'unknown time zone "{value}": use an IANA name such as "UTC" or "Europe/Berlin"') from None
+    return value
+
+
+TimeZone = Annotated[
+    str,
+    PlainValidator(_checked("timezone", parse_timezone)),
+    WithJsonSchema({"type": "string", "format": "timezone", "examples": ["UTC", "Europe/Berlin"]}),
+]
+
+
+def parse_measure(value: Any) -> float | Duration:
+    """A threshold: a plain number in the metric's unit, or a duration for time metrics."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        return duration.parse_duration(value)
+    raise ScalarError(f"expected a number or a duration such as 500ms, got {type(value).__name__}")
+
+
+def _dump_measure(value: float | Duration) -> float | str:
+    return str(value) if isinstance(value, Duration) else value
+
+
+Measure = Annotated[
+    float | Duration,
+    PlainValidator(_checked("measure", parse_measure)),
+    PlainSerializer(_dump_measure),
+    WithJsonSchema({"anyOf": [{"type": "number"},
+                              {"type": "string", "format": "duration", "pattern": duration.PATTERN}]}),
+]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 3.0 as an integer; accept it the same way so the schema and models agree.
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_integral)]
+
+HTTP_URL_PATTERN = r"^https?://[^\s/$.?#@][^\s@]*$"
+URL_TEMPLATE_PATTERN = r"^https?://\S+$"
+
+
+def described(description: str, **kwargs: Any) -> Any:
+    """`Field(...)` with the description every schema property must carry."""
+    return Field(description=description, **kwargs)

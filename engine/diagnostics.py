@@ -1,0 +1,168 @@
+"""Diagnostics: problems in user input, as data.
+
+Every stage that inspects user input returns diagnostics instead of raising. A diagnostic is located
+(`file:line:col` plus a JSON pointer inside the document) so the CLI, the JSON output and GitHub
+annotations can all point at the same place. Codes are stable: tools and people grep for them, and
+`docs/diagnostics.md` documents each one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How bad a diagnostic is: errors fail validation, warnings only annotate."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+#: Stable diagnostic codes and a one-line title each (the catalogue in docs/diagnostics.md).
+CODES: dict[str, str] = {
+    # Layer 1: reading and parsing files.
+    "MO001": "YAML syntax error",
+    "MO002": "tab character used for indentation",
+    "MO003": "duplicate mapping key",
+    "MO004": "YAML tag not allowed",
+    "MO005": "unresolved merge-conflict markers",
+    "MO006": "file is not valid UTF-8",
+    "MO007": "binary file (NUL byte)",
+    "MO008": "document is not a mapping",
+    "MO009": "alias expansion over the limit",
+    "MO010": "nesting deeper than the limit",
+    "MO011": "file larger than the limit",
+    "MO012": "scalar larger than the limit",
+    "MO013": "empty file or document",
+    "MO014": "file cannot be read",
+    "MO015": "complex mapping key",
+    # Layer 2: documents against the schema of their kind.
+    "MO100": "unknown apiVersion",
+    "MO101": "unknown kind",
+    "MO102": "missing required field",
+    "MO103": "unknown field",
+    "MO104": "wrong type",
+    "MO105": "invalid value",
+    "MO106": "invalid duration",
+    "MO107": "invalid size or quantity",
+    "MO108": "invalid semantic version",
+    "MO109": "literal value where a secret reference is required",
+    "MO110": "kind not allowed in this file",
+    "MO111": "invalid name",
+    # Layer 3: meaning across documents.
+    "MO201": "unknown reference",
+    "MO202": "duplicate name",
+    "MO203": "environment name does not match its directory",
+    "MO204": "canary weights must increase",
+    "MO205": "minReplicas greater than maxReplicas",
+    "MO206": "repeat interval shorter than group interval",
+    "MO207": "freeze window ends before it starts",
+    "MO208": "promotion chain has a cycle",
+    "MO209": "thresholds out of order or not finite",
+    "MO210": "unused definition",
+    "MO211": "setting does not apply to this target",
+    "MO212": "threshold unit does not fit the metric",
+    # Layer 4: guardrails.
+    "MO301": "guardrail violated",
+    "MO302": "guardrail schema is not a valid JSON Schema",
+    # Command input that is not YAML (paths, flags that name things).
+    "MO401": "path is not part of the ops repository",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in user input.
+
+    `line` and `column` are 1-based; `path` is a JSON pointer inside the document (`/spec/scaling`),
+    empty for file-level problems. `span` is how many characters the caret under the snippet covers.
+    `sensitive` marks diagnostics whose source text may hold a credential: renderers mask the span.
+    """
+
+    severity: Severity
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str = ""
+    hint: str | None = None
+    span: int = 1
+    sensitive: bool = False
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    @property
+    def dotted_path(self) -> str:
+        """The JSON pointer as a reader writes it: `/spec/tests/0/name` -> `spec.tests[0].name`."""
+        return dotted(self.path)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "hint": self.hint,
+        }
+
+
+def error(code: str, message: str, **where: object) -> Diagnostic:
+    return _make(Severity.ERROR, code, message, where)
+
+
+def warning(code: str, message: str, **where: object) -> Diagnostic:
+    return _make(Severity.WARNING, code, message, where)
+
+
+def _make(severity: Severity, code: str, message: str, where: dict[str, object]) -> Diagnostic:
+    if code not in CODES:  # a typo here would publish an undocumented code
+        raise ValueError(f"unknown diagnostic code {code}")
+    return replace(Diagnostic(severity, code, message), **where)  # type: ignore[arg-type]
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.is_error for d in diagnostics)
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Stable reading order: by file, then position, then code."""
+    return sorted(diagnostics, key=lambda d: (d.file or "", d.line or 0, d.column or 0, d.code, d.message))
+
+
+def pointer(*parts: str | int) -> str:
+    """Build a JSON pointer, escaping `~` and `/` as RFC 6901 requires."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def pointer_parts(ptr: str) -> list[str]:
+    if not ptr:
+        return []
+    return [p.replace("~1", "/").replace("~0", "~") for p in ptr.split("/")[1:]]
+
+
+def dotted(ptr: str) -> str:
+    out = ""
+    for part in pointer_parts(ptr):
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
+
+
+def did_you_mean(word: str, candidates: Sequence[str] | Iterable[str]) -> str | None:
+    """The closest candidate to a misspelt word, or None when nothing is close enough."""
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def suggestion(word: str, candidates: Iterable[str]) -> str:
+    """` (did you mean "x"?)` or the empty string, for appending to a message."""
+    best = did_you_mean(word, candidates)
+    return f' (did you mean "{best}"?)' if best else ""

@@ -1,0 +1,63 @@
+"""Durations in Prometheus notation: `500ms`, `30s`, `5m`, `1h30m`, `7d`, `2w`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from engine.scalars import ScalarError
+
+UNITS_MS: dict[str, int] = {"w": 604_800_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
+PATTERN = r"^([0-9]+(ms|s|m|h|d|w))+$"
+_PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w)")
+_EXAMPLES = '"30s", "5m", "1h30m"'
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Duration:
+    """A non-negative span of time with millisecond resolution."""
+
+    ms: int
+
+    @property
+    def seconds(self) -> float:
+        return self.ms / 1000
+
+    def __str__(self) -> str:
+        if self.ms == 0:
+            return "0s"
+        out, rest = "", self.ms
+        for unit, size in UNITS_MS.items():
+            count, rest = divmod(rest, size)
+            if count:
+                out += f"{count}{unit}"
+        return out
+
+
+def parse_duration(text: object) -> Duration:
+    if isinstance(text, bool) or not isinstance(text, str | int):
+        raise ScalarError(f"expected a duration such as {_EXAMPLES}, got {type(text).__name__}")
+    if isinstance(text, int):
+        raise ScalarError(f'missing unit in duration {text} (did you mean "{text}s"?); units: ms, s, m, h, d, w')
+    value = text.strip()
+    if not value:
+        raise ScalarError(f"empty duration; expected something like {_EXAMPLES}")
+    if value.isdigit():
+        raise ScalarError(f'missing unit in duration "{value}" (did you mean "{value}s"?); units: ms, s, m, h, d, w')
+    return Duration(_sum_parts(value))
+
+
+def _sum_parts(value: str) -> int:
+    pos, total, last_size = 0, 0, None
+    for match in _PART.finditer(value):
+        if match.start() != pos:
+            break
+        size = UNITS_MS[match.group(2)]
+        if last_size is not None and size >= last_size:
+            raise ScalarError(f'units in duration "{value}" must go from largest to smallest, each once (e.g. "1h30m")')
+        total, pos, last_size = total + int(match.group(1)) * size, match.end(), size
+    if pos != len(value):
+        raise ScalarError(
+            f'invalid duration "{value}": expected numbers with units ms, s, m, h, d or w, such as {_EXAMPLES}'
+        )
+    return total

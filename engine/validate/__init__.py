@@ -1,0 +1,94 @@
+"""Validation: loading, schema, semantics and guardrails, every problem collected before reporting.
+
+`validate_repo` is the single entry point; `modelops validate` and every command that reads the
+configuration go through it, so they agree on what is valid.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from engine.config.documents import Document
+from engine.config.repo import Sources, load_repo, placement
+from engine.diagnostics import Diagnostic, error, has_errors, sort_diagnostics, warning
+from engine.validate.findings import Findings
+from engine.validate.guardrails import check_guardrails
+from engine.validate.schema import check_schema
+from engine.validate.semantic import Index, check_semantics
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What validation found: the valid documents (indexed) and every diagnostic, sorted."""
+
+    sources: Sources
+    documents: tuple[Document, ...]
+    index: Index
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(d.kind for d in self.documents)
+
+    def only(self, prefixes: Iterable[str], extra: Iterable[Diagnostic] = ()) -> ValidationResult:
+        """The same result, reporting only diagnostics in (or under) the given repository paths."""
+        wanted = tuple(prefixes)
+        kept = [d for d in self.diagnostics if d.file and _under(d.file, wanted)]
+        return replace(self, diagnostics=tuple(sort_diagnostics([*kept, *extra])))
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(p in ("", ".") or path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+def validate_repo(root: Path) -> ValidationResult:
+    sources = load_repo(root)
+    findings = Findings(sources, sources.load_diagnostics())
+    schema = check_schema(sources, findings)
+    index = check_semantics(schema, findings)
+    check_guardrails(schema.documents, findings)
+    return ValidationResult(sources, tuple(schema.documents), index, tuple(sort_diagnostics(findings.diagnostics)))
+
+
+def validate_paths(root: Path, paths: Iterable[Path], cwd: Path) -> ValidationResult:
+    """Validate the whole repository, reporting only problems in `paths` (all of it when empty).
+
+    Paths are taken relative to `cwd` (as a shell or pre-commit passes them). A path outside the
+    repository is an error; a file the engine does not read is a warning, so a typo in a hook's file
+    filter is noticed.
+    """
+    result = validate_repo(root)
+    wanted = list(paths)
+    if not wanted:
+        return result
+    prefixes, extra = [], []
+    for path in wanted:
+        rel, problem = _repo_relative(root, cwd, path)
+        if problem is not None:
+            extra.append(problem)
+        if rel is not None:
+            prefixes.append(rel)
+    return result.only(prefixes, extra)
+
+
+def _repo_relative(root: Path, cwd: Path, path: Path) -> tuple[str | None, Diagnostic | None]:
+    absolute = (cwd / path).resolve()
+    try:
+        rel = absolute.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None, error("MO401", f"{path} is outside the repository {root}", file=str(path))
+    if rel == ".":
+        return "", None
+    if absolute.is_dir() or placement(rel) is not None:
+        return rel, None
+    if not absolute.exists():
+        return None, error("MO401", f"{rel} does not exist", file=rel)
+    hint = "modelops reads environments/*/environment.yaml, environments/*/models/**, policies/**"
+    return None, warning("MO401", f"{rel} is not a modelops configuration file (ignored)", file=rel, hint=hint)

@@ -1,0 +1,295 @@
+"""Layer 2: every document against the schema of its kind.
+
+The spec models are the schema (the JSON Schemas are generated from them and tested to agree), so this
+layer runs pydantic and translates its errors into located, actionable diagnostics.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from engine.config.documents import Document
+from engine.config.loader import SourceDocument
+from engine.config.repo import Sources, placement
+from engine.config.spec import API_VERSION, DOCUMENTS
+from engine.config.spec.policies import CLOCK_PATTERN, CRON_PATTERN, EMAIL_PATTERN, LABEL_PATTERN
+from engine.config.spec.types import HTTP_URL_PATTERN, LABEL_KEY_PATTERN, URL_TEMPLATE_PATTERN
+from engine.diagnostics import did_you_mean, pointer, suggestion
+from engine.validate.findings import Findings
+
+Scope = tuple[str, str | None]  # (kind, environment)
+
+
+@dataclass
+class SchemaResult:
+    """Documents that passed, and what is known about the ones that did not (to avoid cascades)."""
+
+    documents: list[Document] = field(default_factory=list)
+    broken_names: set[tuple[str, str | None, str]] = field(default_factory=set)
+    uncertain: set[Scope] = field(default_factory=set)
+
+    def may_exist(self, kind: str, environment: str | None, name: str) -> bool:
+        """True when a reference might point at a document that failed to load or validate."""
+        return (kind, environment, name) in self.broken_names or (kind, environment) in self.uncertain
+
+
+def check_schema(sources: Sources, findings: Findings) -> SchemaResult:
+    result = SchemaResult()
+    for path, source in sources.files.items():
+        where = placement(path)
+        if where is None:
+            continue
+        if any(d.is_error for d in source.diagnostics):
+            result.uncertain.update((kind, scope(kind, where.environment)) for kind in where.kinds)
+        for raw in source.documents:
+            _check(raw, where.kinds, where.environment, findings, result)
+    return result
+
+
+def scope(kind: str, environment: str | None) -> str | None:
+    """Models are unique per environment; everything else (environments included) globally."""
+    return environment if kind == "Model" else None
+
+
+def _check(raw: SourceDocument, kinds: tuple[str, ...], environment: str | None, findings: Findings,
+           result: SchemaResult) -> None:
+    kind = _kind(raw, kinds, findings)
+    if kind is None:
+        result.uncertain.update((k, scope(k, environment)) for k in kinds)
+        return
+    environment_name = environment
+    environment = scope(kind, environment)
+    try:
+        body = DOCUMENTS[kind].model_validate(raw.data)
+    except ValidationError as exc:
+        _report(raw, DOCUMENTS[kind], exc, findings)
+        name = raw.data.get("metadata", {}).get("name") if isinstance(raw.data.get("metadata"), dict) else None
+        if isinstance(name, str):
+            result.broken_names.add((kind, environment, name))
+        else:
+            result.uncertain.add((kind, environment))
+        return
+    result.documents.append(Document(kind, body.metadata.name, environment, raw, body, environment_name))
+
+
+def _kind(raw: SourceDocument, allowed: tuple[str, ...], findings: Findings) -> str | None:
+    data = raw.data
+    version = data.get("apiVersion")
+    if version is None:
+        findings.error("MO102", 'missing required field "apiVersion"', raw, "", hint=f"add apiVersion: {API_VERSION}")
+        return None
+    if version != API_VERSION:
+        findings.error("MO100", f'unknown apiVersion "{version}"; this engine reads {API_VERSION}', raw,
+                       "/apiVersion")
+        return None
+    kind = data.get("kind")
+    if kind is None:
+        findings.error("MO102", 'missing required field "kind"', raw, "", hint=f"one of: {', '.join(allowed)}")
+        return None
+    if kind not in DOCUMENTS:
+        close = did_you_mean(str(kind), DOCUMENTS) or next((k for k in DOCUMENTS if k.lower() == str(kind).lower()),
+                                                           None)
+        findings.error("MO101", f'unknown kind "{kind}"' + (f' (did you mean "{close}"?)' if close else ""), raw,
+                       "/kind", hint=f"kinds: {', '.join(DOCUMENTS)}")
+        return None
+    if kind not in allowed:
+        findings.error("MO110", f"a {kind} cannot live in {raw.file}", raw, "/kind", hint=_home(kind))
+        return None
+    return str(kind)
+
+
+def _home(kind: str) -> str:
+    if kind == "Environment":
+        return "an Environment lives in environments/<name>/environment.yaml"
+    if kind == "Model":
+        return "a Model lives in environments/<env>/models/"
+    return f"a {kind} lives under policies/"
+
+
+# -- pydantic errors to diagnostics -----------------------------------------------------------------
+
+_CUSTOM_CODES = {"duration": "MO106", "size": "MO107", "cpu": "MO107", "semver": "MO108", "secret": "MO109",
+                 "name": "MO111", "null_value": "MO104"}  # fmt: skip
+_TYPE_NAMES = {
+    "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
+    "bool_type": "true or false", "dict_type": "a mapping", "model_type": "a mapping",
+    "model_attributes_type": "a mapping", "list_type": "a list", "literal_error": "",
+}  # fmt: skip
+_PATTERNS = {
+    HTTP_URL_PATTERN: "an http(s) URL without credentials",
+    URL_TEMPLATE_PATTERN: "an http(s) URL",
+    CLOCK_PATTERN: "a time of day as HH:MM",
+    EMAIL_PATTERN: "an e-mail address",
+    CRON_PATTERN: 'a five-field cron expression such as "0 8 * * 1-5"',
+    LABEL_PATTERN: "a label name (letters, digits and _, not starting with a digit)",
+    LABEL_KEY_PATTERN: "a label key such as team or example.com/tier",
+    r"^[0-9a-f]{64}$": "64 lowercase hexadecimal digits",
+    r"^N\+[0-9]$": 'headroom as "N+k", such as "N+2"',
+    r"^/": 'a path starting with "/"',
+    r"^[A-Z]{3}$": "a three-letter currency code such as USD",
+    r"^[a-z][a-z0-9+.-]*://\S+$": "a URI with a scheme, such as s3://bucket/key",
+    r"^[a-z0-9][a-z0-9._-]*$": "a lowercase identifier",
+}  # fmt: skip
+
+
+def _report(raw: SourceDocument, model: type[BaseModel], exc: ValidationError, findings: Findings) -> None:
+    seen: set[str] = set()
+    for err in exc.errors(include_url=False):
+        parts, at_key = _data_path(raw.data, err)
+        ptr = pointer(*parts)
+        if ptr in seen:  # unions report one error per branch; the first is enough
+            continue
+        seen.add(ptr)
+        code, message, hint = _describe(err, model, parts)
+        findings.error(code, message, raw, ptr, at_key=at_key, hint=hint, sensitive=code == "MO109")
+
+
+def _data_path(data: Any, err: Any) -> tuple[list[str | int], bool]:
+    """Follow the error's location through the data, skipping pydantic's own tags (union branches)."""
+    loc = list(err["loc"])
+    kind = err["type"]
+    if kind in ("missing", "union_tag_not_found"):
+        loc = loc[:-1] if kind == "missing" else loc
+    parts: list[str | int] = []
+    node = data
+    for item in loc:
+        if _has(node, item):
+            parts.append(item)
+            node = node[item]
+    if kind == "null_value":
+        parts.append(err["ctx"]["key"])
+    at_key = kind in ("missing", "extra_forbidden", "null_value") or "[key]" in loc
+    return parts, at_key
+
+
+def _has(node: Any, item: Any) -> bool:
+    if isinstance(node, dict):
+        return isinstance(item, str) and item in node
+    return isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node)
+
+
+def _describe(err: Any, model: type[BaseModel], parts: list[str | int]) -> tuple[str, str, str | None]:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in _CUSTOM_CODES:
+        return _CUSTOM_CODES[kind], err["msg"], None
+    if kind == "missing":
+        return "MO102", f'missing required field "{err["loc"][-1]}"', None
+    if kind == "extra_forbidden":
+        field_name = str(err["loc"][-1])
+        allowed = fields_at(model, err["loc"][:-1])
+        hint = f"allowed here: {', '.join(allowed)}" if allowed else None
+        if field_name == "<<":
+            hint = "YAML merge keys (<<) are not supported; repeat the keys or use an alias for the whole value"
+        return "MO103", f'unknown field "{field_name}"' + suggestion(field_name, allowed), hint
+    if kind == "union_tag_invalid":
+        tags = ctx["expected_tags"].replace("'", "")
+        found = str(ctx["tag"])
+        return "MO105", f'unknown {ctx["discriminator"].strip(chr(39))} "{found}"' + suggestion(
+            found, tags.split(", ")), f"one of: {tags}"
+    if kind == "union_tag_not_found":
+        return "MO102", f'missing required field "{ctx["discriminator"].strip(chr(39))}"', None
+    if kind == "literal_error":
+        return _literal(err, ctx)
+    if kind in _TYPE_NAMES:
+        return "MO104", f"expected {_TYPE_NAMES[kind]}, got {_describe_value(err.get('input'))}", _type_hint(err)
+    return "MO105", _constraint(kind, err, ctx), None
+
+
+def _literal(err: Any, ctx: dict[str, Any]) -> tuple[str, str, str | None]:
+    expected = [e.strip().strip("'") for e in ctx["expected"].replace(" or ", ", ").split(", ")]
+    value = err.get("input")
+    if not isinstance(value, str):
+        return "MO104", f"expected one of {', '.join(expected)}, got {_describe_value(value)}", None
+    return "MO105", f'invalid value "{value}"' + suggestion(value, expected), f"one of: {', '.join(expected)}"
+
+
+def _constraint(kind: str, err: Any, ctx: dict[str, Any]) -> str:
+    value = err.get("input")
+    bounds = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+              "greater_than": ("greater than", "gt"), "less_than": ("less than", "lt")}  # fmt: skip
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {ctx[key]} (got {value})"
+    if kind == "string_pattern_mismatch":
+        expected = _PATTERNS.get(ctx["pattern"], f"text matching {ctx['pattern']}")
+        return f'expected {expected}, got "{value}"'
+    if kind == "too_short":
+        minimum = ctx.get("min_length", 1)
+        return "must not be empty" if minimum == 1 else f"needs at least {minimum} items"
+    if kind == "too_long":
+        return f"has more than {ctx.get('max_length')} items"
+    return str(err["msg"])
+
+
+def _describe_value(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f'the string "{value}"' if len(value) <= 40 else "a string"
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _type_hint(err: Any) -> str | None:
+    value = err.get("input")
+    if err["type"] == "bool_type" and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
+        return f'YAML 1.2 reads "{value}" as text; write true or false'
+    if err["type"] in ("int_type", "float_type") and isinstance(value, str):
+        return "remove the quotes around the number"
+    if err["type"] == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        return "quote the value to make it a string"
+    return None
+
+
+def fields_at(model: type[BaseModel], loc: Iterable[Any]) -> list[str]:
+    """The YAML keys allowed at a pydantic error location (for did-you-mean on unknown fields)."""
+    current: Any = model
+    for item in loc:
+        current = _step(current, item)
+        if current is None:
+            return []
+    target = _models_in(current)
+    return [f.alias or n for m in target for n, f in m.model_fields.items()]
+
+
+def _step(current: Any, item: Any) -> Any:
+    for candidate in _models_in(current):
+        for name, info in candidate.model_fields.items():
+            if item in (info.alias, name):
+                return info.annotation
+    origin = typing.get_origin(current)
+    if origin in (list, dict) and isinstance(item, int | str):
+        return typing.get_args(current)[-1]
+    if origin in (typing.Union, types.UnionType):
+        return _tagged(current, item)
+    if origin is typing.Annotated:
+        return _step(typing.get_args(current)[0], item)
+    return current if not isinstance(item, str) or "[" in item else None
+
+
+def _tagged(union: Any, tag: Any) -> Any:
+    for member in typing.get_args(union):
+        fields = getattr(member, "model_fields", {})
+        if "type" in fields and tag in typing.get_args(fields["type"].annotation):
+            return member
+    return union
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+    if origin is typing.Annotated:
+        return _models_in(typing.get_args(annotation)[0])
+    return []

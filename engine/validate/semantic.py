@@ -1,0 +1,318 @@
+"""Layer 3: meaning across documents: references, uniqueness, orderings, cycles, consistency.
+
+Runs over documents that passed their schema. References to documents that failed to load or validate
+are not reported again (the first error is the one to fix).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from engine.catalog import METRICS
+from engine.config.documents import Document
+from engine.config.spec.policies import AlertRule, Thresholds
+from engine.diagnostics import pointer, suggestion
+from engine.scalars.duration import Duration
+from engine.validate.findings import Findings
+from engine.validate.schema import SchemaResult
+
+
+class Index:
+    """Documents by kind and name; environments and models keyed per environment."""
+
+    def __init__(self, documents: Iterable[Document]) -> None:
+        self.by_key: dict[tuple[str, str | None, str], list[Document]] = defaultdict(list)
+        for doc in documents:
+            self.by_key[doc.key].append(doc)
+
+    def first(self, kind: str, environment: str | None, name: str) -> Document | None:
+        found = self.by_key.get((kind, environment, name))
+        return found[0] if found else None
+
+    def names(self, kind: str, environment: str | None = None) -> list[str]:
+        return sorted(n for (k, e, n) in self.by_key if k == kind and e == environment)
+
+    def all(self, kind: str) -> list[Document]:
+        return [docs[0] for (k, _, _), docs in sorted(self.by_key.items(), key=_order) if k == kind]
+
+
+def _order(item: tuple[tuple[str, str | None, str], list[Document]]) -> tuple[str, str, str]:
+    (kind, env, name), _ = item
+    return kind, env or "", name
+
+
+def check_semantics(result: SchemaResult, findings: Findings) -> Index:
+    index = Index(result.documents)
+    _duplicates(index, findings)
+    refs = _References(index, result, findings)
+    for env in index.all("Environment"):
+        _environment(env, refs, findings)
+    _promotion_cycles(index, findings)
+    _orphan_models(index, result, findings)
+    for model in index.all("Model"):
+        _model(model, refs, findings)
+    for policy in index.all("AlertPolicy"):
+        _alert_policy(policy, findings)
+    for policy in index.all("EscalationPolicy"):
+        _escalation_policy(policy, findings)
+    for policy in index.all("ScalingPolicy"):
+        _scaling_policy(policy, findings)
+    for guardrail in index.all("Guardrail"):
+        for i, env_name in enumerate(guardrail.spec.match.environments):
+            refs.check(guardrail, pointer("spec", "match", "environments", i), "Environment", env_name, None)
+    return index
+
+
+class _References:
+    def __init__(self, index: Index, result: SchemaResult, findings: Findings) -> None:
+        self.index, self.result, self.findings = index, result, findings
+
+    def check(self, doc: Document, ptr: str, kind: str, name: str, environment: str | None) -> bool:
+        if self.index.first(kind, environment, name) is not None or self.result.may_exist(kind, environment, name):
+            return True
+        known = self.index.names(kind, environment)
+        where = f" in environment {environment}" if environment and kind == "Model" else ""
+        self.findings.error("MO201", f'unknown {kind} "{name}"{where}' + suggestion(name, known), doc.source, ptr,
+                            hint=f"known: {', '.join(known)}" if known else _defined_where(kind))
+        return False
+
+
+def _defined_where(kind: str) -> str:
+    homes = {"Environment": "environments/<name>/environment.yaml", "Model": "environments/<env>/models/"}
+    return f"no {kind} is defined; add one in {homes.get(kind, 'policies/')}"
+
+
+def local(doc: Document, ptr: str, what: str, name: str, known: Iterable[str], findings: Findings) -> None:
+    """A reference to something defined inside the same document (a test, an analysis, a channel)."""
+    names = sorted(known)
+    if name not in names:
+        findings.error("MO201", f'unknown {what} "{name}"' + suggestion(name, names), doc.source, ptr,
+                       hint=f"defined here: {', '.join(names)}" if names else f"this document defines no {what}s")
+
+
+def _duplicates(index: Index, findings: Findings) -> None:
+    for (kind, env, name), docs in index.by_key.items():
+        scope = f" in environment {env}" if kind == "Model" else ""
+        for extra in docs[1:]:
+            findings.error("MO202", f'duplicate {kind} "{name}"{scope}: also defined at {docs[0].where}', extra.source,
+                           "/metadata/name", hint="names are unique per kind" + (" and environment" if scope else ""))
+
+
+# -- Environments -----------------------------------------------------------------------------------
+
+
+def _environment(env: Document, refs: _References, findings: Findings) -> None:
+    directory = env.directory
+    if directory != env.name:
+        findings.error("MO203", f'environment "{env.name}" lives in environments/{directory}/', env.source,
+                       "/metadata/name", hint=f"rename the directory or set metadata.name: {directory}")
+    spec = env.spec
+    if spec.promotes_from is not None:
+        if spec.promotes_from == env.name:
+            findings.error("MO208", f'environment "{env.name}" promotes from itself', env.source, "/spec/promotesFrom")
+        else:
+            refs.check(env, "/spec/promotesFrom", "Environment", spec.promotes_from, None)
+    for i, window in enumerate(spec.freeze):
+        if window.to <= window.from_:
+            findings.error("MO207", f"freeze window ends ({window.to.isoformat()}) before it starts "
+                           f"({window.from_.isoformat()})", env.source, pointer("spec", "freeze", i, "to"))
+    _target(env, findings)
+    _metrics(env, findings)
+
+
+def _target(env: Document, findings: Findings) -> None:
+    target = env.spec.target
+    if target.driver == "webhook" and target.webhook is None:
+        findings.error("MO102", 'missing required field "webhook" for driver webhook', env.source, "/spec/target",
+                       at_key=True, hint='add webhook: {url: "${env:DEPLOY_WEBHOOK_URL}"}')
+    for block in ("webhook", "gitops"):
+        if getattr(target, block) is not None and target.driver != block:
+            findings.warning("MO211", f"{block} settings are ignored: the driver is {target.driver}", env.source,
+                             pointer("spec", "target", block), at_key=True)
+
+
+def _metrics(env: Document, findings: Findings) -> None:
+    metrics = env.spec.metrics
+    if metrics is None:
+        return
+    needed = "path" if metrics.source == "file" else "url"
+    if getattr(metrics, needed) is None:
+        findings.error("MO102", f'missing required field "{needed}" for a {metrics.source} metric source', env.source,
+                       "/spec/metrics", at_key=True)
+
+
+def _promotion_cycles(index: Index, findings: Findings) -> None:
+    upstream = {e.name: e.spec.promotes_from for e in index.all("Environment")}
+    reported: set[str] = set()
+    for env in index.all("Environment"):
+        chain = [env.name]
+        while (nxt := upstream.get(chain[-1])) is not None and nxt in upstream:
+            if nxt in chain:
+                cycle = [*chain[chain.index(nxt):], nxt]
+                if nxt != chain[-1] and not reported.intersection(cycle):
+                    findings.error("MO208", "promotion chain has a cycle: " + " <- ".join(cycle), env.source,
+                                   "/spec/promotesFrom", hint="remove promotesFrom from one of these environments")
+                    reported.update(cycle)
+                break
+            chain.append(nxt)
+
+
+def _orphan_models(index: Index, result: SchemaResult, findings: Findings) -> None:
+    seen: set[str] = set()
+    for model in index.all("Model"):
+        env = model.environment or ""
+        if env in seen or index.first("Environment", None, env):
+            continue
+        seen.add(env)
+        if not result.may_exist("Environment", None, env):
+            findings.error("MO201", f'model belongs to environment "{env}", which has no environment.yaml',
+                           model.source, "", hint=f"create environments/{env}/environment.yaml")
+
+
+# -- Models -----------------------------------------------------------------------------------------
+
+
+def _model(model: Document, refs: _References, findings: Findings) -> None:
+    spec = model.spec
+    if spec.scaling is not None:
+        refs.check(model, "/spec/scaling", "ScalingPolicy", spec.scaling, None)
+    for i, name in enumerate(spec.alerts):
+        refs.check(model, pointer("spec", "alerts", i), "AlertPolicy", name, None)
+    if spec.escalation is not None:
+        refs.check(model, "/spec/escalation", "EscalationPolicy", spec.escalation, None)
+    _unique_tests(model, findings)
+    if spec.strategy is not None:
+        _strategy_refs(model, findings)
+    if spec.strategy is not None and spec.strategy.canary is not None:
+        _canary_weights(model, findings)
+
+
+def _unique_tests(model: Document, findings: Findings) -> None:
+    seen: set[str] = set()
+    for i, test in enumerate(model.spec.tests):
+        if test.name in seen:
+            findings.error("MO202", f'duplicate test "{test.name}"', model.source, pointer("spec", "tests", i, "name"))
+        seen.add(test.name)
+
+
+def _strategy_refs(model: Document, findings: Findings) -> None:
+    spec = model.spec
+    tests = [t.name for t in spec.tests]
+    analyses = list(spec.analysis)
+    name = spec.strategy.name
+    block = getattr(spec.strategy, {"blueGreen": "blue_green"}.get(name, name))
+    base = ("spec", "strategy", name)
+    for i, test in enumerate(block.preview_tests):
+        local(model, pointer(*base, "previewTests", i), "test", test, tests, findings)
+    for field_name in ("prePromotionAnalysis", "postPromotionAnalysis"):
+        attr = {"prePromotionAnalysis": "pre_promotion_analysis", "postPromotionAnalysis": "post_promotion_analysis"}
+        for i, analysis in enumerate(getattr(block, attr[field_name], [])):
+            local(model, pointer(*base, field_name, i), "analysis", analysis, analyses, findings)
+    if name == "canary":
+        for s, step in enumerate(block.steps):
+            names = [step.analysis] if isinstance(step.analysis, str) else step.analysis or []
+            for j, analysis in enumerate(names):
+                where = pointer(*base, "steps", s, "analysis") + ("" if isinstance(step.analysis, str) else f"/{j}")
+                local(model, where, "analysis", analysis, analyses, findings)
+
+
+def _canary_weights(model: Document, findings: Findings) -> None:
+    last = -1
+    for i, step in enumerate(model.spec.strategy.canary.steps):
+        if step.set_weight is None:
+            continue
+        if step.set_weight <= last:
+            findings.error("MO204", f"canary weight {step.set_weight} does not increase on the previous {last}",
+                           model.source, pointer("spec", "strategy", "canary", "steps", i, "setWeight"),
+                           hint="each setWeight must be larger than the one before it (traffic only moves forward)")
+        last = max(last, step.set_weight)
+
+
+# -- Policies ---------------------------------------------------------------------------------------
+
+
+def _alert_policy(policy: Document, findings: Findings) -> None:
+    seen: set[str] = set()
+    for i, rule in enumerate(policy.spec.rules):
+        base = ("spec", "rules", i)
+        if rule.name in seen:
+            findings.error("MO202", f'duplicate rule "{rule.name}"', policy.source, pointer(*base, "name"))
+        seen.add(rule.name)
+        for direction in ("above", "below"):
+            thresholds = getattr(rule, direction)
+            if thresholds is not None:
+                _thresholds(policy, rule, direction, thresholds, base, findings)
+
+
+def _thresholds(policy: Document, rule: AlertRule, direction: str, t: Thresholds, base: tuple[object, ...],
+                findings: Findings) -> None:
+    values: dict[str, float] = {}
+    for severity in ("warning", "critical"):
+        raw = getattr(t, severity)
+        if raw is None:
+            continue
+        ptr = pointer(*base, direction, severity)  # type: ignore[arg-type]
+        if isinstance(raw, Duration) and rule.metric is not None and not METRICS[rule.metric].is_time:
+            findings.error("MO212", f"{rule.metric} is measured in {METRICS[rule.metric].unit}, not time: "
+                           f'"{raw}" does not fit', policy.source, ptr, hint="give a plain number")
+        value = raw.seconds if isinstance(raw, Duration) else raw
+        if not math.isfinite(value):
+            findings.error("MO209", f"{severity} threshold must be a finite number", policy.source, ptr)
+            continue
+        values[severity] = value
+    if len(values) == 2:
+        _ordered(policy, direction, values, pointer(*base, direction), findings)  # type: ignore[arg-type]
+
+
+def _ordered(policy: Document, direction: str, v: Mapping[str, float], ptr: str, findings: Findings) -> None:
+    wrong = v["warning"] > v["critical"] if direction == "above" else v["warning"] < v["critical"]
+    if wrong:
+        relation = "above" if direction == "above" else "below"
+        findings.error("MO209", f"warning threshold {v['warning']:g} is {relation} critical {v['critical']:g}",
+                       policy.source, ptr + "/warning",
+                       hint=f"for `{direction}`, the warning comes first: it must be "
+                            f"{'lower' if direction == 'above' else 'higher'} than the critical threshold")
+
+
+def _escalation_policy(policy: Document, findings: Findings) -> None:
+    spec = policy.spec
+    channels = list(spec.channels)
+    used: set[str] = set()
+    for i, route in enumerate(spec.routes):
+        for j, channel in enumerate(route.channels):
+            local(policy, pointer("spec", "routes", i, "channels", j), "channel", channel, channels, findings)
+            used.add(channel)
+        severity = route.match.get("severity")
+        if severity is not None and severity not in ("warning", "critical"):
+            findings.error("MO105", f'invalid severity "{severity}"' + suggestion(severity, ["warning", "critical"]),
+                           policy.source, pointer("spec", "routes", i, "match", "severity"),
+                           hint="one of: warning, critical")
+    for i, rule in enumerate(spec.escalate):
+        for j, channel in enumerate(rule.channels):
+            local(policy, pointer("spec", "escalate", i, "channels", j), "channel", channel, channels, findings)
+            used.add(channel)
+    for name in channels:
+        if name not in used:
+            findings.warning("MO210", f'channel "{name}" is not used by any route or escalation', policy.source,
+                             pointer("spec", "channels", name), at_key=True)
+    if spec.grouping.repeat < spec.grouping.interval:
+        findings.error("MO206", f"repeat ({spec.grouping.repeat}) is shorter than interval ({spec.grouping.interval})",
+                       policy.source, "/spec/grouping/repeat",
+                       hint="a notification cannot repeat more often than its group is re-evaluated")
+    for i, quiet in enumerate(spec.quiet_hours):
+        if (quiet.start is None) != (quiet.end is None):
+            findings.error("MO102", "quiet hours need both start and end (or neither, for whole days)", policy.source,
+                           pointer("spec", "quietHours", i))
+
+
+def _scaling_policy(policy: Document, findings: Findings) -> None:
+    spec = policy.spec
+    if spec.min_replicas > spec.max_replicas:
+        findings.error("MO205", f"minReplicas ({spec.min_replicas}) is greater than maxReplicas ({spec.max_replicas})",
+                       policy.source, "/spec/minReplicas")
+    for i, window in enumerate(spec.schedule):
+        if window.min_replicas > spec.max_replicas:
+            findings.error("MO205", f"scheduled minReplicas ({window.min_replicas}) is greater than maxReplicas "
+                           f"({spec.max_replicas})", policy.source, pointer("spec", "schedule", i, "minReplicas"))

@@ -1,0 +1,110 @@
+"""Diagnostics as text (with numbered source snippets), JSON, or GitHub workflow commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from engine.console import Console
+from engine.diagnostics import Diagnostic, Severity
+
+FORMAT_VERSION = "1.0"
+SourceText = Callable[[str], str | None]
+
+
+def render_text(diagnostics: Sequence[Diagnostic], source: SourceText, console: Console) -> str:
+    """rustc/Terraform-style: a header line, the source line with a caret, then the hint."""
+    return "\n".join(_one(d, source, console) for d in diagnostics)
+
+
+def _one(d: Diagnostic, source: SourceText, console: Console) -> str:
+    colour = "red" if d.is_error else "yellow"
+    label = console.style(f"{d.severity.value}[{d.code}]", colour, "bold")
+    where = f"{d.file}:{d.line}:{d.column}" if d.file and d.line else (d.file or "<input>")
+    subject = f"{d.dotted_path}: " if d.dotted_path else ""
+    lines = [f"{console.style(where, 'bold')}: {label} {subject}{d.message}"]
+    lines += _snippet(d, source, console)
+    if d.hint:
+        lines.append(f"{' ' * _gutter(d)}= {console.style('hint', 'cyan')}: {d.hint}")
+    return "\n".join(lines) + "\n"
+
+
+def _gutter(d: Diagnostic) -> int:
+    return len(str(d.line or 0)) + 1
+
+
+def _snippet(d: Diagnostic, source: SourceText, console: Console) -> list[str]:
+    text = source(d.file) if d.file else None
+    if not text or not d.line:
+        return []
+    all_lines = text.splitlines()
+    if d.line > len(all_lines):
+        return []
+    line = all_lines[d.line - 1].replace("\t", " ")
+    column = max(1, d.column or 1)
+    if d.sensitive:  # the line may hold a credential: show its shape, never its value
+        line = line[: column - 1] + "*" * min(8, max(1, len(line) - column + 1))
+    line, column = _window(line, column)
+    pad = " " * _gutter(d)
+    width = max(1, min(d.span, len(line) - column + 1))
+    caret = " " * (column - 1) + console.style("^" * width, "red" if d.is_error else "yellow", "bold")
+    number = str(d.line).rjust(_gutter(d) - 1)
+    return [f"{pad}|", f"{number} | {line}", f"{pad}| {caret}"]
+
+
+_WIDTH = 100
+
+
+def _window(line: str, column: int) -> tuple[str, int]:
+    """Cut a long line to a readable window around the column, marking the cuts with "..."."""
+    if len(line) <= _WIDTH:
+        return line, column
+    start = max(0, min(column - 1 - _WIDTH // 3, len(line) - _WIDTH))
+    head = "..." if start else ""
+    tail = "..." if start + _WIDTH < len(line) else ""
+    return head + line[start : start + _WIDTH] + tail, column - start + len(head)
+
+
+def summary(diagnostics: Sequence[Diagnostic]) -> str:
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    files = len({d.file for d in diagnostics})
+    return f"Found {_plural(errors, 'error')} and {_plural(warnings, 'warning')} in {_plural(files, 'file')}."
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def render_json(diagnostics: Sequence[Diagnostic], extra: dict[str, object] | None = None) -> str:
+    errors = sum(d.is_error for d in diagnostics)
+    body: dict[str, object] = {
+        "format_version": FORMAT_VERSION,
+        "valid": errors == 0,
+        "error_count": errors,
+        "warning_count": len(diagnostics) - errors,
+        **(extra or {}),
+        "diagnostics": [d.to_dict() for d in diagnostics],
+    }
+    return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def render_github(diagnostics: Sequence[Diagnostic]) -> str:
+    """GitHub Actions workflow commands, one annotation per diagnostic."""
+    return "\n".join(github_annotation(d) for d in diagnostics)
+
+
+def github_annotation(d: Diagnostic) -> str:
+    command = "error" if d.severity is Severity.ERROR else "warning"
+    props = {"file": d.file, "line": d.line, "col": d.column, "title": f"{d.code} {d.dotted_path}".strip()}
+    rendered = ",".join(f"{k}={_escape_property(str(v))}" for k, v in props.items() if v is not None)
+    message = d.message + (f"\n{d.hint}" if d.hint else "")
+    return f"::{command} {rendered}::{_escape_data(message)}"
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,164 @@
+"""`modelops validate` end to end: every bad-input category exits 1 with a located diagnostic, prints no
+traceback and writes nothing; formats, colour, paths and the exit-code contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, Result, snapshot, write
+
+BAD_INPUTS: list[tuple[str, str, bytes, str, int]] = [
+    # (id, file, content, expected code, expected line)
+    ("syntax", "policies/alerts/bad.yaml", b"apiVersion: modelops.dev/v1\nkind: [AlertPolicy\n", "MO001", 3),
+    ("tab", "policies/alerts/bad.yaml", b"apiVersion: modelops.dev/v1\nspec:\n\trules: []\n", "MO002", 3),
+    ("duplicate-key", "policies/alerts/bad.yaml", b"apiVersion: modelops.dev/v1\napiVersion: x\n", "MO003", 2),
+    ("python-tag", "policies/alerts/bad.yaml", b"kind: !!python/object/apply:os.system [id]\n", "MO004", 1),
+    ("include-tag", "policies/alerts/bad.yaml", b"apiVersion: modelops.dev/v1\nspec: !include x.yaml\n", "MO004", 2),
+    ("merge-conflict", "policies/alerts/bad.yaml", b"a: 1\n<<<<<<< HEAD\nb: 1\n=======\nb: 2\n>>>>>>> x\n", "MO005", 2),
+    ("latin-1", "policies/alerts/bad.yaml", "kind: Caf\xe9\n".encode("latin-1"), "MO006", 1),
+    ("utf-16", "policies/alerts/bad.yaml", "kind: AlertPolicy\n".encode("utf-16"), "MO006", 1),
+    ("nul-byte", "policies/alerts/bad.yaml", b"kind: AlertPolicy\n\x00\x00", "MO007", 2),
+    ("not-a-mapping", "policies/alerts/bad.yaml", b"- apiVersion: modelops.dev/v1\n", "MO008", 1),
+    ("alias-bomb", "policies/alerts/bad.yaml",
+     b"a: &a [x,x,x,x,x,x,x,x,x,x]\n" + b"".join(
+         f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 10)}]\n".encode() for i in range(8)),
+     "MO009", 4),
+    ("deep-nesting", "policies/alerts/bad.yaml", b"a: " + b"[" * 10_000 + b"]" * 10_000 + b"\n", "MO010", 1),
+    ("huge-file", "policies/alerts/bad.yaml", b"a: '" + b"x" * (2 << 20) + b"'\n", "MO011", 1),
+    ("huge-scalar", "policies/alerts/bad.yaml", b"a: '" + b"x" * (100 << 10) + b"'\n", "MO012", 1),
+    ("unknown-api-version", "policies/alerts/bad.yaml",
+     b"apiVersion: modelops.dev/v2\nkind: AlertPolicy\nmetadata: {name: x}\nspec: {rules: []}\n", "MO100", 1),
+    ("unknown-kind", "policies/alerts/bad.yaml", b"apiVersion: modelops.dev/v1\nkind: AlertPolicyy\n", "MO101", 2),
+    ("missing-field", "policies/alerts/bad.yaml",
+     b"apiVersion: modelops.dev/v1\nkind: AlertPolicy\nmetadata: {name: x}\n", "MO102", 1),
+    ("wrong-kind-here", "policies/alerts/bad.yaml",
+     b"apiVersion: modelops.dev/v1\nkind: Model\nmetadata: {name: x}\n", "MO110", 2),
+    ("bad-name", "policies/alerts/bad.yaml",
+     b"apiVersion: modelops.dev/v1\nkind: AlertPolicy\nmetadata: {name: Latency_Rules}\nspec:\n  rules:\n"
+     b"    - {name: a, metric: error_rate, above: {warning: 0.1}}\n", "MO111", 3),
+]
+
+
+@pytest.mark.parametrize(("name", "rel", "content", "code", "line"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_is_located_and_changes_nothing(name: str, rel: str, content: bytes, code: str, line: int,
+                                                  repo: Path, cli: Callable[..., Result]) -> None:
+    write(repo, rel, content)
+    before = snapshot(repo)
+    started = time.perf_counter()
+    result = cli("--repo", repo, "validate")
+    assert time.perf_counter() - started < 5.0  # guards against hangs only
+    assert result.code == 1, result.output
+    assert f"{rel}:{line}:" in result.out
+    assert f"error[{code}]" in result.out
+    assert "Traceback" not in result.output
+    assert snapshot(repo) == before
+
+
+def test_example_repository_validates_clean(cli: Callable[..., Result]) -> None:
+    result = cli("--repo", ROOT, "validate")
+    assert result.code == 0
+    assert result.out.startswith("Success! The configuration is valid: 2 environments, 9 models, 8 policies")
+
+
+def test_empty_file_is_only_a_warning(repo: Path, cli: Callable[..., Result]) -> None:
+    write(repo, "policies/alerts/empty.yaml", "")
+    result = cli("--repo", repo, "validate")
+    assert result.code == 0
+    assert "policies/alerts/empty.yaml:1:1: warning[MO013] file is empty" in result.out
+    assert "with 1 warning" in result.out
+
+
+def test_paths_limit_what_is_reported(repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    write(repo, "policies/alerts/bad.yaml", "a: [\n")
+    monkeypatch.chdir(repo)
+    assert cli("validate", "policies/scaling").code == 0
+    failing = cli("validate", "policies/alerts/bad.yaml")
+    assert failing.code == 1 and "MO001" in failing.out
+    outside = cli("validate", "/etc/hostname")
+    assert outside.code == 1 and "error[MO401]" in outside.out and "outside the repository" in outside.out
+    write(repo, "README.md", "hello")
+    ignored = cli("validate", "README.md")
+    assert ignored.code == 0 and "warning[MO401] README.md is not a modelops configuration file" in ignored.out
+
+
+def test_json_output_is_parseable(repo: Path, cli: Callable[..., Result]) -> None:
+    write(repo, "policies/alerts/bad.yaml", "a: !!binary aGk=\n")
+    result = cli("--repo", repo, "validate", "--format", "json")
+    body = json.loads(result.out)
+    assert result.code == 1
+    assert body["format_version"] == "1.0" and body["valid"] is False and body["error_count"] == 1
+    assert body["diagnostics"][0] | {"message": None, "hint": None} == {
+        "severity": "error", "code": "MO004", "message": None, "file": "policies/alerts/bad.yaml", "line": 1,
+        "column": 4, "path": "", "hint": None}
+
+
+def test_github_annotations_escape_their_payload(repo: Path, cli: Callable[..., Result]) -> None:
+    write(repo, "policies/alerts/a,b.yaml", "a: 1\na: 2\n")
+    result = cli("--repo", repo, "validate", "--format", "github")
+    assert "::error file=policies/alerts/a%2Cb.yaml,line=2,col=1,title=MO003::duplicate key" in result.out
+    assert "%0Athe first one is on line 1" in result.out
+
+
+def test_colour_follows_the_flag_and_no_color(repo: Path, cli: Callable[..., Result],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    write(repo, "policies/alerts/bad.yaml", "a: [\n")
+    assert "\x1b[" not in cli("--repo", repo, "validate").out  # not a TTY
+    assert "\x1b[31;1merror[MO001]" in cli("--repo", repo, "--color", "always", "validate").out
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in cli("--repo", repo, "--color", "auto", "validate").out
+
+
+@pytest.mark.parametrize("args", [["validate", "--format", "yaml"], ["valdate"], ["--colour", "never", "validate"],
+                                  ["schema", "Modle"]])
+def test_usage_errors_exit_64_not_2(args: list[str], cli: Callable[..., Result]) -> None:
+    result = cli(*args)
+    assert result.code == 64
+    assert "Traceback" not in result.output
+
+
+def test_did_you_mean_for_commands(cli: Callable[..., Result]) -> None:
+    assert 'unknown command "valdate" (did you mean "validate"?)' in cli("valdate").err
+
+
+def test_internal_error_exits_70_with_a_log(repo: Path, cli: Callable[..., Result],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.validate
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(engine.validate, "validate_repo", boom)
+    result = cli("--repo", repo, "validate")
+    assert result.code == 70
+    assert "Internal error: RuntimeError: kaboom" in result.err
+    assert "Traceback" not in result.err
+    log = Path(result.err.split("details in ")[1].split(". Run")[0])
+    assert "RuntimeError: kaboom" in log.read_text()
+    log.unlink()
+    debug = cli("--repo", repo, "--debug", "validate")
+    assert debug.code == 70 and "Traceback (most recent call last)" in debug.err
+
+
+def test_schema_command_prints_each_kind(cli: Callable[..., Result]) -> None:
+    listing = cli("schema")
+    assert listing.code == 0 and "schemas/escalationpolicy.schema.json" in listing.out
+    schema = json.loads(cli("schema", "model").out)
+    assert schema["$id"] == "https://modelops.dev/schemas/v1/model.schema.json"
+
+
+def test_installed_console_script_runs(repo: Path) -> None:
+    script = Path(sys.executable).parent / "modelops"
+    assert script.exists(), "the package is not installed in this environment"
+    env = {**os.environ, "NO_COLOR": "1"}
+    done = subprocess.run([str(script), "--repo", str(repo), "validate"], capture_output=True, text=True, env=env,
+                          check=False)
+    assert done.returncode == 0 and "Success!" in done.stdout
+    assert subprocess.run([str(script), "--help"], capture_output=True, check=False).returncode == 0

@@ -1,0 +1,86 @@
+"""Shared fixtures: a copy of the example repository, a CLI runner, and a tree snapshot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from engine.cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PARTS = ("environments", "policies", "schemas", "examples")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", help="rewrite golden files from current output")
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
+def copy_example(target: Path) -> Path:
+    for part in EXAMPLE_PARTS:
+        if (ROOT / part).exists():
+            shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("state.json", "REPORT.md",
+                                                                                     "rendered", "state.journal"))
+    return target
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A private copy of the example ops repository."""
+    return copy_example(tmp_path / "ops")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run `modelops ARGS...` in-process and capture its exit code and output."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+    def run(*args: str | Path) -> Result:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under root with its size and mtime, to prove a command wrote nothing."""
+    found = {}
+    for base, _, files in os.walk(root):
+        for name in files:
+            path = Path(base) / name
+            stat = path.stat()
+            found[path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def write(root: Path, rel: str, text: str | bytes) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path

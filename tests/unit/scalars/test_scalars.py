@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import pytest
+
+from engine.scalars import ScalarError
+from engine.scalars.cpu import parse_cpu
+from engine.scalars.duration import Duration, parse_duration
+from engine.scalars.secretref import SecretRef, parse_secret_ref
+from engine.scalars.semver import parse_semver
+from engine.scalars.size import parse_size
+
+
+@pytest.mark.parametrize(("text", "ms", "canonical"), [
+    ("0s", 0, "0s"), ("500ms", 500, "500ms"), ("30s", 30_000, "30s"), ("90s", 90_000, "1m30s"),
+    ("1h30m", 5_400_000, "1h30m"), ("2w", 1_209_600_000, "2w"), ("1d2h3m4s5ms", 93_784_005, "1d2h3m4s5ms"),
+])  # fmt: skip
+def test_durations_parse_to_milliseconds(text: str, ms: int, canonical: str) -> None:
+    parsed = parse_duration(text)
+    assert parsed.ms == ms
+    assert str(parsed) == canonical
+    assert str(Duration(3_600_000)) == "1h"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("5 minutes", 'invalid duration "5 minutes"'),
+    ("5", 'missing unit in duration "5" (did you mean "5s"?)'),
+    (5, 'missing unit in duration 5 (did you mean "5s"?)'),
+    ("1m1h", "must go from largest to smallest"),
+    ("", "empty duration"),
+    ("1.5h", 'invalid duration "1.5h"'),
+    (True, "got bool"),
+])  # fmt: skip
+def test_duration_errors_say_what_to_write(value: object, message: str) -> None:
+    with pytest.raises(ScalarError) as caught:
+        parse_duration(value)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "size"), [("512Mi", 512 * 2**20), ("16Gi", 16 * 2**30), ("1G", 10**9),
+                                             ("1500000", 1_500_000), (2048, 2048), ("1.5Gi", int(1.5 * 2**30))])
+def test_sizes(text: object, size: int) -> None:
+    assert parse_size(text).bytes == size
+
+
+def test_size_suffix_typo_gets_a_suggestion() -> None:
+    with pytest.raises(ScalarError) as caught:
+        parse_size("16GB")
+    assert str(caught.value) == ('unknown size suffix "GB" in "16GB" (did you mean "16Gi"?); '
+                                 "use Ki, Mi, Gi, Ti or k, M, G, T")
+
+
+@pytest.mark.parametrize(("text", "millicores"), [("4", 4000), (4, 4000), (0.5, 500), ("500m", 500), ("1.25", 1250)])
+def test_cpu(text: object, millicores: int) -> None:
+    assert parse_cpu(text).millicores == millicores
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5m", "four", "-1", float("inf")])
+def test_cpu_rejects(bad: object) -> None:
+    with pytest.raises(ScalarError):
+        parse_cpu(bad)
+
+
+def test_semver_precedence_follows_the_spec() -> None:
+    order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11",
+             "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0", "2.0.0"]
+    parsed = [parse_semver(v) for v in order]
+    assert sorted(parsed[i] for i in (5, 0, 10, 3, 8, 1, 9, 2, 7, 4, 6)) == parsed
+    assert str(parse_semver("1.0.0+build.7")) == "1.0.0+build.7"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (1.4, "got the number 1.4; write all three parts and quote it"),
+    ("1.4", "expected MAJOR.MINOR.PATCH (three numbers)"),
+    ("v1.4.2", 'no "v" prefix: write "1.4.2"'),
+    ("01.4.2", "leading zeros"),
+    ("1.4.2-", "MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]"),
+])  # fmt: skip
+def test_semver_errors(value: object, message: str) -> None:
+    with pytest.raises(ScalarError) as caught:
+        parse_semver(value)
+    assert message in str(caught.value)
+
+
+def test_secret_reference_round_trip_and_resolution() -> None:
+    ref = parse_secret_ref("${env:SLACK_WEBHOOK_URL}")
+    assert ref == SecretRef("SLACK_WEBHOOK_URL")
+    assert str(ref) == "${env:SLACK_WEBHOOK_URL}"
+    assert ref.resolve({"SLACK_WEBHOOK_URL": "https://hooks.example/x"}) == "https://hooks.example/x"
+    with pytest.raises(ScalarError, match="SLACK_WEBHOOK_URL is not set"):
+        ref.resolve({})
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("xoxb-very-secret-token", "literal value where a secret reference is required"),
+    ("${SLACK_URL}", 'malformed secret reference: write "${env:SLACK_URL}"'),
+    ("$SLACK_URL", 'write "${env:SLACK_URL}"'),
+    ("${ env : SLACK_URL }", 'write "${env:SLACK_URL}"'),
+])  # fmt: skip
+def test_secret_literals_are_refused_without_echoing_them(value: str, message: str) -> None:
+    with pytest.raises(ScalarError) as caught:
+        parse_secret_ref(value)
+    assert message in str(caught.value)
+    assert "very-secret" not in str(caught.value)

@@ -1,0 +1,160 @@
+"""Layer 3 and 4 rules, each shown on a one-line edit of the example repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.validate import validate_repo
+from tests.conftest import write
+
+SENTIMENT = "environments/production/models/sentiment.yaml"
+FRAUD = "environments/staging/models/fraud-detector.yaml"
+ONCALL = "policies/escalation/ml-oncall.yaml"
+
+
+def edit(repo: Path, rel: str, old: str, new: str) -> None:
+    path = repo / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {rel}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def found(repo: Path) -> list[tuple[str, str, str | None, int | None, str]]:
+    return [(d.severity.value, d.code, d.file, d.line, d.message) for d in validate_repo(repo).diagnostics]
+
+
+def test_example_repository_is_valid(repo: Path) -> None:
+    result = validate_repo(repo)
+    assert result.valid
+    assert result.diagnostics == ()
+    assert result.counts == {"Environment": 2, "Model": 9, "AlertPolicy": 2, "EscalationPolicy": 2,
+                             "ScalingPolicy": 2, "Guardrail": 2}
+
+
+@pytest.mark.parametrize(("rel", "old", "new", "code", "message"), [
+    (SENTIMENT, "scaling: gpu-standard", "scaling: gpu-standrad", "MO201",
+     'unknown ScalingPolicy "gpu-standrad" (did you mean "gpu-standard"?)'),
+    (SENTIMENT, "alerts: [model-slo, infrastructure]", "alerts: [model-slo, infra]", "MO201",
+     'unknown AlertPolicy "infra"'),
+    (SENTIMENT, "escalation: ml-oncall", "escalation: ml-on-call", "MO201",
+     'unknown EscalationPolicy "ml-on-call" (did you mean "ml-oncall"?)'),
+    (SENTIMENT, "previewTests: [smoke, eval]", "previewTests: [smoke, evals]", "MO201",
+     'unknown test "evals" (did you mean "eval"?)'),
+    (SENTIMENT, "postPromotionAnalysis: [slo]", "postPromotionAnalysis: [slos]", "MO201",
+     'unknown analysis "slos" (did you mean "slo"?)'),
+    (FRAUD, "- analysis: error-budget", "- analysis: error-budgte", "MO201",
+     'unknown analysis "error-budgte" (did you mean "error-budget"?)'),
+    (FRAUD, "- setWeight: 50", "- setWeight: 5", "MO204", "canary weight 5 does not increase on the previous 10"),
+    ("environments/production/environment.yaml", "promotesFrom: staging", "promotesFrom: stagign", "MO201",
+     'unknown Environment "stagign" (did you mean "staging"?)'),
+    ("environments/production/environment.yaml", "promotesFrom: staging", "promotesFrom: production", "MO208",
+     'environment "production" promotes from itself'),
+    ("environments/production/environment.yaml", 'to: "2028-01-04T00:00:00Z"', 'to: "2027-01-04T00:00:00Z"',
+     "MO207", "freeze window ends (2027-01-04T00:00:00+00:00) before it starts (2027-12-20T00:00:00+00:00)"),
+    ("environments/staging/environment.yaml", "name: staging", "name: stage", "MO203",
+     'environment "stage" lives in environments/staging/'),
+    ("policies/scaling/cpu-burst.yaml", "minReplicas: 3", "minReplicas: 50", "MO205",
+     "minReplicas (50) is greater than maxReplicas (40)"),
+    (ONCALL, "repeat: 4h", "repeat: 1m", "MO206", "repeat (1m) is shorter than interval (5m)"),
+    (ONCALL, "channels: [pager, slack-ml, incidents]", "channels: [pagr, slack-ml, incidents]", "MO201",
+     'unknown channel "pagr" (did you mean "pager"?)'),
+    (ONCALL, "match: {severity: critical}", "match: {severity: crit}", "MO105",
+     'invalid severity "crit" (did you mean "critical"?)'),
+    ("policies/alerts/infrastructure.yaml", "above: {warning: 80, critical: 95}",
+     "above: {warning: 96, critical: 95}", "MO209", "warning threshold 96 is above critical 95"),
+    ("policies/alerts/model-slo.yaml", "below: {warning: 1}", "below: {warning: 1, critical: 2}", "MO209",
+     "warning threshold 1 is below critical 2"),
+    ("policies/alerts/infrastructure.yaml", "above: {warning: 80, critical: 90}",
+     "above: {warning: 80, critical: .inf}", "MO209", "critical threshold must be a finite number"),
+    ("policies/alerts/infrastructure.yaml", "above: {warning: 80, critical: 90}",
+     "above: {warning: 5m, critical: 90}", "MO212", 'disk_usage is measured in percent, not time: "5m" does not fit'),
+    ("policies/guardrails/ownership.yaml", "match: {kinds: [Model]}", "match: {environments: [prod]}", "MO201",
+     'unknown Environment "prod"'),
+])  # fmt: skip
+def test_semantic_rules(repo: Path, rel: str, old: str, new: str, code: str, message: str) -> None:
+    edit(repo, rel, old, new)
+    problems = [p for p in found(repo) if p[1] == code]
+    assert [(p[2], p[4]) for p in problems] == [(rel, message)]
+
+
+def test_duplicate_names_point_at_the_second_definition(repo: Path) -> None:
+    original = (repo / SENTIMENT).read_text(encoding="utf-8")
+    write(repo, "environments/production/models/sentiment-copy.yaml", original)
+    problems = [p for p in found(repo) if p[1] == "MO202"]
+    assert problems == [("error", "MO202", "environments/production/models/sentiment.yaml", 5,
+                         'duplicate Model "sentiment" in environment production: also defined at '
+                         "environments/production/models/sentiment-copy.yaml:2")]
+
+
+def test_the_same_model_name_in_two_environments_is_fine(repo: Path) -> None:
+    assert (repo / "environments/staging/models/sentiment.yaml").exists()
+    assert validate_repo(repo).valid
+
+
+def test_promotion_cycle(repo: Path) -> None:
+    edit(repo, "environments/staging/environment.yaml", "  approval: none",
+         "  approval: none\n  promotesFrom: production")
+    cycles = [p[4] for p in found(repo) if p[1] == "MO208"]
+    assert cycles == ["promotion chain has a cycle: production <- staging <- production"]
+
+
+def test_model_without_environment_file(repo: Path) -> None:
+    (repo / "environments/staging/environment.yaml").unlink()
+    messages = {p[4] for p in found(repo) if p[1] == "MO201"}
+    assert messages == {'model belongs to environment "staging", which has no environment.yaml',
+                        'unknown Environment "staging"'}
+
+
+def test_broken_policy_file_does_not_cascade_into_reference_errors(repo: Path) -> None:
+    (repo / "policies/scaling/gpu-standard.yaml").write_text("apiVersion: modelops.dev/v1\nkind: [\n")
+    problems = found(repo)
+    assert [p[1] for p in problems] == ["MO001"]
+
+
+def test_schema_invalid_policy_does_not_cascade_either(repo: Path) -> None:
+    edit(repo, "policies/scaling/gpu-standard.yaml", "maxReplicas: 20", "maxReplicas: twenty")
+    assert [p[1] for p in found(repo)] == ["MO104"]
+
+
+def test_unused_channel_is_a_warning(repo: Path) -> None:
+    edit(repo, ONCALL, "channels: [pager, slack-ml, incidents]", "channels: [pager, slack-ml]")
+    result = validate_repo(repo)
+    assert result.valid
+    assert [(d.severity.value, d.code, d.message) for d in result.diagnostics] == [
+        ("warning", "MO210", 'channel "incidents" is not used by any route or escalation')]
+
+
+def test_webhook_driver_needs_its_settings(repo: Path) -> None:
+    edit(repo, "environments/staging/environment.yaml", "driver: local", "driver: webhook")
+    assert [p[4] for p in found(repo)] == ['missing required field "webhook" for driver webhook']
+
+
+def test_error_guardrail_blocks_and_names_itself(repo: Path) -> None:
+    edit(repo, "environments/production/models/recommender.yaml",
+         "  strategy:\n    rolling: {maxUnavailable: 0, maxSurge: 1, previewTests: [ping]}\n", "")
+    problems = found(repo)
+    assert problems == [("error", "MO301", "environments/production/models/recommender.yaml", 7,
+                         'guardrail "production-safety": production models need a progressive strategy, a pinned '
+                         "artifact digest and an escalation policy (spec needs strategy)")]
+
+
+def test_guardrail_only_matches_its_environment(repo: Path) -> None:
+    edit(repo, "environments/staging/models/recommender.yaml",
+         "  strategy:\n    rolling: {maxUnavailable: 0, maxSurge: 1, previewTests: [ping]}\n", "")
+    assert validate_repo(repo).valid
+
+
+def test_warning_guardrail_reports_without_failing(repo: Path) -> None:
+    edit(repo, "environments/staging/models/embedder.yaml", "labels: {team: nlp, tier: silver}",
+         "labels: {tier: silver}")
+    result = validate_repo(repo)
+    assert result.valid
+    assert [(d.severity.value, d.code, d.line) for d in result.diagnostics] == [("warning", "MO301", 6)]
+
+
+def test_invalid_guardrail_schema(repo: Path) -> None:
+    edit(repo, "policies/guardrails/ownership.yaml", "required: [labels]", "required: labels")
+    problems = found(repo)
+    assert [(p[1], p[3]) for p in problems] == [("MO302", 13)]

@@ -29,8 +29,9 @@ class Console:
     color: bool = False
 
     @property
-    def interactive(self) -> bool:
-        return bool(getattr(self.err, "isatty", lambda: False)())
+    def interactive_out(self) -> bool:
+        """Whether stdout is a terminal (human progress) rather than a log (structured lines)."""
+        return bool(getattr(self.out, "isatty", lambda: False)())
 
     def style(self, text: str, *styles: str) -> str:
         if not self.color or not styles:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,3 +22,17 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+@contextmanager
+def reporting_invalid_config(app: App) -> Iterator[None]:
+    """Commands that need a valid configuration print its diagnostics, like `validate`, and exit 1."""
+    from engine.workspace import InvalidConfig
+
+    try:
+        yield
+    except InvalidConfig as exc:
+        from engine.views.validation import render
+
+        render(exc.result, "text", app.console)
+        raise click.exceptions.Exit(1) from None

@@ -24,6 +24,13 @@ from engine.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Engin
 #: name -> (module, one-line help). The help lives here so listing commands imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("engine.cli.commands.validate", "Check the configuration: syntax, schema, references, guardrails."),
+    "plan": ("engine.cli.commands.plan", "Show what apply would do, per environment, with reasons and steps."),
+    "apply": ("engine.cli.commands.apply", "Deploy, test, switch traffic, roll back on failure, record state."),
+    "rollback": ("engine.cli.commands.rollback", "Roll a model back (instantly when warm) and write the YAML back."),
+    "promote": ("engine.cli.commands.promote", "Promote a version to the next environment, or resume a pause."),
+    "status": ("engine.cli.commands.status", "What each environment serves: versions, slots, traffic, phase."),
+    "history": ("engine.cli.commands.history", "Rollout attempts and traffic switches of a model."),
+    "unlock": ("engine.cli.commands.unlock", "Break an environment lock left by a dead process."),
     "schema": ("engine.cli.commands.schema", "Print the JSON Schema of a kind (for editors and CI)."),
 }
 

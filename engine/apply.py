@@ -1,0 +1,222 @@
+"""`modelops apply`: confirm, then apply environment by environment in promotion order.
+
+Per environment, under its lock: re-read the state (replaying an interrupted apply), re-plan (upstream
+environments applied earlier in this run now count for `promotesFrom`), refuse if the actions differ
+from what was shown or a saved plan no longer matches, then execute and checkpoint. An environment that
+fails stops the run; the ones after it are not touched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import __version__, gitutil
+from engine.drivers.registry import create_driver
+from engine.errors import ConflictError, EngineError, UsageError
+from engine.executor import ActionResult, Executor, Observer
+from engine.gates import metric_source
+from engine.model import DesiredState, EnvironmentConfig
+from engine.plan import Action, EnvironmentPlan, Plan
+from engine.planner import PlanOptions, make_plan, plan_environment
+from engine.state.format import EnvironmentState
+from engine.state.journal import open_journal
+from engine.state.lock import locked
+from engine.state.store import write_state
+from engine.timeutil import now
+from engine.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    environments: tuple[str, ...] = ()
+    plan_file: Path | None = None
+    retry_rejected: bool = False
+    allow_dirty: bool = False
+    commit: bool = False
+    promote: frozenset[str] = frozenset()
+    only: frozenset[str] | None = None
+
+
+@dataclass
+class EnvironmentResult:
+    name: str
+    results: list[ActionResult] = field(default_factory=list)
+    skipped: str | None = None
+    serial: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status in ("failed", "rolled_back") for r in self.results)
+
+
+@dataclass
+class ApplyOutcome:
+    plan: Plan
+    environments: list[EnvironmentResult] = field(default_factory=list)
+    declined: bool = False
+    committed: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return any(e.failed for e in self.environments)
+
+    def count(self, status: str) -> int:
+        return sum(1 for e in self.environments for r in e.results if r.status == status)
+
+
+def load_saved_plan(path: Path) -> Plan:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format_version", "").split(".")[0] != "1":
+            raise UsageError(f"{path}: plan format {data.get('format_version')} is not supported by this engine")
+        return Plan.from_dict(data)
+    except FileNotFoundError:
+        raise UsageError(f"plan file {path} does not exist") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path} is not a modelops plan ({exc})") from None
+
+
+def run_apply(ws: Workspace, request: ApplyRequest, confirm: Callable[[Plan], bool], observer: Observer,
+              log: Callable[[str], None], overrides: Mapping[str, EnvironmentConfig] | None = None) -> ApplyOutcome:
+    """Apply a saved plan or a fresh one. `overrides` replace environments' desired state (rollback)."""
+    started = time.perf_counter()
+    overrides = overrides or {}
+    git_sha = _check_tree(ws.root, request)
+    saved = request.plan_file is not None
+    plan = load_saved_plan(request.plan_file) if request.plan_file else _preview(ws, request, overrides)
+    outcome = ApplyOutcome(plan)
+    if not saved and not any(_work_to_do(ws, env) for env in plan.environments):
+        return outcome
+    if not saved and not confirm(plan):
+        outcome.declined = True
+        return outcome
+    for env_plan in plan.environments:
+        env = overrides.get(env_plan.name) or ws.environment(env_plan.name)
+        result = apply_environment(ws, env, plan, env_plan, request, saved, git_sha, observer, log)
+        outcome.environments.append(result)
+        if result.failed:
+            for rest in plan.environments[len(outcome.environments):]:
+                outcome.environments.append(EnvironmentResult(rest.name, skipped=f"{env_plan.name} failed"))
+            break
+    if request.commit:
+        outcome.committed = _commit(ws, outcome)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _preview(ws: Workspace, request: ApplyRequest, overrides: Mapping[str, EnvironmentConfig]) -> Plan:
+    options = PlanOptions(ws.select(request.environments), request.only, request.retry_rejected,
+                          promote=request.promote)
+    desired = DesiredState({name: overrides.get(name, env) for name, env in ws.desired.environments.items()})
+    return make_plan(desired, ws.states(), options, now())
+
+
+def _work_to_do(ws: Workspace, env_plan: EnvironmentPlan) -> bool:
+    return bool(env_plan.runnable) or ws.recorded(env_plan.name)[1].interrupted
+
+
+def _check_tree(root: Path, request: ApplyRequest) -> str | None:
+    repo = gitutil.open_repo(root)
+    if repo is None:
+        if request.commit:
+            raise UsageError("--commit needs a git repository", hint=f"{root} is not inside one")
+        return None
+    dirty = gitutil.dirty_config(repo, root)
+    if dirty and not request.allow_dirty:
+        listed = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        raise EngineError(f"the configuration has uncommitted changes: {listed}",
+                          hint="commit them so the state records what was applied, or pass --allow-dirty")
+    return gitutil.head_sha(repo)
+
+
+def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: EnvironmentPlan,
+                      request: ApplyRequest, saved: bool, git_sha: str | None, observer: Observer,
+                      log: Callable[[str], None]) -> EnvironmentResult:
+    with locked(ws.root, env.name, "apply"):
+        ws.forget(env.name)
+        state, replay = ws.recorded(env.name)
+        if saved:
+            _check_saved(shown, state, env.digest, replay.interrupted, plan.id)
+        options = PlanOptions((env.name,), request.only, request.retry_rejected or bool(plan.options.get(
+            "retry_rejected")), promote=request.promote)
+        current = plan_environment(env, ws.states(), [], options, now())
+        actions = _runnable(shown, current)
+        if not actions and not replay.interrupted:
+            return EnvironmentResult(env.name, serial=state.serial)
+        if replay.interrupted:
+            log(f"{env.name}: resuming an interrupted apply ({len(replay.entries)} journal entries)")
+        journal = open_journal(ws.root, env.name)
+        lineage = state.lineage or str(uuid.uuid4())
+        journal.record("begin", durable=True, plan=plan.id, serial=state.serial, lineage=lineage)
+        state = state.model_copy(update={"lineage": lineage, "serial": state.serial + 1, "applied_plan": plan.id,
+                                         "engine_version": __version__, "git_sha": git_sha or state.git_sha})
+        write_state(ws.root, state)
+        driver = create_driver(ws.root, env.name, env.spec)
+        executor = Executor(ws.root, env, state, driver, journal, observer, metric_source(ws.root, env),
+                            request.promote)
+        results = executor.run(actions)
+        clean = all(r.status == "applied" for r in results) and len(actions) == len(current.actions) and (
+            request.only is None)
+        final = executor.checkpoint(config_digest=env.digest if clean else None)
+        journal.record("end", durable=True, serial=final.serial)
+        journal.close(remove=True)
+        driver.close()
+        ws.forget(env.name)
+        return EnvironmentResult(env.name, results, serial=final.serial)
+
+
+def _runnable(shown: EnvironmentPlan, current: EnvironmentPlan) -> list[Action]:
+    """The actions to run now; refuse when they are not what the user saw (or saved)."""
+    wanted = {_signature(a) for a in shown.actions}
+    ready = list(current.runnable)
+    surprise = [a for a in ready if _signature(a) not in wanted]
+    if surprise:
+        what = ", ".join(f"{a.kind.value} {a.target}" for a in surprise)
+        raise ConflictError(f"{current.name} changed since the plan was made: {what} was not in it",
+                            hint="run modelops plan again and review the new plan")
+    return ready
+
+
+def _signature(action: Action) -> tuple[str, str, str | None, str | None]:
+    after = action.after or {}
+    return action.kind.value, action.target, after.get("revision") or after.get("digest"), after.get("config")
+
+
+def _check_saved(shown: EnvironmentPlan, state: EnvironmentState, digest: str, interrupted: bool,
+                 plan_id: str) -> None:
+    name = shown.name
+    if interrupted:
+        raise ConflictError(f"{name}: an interrupted apply must be finished before a saved plan can be applied",
+                            hint="run `modelops apply` without a plan file, then plan again")
+    if state.applied_plan == plan_id:
+        raise ConflictError(f"{name}: this plan was already applied (state serial {state.serial}); "
+                            "a plan is single-use", hint="run modelops plan again")
+    if state.lineage != shown.lineage:
+        found = state.lineage or "none (empty state)"
+        raise ConflictError(f"{name}: saved plan does not match the state (plan lineage {shown.lineage or 'none'}, "
+                            f"state lineage {found})",
+                            hint="the state was created or replaced after the plan; plan again")
+    if state.serial != shown.serial:
+        raise ConflictError(f"{name}: saved plan is stale: the state changed since the plan was made (serial "
+                            f"{shown.serial} -> {state.serial})", hint="run modelops plan again")
+    if digest != shown.config_digest:
+        raise ConflictError(f"{name}: the configuration changed since the plan was made",
+                            hint="run modelops plan again")
+
+
+def _commit(ws: Workspace, outcome: ApplyOutcome) -> str | None:
+    repo = gitutil.open_repo(ws.root)
+    assert repo is not None
+    touched = [e.name for e in outcome.environments if e.results]
+    if not touched:
+        return None
+    paths = [f"environments/{name}/state.json" for name in touched]
+    summary = ", ".join(f"{e.name} ({len(e.results)} change{'s' if len(e.results) != 1 else ''})"
+                        for e in outcome.environments if e.results)
+    return gitutil.commit(repo, ws.root, paths, f"modelops apply: {summary}")

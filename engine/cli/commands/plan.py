@@ -1,0 +1,32 @@
+"""`modelops plan`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from engine.cli.app import App, pass_app, reporting_invalid_config
+from engine.errors import EXIT_CHANGES, EXIT_OK
+
+
+@click.command("plan")
+@click.option("--env", "environments", multiple=True, metavar="ENV", help="Plan only this environment (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan for `modelops apply FILE`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@click.option("--changed-since", metavar="GIT_REF", help="Plan only what changed since GIT_REF (and its dependents).")
+@click.option("--retry-rejected", is_flag=True, help="Plan versions that were rolled back before.")
+@pass_app
+def command(app: App, environments: tuple[str, ...], fmt: str, out: Path | None, detailed_exitcode: bool,
+            changed_since: str | None, retry_rejected: bool) -> int:
+    """Show what apply would do: actions per environment, with reasons and steps."""
+    from engine.planning import PlanRequest, run_plan
+    from engine.views import plan as view
+
+    with reporting_invalid_config(app):
+        plan = run_plan(app.repo, PlanRequest(environments, changed_since, retry_rejected, out))
+    app.console.print(view.render_json(plan).rstrip() if fmt == "json" else view.render_text(plan, app.console))
+    if out is not None and fmt == "text":
+        app.console.print(f"\nSaved the plan to {out}. Apply exactly these actions with: modelops apply {out}")
+    return EXIT_CHANGES if detailed_exitcode and plan.has_changes else EXIT_OK

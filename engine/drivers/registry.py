@@ -1,0 +1,19 @@
+"""Drivers by name, as `spec.target.driver` spells them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.config.spec.environment import EnvironmentSpec
+from engine.drivers.base import Driver, DriverFactory
+from engine.drivers.local import LocalDriver
+from engine.drivers.webhook import WebhookDriver
+
+DRIVERS: dict[str, DriverFactory] = {
+    "local": LocalDriver.create,
+    "webhook": WebhookDriver.create,
+}
+
+
+def create_driver(root: Path, environment: str, spec: EnvironmentSpec) -> Driver:
+    return DRIVERS[spec.target.driver](root, environment, spec)

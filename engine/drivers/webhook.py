@@ -1,0 +1,98 @@
+"""The `webhook` target: each operation is POSTed as JSON to the platform's deployment API.
+
+Request: `POST <url>` with the operation as JSON and an `Idempotency-Key` header (also in the body). The
+platform answers `200 {"status": "succeeded"}`, `200 {"status": "failed", "detail": ...}`, or
+`202 {"status": "pending", "status_url": ...}` (or a Location header), in which case the status URL is
+polled until the operation settles or `stepTimeout` passes. Connection failures, timeouts, 429 and 5xx
+are retried with exponential backoff and jitter. The URL is a secret reference, resolved when the first
+request is sent and never printed.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.config.spec.environment import EnvironmentSpec, WebhookTarget
+from engine.drivers.base import Operation, Outcome
+from engine.http import HttpError, Response, Retry, request
+from engine.scalars import ScalarError
+
+
+class WebhookDriver:
+    """Steps as HTTP calls to a platform API."""
+
+    name = "webhook"
+
+    def __init__(self, environment: str, settings: WebhookTarget, *, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.environment = environment
+        self.settings = settings
+        self.sleep = sleep
+        self.clock = clock
+        self.label = f"webhook {settings.url}"
+
+    @classmethod
+    def create(cls, root: Path, environment: str, spec: EnvironmentSpec) -> WebhookDriver:
+        assert spec.target.webhook is not None  # validation requires it for this driver
+        return cls(environment, spec.target.webhook)
+
+    def _url(self) -> str:
+        return self.settings.url.resolve()
+
+    def _retry(self) -> Retry:
+        return Retry(retries=self.settings.max_retries, sleep=self.sleep)
+
+    def execute(self, operation: Operation) -> Outcome:
+        try:
+            url = self._url()
+            response = request("POST", url, label=self.label, payload=operation.to_dict(),
+                               headers={"Idempotency-Key": operation.key}, timeout=self.settings.timeout.seconds,
+                               retry=self._retry())
+            return self._settle(url, response)
+        except (HttpError, ScalarError) as exc:
+            return Outcome(False, str(exc))
+
+    def _settle(self, url: str, response: Response) -> Outcome:
+        deadline = self.clock() + self.settings.step_timeout.seconds
+        while True:
+            body = _json(response)
+            failed = response.status >= 400
+            status = "failed" if failed else body.get("status")
+            detail = str(body.get("detail") or (response.text(200) if failed else ""))
+            if status == "succeeded" or (response.status in (200, 201, 204) and status is None):
+                return Outcome(True, detail or "accepted", body)
+            if status == "failed":
+                return Outcome(False, f"{self.label} answered HTTP {response.status}: {detail or 'failed'}", body)
+            status_url = body.get("status_url") or response.headers.get("Location")
+            if not status_url:
+                return Outcome(False, f"{self.label}: pending answer without a status_url to poll", body)
+            if self.clock() >= deadline:
+                return Outcome(False, f"{self.label}: still pending after {self.settings.step_timeout}", body)
+            self.sleep(self.settings.poll_interval.seconds)
+            response = request("GET", urllib.parse.urljoin(url, status_url), label=self.label,
+                               timeout=self.settings.timeout.seconds, retry=self._retry())
+
+    def observe(self, model: str) -> Mapping[str, Any] | None:
+        try:
+            url = urllib.parse.urljoin(self._url().rstrip("/") + "/", f"models/{urllib.parse.quote(model)}")
+            response = request("GET", f"{url}?environment={urllib.parse.quote(self.environment)}", label=self.label,
+                               timeout=self.settings.timeout.seconds, retry=Retry(retries=0))
+        except (HttpError, ScalarError):
+            return None
+        found = _json(response) if response.status == 200 else None
+        return found or None
+
+    def close(self) -> None:
+        return None
+
+
+def _json(response: Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,201 @@
+"""Gates: the checks between rollout steps, run for real: HTTP tests, commands, metric analysis.
+
+A gate passes, fails (with the measured values or the output that explains it), or is inconclusive
+(analysis without enough data), which pauses the rollout instead of rolling it back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import Literal
+
+from engine.config.spec.model import Analysis, HttpCheck, ModelTest
+from engine.model import EnvironmentConfig, ModelConfig
+from engine.ops.metrics import MetricQuery, MetricSource
+
+Status = Literal["pass", "fail", "inconclusive"]
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The verdict of a gate, a one-line summary, and details (output, measurements)."""
+
+    status: Status
+    summary: str
+    output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "pass"
+
+
+@dataclass(frozen=True)
+class GateContext:
+    """Where a gate runs: the repository, the environment, the model, the slot under test."""
+
+    root: Path
+    environment: EnvironmentConfig
+    model: ModelConfig
+    version: str
+    slot: str
+    metrics: MetricSource | None
+    sleep: Callable[[float], None] = time.sleep
+
+    def url(self) -> str | None:
+        endpoints = self.environment.spec.target.endpoints
+        template = endpoints.preview if endpoints is not None else None
+        if template is None:
+            return None
+        return Template(template).safe_substitute(model=self.model.name, env=self.environment.name, slot=self.slot,
+                                                  version=self.version)
+
+
+def verify(model: ModelConfig) -> GateResult:
+    """Validation stage: the artifact is pinned by a well-formed digest (and matches it, for file://)."""
+    artifact = model.spec.artifact
+    if artifact.sha256 is None:
+        return GateResult("fail", "artifact has no sha256: modelops will not roll out an unpinned artifact",
+                          "add spec.artifact.sha256 (the SHA-256 of the artifact) to the model")
+    if artifact.uri.startswith("file://"):
+        return _verify_file(artifact.uri.removeprefix("file://"), artifact.sha256)
+    return GateResult("pass", f"artifact pinned to sha256:{artifact.sha256[:12]}")
+
+
+def _verify_file(path: str, expected: str) -> GateResult:
+    import hashlib
+
+    try:
+        actual = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        return GateResult("fail", f"artifact {path} cannot be read: {exc.strerror}")
+    if actual != expected:
+        return GateResult("fail", f"artifact digest mismatch: expected {expected[:12]}, found {actual[:12]}")
+    return GateResult("pass", f"artifact digest verified ({actual[:12]})")
+
+
+def run_tests(ctx: GateContext, names: list[str]) -> GateResult:
+    by_name = {t.name: t for t in ctx.model.spec.tests}
+    outputs, passed = [], []
+    for name in names:
+        result = _run_test(ctx, by_name[name])
+        outputs.append(f"{name}: {result.summary}" + (f"\n{result.output}" if result.output else ""))
+        if not result.ok:
+            return GateResult("fail", f"test {name} failed: {result.summary}", "\n".join(outputs))
+        passed.append(name)
+    return GateResult("pass", f"{len(passed)} passed ({', '.join(passed)})", "\n".join(outputs))
+
+
+def _run_test(ctx: GateContext, test: ModelTest) -> GateResult:
+    if test.http is not None:
+        return _http_test(ctx, test.http, test.timeout.seconds)
+    assert test.command is not None
+    return _command_test(ctx, list(test.command), test.timeout.seconds)
+
+
+def _http_test(ctx: GateContext, check: HttpCheck, timeout: float) -> GateResult:
+    base = ctx.url()
+    if base is None:
+        return GateResult("fail", f"no preview endpoint for {ctx.environment.name}",
+                          "set spec.target.endpoints.preview in the environment")
+    body = json.dumps(check.json_).encode() if check.json_ is not None else None
+    headers = {"Content-Type": "application/json", **check.headers} if body is not None else dict(check.headers)
+    request = urllib.request.Request(base.rstrip("/") + check.path, data=body, headers=headers, method=check.method)
+    started = time.perf_counter()
+    status, text = _send(request, timeout)
+    elapsed = time.perf_counter() - started
+    return _judge(check, status, text, elapsed)
+
+
+def _send(request: urllib.request.Request, timeout: float) -> tuple[int | None, str]:
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, answer.read(65536).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(65536).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as exc:
+        return None, str(getattr(exc, "reason", exc))
+
+
+def _judge(check: HttpCheck, status: int | None, text: str, elapsed: float) -> GateResult:
+    took = f"{elapsed * 1000:.0f}ms"
+    if status is None:
+        return GateResult("fail", f"{check.method} {check.path}: no answer ({text})")
+    if status != check.expect_status:
+        return GateResult("fail", f"{check.method} {check.path} answered {status}, expected {check.expect_status}",
+                          text[:500])
+    if check.max_latency is not None and elapsed > check.max_latency.seconds:
+        return GateResult("fail", f"{check.method} {check.path} took {took}, over {check.max_latency}")
+    if check.expect_body_contains is not None and check.expect_body_contains not in text:
+        return GateResult("fail", f"{check.method} {check.path}: body lacks {check.expect_body_contains!r}", text[:500])
+    return GateResult("pass", f"{check.method} {check.path} -> {status} in {took}")
+
+
+def _command_test(ctx: GateContext, argv: list[str], timeout: float) -> GateResult:
+    env = {**os.environ, "MODELOPS_MODEL": ctx.model.name, "MODELOPS_VERSION": ctx.version,
+           "MODELOPS_SLOT": ctx.slot, "MODELOPS_ENV": ctx.environment.name, "MODELOPS_URL": ctx.url() or ""}
+    try:
+        done = subprocess.run(argv, cwd=ctx.root, env=env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    except FileNotFoundError:
+        return GateResult("fail", f"command not found: {argv[0]}")
+    except subprocess.TimeoutExpired:
+        return GateResult("fail", f"{' '.join(argv)} timed out after {timeout:g}s")
+    output = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
+    if done.returncode != 0:
+        return GateResult("fail", f"{' '.join(argv)} exited {done.returncode}", output)
+    return GateResult("pass", f"{' '.join(argv)} exited 0", output)
+
+
+def run_analyses(ctx: GateContext, names: list[str]) -> GateResult:
+    results = [_analysis(ctx, name, ctx.model.spec.analysis[name]) for name in names]
+    for wanted in ("fail", "inconclusive"):
+        bad = [r for r in results if r.status == wanted]
+        if bad:
+            return GateResult(wanted, "; ".join(r.summary for r in bad), "\n".join(r.output for r in results))
+    return GateResult("pass", "; ".join(r.summary for r in results), "\n".join(r.output for r in results))
+
+
+def _analysis(ctx: GateContext, name: str, spec: Analysis) -> GateResult:
+    if ctx.metrics is None:
+        return _verdict(name, spec, [None] * spec.count)
+    query = MetricQuery(ctx.environment.name, ctx.model.name, ctx.version, spec.metric, spec.query)
+    return _verdict(name, spec, ctx.metrics.measure(query, spec.count, spec.interval.seconds))
+
+
+def _verdict(name: str, spec: Analysis, values: list[float | None]) -> GateResult:
+    """Count failures like Argo Rollouts: the analysis fails when failures exceed maxFailures."""
+    failures = sum(1 for v in values if v is not None and _bad(spec, v))
+    no_data = sum(1 for v in values if v is None)
+    failures += no_data if spec.on_no_data == "fail" else 0
+    shown = ", ".join("no data" if v is None else f"{v:g}" for v in values)
+    bound = " and ".join(p for p in (f"max {spec.max:g}" if spec.max is not None else "",
+                                     f"min {spec.min:g}" if spec.min is not None else "") if p)
+    what = f"analysis {name} ({spec.metric or 'query'}, {bound}): [{shown}]"
+    if failures > spec.max_failures:
+        return GateResult("fail", f"{what}: {failures} failed measurements, more than maxFailures {spec.max_failures}")
+    with_data = len(values) - (no_data if spec.on_no_data != "pass" else 0)
+    if (no_data and spec.on_no_data == "inconclusive") or with_data < spec.min_samples:
+        return GateResult("inconclusive", f"{what}: not enough data ({with_data} of {spec.min_samples} needed)")
+    return GateResult("pass", f"{what}: ok")
+
+
+def _bad(spec: Analysis, value: float) -> bool:
+    return (spec.max is not None and value > spec.max) or (spec.min is not None and value < spec.min)
+
+
+def metric_source(root: Path, environment: EnvironmentConfig) -> MetricSource | None:
+    from engine.ops.metrics import FileSource
+
+    metrics = environment.spec.metrics
+    if metrics is None or metrics.source != "file" or metrics.path is None:
+        return None
+    return FileSource.load(root / metrics.path, metrics.path)

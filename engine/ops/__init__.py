@@ -1,0 +1,1 @@
+"""Operations: metric sources, monitoring, notifications, capacity and maturity."""

@@ -1,0 +1,158 @@
+"""`modelops rollback` and `modelops promote`: change what serves, then make Git say the same thing.
+
+Rollback picks an earlier release (the warm slot's, the previous one, or `--to VERSION`), applies it
+(instantly when it is still warm), records the version it left as rejected, and rewrites the revision
+fields of the model's YAML (version, artifact, serving) so the next plan is `No changes.`.
+Promotion copies the revision that is Healthy upstream into the downstream YAML; it applies nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.apply import ApplyOutcome, ApplyRequest, run_apply
+from engine.config.loader import load_text
+from engine.config.spec import ModelDocument
+from engine.errors import EngineError, UsageError
+from engine.executor import Observer
+from engine.model import REVISION_FIELDS, EnvironmentConfig, ModelConfig, digest, dump, revision_part, with_revision
+from engine.plan import Plan
+from engine.planner import spec_changes, target_key
+from engine.state.format import ModelState, Rejection, Release
+from engine.state.lock import locked
+from engine.state.store import read_state, write_state
+from engine.timeutil import now_iso
+from engine.workspace import Workspace
+from engine.yamledit import update_model
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    model: str
+    environment: str
+    from_version: str | None
+    to_version: str
+    apply: ApplyOutcome
+    edited: list[str]
+
+
+def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, write: bool,
+                 confirm: Callable[[Plan], bool], observer: Observer, log: Callable[[str], None]) -> RollbackResult:
+    env = ws.environment(environment)
+    desired = _desired(env, model)
+    recorded = ws.state(env.name).models.get(model)
+    if recorded is None or recorded.version is None:
+        raise UsageError(f'{model} has never served in {env.name}: there is nothing to roll back')
+    release = pick_release(recorded, to, desired.revision)
+    target = with_revision(desired, release.spec)
+    override = replace(env, models={**env.models, model: target})
+    request = ApplyRequest((env.name,), only=frozenset({target_key(env.name, f"model/{model}")}), allow_dirty=True)
+    outcome = run_apply(ws, request, confirm, observer, log, overrides={env.name: override})
+    edited: list[str] = []
+    if not outcome.failed and not outcome.declined:
+        if write:
+            edited = write_revision(ws, env, desired, release.spec)
+        _settle(ws, env.name, model, left=recorded if outcome.environments else None, git_agrees=write)
+    return RollbackResult(model, env.name, recorded.version, release.version, outcome, edited)
+
+
+def _desired(env: EnvironmentConfig, model: str) -> ModelConfig:
+    if model not in env.models:
+        raise UsageError(f'no model "{model}" in {env.name}', hint=f"models: {', '.join(env.models) or 'none'}")
+    return env.models[model]
+
+
+def pick_release(state: ModelState, to: str | None, desired_revision: str) -> Release:
+    """The release to return to: --to VERSION; after an automatic rollback, the one serving now (Git catches
+    up with reality); else the warm slot's; else the one before the current."""
+    earlier = [r for r in state.releases if r.revision != state.revision]
+    rejected = state.desired_rejected
+    if to is None and rejected is not None and rejected.revision == desired_revision:
+        serving = [r for r in state.releases if r.revision == state.revision]
+        if serving:
+            return serving[-1]
+    if to is not None:
+        found = [r for r in state.releases if r.version == to]
+        if not found:
+            known = ", ".join(dict.fromkeys(r.version for r in state.releases)) or "none"
+            raise UsageError(f"{to} has not served here (recorded releases: {known})",
+                             hint="rollback restores a release that served before; to deploy a new one, edit the YAML")
+        return found[-1]
+    warm = state.warm_slot
+    if warm is not None:
+        match = [r for r in state.releases if r.revision == warm.revision]
+        if match:
+            return match[-1]
+    if not earlier:
+        raise UsageError("no earlier release is recorded to roll back to", hint="use --to VERSION")
+    return earlier[-1]
+
+
+def _settle(ws: Workspace, environment: str, model: str, left: ModelState | None, git_agrees: bool) -> None:
+    """After a rollback: remember the version that was left (so a later apply does not silently bring it
+    back), and once Git says what serves, the model is simply Healthy again."""
+    with locked(ws.root, environment, "rollback"):
+        state = read_state(ws.root, environment)
+        current = state.models.get(model)
+        if current is None:
+            return
+        update: dict[str, Any] = {}
+        if left is not None and left.version and left.revision and current.revision != left.revision:
+            update["desired_rejected"] = Rejection(version=left.version, revision=left.revision, at=now_iso(),
+                                                   reason="rolled back by hand (modelops rollback)")
+        if git_agrees and current.phase == "RolledBack" and current.rollout is None:
+            update["phase"] = "Healthy"
+        if update:
+            models = {**state.models, model: current.model_copy(update=update)}
+            write_state(ws.root, state.model_copy(update={"serial": state.serial + 1, "models": models}))
+    ws.forget(environment)
+
+
+def write_revision(ws: Workspace, env: EnvironmentConfig, model: ModelConfig, release: dict[str, Any]) -> list[str]:
+    """Rewrite version, artifact and serving of the model's YAML to the release's; returns what changed."""
+    current = revision_part(dump(model.spec))
+    wanted = revision_part(release)
+    changes = spec_changes(current, wanted)
+    if not changes:
+        return []
+    expected = digest(wanted)
+
+    def verify(text: str) -> str | None:
+        for doc in load_text(model.file, text.encode()).documents:
+            if doc.data.get("kind") == "Model" and doc.data.get("metadata", {}).get("name") == model.name:
+                body = dump(ModelDocument.model_validate(doc.data).spec)
+                return None if digest(revision_part(body)) == expected else "the revision fields differ"
+        return "the model disappeared"
+
+    update_model(ws.root, model.file, model.name, changes, verify)
+    return [path for path, _, _ in changes]
+
+
+@dataclass(frozen=True)
+class Promotion:
+    model: str
+    source: str
+    target: str
+    version: str
+    edited: list[str]
+    file: str
+
+
+def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bool) -> Promotion:
+    src, dst = ws.environment(source), ws.environment(target)
+    desired = _desired(dst, model)
+    upstream = ws.state(src.name).models.get(model)
+    if upstream is None or upstream.version is None or upstream.spec is None:
+        raise EngineError(f"{model} does not serve in {src.name}: there is nothing to promote")
+    if not upstream.serving_healthy:
+        raise EngineError(f"{model} {upstream.version} is {upstream.phase} in {src.name}, not Healthy",
+                          hint=f"check `modelops status --env {src.name}` and finish or fix the rollout first")
+    if dst.spec.promotes_from not in (None, src.name):
+        raise UsageError(f"{dst.name} promotes from {dst.spec.promotes_from}, not {src.name}")
+    missing = [f for f in REVISION_FIELDS if f not in upstream.spec]
+    if missing:
+        raise EngineError(f"the recorded state of {model} in {src.name} lacks {', '.join(missing)}")
+    edited = write_revision(ws, dst, desired, upstream.spec) if write else []
+    return Promotion(model, src.name, dst.name, upstream.version, edited, desired.file)

@@ -1,0 +1,114 @@
+"""The write-ahead journal of an apply in progress: `environments/<env>/state.journal`.
+
+Before a step touches the world its intent is appended and fsynced; after it, its result is appended
+with a snapshot of the model's recorded state. `state.json` is checkpointed now and then and at the
+end, when the journal is removed. If the process dies, the next apply replays the journal onto the last
+checkpoint: every finished step is known, and a step that started but never finished is run again with
+the same idempotency key (drivers treat a repeated key as the same request, so nothing happens twice).
+
+One JSON object per line; a torn last line (the process died mid-write) is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine.errors import EngineError
+from engine.timeutil import now_iso
+
+
+def journal_path(root: Path, environment: str) -> Path:
+    return root / "environments" / environment / "state.journal"
+
+
+@dataclass
+class Journal:
+    """An open journal; `record` appends one entry."""
+
+    path: Path
+    handle: TextIO
+    seq: int = 0
+
+    def record(self, event: str, *, durable: bool = False, **fields: Any) -> None:
+        self.seq += 1
+        entry = {"seq": self.seq, "at": now_iso(), "event": event, **fields}
+        try:
+            self.handle.write(json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
+            self.handle.flush()
+            if durable:
+                os.fsync(self.handle.fileno())
+        except OSError as exc:
+            raise EngineError(f"cannot write the journal {self.path.name}: {exc.strerror or exc}",
+                              hint="free disk space or fix permissions; the next apply resumes from the journal",
+                              ) from None
+
+    def close(self, *, remove: bool) -> None:
+        self.handle.close()
+        if remove:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+
+def open_journal(root: Path, environment: str) -> Journal:
+    path = journal_path(root, environment)
+    try:
+        handle = path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise EngineError(f"cannot open the journal {path}: {exc.strerror or exc}") from None
+    previous = read_journal(path)
+    return Journal(path, handle, previous.entries[-1]["seq"] if previous.entries else 0)
+
+
+@dataclass
+class Replay:
+    """What an interrupted apply left behind."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.entries) and self.entries[-1]["event"] != "end"
+
+    def model_snapshots(self) -> dict[str, dict[str, Any] | None]:
+        """The last recorded state of every model the interrupted apply touched (None: removed)."""
+        found: dict[str, dict[str, Any] | None] = {}
+        for entry in self.entries:
+            if entry["event"] == "done" and "model_state" in entry:
+                found[entry["model"]] = entry["model_state"]
+        return found
+
+    def policy_digests(self) -> dict[str, str | None]:
+        found: dict[str, str | None] = {}
+        for entry in self.entries:
+            if entry["event"] == "done" and "policy" in entry:
+                found[entry["policy"]] = entry["digest"]
+        return found
+
+    def last_started(self) -> dict[str, Any] | None:
+        starts = [e for e in self.entries if e["event"] in ("started", "done")]
+        return starts[-1] if starts and starts[-1]["event"] == "started" else None
+
+    def begin(self) -> dict[str, Any] | None:
+        begins = [e for e in self.entries if e["event"] == "begin"]
+        return begins[-1] if begins else None
+
+
+def read_journal(path: Path) -> Replay:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return Replay()
+    except OSError as exc:
+        raise EngineError(f"cannot read the journal {path}: {exc.strerror or exc}") from None
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a torn write at the end of a killed process
+    return Replay(entries)

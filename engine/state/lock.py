@@ -1,0 +1,141 @@
+"""The environment lock: one state-changing operation per environment at a time.
+
+The lock is a file under `.modelops/locks/`, created atomically (written aside, then hard-linked into
+place, which fails if it exists). It names its owner so a blocked user knows whom to ask, and carries an
+ID that `modelops unlock ID --env ENV` needs, so nobody breaks a lock by accident. A lock whose process is
+gone (same host, dead pid) is reported as stale, with the command that breaks it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from engine import __version__
+from engine.errors import ConflictError, EngineError, UsageError
+from engine.timeutil import now_iso
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds an environment, doing what, since when."""
+
+    id: str
+    environment: str
+    operation: str
+    who: str
+    host: str
+    pid: int
+    created: str
+    version: str
+    run_url: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        """True when the holder ran on this host and its process no longer exists."""
+        return self.host == socket.gethostname() and not _alive(self.pid)
+
+    def describe(self) -> str:
+        lines = [f"  ID:        {self.id}", f"  Operation: {self.operation}",
+                 f"  Who:       {self.who} (pid {self.pid} on {self.host})", f"  Created:   {self.created}",
+                 f"  Version:   modelops {self.version}"]  # fmt: skip
+        if self.run_url:
+            lines.append(f"  Run:       {self.run_url}")
+        return "\n".join(lines)
+
+
+def lock_path(root: Path, environment: str) -> Path:
+    return root / ".modelops" / "locks" / f"{environment}.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _run_url() -> str | None:
+    server, repo, run = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+def acquire(root: Path, environment: str, operation: str) -> LockInfo:
+    info = LockInfo(str(uuid.uuid4()), environment, operation, getpass.getuser(), socket.gethostname(), os.getpid(),
+                    now_iso(), __version__, _run_url())
+    path = lock_path(root, environment)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        aside = path.with_name(f".{path.name}.{info.id}")
+        aside.write_text(json.dumps(asdict(info), indent=2) + "\n", encoding="utf-8")
+        try:
+            os.link(aside, path)
+        finally:
+            aside.unlink()
+    except FileExistsError:
+        raise _held(root, environment) from None
+    except OSError as exc:
+        raise EngineError(f"cannot create the lock {path}: {exc.strerror or exc}") from None
+    return info
+
+
+def _held(root: Path, environment: str) -> ConflictError:
+    holder = read_lock(root, environment)
+    if holder is None:
+        return ConflictError(f'environment "{environment}" is locked (the lock file is unreadable)',
+                             hint=f"inspect {lock_path(root, environment)} and remove it if no apply is running")
+    stale = ""
+    if holder.stale:
+        stale = f"\nThe lock is stale: process {holder.pid} on this host ({holder.host}) is no longer running."
+    return ConflictError(
+        f'environment "{environment}" is locked by another operation\nLock Info:\n{holder.describe()}{stale}',
+        hint=f"wait for it to finish; if it is stuck, break the lock with: "
+             f"modelops unlock {holder.id} --env {environment}")  # fmt: skip
+
+
+def read_lock(root: Path, environment: str) -> LockInfo | None:
+    try:
+        return LockInfo(**json.loads(lock_path(root, environment).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def release(root: Path, info: LockInfo) -> None:
+    current = read_lock(root, info.environment)
+    if current is not None and current.id == info.id:
+        with contextlib.suppress(FileNotFoundError):
+            lock_path(root, info.environment).unlink()
+
+
+def unlock(root: Path, environment: str, lock_id: str) -> LockInfo:
+    """Break a lock, given its ID (the nonce that proves the caller looked at it)."""
+    current = read_lock(root, environment)
+    if current is None:
+        if lock_path(root, environment).exists():
+            lock_path(root, environment).unlink()
+            return LockInfo(lock_id, environment, "unknown", "unknown", "unknown", 0, "", "")
+        raise UsageError(f'environment "{environment}" is not locked')
+    if current.id != lock_id:
+        raise UsageError(f'lock ID "{lock_id}" does not match the lock on "{environment}" ({current.id})',
+                         hint="copy the ID from the Lock Info of the error that reported the lock")
+    lock_path(root, environment).unlink()
+    return current
+
+
+@contextlib.contextmanager
+def locked(root: Path, environment: str, operation: str) -> Iterator[LockInfo]:
+    info = acquire(root, environment, operation)
+    try:
+        yield info
+    finally:
+        release(root, info)

@@ -1,0 +1,104 @@
+"""Reading and atomically writing `environments/<env>/state.json`.
+
+A write goes to a temporary file in the same directory, is flushed and fsynced, then renamed over the
+old file, and the directory is fsynced: a reader sees the old state or the new one, never a mix, and a
+failed write (disk full, read-only, permission) leaves the old state untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from engine.errors import ConflictError, EngineError
+from engine.state.format import FORMAT_VERSION, EnvironmentState, FormatTooNew, render, upgrade
+
+
+def state_path(root: Path, environment: str) -> Path:
+    return root / "environments" / environment / "state.json"
+
+
+def read_state(root: Path, environment: str) -> EnvironmentState:
+    """The recorded state, or an empty one when the environment was never applied."""
+    path = state_path(root, environment)
+    rel = path.relative_to(root).as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return EnvironmentState(environment=environment)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EngineError(f"cannot read {rel}: {exc}", hint=_RECOVER.format(rel=rel)) from None
+    return parse_state(text, rel, environment)
+
+
+_RECOVER = ("restore the last good version from git (`git log -p -- {rel}`, then `git checkout <commit> -- {rel}`); "
+            "never edit serial or lineage by hand")
+
+
+def parse_state(text: str, rel: str, environment: str) -> EnvironmentState:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EngineError(f"{rel}:{exc.lineno}:{exc.colno}: state file is not valid JSON ({exc.msg})",
+                          hint=_RECOVER.format(rel=rel)) from None
+    if not isinstance(data, dict):
+        raise EngineError(f"{rel}: state file must hold a JSON object", hint=_RECOVER.format(rel=rel))
+    try:
+        data = upgrade(data)
+        state = EnvironmentState.model_validate(data)
+    except FormatTooNew as exc:
+        raise ConflictError(
+            f"{rel} was written by modelops {exc.engine} in state format {exc.found}; this engine reads formats up "
+            f"to {FORMAT_VERSION}", hint="upgrade modelops to read it") from None
+    except ValueError as exc:
+        raise EngineError(f"{rel}: {_first_problem(exc)}", hint=_RECOVER.format(rel=rel)) from None
+    if state.environment != environment:
+        raise EngineError(f'{rel}: state belongs to environment "{state.environment}", not "{environment}"',
+                          hint="was the file copied from another environment?")
+    return state
+
+
+def _first_problem(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors(include_url=False)[0]
+        where = "/".join(str(p) for p in err["loc"])
+        return f"invalid state at /{where}: {err['msg']}"
+    return f"invalid state: {exc}"
+
+
+def write_state(root: Path, state: EnvironmentState) -> None:
+    atomic_write(state_path(root, state.environment), render(state), root)
+
+
+def atomic_write(path: Path, text: str, root: Path, *, durable: bool = True) -> None:
+    """Replace `path` with `text` all at once; on failure the old file stays and an EngineError says why."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        tmp.replace(path)
+        if durable:
+            _fsync_directory(path.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        raise EngineError(f"cannot write {rel}: {exc.strerror or exc}; the previous version is intact",
+                          hint="free disk space or fix permissions, then run the command again") from None
+
+
+def _fsync_directory(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,84 @@
+"""Apply progress and outcome: readable lines on a terminal, one structured (logfmt) line per step otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.apply import ApplyOutcome
+from engine.console import Console
+from engine.executor import ActionResult, StepOutcome
+from engine.plan import Action, Step
+from engine.timeutil import now_iso
+from engine.views.plan import describe
+
+_MARKS = {"ok": ("✓", "green"), "failed": ("✗", "red"), "inconclusive": ("?", "yellow"), "paused": ("‖", "yellow"),
+          "deferred": ("…", "cyan")}  # fmt: skip
+
+
+@dataclass
+class ProgressView:
+    """The executor's observer: prints as steps finish."""
+
+    console: Console
+    human: bool
+
+    def action_started(self, action: Action) -> None:
+        if self.human:
+            self.console.print(f"\n{self.console.style(action.environment, 'bold')}: {action.kind.value} "
+                               f"{action.target} — {action.reason}")
+
+    def step_started(self, action: Action, index: int, total: int, step: Step) -> None:
+        return None
+
+    def step_finished(self, action: Action, index: int, total: int, step: Step, outcome: StepOutcome) -> None:
+        if self.human:
+            mark, colour = _MARKS[outcome.status]
+            line = f"  [{index + 1}/{total}] {describe(step)}  {self.console.style(mark, colour, 'bold')} "
+            self.console.print(line + f"{outcome.summary} ({outcome.seconds:.2f}s)")
+            return
+        self.console.print(_logfmt(time=now_iso(), env=action.environment, target=action.target,
+                                   step=f"{index + 1}/{total}", op=step.op, status=outcome.status,
+                                   duration=f"{outcome.seconds:.3f}s", msg=outcome.summary))
+
+    def waiting(self, action: Action, until: str, reason: str) -> None:
+        if self.human:
+            self.console.print(f"        waiting until {until} ({reason})")
+        else:
+            self.console.print(_logfmt(time=now_iso(), env=action.environment, target=action.target,
+                                       status="waiting", until=until, msg=reason))
+
+    def action_finished(self, result: ActionResult) -> None:
+        if result.status == "applied":
+            return
+        text = f"  {result.action.target}: {result.status.replace('_', ' ')}: {result.message}"
+        self.console.print(self.console.style(text, "red" if result.status != "paused" else "yellow"))
+        if result.output:
+            self.console.print("\n".join(f"    | {line}" for line in result.output.splitlines()[-20:]))
+
+
+def _logfmt(**fields: str) -> str:
+    def quote(value: str) -> str:
+        return f'"{value}"' if (" " in value or "=" in value or not value) else value
+
+    return " ".join(f"{key}={quote(str(value).replace(chr(34), chr(39)))}" for key, value in fields.items())
+
+
+def summary(outcome: ApplyOutcome, console: Console) -> str:
+    if outcome.declined:
+        return "Apply cancelled."
+    applied = [r for e in outcome.environments for r in e.results if r.status == "applied"]
+    buckets = {"deploy": 0, "change": 0, "retire": 0}
+    for result in applied:
+        buckets[result.action.kind.bucket] += 1
+    rolled, failed, paused = (outcome.count(s) for s in ("rolled_back", "failed", "paused"))
+    counts = f"{buckets['deploy']} deployed, {buckets['change']} changed, {buckets['retire']} retired"
+    extra = ", ".join(f"{n} {w}" for n, w in ((rolled, "rolled back"), (failed, "failed"), (paused, "paused")) if n)
+    lines = [f"{env.name}: not applied ({env.skipped})" for env in outcome.environments if env.skipped]
+    if outcome.failed:
+        lines.append(console.style(f"Apply failed! {counts}; {extra}.", "red", "bold"))
+    else:
+        tail = f"; {extra}" if extra else ""
+        lines.append(console.style(f"Apply complete! {counts}{tail}.", "green", "bold"))
+    if outcome.committed:
+        lines.append(f"Committed {outcome.committed[:12]}.")
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""The workspace: a validated repository, its desired state, and each environment's recorded state.
+
+Commands that read configuration and state (plan, apply, status, rollback, promote, report) start here,
+so they agree on what is valid and on what "recorded" means: the state file plus any interrupted apply
+replayed from its journal (read-only; apply persists the replay under the lock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.diagnostics import suggestion
+from engine.errors import EngineError, UsageError
+from engine.model import DesiredState, EnvironmentConfig, resolve
+from engine.state.format import EnvironmentState, ModelState
+from engine.state.journal import Replay, journal_path, read_journal
+from engine.state.store import read_state
+from engine.validate import ValidationResult, validate_repo
+
+
+class InvalidConfig(EngineError):
+    """The configuration has errors; the CLI prints the diagnostics and exits 1."""
+
+    def __init__(self, result: ValidationResult) -> None:
+        super().__init__("the configuration is invalid")
+        self.result = result
+
+
+@dataclass
+class Workspace:
+    root: Path
+    validation: ValidationResult
+    desired: DesiredState
+    _states: dict[str, tuple[EnvironmentState, Replay]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path) -> Workspace:
+        result = validate_repo(root)
+        if not result.valid:
+            raise InvalidConfig(result)
+        return cls(root, result, resolve(result.documents))
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        if name not in self.desired.environments:
+            known = list(self.desired.environments)
+            raise UsageError(f'unknown environment "{name}"{suggestion(name, known)}',
+                             hint=f"environments: {', '.join(known)}")
+        return self.desired.environments[name]
+
+    def select(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(self.environment(n).name for n in names)
+
+    def state(self, name: str) -> EnvironmentState:
+        return self.recorded(name)[0]
+
+    def recorded(self, name: str) -> tuple[EnvironmentState, Replay]:
+        if name not in self._states:
+            self._states[name] = load_state(self.root, name)
+        return self._states[name]
+
+    def states(self) -> dict[str, EnvironmentState]:
+        return {name: self.state(name) for name in self.desired.environments}
+
+    def forget(self, name: str) -> None:
+        self._states.pop(name, None)
+
+
+def load_state(root: Path, environment: str) -> tuple[EnvironmentState, Replay]:
+    """The recorded state with an interrupted apply's journal replayed onto it (nothing is written)."""
+    state = read_state(root, environment)
+    replay = read_journal(journal_path(root, environment))
+    if not replay.interrupted:
+        return state, replay
+    models = dict(state.models)
+    for name, snapshot in replay.model_snapshots().items():
+        if snapshot is None:
+            models.pop(name, None)
+        else:
+            models[name] = ModelState.model_validate(snapshot)
+    policies = dict(state.policies)
+    for key, digest in replay.policy_digests().items():
+        if digest is None:
+            policies.pop(key, None)
+        else:
+            policies[key] = digest
+    begin = replay.begin() or {}
+    lineage = state.lineage or begin.get("lineage")
+    return state.model_copy(update={"models": models, "policies": policies, "lineage": lineage}), replay

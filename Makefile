@@ -21,8 +21,9 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runtime
 	$(BIN)/python -m engine.demo
 
-## test: lint, type-check and the whole test suite
+## test: lint, type-check and the whole test suite (installs promtool/amtool/actionlint when missing)
 test: $(VENV)/.dev
+	./scripts/install-test-tools.sh
 	$(BIN)/ruff check engine tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q

@@ -245,8 +245,7 @@ class Executor:
             return StepOutcome("ok", "promoted by hand")
         duration = step.args.get("duration_ms")
         if duration is None:
-            return StepOutcome("paused", f"paused ({step.args.get('reason', 'manual gate')}): run "
-                                         f"`modelops promote {action.name} --env {self.env.name}` to continue")
+            return StepOutcome("paused", f"manual gate: {step.args.get('reason', 'pause')}")
         until = parse_iso(model.rollout.paused_until) if model.rollout.paused_until else later(now(), duration)
         if model.rollout.paused_until is None:
             paused = model.rollout.model_copy(update={"paused_until": iso(until)})

@@ -198,7 +198,7 @@ def spec_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> 
 
 def _compare(before: Any, after: Any, path: str, out: list[tuple[str, Any, Any]]) -> None:
     if isinstance(before, dict) and isinstance(after, dict):
-        for key in sorted(set(before) | set(after)):
+        for key in [*after, *(k for k in before if k not in after)]:
             _compare(before.get(key), after.get(key), f"{path}.{key}" if path else key, out)
     elif before != after:
         out.append((path, before, after))
@@ -261,7 +261,7 @@ def _waiting(action: Action, state: EnvironmentState, options: PlanOptions) -> s
     if step.get("op") != "pause" or step.get("args", {}).get("duration_ms") is not None:
         return None
     return (f"paused at step {rollout.next_step + 1}/{len(rollout.steps)} ({rollout.pause_reason}); "
-            f"run `modelops promote {action.name} --env {action.environment}` to continue")
+            f"continue with `modelops promote {action.name} --env {action.environment}`")
 
 
 def _frozen(action: Action, env: EnvironmentConfig, now: datetime) -> str | None:
@@ -286,5 +286,5 @@ def _promotion(action: Action, env: EnvironmentConfig, states: Mapping[str, Envi
     if any(a.target == action.target and a.after and a.after.get("version") == version and a.blocked is None
            for plan in earlier if plan.name == upstream for a in plan.actions):
         return None
-    serving = f"serves {model.version} ({model.phase})" if model is not None and model.version else "does not serve it"
-    return f"{version} must be Healthy in {upstream} first ({upstream} {serving})"
+    serving = f"serves {model.version}, {model.phase}" if model is not None and model.version else "does not serve it"
+    return f"{version} must be Healthy in {upstream} first; {upstream} {serving}"

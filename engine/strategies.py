@@ -45,8 +45,9 @@ def traffic(weights: dict[SlotName, int], *, switch: bool, stage: str = "product
     return Step("traffic", stage, {"weights": dict(weights), "switch": switch})
 
 
-def bake(slot: SlotName, delay_ms: int) -> Step:
-    return Step("bake", "bake", {"slot": slot, "duration_ms": delay_ms})
+def bake(slot: SlotName, delay_ms: int) -> list[Step]:
+    """Keep the old slot warm for instant rollback; nothing to do when there is no delay."""
+    return [Step("bake", "bake", {"slot": slot, "duration_ms": delay_ms})] if delay_ms > 0 else []
 
 
 def retire(slot: SlotName) -> Step:
@@ -78,7 +79,7 @@ def blue_green(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) 
         steps.append(Step("pause", "testing", {"duration_ms": None, "reason": "autoPromote is false"}))
     return [*steps, traffic({old: 0, new: 100}, switch=True),
             *analysis(list(spec.post_promotion_analysis), new, "post", "production"),
-            bake(old, spec.scale_down_delay.ms), retire(old)]
+            *bake(old, spec.scale_down_delay.ms), retire(old)]
 
 
 def canary(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) -> list[Step]:
@@ -92,7 +93,7 @@ def canary(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) -> l
         else:
             names = [step.analysis] if isinstance(step.analysis, str) else list(step.analysis or [])
             steps += analysis(names, new, "step", "production")
-    return [*steps, traffic({old: 0, new: 100}, switch=True), bake(old, spec.scale_down_delay.ms), retire(old)]
+    return [*steps, traffic({old: 0, new: 100}, switch=True), *bake(old, spec.scale_down_delay.ms), retire(old)]
 
 
 def _pause_ms(pause: Duration | PauseSpec) -> int | None:
@@ -141,7 +142,7 @@ def fast_rollback(state: ModelState, delay_ms: int) -> list[Step]:
     """Switch back to the warm slot: no deploy, no tests (it served users until the last switch)."""
     warm, current = state.idle_slot, state.active_slot
     assert current is not None
-    return [traffic({current: 0, warm: 100}, switch=True), bake(current, delay_ms), retire(current)]
+    return [traffic({current: 0, warm: 100}, switch=True), *bake(current, delay_ms), retire(current)]
 
 
 def restore(state: ModelState) -> list[Step]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +65,31 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def served_repo(repo: Path) -> Iterator[Path]:
+    """The example repository with the stub model server answering its HTTP tests on a free port."""
+    port, stop = serve_models(repo)
+    yield repo
+    stop()
+
+
+def serve_models(repo: Path) -> tuple[int, Callable[[], None]]:
+    sys.path.insert(0, str(ROOT / "examples"))
+    from stub_server import serve
+
+    server = serve(repo, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_port
+    for env_file in repo.glob("environments/*/environment.yaml"):
+        env_file.write_text(env_file.read_text().replace("127.0.0.1:8790", f"127.0.0.1:{port}"))
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return port, stop
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:

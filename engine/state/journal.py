@@ -7,6 +7,9 @@ checkpoint: every finished step is known, and a step that started but never fini
 the same idempotency key (drivers treat a repeated key as the same request, so nothing happens twice).
 
 One JSON object per line; a torn last line (the process died mid-write) is ignored.
+
+Fault injection for the crash tests: with `MODELOPS_FAULT=kill-after-journal:N` the process SIGKILLs
+itself right after writing journal entry N (counting entries this process wrote).
 """
 
 from __future__ import annotations
@@ -14,12 +17,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from engine.errors import EngineError
 from engine.timeutil import now_iso
+
+
+def _fault() -> int | None:
+    fault = os.environ.get("MODELOPS_FAULT", "")
+    return int(fault.split(":", 1)[1]) if fault.startswith("kill-after-journal:") else None
+
+
+_KILL_AFTER = _fault()
 
 
 def journal_path(root: Path, environment: str) -> Path:
@@ -33,6 +45,7 @@ class Journal:
     path: Path
     handle: TextIO
     seq: int = 0
+    written: int = 0
 
     def record(self, event: str, *, durable: bool = False, **fields: Any) -> None:
         self.seq += 1
@@ -42,6 +55,9 @@ class Journal:
             self.handle.flush()
             if durable:
                 os.fsync(self.handle.fileno())
+            self.written += 1
+            if self.written == _KILL_AFTER:
+                os.kill(os.getpid(), signal.SIGKILL)
         except OSError as exc:
             raise EngineError(f"cannot write the journal {self.path.name}: {exc.strerror or exc}",
                               hint="free disk space or fix permissions; the next apply resumes from the journal",

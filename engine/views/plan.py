@@ -113,7 +113,7 @@ def describe(step: Step) -> str:
         case "bake":
             return f"keep slot {a['slot']} warm for {Duration(a['duration_ms'])} (instant rollback)"
         case "retire":
-            return f"retire slot {a['slot']} (after its warm window)"
+            return f"retire slot {a['slot']}"
         case "configure":
             return "apply configuration (scaling, alerts, escalation, tests) without a rollout"
         case "remove":

@@ -1,5 +1,16 @@
-"""Golden cases: tests/cases/<case>/ holds `args` (the command line), `overlay/` (files laid over a copy
-of the example repository) and `expected.txt` (exit code and output). Refresh with --update-goldens."""
+"""Golden cases: each folder under tests/cases/ is one scenario, run through the CLI.
+
+    args        the command line checked against expected.txt
+    overlay/    files laid over a copy of the example repository before anything runs
+    setup       optional lines run first: commands (e.g. `apply --auto-approve`; each must exit 0 unless the
+                line starts with "-"), or `@copy DIR` to lay the case's DIR over the repository at that point
+    after/      optional files laid over the repository after setup
+    delete      optional repository paths removed after setup
+    env         optional KEY=VALUE lines (MODELOPS_NOW is pinned to 2026-11-27T12:00:00Z unless set)
+    expected.txt  "# exit N" then the output; refresh with --update-goldens and review the diff
+
+The example's HTTP tests are answered by the stub model server on a free port.
+"""
 
 from __future__ import annotations
 
@@ -10,30 +21,50 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
+from tests.conftest import Result, serve_models
 
 CASES = Path(__file__).resolve().parent.parent / "cases"
+PINNED_NOW = "2026-11-27T12:00:00Z"
 
 
 def case_names() -> list[str]:
     return sorted(p.name for p in CASES.iterdir() if (p / "args").exists())
 
 
-def run_case(case: Path, repo: Path, cli: Callable[..., Result]) -> str:
+def _lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def run_case(case: Path, repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("MODELOPS_NOW", PINNED_NOW)
+    for line in _lines(case / "env"):
+        key, value = line.split("=", 1)
+        monkeypatch.setenv(key, value)
     if (case / "overlay").exists():
         shutil.copytree(case / "overlay", repo, dirs_exist_ok=True)
-    for line in (case / "delete").read_text().splitlines() if (case / "delete").exists() else []:
-        (repo / line.strip()).unlink()
-    args = shlex.split((case / "args").read_text(encoding="utf-8"))
-    result = cli("--repo", repo, *args)
-    output = result.out + result.err
-    return f"# exit {result.code}\n" + output.replace(str(repo), "<repo>")
+    _, stop = serve_models(repo)
+    try:
+        for command in _lines(case / "setup"):
+            if command.startswith("@copy "):
+                shutil.copytree(case / command.split()[1], repo, dirs_exist_ok=True)
+                continue
+            done = cli("--repo", repo, *shlex.split(command.removeprefix("-")))
+            assert done.code == 0 or command.startswith("-"), f"setup `{command}` exited {done.code}:\n{done.output}"
+        if (case / "after").exists():
+            shutil.copytree(case / "after", repo, dirs_exist_ok=True)
+        for rel in _lines(case / "delete"):
+            (repo / rel).unlink()
+        result = cli("--repo", repo, *shlex.split((case / "args").read_text(encoding="utf-8")))
+    finally:
+        stop()
+    return f"# exit {result.code}\n" + (result.out + result.err).replace(str(repo), "<repo>")
 
 
 @pytest.mark.parametrize("name", case_names())
-def test_golden_case(name: str, repo: Path, cli: Callable[..., Result], update_goldens: bool) -> None:
+def test_golden_case(name: str, repo: Path, cli: Callable[..., Result], update_goldens: bool,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
     case = CASES / name
-    actual = run_case(case, repo, cli)
+    actual = run_case(case, repo, cli, monkeypatch)
     expected_file = case / "expected.txt"
     if update_goldens:
         expected_file.write_text(actual, encoding="utf-8")

@@ -3,7 +3,8 @@
 Slot deploys, traffic weights and retirements are records in the table, so every feature (stages,
 gates, automatic and fast rollback) works on a laptop; tests and analysis still run for real. The table
 is replaced atomically on every change, so a reader never sees half of it. Operations are idempotent by
-construction: they set values rather than add to them.
+construction: they set values rather than add to them. Every operation is also appended, with its
+idempotency key, to `.modelops/live/<env>.log`: what the target was asked to do, in order.
 """
 
 from __future__ import annotations
@@ -52,7 +53,13 @@ class LocalDriver:
         detail: str = handler(operation.target, operation.args)
         self.table["updated"] = now_iso()
         atomic_write(self.path, json.dumps(self.table, indent=2, sort_keys=True) + "\n", self.root, durable=False)
+        self._log(operation)
         return Outcome(True, detail)
+
+    def _log(self, operation: Operation) -> None:
+        entry = {"at": now_iso(), "op": operation.op, "target": operation.target, "key": operation.key}
+        with self.path.with_suffix(".log").open("a", encoding="utf-8") as log:
+            log.write(json.dumps(entry, sort_keys=True) + "\n")
 
     def _model(self, name: str) -> dict[str, Any]:
         models: dict[str, Any] = self.table.setdefault("models", {})

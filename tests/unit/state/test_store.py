@@ -43,9 +43,10 @@ def test_failed_write_keeps_the_previous_state(tmp_path: Path, monkeypatch: pyte
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(EngineError, match="cannot write environments/staging/state.json: No space left on device; "
-                                         "the previous version is intact"):
+    with pytest.raises(EngineError) as caught:
         write_state(tmp_path, sample().model_copy(update={"serial": 4}))
+    assert caught.value.message == ("cannot write environments/staging/state.json: No space left on device; "
+                                    "the previous version is intact")
     assert state_path(tmp_path, "staging").read_bytes() == before
     assert [p.name for p in state_path(tmp_path, "staging").parent.iterdir()] == ["state.json"]
 

@@ -1,0 +1,156 @@
+"""`modelops apply` end to end on the example repository (local driver, stub model server)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import git
+import pytest
+
+from tests.conftest import Result
+
+STAGING_RECOMMENDER = "environments/staging/models/recommender.yaml"
+
+
+def bump(repo: Path, rel: str, old: str, new: str) -> None:
+    path = repo / rel
+    path.write_text(path.read_text().replace(old, new))
+
+
+def state(repo: Path, env: str) -> dict:  # type: ignore[type-arg]
+    return json.loads((repo / f"environments/{env}/state.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_first_apply_brings_every_environment_up(served_repo: Path, cli: Callable[..., Result]) -> None:
+    result = cli("--repo", served_repo, "apply", "--auto-approve")
+    assert result.code == 0, result.output
+    assert "Apply complete! 21 deployed, 0 changed, 0 retired." in result.out
+    for env, count in (("staging", 5), ("production", 4)):
+        models = state(served_repo, env)["models"]
+        assert len(models) == count
+        assert {m["phase"] for m in models.values()} == {"Healthy"}
+    live = json.loads((served_repo / ".modelops/live/production.json").read_text())
+    assert live["models"]["sentiment"]["traffic"] == {"blue": 100}
+    again = cli("--repo", served_repo, "apply", "--auto-approve")
+    assert again.code == 0 and "No changes." in again.out
+
+
+def test_approval_is_required_when_nobody_can_answer(served_repo: Path, cli: Callable[..., Result]) -> None:
+    result = cli("--repo", served_repo, "apply")
+    assert result.code == 1
+    assert "production requires approval and no terminal is attached to ask" in result.err
+    assert not (served_repo / "environments/staging/state.json").exists()  # nothing applied before approval
+    staging_only = cli("--repo", served_repo, "apply", "--env", "staging")  # approval: none
+    assert staging_only.code == 0
+
+
+def test_failed_gate_rolls_back_records_the_rejection_and_exits_1(served_repo: Path,
+                                                                   cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    bump(served_repo, STAGING_RECOMMENDER, "2.7.1", "2.8.0-broken.1")
+    result = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert result.code == 1
+    assert "test ping failed: GET /ping answered 500, expected 200" in result.out
+    assert '"error": "inference failed"' in result.out  # the failing gate's output is shown
+    assert "Apply failed! 0 deployed, 0 changed, 0 retired; 1 rolled back." in result.out
+    model = state(served_repo, "staging")["models"]["recommender"]
+    assert model["phase"] == "RolledBack" and model["version"] == "2.7.1"
+    assert model["desired_rejected"]["version"] == "2.8.0-broken.1"
+    assert model["history"][-1]["outcome"] == "RolledBack"
+    live = json.loads((served_repo / ".modelops/live/staging.json").read_text())["models"]["recommender"]
+    assert live["traffic"] == {"blue": 100} and set(live["slots"]) == {"blue"}
+    blocked = cli("--repo", served_repo, "plan", "--env", "staging", "--detailed-exitcode")
+    assert blocked.code == 0 and "1 blocked" in blocked.out
+    retried = cli("--repo", served_repo, "plan", "--env", "staging", "--retry-rejected", "--detailed-exitcode")
+    assert retried.code == 2
+
+
+def test_retire_removes_the_model_from_the_target(served_repo: Path, cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    (served_repo / "environments/staging/models/summarizer.yaml").unlink()
+    result = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert result.code == 0 and "0 deployed, 0 changed, 1 retired" in result.out
+    assert "summarizer" not in state(served_repo, "staging")["models"]
+    assert "summarizer" not in json.loads((served_repo / ".modelops/live/staging.json").read_text())["models"]
+
+
+def test_commit_records_the_state_and_refuses_a_dirty_config(served_repo: Path, cli: Callable[..., Result]) -> None:
+    repo = git.Repo.init(served_repo)
+    repo.git.add(A=True)
+    repo.index.commit("ops repo")
+    bump(served_repo, STAGING_RECOMMENDER, "2.7.1", "2.8.0")
+    dirty = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging", "--commit")
+    assert dirty.code == 1
+    assert f"the configuration has uncommitted changes: {STAGING_RECOMMENDER}" in dirty.err
+    repo.git.add(A=True)
+    config_commit = repo.index.commit("recommender 2.8.0").hexsha
+    done = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging", "--commit")
+    assert done.code == 0, done.output
+    head = repo.head.commit
+    assert head.message == "modelops apply: staging (11 changes)"
+    assert "environments/staging/state.json" in head.stats.files
+    assert state(served_repo, "staging")["git_sha"] == config_commit
+    bump(served_repo, STAGING_RECOMMENDER, "2.8.0", "2.9.0")
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging", "--allow-dirty").code == 0
+
+
+def test_two_applies_at_once_one_waits_out_with_exit_3(served_repo: Path, cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    fraud = served_repo / "environments/staging/models/fraud-detector.yaml"
+    fraud.write_text(fraud.read_text().replace("3.2.0", "3.3.0").replace("pause: 1s", "pause: 3s"))
+    command = [".venv/bin/python", "-m", "engine", "--repo", str(served_repo), "apply", "--auto-approve",
+               "--env", "staging"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = served_repo / ".modelops/locks/staging.json"
+    for _ in range(200):
+        if lock.exists():
+            break
+        subprocess.run(["sleep", "0.05"], check=True)
+    second = subprocess.run(command, capture_output=True, text=True, check=False)
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode == 0, out
+    assert second.returncode == 3
+    assert 'environment "staging" is locked by another operation' in second.stderr
+    assert f"(pid {first.pid} on " in second.stderr
+
+
+@pytest.mark.parametrize("scenario", ["reuse", "stale-serial", "other-lineage", "changed-config", "empty-state"])
+def test_saved_plans_are_single_use_and_refused_when_stale(scenario: str, served_repo: Path,
+                                                           cli: Callable[..., Result], tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    if scenario != "empty-state":
+        assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+        bump(served_repo, STAGING_RECOMMENDER, "2.7.1", "2.8.0")
+    made = cli("--repo", served_repo, "plan", "--env", "staging", "--out", plan)
+    assert made.code == 0 and f"Saved the plan to {plan}" in made.out
+    if scenario in ("reuse", "empty-state"):
+        assert cli("--repo", served_repo, "apply", plan).code == 0
+        expected = "this plan was already applied"
+    elif scenario == "stale-serial":
+        assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+        expected = "saved plan is stale: the state changed since the plan was made"
+    elif scenario == "other-lineage":
+        (served_repo / "environments/staging/state.json").unlink()
+        assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+        expected = "saved plan does not match the state"
+    else:
+        bump(served_repo, "environments/staging/models/summarizer.yaml", "replicas: 1", "replicas: 2")
+        expected = "the configuration changed since the plan was made"
+    refused = cli("--repo", served_repo, "apply", plan)
+    assert refused.code == 3, refused.output
+    assert expected in refused.err
+
+
+def test_a_saved_plan_applies_without_confirmation(served_repo: Path, cli: Callable[..., Result],
+                                                   tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    assert cli("--repo", served_repo, "plan", "--out", plan).code == 0
+    data = json.loads(plan.read_text())
+    assert data["format_version"] == "1.0"
+    assert data["change_summary"] == {"deploy": 21, "change": 0, "retire": 0, "rollback": 0, "blocked": 0}
+    assert [e["state"] for e in data["environments"]] == [{"lineage": None, "serial": 0}] * 2
+    result = cli("--repo", served_repo, "apply", plan)  # production needs approval; the saved plan is it
+    assert result.code == 0, result.output

@@ -1,0 +1,106 @@
+"""`modelops rollback` and `modelops promote`: what serves changes, and Git is made to say the same."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result
+
+STAGING = "environments/staging/models/sentiment.yaml"
+PRODUCTION = "environments/production/models/sentiment.yaml"
+
+
+def bump(repo: Path, rel: str, old: str, new: str) -> None:
+    path = repo / rel
+    path.write_text(path.read_text().replace(old, new))
+
+
+def model(repo: Path, env: str, name: str = "sentiment") -> dict:  # type: ignore[type-arg]
+    return json.loads((repo / f"environments/{env}/state.json").read_text())["models"][name]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def upgraded(served_repo: Path, cli: Callable[..., Result]) -> Path:
+    """Staging served 1.4.2 and now serves 1.5.0, with 1.4.2 warm in slot blue."""
+    assert cli("--repo", served_repo, "apply", "--auto-approve").code == 0
+    bump(served_repo, STAGING, "1.4.2", "1.5.0")
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    return served_repo
+
+
+def test_fast_rollback_switches_back_and_rewrites_the_yaml(upgraded: Path, cli: Callable[..., Result]) -> None:
+    before = (upgraded / STAGING).read_text()
+    result = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--auto-approve")
+    assert result.code == 0, result.output
+    assert "roll back 1.5.0 -> 1.4.2: 1.4.2 is still warm in slot blue (fast: switch only)" in result.out
+    assert "op=deploy" not in result.out and "op=test" not in result.out  # no redeploy, no re-testing
+    assert "Rewrote version, artifact.uri of sentiment in its YAML to 1.4.2" in result.out
+    after = (upgraded / STAGING).read_text()
+    assert after == before.replace("1.5.0", "1.4.2")  # every other byte, comments included, unchanged
+    recorded = model(upgraded, "staging")
+    assert recorded["version"] == "1.4.2" and recorded["active_slot"] == "blue"
+    assert recorded["desired_rejected"]["version"] == "1.5.0"
+    assert recorded["switches"][-1]["from_version"] == "1.5.0"
+    plan = cli("--repo", upgraded, "plan", "--env", "staging", "--detailed-exitcode")
+    assert plan.code == 0 and "No changes." in plan.out
+
+
+def test_rollback_without_writing_keeps_git_but_blocks_the_bad_version(upgraded: Path,
+                                                                      cli: Callable[..., Result]) -> None:
+    result = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--auto-approve", "--no-write")
+    assert result.code == 0
+    assert "version: 1.5.0" in (upgraded / STAGING).read_text()
+    plan = cli("--repo", upgraded, "plan", "--env", "staging")
+    assert "1.5.0 was rolled back at" in plan.out and "rolled back by hand" in plan.out
+
+
+def test_rollback_to_a_version_that_never_served(upgraded: Path, cli: Callable[..., Result]) -> None:
+    result = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--to", "0.1.0")
+    assert result.code == 64
+    assert "0.1.0 has not served here (recorded releases: 1.4.2, 1.5.0)" in result.err
+
+
+def test_promote_copies_the_healthy_revision_downstream(upgraded: Path, cli: Callable[..., Result]) -> None:
+    result = cli("--repo", upgraded, "promote", "sentiment", "--from", "staging", "--to", "production")
+    assert result.code == 0, result.output
+    assert f"edited {PRODUCTION} (version, artifact.uri)" in result.out
+    assert "version: 1.5.0" in (upgraded / PRODUCTION).read_text()
+    plan = cli("--repo", upgraded, "plan", "--env", "production")
+    assert "upgrade 1.4.2 -> 1.5.0 (blueGreen)" in plan.out and "blocked" not in plan.out
+
+
+def test_promote_refuses_a_version_that_is_not_healthy_upstream(served_repo: Path, cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve").code == 0
+    bump(served_repo, STAGING, "1.4.2", "1.6.0-broken.1")
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 1
+    bump(served_repo, "environments/staging/models/embedder.yaml", "        - setWeight: 25\n",
+         "        - setWeight: 25\n        - pause: {}\n")
+    bump(served_repo, "environments/staging/models/embedder.yaml", "0.9.0", "0.9.1")
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    refused = cli("--repo", served_repo, "promote", "embedder", "--from", "staging", "--to", "production")
+    assert refused.code == 1
+    assert "embedder 0.9.0 is Paused in staging, not Healthy" in refused.err
+    rolled_back = cli("--repo", served_repo, "promote", "sentiment", "--from", "staging", "--to", "production")
+    assert rolled_back.code == 0  # after an automatic rollback the stable version serves normally
+    assert "sentiment in production already matches staging's 1.4.2." in rolled_back.out
+
+
+def test_promote_env_passes_a_manual_gate(served_repo: Path, cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    rel = "environments/staging/models/embedder.yaml"
+    bump(served_repo, rel, "        - setWeight: 25\n", "        - setWeight: 25\n        - pause: {}\n")
+    bump(served_repo, rel, "0.9.0", "0.9.1")
+    paused = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert paused.code == 0 and "1 paused" in paused.out
+    assert model(served_repo, "staging", "embedder")["phase"] == "Paused"
+    assert model(served_repo, "staging", "embedder")["traffic"] == {"blue": 75, "green": 25}
+    again = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert again.code == 0 and "No changes." in again.out  # a manual gate waits for promote, not for apply
+    resumed = cli("--repo", served_repo, "promote", "embedder", "--env", "staging")
+    assert resumed.code == 0, resumed.output
+    done = model(served_repo, "staging", "embedder")
+    assert done["phase"] == "Healthy" and done["version"] == "0.9.1" and done["traffic"] == {"green": 100}

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from engine.errors import EngineError
+from engine.yamledit import guess_indent, update_model
+from tests.conftest import ROOT
+
+SENTIMENT = "environments/production/models/sentiment.yaml"
+
+
+@pytest.mark.parametrize(("text", "indent"), [
+    ("a:\n  b: 1\nc:\n  - x\n", (2, 4, 2)),
+    ("a:\n    b: 1\nc:\n- x\n", (4, 2, 0)),
+    ("a:\n   b:\n      c: 1\n", (3, 5, 3)),
+    ("a: 1\n", (2, 4, 2)),
+])  # fmt: skip
+def test_indentation_is_measured(text: str, indent: tuple[int, int, int]) -> None:
+    assert guess_indent(text) == indent
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_only_the_edited_scalars_change(tmp_path: Path) -> None:
+    (tmp_path / SENTIMENT).parent.mkdir(parents=True)
+    original = (ROOT / SENTIMENT).read_text()
+    (tmp_path / SENTIMENT).write_text("# owned by the nlp team\n" + original)
+    changes = [("version", "1.4.2", "1.3.0"),
+               ("artifact.uri", "s3://models/sentiment/1.4.2/model.tar.gz", "s3://models/sentiment/1.3.0/model.tar.gz"),
+               ("serving.port", 8000, 8001)]
+    update_model(tmp_path, SENTIMENT, "sentiment", changes, lambda _: None)
+    after = (tmp_path / SENTIMENT).read_text()
+    assert sorted(changed_lines("# owned by the nlp team\n" + original, after)) == sorted([
+        "-  version: 1.4.2", '-    uri: "s3://models/sentiment/1.4.2/model.tar.gz"', "-    port: 8000",
+        "+  version: 1.3.0", '+    uri: "s3://models/sentiment/1.3.0/model.tar.gz"', "+    port: 8001",
+    ])  # comments, flow mappings, double quotes and key order are untouched
+
+
+def test_keys_are_added_and_removed_in_place(tmp_path: Path) -> None:
+    rel = "environments/staging/models/m.yaml"
+    (tmp_path / rel).parent.mkdir(parents=True)
+    text = ("apiVersion: modelops.dev/v1\nkind: Model\nmetadata:\n  name: m  # the model\nspec:\n  version: 1.0.0\n"
+            "  artifact:\n    uri: s3://a\n    sha256: 'abc'\n")
+    (tmp_path / rel).write_text(text)
+    update_model(tmp_path, rel, "m", [("artifact.sha256", "abc", None), ("serving.replicas", None, 2)], lambda _: None)
+    assert (tmp_path / rel).read_text() == (
+        "apiVersion: modelops.dev/v1\nkind: Model\nmetadata:\n  name: m  # the model\nspec:\n  version: 1.0.0\n"
+        "  artifact:\n    uri: s3://a\n  serving:\n    replicas: 2\n")
+
+
+def test_a_file_ruamel_would_reformat_is_left_alone(tmp_path: Path) -> None:
+    rel = "environments/staging/models/m.yaml"
+    (tmp_path / rel).parent.mkdir(parents=True)
+    odd = "kind: Model\nmetadata: {name: m}\nspec:\n  version:    1.0.0\n  tests: [ {name: a} ,  {name: b} ]\n"
+    (tmp_path / rel).write_text(odd)
+    with pytest.raises(EngineError, match="cannot be edited without reformatting it"):
+        update_model(tmp_path, rel, "m", [("version", "1.0.0", "1.1.0")], lambda _: None)
+    assert (tmp_path / rel).read_text() == odd
+
+
+def test_a_failed_verification_leaves_the_file_unchanged(tmp_path: Path) -> None:
+    (tmp_path / SENTIMENT).parent.mkdir(parents=True)
+    original = (ROOT / SENTIMENT).read_text()
+    (tmp_path / SENTIMENT).write_text(original)
+    with pytest.raises(EngineError, match="would not give the intended model: nope"):
+        update_model(tmp_path, SENTIMENT, "sentiment", [("version", "1.4.2", "9.9.9")], lambda _: "nope")
+    assert (tmp_path / SENTIMENT).read_text() == original
+
+
+def test_every_example_file_round_trips_byte_for_byte(tmp_path: Path) -> None:
+    for path in sorted(ROOT.glob("environments/*/models/*.yaml")):
+        rel = path.relative_to(ROOT).as_posix()
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(path.read_text())
+        name = path.stem
+        update_model(tmp_path, rel, name, [], lambda _: None)
+        assert (tmp_path / rel).read_text() == path.read_text(), rel

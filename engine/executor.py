@@ -225,7 +225,9 @@ class Executor:
         return self._drive(action, step, key)
 
     def _drive(self, action: Action, step: Step, key: str) -> StepOutcome:
-        operation = Operation(step.op, self.env.name, action.name, step.args, key)
+        # policies of different kinds may share a name: their target is the whole `Kind/name` key
+        target = action.name if action.is_model else action.target
+        operation = Operation(step.op, self.env.name, target, step.args, key)
         result = self.driver.execute(operation)
         return StepOutcome("ok" if result.ok else "failed", result.detail)
 

@@ -42,7 +42,7 @@ def make_handler(repo: Path) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_HEAD = _answer
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: object) -> None:
             return None
 
     return Handler

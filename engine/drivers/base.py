@@ -44,7 +44,12 @@ class Outcome:
 
 
 class Driver(Protocol):
-    """A target that runs operations; see the module docstring for the semantics."""
+    """A target that runs operations; see the module docstring for the semantics.
+
+    `observe(model)` reports what the target serves for a model, as `{"slots": {slot: {"version": ...,
+    "revision": ...}}, "traffic": {slot: weight}}`, or None when it serves nothing. The conformance suite
+    in tests/unit/drivers/test_conformance.py holds every driver to this contract.
+    """
 
     name: str
 

@@ -154,3 +154,29 @@ def test_a_saved_plan_applies_without_confirmation(served_repo: Path, cli: Calla
     assert [e["state"] for e in data["environments"]] == [{"lineage": None, "serial": 0}] * 2
     result = cli("--repo", served_repo, "apply", plan)  # production needs approval; the saved plan is it
     assert result.code == 0, result.output
+
+
+def test_apply_through_the_webhook_driver(served_repo: Path, cli: Callable[..., Result],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.unit.drivers.platform import Platform, serve
+
+    platform = Platform(failures=[503])
+    server, url = serve(platform)
+    monkeypatch.setenv("DEPLOY_WEBHOOK_URL", url)
+    for name in ("fraud-detector", "recommender", "sentiment"):  # their HTTP tests need the local serving table
+        (served_repo / f"environments/staging/models/{name}.yaml").unlink()
+    env_file = served_repo / "environments/staging/environment.yaml"
+    env_file.write_text(env_file.read_text().replace(
+        "    driver: local\n", '    driver: webhook\n    webhook: {url: "${env:DEPLOY_WEBHOOK_URL}", maxRetries: 2}\n'))
+    try:
+        result = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 0, result.output
+    assert platform.models["embedder"]["traffic"] == {"blue": 100}
+    assert platform.models["summarizer"]["slots"]["blue"]["version"] == "0.3.0-rc.1"
+    assert set(platform.policies) == {"AlertPolicy/infrastructure", "AlertPolicy/model-slo",
+                                      "EscalationPolicy/ml-oncall", "ScalingPolicy/gpu-standard"}
+    assert max(platform.executed.values()) == 1  # the 503 was retried, the work done once
+    assert url not in result.output and url not in (served_repo / "environments/staging/state.json").read_text()

@@ -1,0 +1,101 @@
+"""A deployment platform on loopback, for the webhook driver: it keeps a serving table like the local
+driver's, deduplicates by idempotency key, and can be told to misbehave (5xx, 429, slow, pending)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Platform:
+    """Server state and knobs; `requests` counts every POST, `executed` the distinct keys it acted on."""
+
+    failures: list[int] = field(default_factory=list)  # status codes to answer before succeeding
+    retry_after: str | None = None
+    delay: float = 0.0
+    pending_polls: int = 0  # answer 202 and need this many polls before succeeding
+    reject: str | None = None  # answer {"status": "failed"} with this detail
+    models: dict[str, Any] = field(default_factory=dict)
+    policies: dict[str, Any] = field(default_factory=dict)
+    requests: Counter[str] = field(default_factory=Counter)
+    executed: Counter[str] = field(default_factory=Counter)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    polls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def apply(self, body: dict[str, Any]) -> None:
+        op, target, args = body["operation"], body["target"], body["args"]
+        entry = self.models.setdefault(target, {"slots": {}, "traffic": {}}) if op not in ("policy",) else {}
+        if op == "deploy":
+            entry["slots"][args["slot"]] = {"version": args["version"], "revision": args["revision"]}
+        elif op == "traffic":
+            entry["traffic"] = {s: w for s, w in args["weights"].items() if s in entry["slots"]}
+        elif op == "retire":
+            entry["slots"].pop(args["slot"], None)
+            entry["traffic"].pop(args["slot"], None)
+        elif op == "configure":
+            entry["config"] = args["config"]
+        elif op == "remove":
+            self.models.pop(target, None)
+        elif op == "policy":
+            if args.get("digest") is None:
+                self.policies.pop(target, None)
+            else:
+                self.policies[target] = args["digest"]
+
+
+def serve(platform: Platform) -> tuple[ThreadingHTTPServer, str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            key = self.headers["Idempotency-Key"]
+            with platform.lock:
+                platform.requests[key] += 1
+                platform.headers.append(dict(self.headers.items()))
+                failing = platform.failures.pop(0) if platform.failures else None
+            if platform.delay:
+                time.sleep(platform.delay)
+            if failing is not None:
+                extra = {"Retry-After": platform.retry_after} if failing == 429 and platform.retry_after else {}
+                return self._send(failing, {"detail": "try again"}, extra)
+            if platform.reject:
+                return self._send(200, {"status": "failed", "detail": platform.reject})
+            with platform.lock:
+                if platform.executed[key] == 0:
+                    platform.apply(body)
+                platform.executed[key] += 1 if platform.executed[key] == 0 else 0
+            if platform.pending_polls:
+                return self._send(202, {"status": "pending", "status_url": f"/status/{key}"})
+            return self._send(200, {"status": "succeeded", "detail": f"{body['operation']} done"})
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/status/"):
+                platform.polls += 1
+                done = platform.polls >= platform.pending_polls
+                return self._send(200, {"status": "succeeded" if done else "pending", "status_url": self.path})
+            name = self.path.split("/models/", 1)[1].split("?", 1)[0] if "/models/" in self.path else ""
+            found = platform.models.get(name)
+            return self._send(200, found) if found is not None else self._send(404, {"error": "unknown model"})
+
+        def _send(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}/deploy"

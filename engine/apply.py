@@ -104,10 +104,18 @@ def run_apply(ws: Workspace, request: ApplyRequest, confirm: Callable[[Plan], bo
             for rest in plan.environments[len(outcome.environments):]:
                 outcome.environments.append(EnvironmentResult(rest.name, skipped=f"{env_plan.name} failed"))
             break
+    _render_reports(ws, outcome, overrides)
     if request.commit:
         outcome.committed = _commit(ws, outcome)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _render_reports(ws: Workspace, outcome: ApplyOutcome, overrides: Mapping[str, EnvironmentConfig]) -> None:
+    """Re-render REPORT.md of every environment this apply changed, so it matches the state it records."""
+    from engine.report import write_reports  # jinja2 loads only when there is something to render
+
+    write_reports(ws, [e.name for e in outcome.environments if e.results], overrides)
 
 
 def _preview(ws: Workspace, request: ApplyRequest, overrides: Mapping[str, EnvironmentConfig]) -> Plan:
@@ -218,7 +226,7 @@ def _commit(ws: Workspace, outcome: ApplyOutcome) -> str | None:
     touched = [e.name for e in outcome.environments if e.results]
     if not touched:
         return None
-    paths = [f"environments/{name}/state.json" for name in touched]
+    paths = [f"environments/{name}/{file}" for name in touched for file in ("state.json", "REPORT.md")]
     summary = ", ".join(f"{e.name} ({len(e.results)} change{'s' if len(e.results) != 1 else ''})"
                         for e in outcome.environments if e.results)
     return gitutil.commit(repo, ws.root, paths, f"modelops apply: {summary}")

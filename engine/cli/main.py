@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("engine.cli.commands.status", "What each environment serves: versions, slots, traffic, phase."),
     "history": ("engine.cli.commands.history", "Rollout attempts and traffic switches of a model."),
     "unlock": ("engine.cli.commands.unlock", "Break an environment lock left by a dead process."),
+    "monitor": ("engine.cli.commands.monitor", "Evaluate alert rules, keep alert state, notify channels."),
+    "report": ("engine.cli.commands.report", "Render environments/<env>/REPORT.md from config and state."),
     "schema": ("engine.cli.commands.schema", "Print the JSON Schema of a kind (for editors and CI)."),
 }
 

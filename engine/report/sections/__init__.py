@@ -1,0 +1,19 @@
+"""The sections of `REPORT.md`, in the order they appear.
+
+Each appears only when its `collect` returns data (see `engine.report.section`). Later features add a
+module here and one line to SECTIONS (capacity after scaling, maturity last).
+"""
+
+from __future__ import annotations
+
+from engine.report.section import Section
+from engine.report.sections import alerts, escalation, history, models, scaling
+
+SECTIONS: tuple[Section, ...] = (
+    models.SECTION,
+    history.ROLLOUTS,
+    history.SWITCHES,
+    alerts.SECTION,
+    escalation.SECTION,
+    scaling.SECTION,
+)

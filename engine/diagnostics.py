@@ -157,9 +157,13 @@ def dotted(ptr: str) -> str:
 
 
 def did_you_mean(word: str, candidates: Sequence[str] | Iterable[str]) -> str | None:
-    """The closest candidate to a misspelt word, or None when nothing is close enough."""
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    """The closest candidate to a misspelt word (or the one it abbreviates), or None when nothing is close."""
+    options = list(candidates)
+    matches = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if matches:
+        return matches[0]
+    prefixed = [c for c in options if len(word) >= 3 and c.lower().startswith(word.lower())]
+    return prefixed[0] if len(prefixed) == 1 else None
 
 
 def suggestion(word: str, candidates: Iterable[str]) -> str:

@@ -37,7 +37,7 @@ def test_example_repository_is_valid(repo: Path) -> None:
     (SENTIMENT, "scaling: gpu-standard", "scaling: gpu-standrad", "MO201",
      'unknown ScalingPolicy "gpu-standrad" (did you mean "gpu-standard"?)'),
     (SENTIMENT, "alerts: [model-slo, infrastructure]", "alerts: [model-slo, infra]", "MO201",
-     'unknown AlertPolicy "infra"'),
+     'unknown AlertPolicy "infra" (did you mean "infrastructure"?)'),
     (SENTIMENT, "escalation: ml-oncall", "escalation: ml-on-call", "MO201",
      'unknown EscalationPolicy "ml-on-call" (did you mean "ml-oncall"?)'),
     (SENTIMENT, "previewTests: [smoke, eval]", "previewTests: [smoke, evals]", "MO201",
@@ -71,7 +71,7 @@ def test_example_repository_is_valid(repo: Path) -> None:
     ("policies/alerts/infrastructure.yaml", "above: {warning: 80, critical: 90}",
      "above: {warning: 5m, critical: 90}", "MO212", 'disk_usage is measured in percent, not time: "5m" does not fit'),
     ("policies/guardrails/ownership.yaml", "match: {kinds: [Model]}", "match: {environments: [prod]}", "MO201",
-     'unknown Environment "prod"'),
+     'unknown Environment "prod" (did you mean "production"?)'),
 ])  # fmt: skip
 def test_semantic_rules(repo: Path, rel: str, old: str, new: str, code: str, message: str) -> None:
     edit(repo, rel, old, new)

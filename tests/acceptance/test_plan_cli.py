@@ -1,0 +1,99 @@
+"""`modelops plan` options: --changed-since, --format json, --detailed-exitcode, environment selection."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import git
+
+from tests.conftest import Result
+
+
+def commit_all(repo: git.Repo, message: str) -> str:
+    repo.git.add(A=True)
+    return repo.index.commit(message).hexsha
+
+
+def targets(plan_json: str) -> list[str]:
+    return [f"{env['name']}/{a['target']}" for env in json.loads(plan_json)["environments"] for a in env["actions"]]
+
+
+def test_changed_since_plans_what_a_diff_touches_and_its_dependents(served_repo: Path,
+                                                                      cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve").code == 0
+    repo = git.Repo.init(served_repo)
+    base = commit_all(repo, "applied")
+    (served_repo / "environments/staging/models/recommender.yaml").write_text(
+        (served_repo / "environments/staging/models/recommender.yaml").read_text().replace("2.7.1", "2.8.0"))
+    fraud = served_repo / "environments/staging/models/fraud-detector.yaml"
+    fraud.write_text(fraud.read_text().replace("3.2.0", "3.3.0"))
+    commit_all(repo, "two bumps")
+    policy = served_repo / "policies/scaling/gpu-standard.yaml"
+    policy.write_text(policy.read_text().replace("maxReplicas: 20", "maxReplicas: 24"))
+    (served_repo / "environments/staging/models/summarizer.yaml").unlink()
+    result = cli("--repo", served_repo, "plan", "--changed-since", base, "--format", "json")
+    assert result.code == 0, result.output
+    assert sorted(targets(result.out)) == [
+        "production/ScalingPolicy/gpu-standard", "staging/ScalingPolicy/gpu-standard",
+        "staging/model/fraud-detector", "staging/model/recommender", "staging/model/summarizer"]
+    assert json.loads(result.out)["options"]["changed_since"] == base
+    head_only = cli("--repo", served_repo, "plan", "--changed-since", "HEAD", "--format", "json")
+    assert sorted(targets(head_only.out)) == [
+        "production/ScalingPolicy/gpu-standard", "staging/ScalingPolicy/gpu-standard", "staging/model/summarizer"]
+
+
+def test_changed_since_needs_git_and_a_real_revision(served_repo: Path, cli: Callable[..., Result]) -> None:
+    outside = cli("--repo", served_repo, "plan", "--changed-since", "HEAD")
+    assert outside.code == 64 and "--changed-since needs a git repository" in outside.err
+    repo = git.Repo.init(served_repo)
+    commit_all(repo, "x")
+    unknown = cli("--repo", served_repo, "plan", "--changed-since", "origin/nope")
+    assert unknown.code == 64 and 'unknown git revision "origin/nope"' in unknown.err
+
+
+def test_json_plan_is_versioned_and_summarised(served_repo: Path, cli: Callable[..., Result]) -> None:
+    body = json.loads(cli("--repo", served_repo, "plan", "--env", "staging", "--format", "json").out)
+    assert body["format_version"] == "1.0"
+    assert body["change_summary"] == {"deploy": 11, "change": 0, "retire": 0, "rollback": 0, "blocked": 0}
+    action = next(a for a in body["environments"][0]["actions"] if a["target"] == "model/sentiment")
+    assert action["kind"] == "deploy" and action["after"]["version"] == "1.4.2"
+    assert [s["op"] for s in action["steps"]] == ["verify", "deploy", "test", "traffic"]
+
+
+def test_detailed_exit_codes_and_unknown_environments(served_repo: Path, cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "plan", "--detailed-exitcode").code == 2
+    assert cli("--repo", served_repo, "plan").code == 0
+    unknown = cli("--repo", served_repo, "plan", "--env", "prod")
+    assert unknown.code == 64 and 'unknown environment "prod" (did you mean "production"?)' in unknown.err
+
+
+def test_invalid_config_prints_the_diagnostics_and_exits_1(served_repo: Path, cli: Callable[..., Result]) -> None:
+    path = served_repo / "environments/staging/models/sentiment.yaml"
+    path.write_text(path.read_text().replace("scaling: gpu-standard", "scaling: gpu-standrad"))
+    for command in (["plan"], ["apply", "--auto-approve"], ["status"]):
+        result = cli("--repo", served_repo, *command)
+        assert result.code == 1
+        assert "error[MO201] spec.scaling: unknown ScalingPolicy" in result.out
+        assert "Traceback" not in result.output
+
+
+def test_status_history_and_unlock(served_repo: Path, cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    status = json.loads(cli("--repo", served_repo, "status", "--format", "json").out)
+    staging = status["environments"][0]
+    assert staging["name"] == "staging" and {m["in_sync"] for m in staging["models"]} == {True}
+    production = status["environments"][1]
+    assert {m["state"] for m in production["models"]} == {None}
+    history = json.loads(cli("--repo", served_repo, "history", "sentiment", "--env", "staging", "--format", "json").out)
+    assert [a["outcome"] for a in history["history"]] == ["Promoted"]
+    missing = cli("--repo", served_repo, "history", "nope", "--env", "staging")
+    assert missing.code == 64 and 'no recorded history for model "nope"' in missing.err
+    from engine.state.lock import acquire
+
+    held = acquire(served_repo, "staging", "apply")
+    assert f"lock ID {held.id}" in cli("--repo", served_repo, "status").out
+    assert cli("--repo", served_repo, "unlock", "wrong", "--env", "staging").code == 64
+    unlocked = cli("--repo", served_repo, "unlock", held.id, "--env", "staging")
+    assert unlocked.code == 0 and 'Unlocked "staging"' in unlocked.out

@@ -1,0 +1,116 @@
+"""Test gates run for real (HTTP on loopback, commands), and the apply views."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from engine import gates
+from engine.console import Console
+from engine.executor import StepOutcome
+from engine.plan import Action, ActionKind, Plan, Step
+from engine.views.apply import ProgressView
+from engine.views.confirm import Confirmation
+from engine.workspace import Workspace
+from tests.conftest import copy_example
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status = 200 if self.command == "GET" or b'"text": "great"' in body else 422
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(b'{"label": "positive", "status": "Healthy"}')
+
+    do_GET = do_POST
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[Workspace]:
+    repo = copy_example(tmp_path / "ops")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = repo / "environments/staging/environment.yaml"
+    env.write_text(env.read_text().replace("127.0.0.1:8790", f"127.0.0.1:{server.server_port}"))
+    yield Workspace.load(repo)
+    server.shutdown()
+    server.server_close()
+
+
+def context(ws: Workspace, model: str, version: str = "1.4.2") -> gates.GateContext:
+    env = ws.environment("staging")
+    return gates.GateContext(ws.root, env, env.models[model], version, "green", None)
+
+
+def test_http_and_command_tests_run_for_real(workspace: Workspace) -> None:
+    result = gates.run_tests(context(workspace, "sentiment"), ["smoke", "eval"])
+    assert result.ok, result.output
+    assert result.summary == "2 passed (smoke, eval)"
+    assert "sentiment 1.4.2: accuracy 0.94 (minimum 0.91): pass" in result.output
+    bad = gates.run_tests(context(workspace, "sentiment", "2.0.0-broken.1"), ["eval"])
+    assert not bad.ok and bad.summary.startswith("test eval failed: python3 examples/checks/eval.py")
+
+
+def test_http_expectations(workspace: Workspace) -> None:
+    ctx = context(workspace, "recommender")
+    assert gates.run_tests(ctx, ["ping"]).ok  # GET /ping, body contains Healthy
+    fraud = gates.run_tests(context(workspace, "fraud-detector"), ["smoke"])
+    assert not fraud.ok and "answered 422, expected 200" in fraud.summary
+
+
+def test_an_environment_without_endpoints_fails_http_tests_clearly(workspace: Workspace) -> None:
+    env = workspace.environment("staging")
+    no_endpoints = env.spec.model_copy(update={"target": env.spec.target.model_copy(update={"endpoints": None})})
+    ctx = gates.GateContext(workspace.root, type(env)(env.name, no_endpoints, env.file, env.models, env.policies,
+                                                      env.digest), env.models["sentiment"], "1.4.2", "green", None)
+    result = gates.run_tests(ctx, ["smoke"])
+    assert not result.ok and "no preview endpoint for staging" in result.summary
+
+
+def test_command_timeouts_are_failures(workspace: Workspace) -> None:
+    ctx = context(workspace, "sentiment")
+    assert gates._command_test(ctx, ["sleep", "5"], 0.2).summary == "sleep 5 timed out after 0.2s"
+    assert gates._command_test(ctx, ["no-such-binary"], 1).summary == "command not found: no-such-binary"
+
+
+def test_verify_refuses_unpinned_and_checks_local_files(workspace: Workspace, tmp_path: Path) -> None:
+    import hashlib
+
+    model = workspace.environment("staging").models["sentiment"]
+    unpinned = model.spec.model_copy(update={"artifact": model.spec.artifact.model_copy(update={"sha256": None})})
+    assert not gates.verify(type(model)(model.name, "staging", unpinned, {}, "f", "r", "c")).ok
+    artifact = tmp_path / "model.bin"
+    artifact.write_bytes(b"weights")
+    good = hashlib.sha256(b"weights").hexdigest()
+    for digest, ok in ((good, True), ("0" * 64, False)):
+        spec = model.spec.model_copy(update={"artifact": model.spec.artifact.model_copy(
+            update={"uri": f"file://{artifact}", "sha256": digest})})
+        assert gates.verify(type(model)(model.name, "staging", spec, {}, "f", "r", "c")).ok is ok
+
+
+def test_progress_is_human_on_a_terminal_and_structured_otherwise() -> None:
+    action = Action(ActionKind.UPGRADE, "staging", "model/m", None, {}, "upgrade 1 -> 2")
+    step = Step("deploy", "staging", {"slot": "green", "version": "2.0.0", "role": "preview", "replicas": 1})
+    structured = "env=staging target=model/m step=1/3 op=deploy status=ok duration=0.250s msg=done"
+    for human, expected in ((True, "  [1/3] deploy 2.0.0 to slot green (preview, 1 replica)  ✓ done (0.25s)"),
+                            (False, structured)):
+        out = io.StringIO()
+        ProgressView(Console(out=out), human=human).step_finished(action, 0, 3, step, StepOutcome("ok", "done",
+                                                                                                  seconds=0.25))
+        assert expected in out.getvalue()
+
+
+def test_confirmation_accepts_only_yes(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = Plan("id", "0", "t", ())
+    for answer, expected in (("yes", True), ("y", False), ("", False)):
+        monkeypatch.setattr("click.prompt", lambda *a, _answer=answer, **k: _answer)
+        assert Confirmation(Console(out=io.StringIO()), auto_approve=False, interactive=True)(plan) is expected

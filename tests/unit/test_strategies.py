@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+
+from engine import strategies
+from engine.config.spec.model import ModelSpec
+from engine.model import ModelConfig, model_config
+from engine.state.format import ModelState, Slot
+
+BASE = {
+    "version": "2.0.0", "artifact": {"uri": "s3://m/2.0.0", "sha256": "a" * 64},
+    "serving": {"runtime": "vllm", "image": "img:1", "resources": {"cpu": "1", "memory": "1Gi"}},
+    "tests": [{"name": "smoke", "command": ["true"]}],
+    "analysis": {"slo": {"metric": "error_rate", "max": 0.1}},
+}  # fmt: skip
+
+
+def model(strategy: dict[str, object] | None) -> ModelConfig:
+    spec = ModelSpec.model_validate({**BASE, **({"strategy": strategy} if strategy else {})})
+    return model_config("m", "staging", spec, {}, "m.yaml")
+
+
+SERVING = ModelState(version="1.0.0", revision="r1", active_slot="blue",
+                     slots={"blue": Slot(version="1.0.0", revision="r1", status="active", since="t")},
+                     traffic={"blue": 100})
+
+
+def ops(steps: list[strategies.Step]) -> list[str]:
+    out = []
+    for step in steps:
+        if step.op == "traffic":
+            out.append("traffic " + ",".join(f"{k}={v}" for k, v in sorted(step.args["weights"].items())))
+        else:
+            out.append(step.op)
+    return out
+
+
+def test_blue_green_runs_the_classic_pipeline() -> None:
+    steps = strategies.rollout(model({"blueGreen": {"previewTests": ["smoke"], "prePromotionAnalysis": ["slo"],
+                                                    "postPromotionAnalysis": ["slo"], "scaleDownDelay": "10m",
+                                                    "autoPromote": False}}), SERVING, 2)
+    assert ops(steps) == ["verify", "deploy", "test", "analysis", "pause", "traffic blue=0,green=100", "analysis",
+                          "bake", "retire"]
+    assert [s.stage for s in steps] == ["validation", "staging", "testing", "testing", "testing", "production",
+                                        "production", "bake", "retire"]
+
+
+def test_canary_maps_each_step() -> None:
+    steps = strategies.rollout(model({"canary": {"steps": [{"setWeight": 10}, {"pause": "5m"}, {"analysis": "slo"},
+                                                           {"pause": {}}, {"setWeight": 60}],
+                                                 "scaleDownDelay": "0s"}}), SERVING, 2)
+    assert ops(steps) == ["verify", "deploy", "traffic blue=90,green=10", "pause", "analysis", "pause",
+                          "traffic blue=40,green=60", "traffic blue=0,green=100", "retire"]
+    assert [s.args["duration_ms"] for s in steps if s.op == "pause"] == [300_000, None]
+
+
+@pytest.mark.parametrize(("surge", "replicas", "weights"), [
+    (1, 3, [33, 67, 100]), ("50%", 4, [50, 100]), (5, 3, [100]),
+])  # fmt: skip
+def test_rolling_replaces_in_batches(surge: object, replicas: int, weights: list[int]) -> None:
+    steps = strategies.rollout(model({"rolling": {"maxSurge": surge}}), SERVING, replicas)
+    batches = [s for s in steps if s.op == "traffic"]
+    assert [s.args["weights"]["green"] for s in batches] == weights
+    assert [s.args["switch"] for s in batches] == [False] * (len(weights) - 1) + [True]
+    assert steps[-1].op == "retire"
+
+
+def test_first_deploy_and_recreate() -> None:
+    assert ops(strategies.rollout(model(None), None, 1)) == ["verify", "deploy", "traffic blue=100"]
+    assert ops(strategies.rollout(model(None), SERVING, 1)) == ["verify", "deploy", "traffic blue=0,green=100",
+                                                                 "retire"]
+
+
+def test_fast_rollback_and_restore() -> None:
+    warm = SERVING.model_copy(update={"active_slot": "green", "traffic": {"green": 100}, "slots": {
+        "green": Slot(version="2.0.0", revision="r2", status="active", since="t"),
+        "blue": Slot(version="1.0.0", revision="r1", status="warm", since="t", warm_until="later")}})
+    assert ops(strategies.fast_rollback(warm, 0)) == ["traffic blue=100,green=0", "retire"]
+    assert strategies.strategy_name({"strategy": {"canary": {}}}) == "canary"
+    assert strategies.strategy_name({}) == "recreate"

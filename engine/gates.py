@@ -20,7 +20,8 @@ from typing import Literal
 
 from engine.config.spec.model import Analysis, HttpCheck, ModelTest
 from engine.model import EnvironmentConfig, ModelConfig
-from engine.ops.metrics import MetricQuery, MetricSource
+from engine.ops.metrics import MetricError, MetricQuery, MetricSource, open_source, values_text
+from engine.scalars.duration import Duration
 
 Status = Literal["pass", "fail", "inconclusive"]
 
@@ -166,26 +167,44 @@ def run_analyses(ctx: GateContext, names: list[str]) -> GateResult:
 
 def _analysis(ctx: GateContext, name: str, spec: Analysis) -> GateResult:
     if ctx.metrics is None:
-        return _verdict(name, spec, [None] * spec.count)
-    query = MetricQuery(ctx.environment.name, ctx.model.name, ctx.version, spec.metric, spec.query)
-    return _verdict(name, spec, ctx.metrics.measure(query, spec.count, spec.interval.seconds))
+        return _verdict(name, spec, [None] * spec.count, "no metric source configured")
+    # The rate window follows the interval, but never below 1m: shorter windows see too few scrapes.
+    window = str(max(spec.interval, Duration(60_000)))
+    query = MetricQuery(ctx.environment.name, ctx.model.name, ctx.version, spec.metric, spec.query, window, name)
+    try:
+        values = ctx.metrics.measure(query, spec.count, spec.interval.seconds, ctx.sleep)
+    except MetricError as exc:
+        # A monitoring outage says nothing about the version: pause (inconclusive) rather than roll back.
+        return GateResult("inconclusive", f"analysis {name}: {exc.message}", exc.hint or "")
+    return _verdict(name, spec, values, ctx.metrics.describe())
 
 
-def _verdict(name: str, spec: Analysis, values: list[float | None]) -> GateResult:
-    """Count failures like Argo Rollouts: the analysis fails when failures exceed maxFailures."""
+def _verdict(name: str, spec: Analysis, values: list[float | None], source: str = "") -> GateResult:
+    """Count failures like Argo Rollouts: the analysis fails when failures exceed maxFailures.
+
+    A measurement without data counts by `onNoData`: as a failure (fail), as neither (pass), or it makes
+    the verdict inconclusive unless the failures already decide it. `minSamples` measurements with data
+    (or passing no-data measurements, with onNoData: pass) are needed before the analysis can pass.
+    """
     failures = sum(1 for v in values if v is not None and _bad(spec, v))
     no_data = sum(1 for v in values if v is None)
     failures += no_data if spec.on_no_data == "fail" else 0
-    shown = ", ".join("no data" if v is None else f"{v:g}" for v in values)
+    shown = values_text(values)
     bound = " and ".join(p for p in (f"max {spec.max:g}" if spec.max is not None else "",
                                      f"min {spec.min:g}" if spec.min is not None else "") if p)
-    what = f"analysis {name} ({spec.metric or 'query'}, {bound}): [{shown}]"
+    what = f"analysis {name} ({spec.metric or 'query'}, {bound}): measured [{shown}]"
+    output = f"{what} from {source}" if source else what
     if failures > spec.max_failures:
-        return GateResult("fail", f"{what}: {failures} failed measurements, more than maxFailures {spec.max_failures}")
+        return GateResult("fail", f"{what}: {failures} failed measurements, more than maxFailures {spec.max_failures}",
+                          output)
+    # With onNoData: pass a measurement without data counts as a passing sample.
     with_data = len(values) - (no_data if spec.on_no_data != "pass" else 0)
-    if (no_data and spec.on_no_data == "inconclusive") or with_data < spec.min_samples:
-        return GateResult("inconclusive", f"{what}: not enough data ({with_data} of {spec.min_samples} needed)")
-    return GateResult("pass", f"{what}: ok")
+    if no_data and spec.on_no_data == "inconclusive":
+        return GateResult("inconclusive", f"{what}: {no_data} of {len(values)} measurements had no data", output)
+    if with_data < spec.min_samples:
+        return GateResult("inconclusive", f"{what}: not enough data ({with_data} of {spec.min_samples} needed)",
+                          output)
+    return GateResult("pass", f"{what}: ok", output)
 
 
 def _bad(spec: Analysis, value: float) -> bool:
@@ -193,9 +212,6 @@ def _bad(spec: Analysis, value: float) -> bool:
 
 
 def metric_source(root: Path, environment: EnvironmentConfig) -> MetricSource | None:
-    from engine.ops.metrics import FileSource
-
+    """The environment's metric source (file or prometheus), or None when it declares none."""
     metrics = environment.spec.metrics
-    if metrics is None or metrics.source != "file" or metrics.path is None:
-        return None
-    return FileSource.load(root / metrics.path, metrics.path)
+    return open_source(root, environment.name, metrics) if metrics is not None else None

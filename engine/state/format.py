@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.state.alerts import MonitorState
+
 FORMAT_VERSION = 1
 HISTORY_LIMIT = 20
 
@@ -153,6 +155,7 @@ class EnvironmentState(Record):
     updated: str | None = None
     models: dict[str, ModelState] = Field(default_factory=dict)
     policies: dict[str, str] = Field(default_factory=dict)
+    monitor: MonitorState = Field(default_factory=MonitorState)  # alert lifecycle kept by `modelops monitor`
 
     @property
     def exists(self) -> bool:
@@ -161,7 +164,10 @@ class EnvironmentState(Record):
 
 def render(state: EnvironmentState) -> str:
     """Deterministic JSON text of a state."""
-    return json.dumps(state.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # An environment that was never monitored keeps the layout it had before monitoring existed.
+    exclude = {"monitor"} if state.monitor == MonitorState() else None
+    return json.dumps(state.model_dump(mode="json", exclude=exclude), indent=2, sort_keys=True,
+                      ensure_ascii=False) + "\n"
 
 
 #: Upgrade functions by the format they read: UPGRADES[n] turns format n into format n + 1.

@@ -1,0 +1,137 @@
+"""E-mail over SMTP with STARTTLS and authentication (smtplib).
+
+TLS is negotiated with STARTTLS whenever the server offers it; with `requireTls` (the default) a server
+that does not offer it is refused before any credential is sent. Replies 4xx and dropped connections are
+retried with backoff; 5xx replies, refused recipients and certificate errors are final.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from engine.config.spec.policies import EmailChannel, Smtp
+from engine.ops.notify import (
+    DeliveryResult,
+    Notification,
+    Preview,
+    Revealer,
+    SendOptions,
+    failed_reveal,
+    mask,
+    register,
+)
+from engine.scalars import ScalarError
+from engine.timeutil import parse_iso
+
+
+class _NoStartTls(smtplib.SMTPException):
+    pass
+
+
+def body(note: Notification) -> str:
+    lines = [note.title(), "", f"Environment: {note.environment}", f"Escalation policy: {note.policy}",
+             f"Group: {', '.join(f'{k}={v}' for k, v in note.group_labels.items())}", ""]
+    for alert in note.alerts:
+        lines.append(f"- {alert.status.upper()} {alert.severity}: {alert.labels.get('model', '')} / "
+                     f"{alert.labels.get('rule', '')}")
+        lines += [f"  {alert.annotations[k]}" for k in ("summary", "description") if alert.annotations.get(k)]
+        if alert.annotations.get("runbook_url"):
+            lines.append(f"  Runbook: {alert.annotations['runbook_url']}")
+        lines.append(f"  Since: {alert.starts_at}" + (f", resolved {alert.ends_at}" if alert.ends_at else ""))
+    lines += ["", f"-- modelops ({note.event}); dedup key {note.dedup_key}"]
+    return "\n".join(lines) + "\n"
+
+
+def message(channel: EmailChannel, note: Notification, *, message_id: bool = True) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = channel.from_
+    msg["To"] = ", ".join(channel.to)
+    msg["Subject"] = note.title()
+    msg["Date"] = format_datetime(parse_iso(note.at), usegmt=True)
+    if message_id:
+        msg["Message-ID"] = make_msgid(domain=channel.from_.split("@", 1)[1])
+    msg["X-Modelops-Dedup-Key"] = note.dedup_key
+    msg.set_content(body(note))
+    return msg
+
+
+def describe(smtp: Smtp) -> str:
+    auth = f", user {mask(smtp.username)}" if smtp.username is not None else ""
+    tls = "STARTTLS required" if smtp.require_tls else "STARTTLS when offered"
+    return f"smtp://{smtp.host}:{smtp.port} ({tls}{auth})"
+
+
+def _deliver(smtp: Smtp, msg: EmailMessage, user: str | None, password: str | None, options: SendOptions) -> None:
+    with smtplib.SMTP(smtp.host, smtp.port, timeout=options.timeout_s) as client:
+        client.ehlo()
+        if client.has_extn("starttls"):
+            client.starttls(context=options.ssl_context or ssl.create_default_context())
+            client.ehlo()
+        elif smtp.require_tls:
+            raise _NoStartTls("the server does not offer STARTTLS; refusing to send credentials and alerts in clear "
+                              "(set smtp.requireTls: false to allow it)")
+        if user is not None:
+            client.login(user, password or "")
+        client.send_message(msg)
+
+
+class EmailNotifier:
+    """Sends one message per notification to every recipient of the channel."""
+
+    type = "email"
+
+    def preview(self, channel: EmailChannel, note: Notification) -> Preview:
+        return Preview(describe(channel.smtp), message(channel, note, message_id=False).as_string())
+
+    def send(self, channel: EmailChannel, note: Notification, options: SendOptions) -> DeliveryResult:
+        smtp = channel.smtp
+        revealer = Revealer(options.environ)
+        try:
+            user = revealer(smtp.username) if smtp.username is not None else None
+            password = revealer(smtp.password) if smtp.password is not None else None
+        except ScalarError as exc:
+            return failed_reveal(exc)
+        msg = message(channel, note)
+        retry = options.retry([0])
+        problem = ""
+        for attempt in range(options.retries + 1):
+            try:
+                _deliver(smtp, msg, user, password, options)
+            except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused, smtplib.SMTPServerDisconnected,
+                    smtplib.SMTPException, OSError) as exc:
+                problem, transient = _explain(exc)
+                if not transient:
+                    return DeliveryResult(False, attempt + 1, revealer.scrub(problem))
+            else:
+                return DeliveryResult(True, attempt + 1, f"accepted by {smtp.host}:{smtp.port} for "
+                                                          f"{len(channel.to)} recipient(s)")
+            if attempt < options.retries:
+                retry.sleep(retry.delay(attempt))
+        return DeliveryResult(False, options.retries + 1,
+                              revealer.scrub(f"{problem} after {options.retries + 1} attempts"))
+
+
+def _explain(exc: BaseException) -> tuple[str, bool]:
+    """A message and whether trying again may help."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"SMTP {exc.smtp_code}: {text}", 400 <= exc.smtp_code < 500
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"recipients refused: {', '.join(sorted(exc.recipients))}", False
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "the SMTP server closed the connection", True
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return f"TLS failed: {getattr(exc, 'reason', None) or exc}", False
+    if isinstance(exc, TimeoutError):
+        return "timed out", True
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused", True
+    if isinstance(exc, smtplib.SMTPException):
+        return str(exc), False
+    return f"unreachable ({type(exc).__name__})", True
+
+
+register(EmailNotifier())

@@ -1,0 +1,70 @@
+"""Slack incoming webhooks: a JSON body with `text` (the fallback and notification line) and `blocks`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.config.spec.policies import SlackChannel
+from engine.ops.notify import (
+    AlertView,
+    DeliveryResult,
+    Notification,
+    Preview,
+    Reveal,
+    SendOptions,
+    mask,
+    post_json,
+    register,
+)
+
+MAX_ALERT_BLOCKS = 45  # Slack allows 50 blocks per message; header and context take two
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _alert_block(alert: AlertView) -> dict[str, Any]:
+    model, rule = alert.labels.get("model", ""), alert.labels.get("rule", "")
+    lines = [f"*{alert.status.upper()}* {alert.severity} · *{_escape(model)}* / {_escape(rule)}"]
+    if alert.annotations.get("summary"):
+        lines.append(_escape(alert.annotations["summary"]))
+    if alert.annotations.get("runbook_url"):
+        lines.append(f"<{alert.annotations['runbook_url']}|Runbook>")
+    return {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}}
+
+
+def payload(channel: SlackChannel, note: Notification) -> dict[str, Any]:
+    """The incoming-webhook body; `channel`/`username` only when set (legacy webhooks honour them)."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": note.title()[:150]}},
+        *[_alert_block(a) for a in note.alerts[:MAX_ALERT_BLOCKS]],
+    ]
+    context = f"modelops · environment *{_escape(note.environment)}* · {_escape(note.policy)} · {note.event}"
+    if len(note.alerts) > MAX_ALERT_BLOCKS:
+        context += f" · {len(note.alerts) - MAX_ALERT_BLOCKS} more alerts not shown"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    body: dict[str, Any] = {"text": note.title(), "blocks": blocks}
+    if channel.channel:
+        body["channel"] = channel.channel
+    if channel.username:
+        body["username"] = channel.username
+    return body
+
+
+class SlackNotifier:
+    """Posts to a Slack incoming webhook; the webhook URL is the secret."""
+
+    type = "slack"
+
+    def preview(self, channel: SlackChannel, note: Notification) -> Preview:
+        return Preview(mask(channel.webhook_url), payload(channel, note))
+
+    def send(self, channel: SlackChannel, note: Notification, options: SendOptions) -> DeliveryResult:
+        def build(_: Reveal) -> dict[str, Any]:
+            return payload(channel, note)
+
+        return post_json(f"slack channel {note.channel}", channel.webhook_url, build, options)
+
+
+register(SlackNotifier())

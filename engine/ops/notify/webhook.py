@@ -1,0 +1,73 @@
+"""A generic webhook receiving Alertmanager's webhook payload, version 4, so existing receivers just work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.config.spec.policies import WebhookChannel
+from engine.ops.notify import (
+    AlertView,
+    DeliveryResult,
+    Notification,
+    Preview,
+    Reveal,
+    SendOptions,
+    mask,
+    post_json,
+    register,
+)
+
+ZERO_TIME = "0001-01-01T00:00:00Z"  # what Alertmanager sends as endsAt of a firing alert
+
+
+def group_key(note: Notification) -> str:
+    """Alertmanager's form, `{}:{label="value", ...}` (route path, then the group labels)."""
+    labels = ", ".join(f'{k}="{v}"' for k, v in sorted(note.group_labels.items()))
+    return f"{{}}/{{policy=\"{note.policy}\"}}:{{{labels}}}"
+
+
+def _alert(alert: AlertView) -> dict[str, Any]:
+    return {
+        "status": alert.status,
+        "labels": dict(sorted(alert.labels.items())),
+        "annotations": dict(sorted(alert.annotations.items())),
+        "startsAt": alert.starts_at,
+        "endsAt": alert.ends_at or ZERO_TIME,
+        "generatorURL": "",
+        "fingerprint": alert.fingerprint,
+    }
+
+
+def payload(channel: WebhookChannel, note: Notification) -> dict[str, Any]:
+    alerts = list(note.alerts)
+    shown = alerts[: channel.max_alerts] if channel.max_alerts else alerts
+    return {
+        "version": "4",
+        "groupKey": group_key(note),
+        "truncatedAlerts": len(alerts) - len(shown),
+        "status": note.status,
+        "receiver": note.channel,
+        "groupLabels": dict(sorted(note.group_labels.items())),
+        "commonLabels": note.common_labels,
+        "commonAnnotations": note.common_annotations,
+        "externalURL": "",
+        "alerts": [_alert(a) for a in shown],
+    }
+
+
+class WebhookNotifier:
+    """POSTs the Alertmanager v4 payload; the URL is the secret."""
+
+    type = "webhook"
+
+    def preview(self, channel: WebhookChannel, note: Notification) -> Preview:
+        return Preview(mask(channel.url), payload(channel, note))
+
+    def send(self, channel: WebhookChannel, note: Notification, options: SendOptions) -> DeliveryResult:
+        def build(_: Reveal) -> dict[str, Any]:
+            return payload(channel, note)
+
+        return post_json(f"webhook channel {note.channel}", channel.url, build, options)
+
+
+register(WebhookNotifier())

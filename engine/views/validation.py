@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine import github
 from engine.console import Console
 from engine.validate import ValidationResult
 from engine.views import diagnostics as views
@@ -14,11 +15,13 @@ def render(result: ValidationResult, fmt: str, console: Console) -> None:
         return
     if fmt == "github":
         if result.diagnostics:
-            console.print(views.render_github(result.diagnostics))
+            console.print(github.annotate(result.diagnostics, result.sources.root))
         console.print(_headline(result))
         return
     if result.diagnostics:
         console.print(views.render_text(result.diagnostics, result.sources.text, console))
+        if github.in_actions():  # the log keeps the text; the pull request gets annotations on the lines
+            console.print(github.annotate(result.diagnostics, result.sources.root))
     console.print(_headline(result, console))
 
 

@@ -28,6 +28,7 @@ def command(app: App, plan_file: Path | None, environments: tuple[str, ...], aut
     the state and configuration still match it.
     """
     from engine.apply import ApplyRequest, run_apply
+    from engine.publish import publish_apply
     from engine.views import apply as view
     from engine.views.confirm import Confirmation
     from engine.workspace import Workspace
@@ -38,6 +39,7 @@ def command(app: App, plan_file: Path | None, environments: tuple[str, ...], aut
     confirm = Confirmation(app.console, auto_approve, interactive=sys.stdin.isatty())
     progress = view.ProgressView(app.console, human=app.console.interactive_out)
     outcome = run_apply(ws, request, confirm, progress, log=app.console.print)
+    publish_apply(outcome)  # the job summary, in GitHub Actions
     if not outcome.environments and not outcome.declined:
         app.console.print(confirm.shown or "No changes. The recorded state matches the configuration.")
         return EXIT_OK

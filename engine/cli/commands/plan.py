@@ -12,21 +12,32 @@ from engine.errors import EXIT_CHANGES, EXIT_OK
 
 @click.command("plan")
 @click.option("--env", "environments", multiple=True, metavar="ENV", help="Plan only this environment (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="markdown: the pull-request comment; over 65,535 characters it is split into parts, each "
+                   "starting with a <!-- modelops-plan part N/M --> line.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan for `modelops apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
 @click.option("--changed-since", metavar="GIT_REF", help="Plan only what changed since GIT_REF (and its dependents).")
 @click.option("--retry-rejected", is_flag=True, help="Plan versions that were rolled back before.")
+@click.option("--github-output", is_flag=True, envvar="MODELOPS_GITHUB_OUTPUT",
+              help="Set step outputs has_changes, plan_path (the --out file) and summary in $GITHUB_OUTPUT.")
 @pass_app
 def command(app: App, environments: tuple[str, ...], fmt: str, out: Path | None, detailed_exitcode: bool,
-            changed_since: str | None, retry_rejected: bool) -> int:
+            changed_since: str | None, retry_rejected: bool, github_output: bool) -> int:
     """Show what apply would do: actions per environment, with reasons and steps."""
+    from engine import publish
     from engine.planning import PlanRequest, run_plan
     from engine.views import plan as view
+    from engine.views.markdown import join_parts
 
     with reporting_invalid_config(app):
         plan = run_plan(app.repo, PlanRequest(environments, changed_since, retry_rejected, out))
-    app.console.print(view.render_json(plan).rstrip() if fmt == "json" else view.render_text(plan, app.console))
+    parts = publish.plan_markdown(app.repo, plan) if publish.wants_markdown(fmt) else None
+    if fmt == "markdown" and parts is not None:
+        app.console.print(join_parts(parts).rstrip())
+    else:
+        app.console.print(view.render_json(plan).rstrip() if fmt == "json" else view.render_text(plan, app.console))
     if out is not None and fmt == "text":
         app.console.print(f"\nSaved the plan to {out}. Apply exactly these actions with: modelops apply {out}")
+    publish.publish_plan(plan, parts, out, github_output)  # job summary and step outputs in GitHub Actions
     return EXIT_CHANGES if detailed_exitcode and plan.has_changes else EXIT_OK

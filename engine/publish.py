@@ -1,0 +1,47 @@
+"""Where CI reads a plan or an apply: the pull-request Markdown, the job summary and step outputs.
+
+Under GitHub Actions (`GITHUB_ACTIONS=true`) plan and apply append their Markdown to the job summary by
+themselves; `plan --github-output` also sets the step outputs `has_changes`, `plan_path` and `summary`.
+Outside Actions these functions do nothing unless asked explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine import github
+from engine.apply import ApplyOutcome
+from engine.plan import Plan
+from engine.validate import validate_repo
+from engine.views import markdown
+from engine.views.plan import summary_line
+
+
+def plan_markdown(root: Path, plan: Plan, limit: int = markdown.COMMENT_LIMIT) -> list[str]:
+    """The PR comment parts of a plan, with the configuration's guardrail warnings listed.
+
+    The warnings come from validating again: the plan service keeps only the valid configuration, and
+    validation is cheap next to what a reviewer loses when a warning is not shown.
+    """
+    warnings = [d for d in validate_repo(root).diagnostics if not d.is_error]
+    return markdown.render_plan(plan, warnings, limit)
+
+
+def wants_markdown(fmt: str) -> bool:
+    """Whether the plan command needs the Markdown: to print it, or for the job summary."""
+    return fmt == "markdown" or github.in_actions()
+
+
+def publish_plan(plan: Plan, parts: Sequence[str] | None, out: Path | None, github_output: bool) -> None:
+    if parts is not None and github.in_actions():
+        github.append_step_summary(markdown.join_parts(parts))
+    if github_output:
+        github.set_outputs({"has_changes": "true" if plan.has_changes else "false",
+                            "plan_path": str(out.resolve()) if out is not None else "",
+                            "summary": summary_line(plan)})
+
+
+def publish_apply(outcome: ApplyOutcome) -> None:
+    if github.in_actions():
+        github.append_step_summary(markdown.render_apply(outcome))

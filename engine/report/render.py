@@ -48,7 +48,7 @@ def render_report(ctx: ReportContext, sections: Sequence[Section]) -> str:
         data = section.collect(ctx)
         if data is None:
             continue
-        body = render_template(section.template, env=ctx.name, **data).strip("\n")
+        body = render_template(section.template_name, env=ctx.name, **data).strip("\n")
         shown.append({"title": section.title, "anchor": escape.slug(section.title), "body": Markup(body)})
     text = render_template("report.md.j2", name=ctx.name, facts=_facts(ctx), sections=shown)
     return tidy(text)

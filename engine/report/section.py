@@ -23,12 +23,13 @@ Collect = Callable[[ReportContext], Mapping[str, Any] | None]
 
 @dataclass(frozen=True)
 class Section:
-    """A report section: `key` names its template and its anchor; `collect` gathers its data."""
+    """A report section: `collect` gathers its data; `key` names its template unless `template` is given."""
 
     key: str
     title: str
     collect: Collect
+    template: str | None = None
 
     @property
-    def template(self) -> str:
-        return f"sections/{self.key}.md.j2"
+    def template_name(self) -> str:
+        return self.template or f"sections/{self.key}.md.j2"

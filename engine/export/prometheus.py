@@ -134,8 +134,8 @@ class Binding:
 # -- building the rule file -------------------------------------------------------------------------
 
 
-def _overrides(env: EnvironmentConfig) -> Mapping[str, str]:
-    return dict(env.spec.metrics.queries) if env.spec.metrics is not None else {}
+def env_overrides(env: EnvironmentConfig) -> Mapping[str, str]:
+    return {str(k): v for k, v in env.spec.metrics.queries.items()} if env.spec.metrics is not None else {}
 
 
 def _value(raw: float | Duration) -> tuple[float, str]:
@@ -166,7 +166,7 @@ def bindings(env: EnvironmentConfig, model: ModelConfig) -> list[Binding]:
     """Every alert rule of a model, in policy order; refuses two policies defining the same rule name."""
     found: list[Binding] = []
     seen: dict[str, str] = {}
-    overrides = _overrides(env)
+    overrides = env_overrides(env)
     for policy_name in model.spec.alerts:
         policy = env.policies.get(f"AlertPolicy/{policy_name}")
         if policy is None:
@@ -187,7 +187,7 @@ def bindings(env: EnvironmentConfig, model: ModelConfig) -> list[Binding]:
 
 def recordings(env: EnvironmentConfig, model: ModelConfig, bound: Sequence[Binding]) -> list[dict[str, Any]]:
     """Recording rules: the catalogue at the default window, plus every other window and raw query used."""
-    overrides = _overrides(env)
+    overrides = env_overrides(env)
     wanted: dict[str, str] = {}
     for name, metric in METRICS.items():
         wanted[f"modelops:{name}:{DEFAULT_WINDOW}"] = metric.promql(model.name, env.name, str(DEFAULT_WINDOW),
@@ -238,17 +238,20 @@ def group_labels(spec: EscalationPolicySpec) -> list[str]:
 
 
 def meta_expr(env: str, policy: str, spec: EscalationPolicySpec, rule: EscalationRule) -> str:
-    """N similar alerts within a window, over `ALERTS`: alert activations per grouping key.
+    """N similar alerts within a window, over `ALERTS`, with the monitor's semantics (`engine.ops.alerts`).
 
-    `ALERTS_FOR_STATE` holds each active alert's activation time, so `changes()` over the window counts
-    how often it re-activated; `and ALERTS{alertstate="firing"}` keeps only moments it was firing (a
-    pending alert that never fired is not an alert anyone saw). Summed per grouping key (the dedup key),
-    an alert that fired, resolved and fired again counts twice, two rules of the same group count once each.
+    "Similar" means: alerts of the same EscalationPolicy (and of the rule's severity, when it names one).
+    `ALERTS_FOR_STATE` holds each active alert's activation time, so `changes()` over the window counts how
+    often it re-activated; `and ALERTS{alertstate="firing"}` keeps only moments it was firing (a pending
+    alert that never fired is not an alert anyone saw). When the policy-wide count reaches N, the meta-alert
+    fires once per grouping key (the dedup key) that contributed, so the escalation channels hear about
+    exactly the groups that piled up.
     """
     sel = meta_selector(env, policy, rule)
     by = ", ".join(group_labels(spec))
-    return (f"sum by ({by}) (changes((ALERTS_FOR_STATE{{{sel}}} and ignoring(alertstate) "
-            f'ALERTS{{alertstate="firing",{sel}}})[{rule.when.within}:1m]) + 1) >= {rule.when.count}')
+    arrivals = (f"changes((ALERTS_FOR_STATE{{{sel}}} and ignoring(alertstate) "
+                f'ALERTS{{alertstate="firing",{sel}}})[{rule.when.within}:1m]) + 1')
+    return f"sum by ({by}) ({arrivals}) and on() (sum({arrivals}) >= {rule.when.count})"
 
 
 def meta_labels(env: str, policy: str, step: int) -> dict[str, str]:
@@ -260,9 +263,9 @@ def meta_annotations(env: str, policy: str, rule: EscalationRule, spec: Escalati
     which = f"{rule.severity} alerts" if rule.severity else "alerts"
     return {
         "summary": f"{rule.when.count} or more similar {which} within {rule.when.within} in {env}: escalating",
-        "description": (f"EscalationPolicy {policy}: {rule.when.count} or more {which} of the same group "
-                        f"({', '.join(spec.grouping.by) or 'all'}) fired within {rule.when.within}; "
-                        f"notifying {', '.join(rule.channels)}."),
+        "description": (f"EscalationPolicy {policy}: {rule.when.count} or more {which} fired within "
+                        f"{rule.when.within}; this group ({', '.join(spec.grouping.by) or 'all alerts'}) is among "
+                        f"them; notifying {', '.join(rule.channels)}."),
     }
 
 

@@ -1,0 +1,342 @@
+"""`modelops export alertmanager`: `alertmanager.yml` for one environment, and route tests for `amtool`.
+
+The route tree, for Alertmanager 0.25 (field set and classic `label="value"` matchers):
+
+    root                      receiver modelops-unrouted (no notifier: alerts of models without a policy)
+      policy P in env E       matchers modelops_env="E", modelops_escalation="P"; group_by = P's grouping
+        escalation step i     alertname="ModelopsEscalation", modelops_escalation_step="i" -> its channels
+        route j x severity    P's route j matchers plus severity; continue as route j says
+          one leaf per channel, `continue: true` except the last: every channel of the route is notified
+
+Receivers are `<policy>/<channel>`. Secrets are never written: Slack URLs, PagerDuty routing keys and SMTP
+passwords become `*_file` paths (`<secrets dir>/<VARIABLE>`, read by Alertmanager when it sends); an SMTP
+user name and a webhook URL, which 0.25 can only take literally, become documented placeholders
+(`modelops-secret:<VARIABLE>`, `https://modelops-secret.invalid/<VARIABLE>`) to replace at deploy time.
+Critical alerts inhibit warnings of the same model and rule; quiet hours become `time_intervals` muted on
+the leaves of the severities they silence (mute intervals are not inherited by child routes).
+
+The route tests are computed from the EscalationPolicy itself (first matching route wins unless it says
+`continue`), not from the generated tree, so `amtool config routes test` checks the tree against intent.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.config.spec.policies import (
+    EmailChannel,
+    EscalationPolicySpec,
+    PagerDutyChannel,
+    QuietHours,
+    Route,
+    SlackChannel,
+    WebhookChannel,
+)
+from engine.export import ExportFile
+from engine.export.prometheus import META_ALERT, SEVERITIES, bindings, escalation_policies, group_labels, routing_label
+from engine.export.yamlout import dump, header
+from engine.model import EnvironmentConfig
+from engine.scalars.secretref import SecretRef
+
+CONFIG = "alertmanager.yml"
+ROUTES_TEST = "alertmanager-routes-test.sh"
+UNROUTED = "modelops-unrouted"
+SECRETS_DIR = "/etc/alertmanager/secrets"
+DEFAULT_PAGERDUTY = "https://events.pagerduty.com/v2/enqueue"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def matcher(label: str, value: str, op: str = "=") -> str:
+    """A classic matcher, `label="value"`, with the value escaped as Alertmanager's parser expects."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{label}{op}"{escaped}"'
+
+
+def receiver_name(policy: str, channel: str) -> str:
+    return f"{policy}/{channel}"
+
+
+def placeholder_user(ref: SecretRef) -> str:
+    return f"modelops-secret:{ref.variable}"
+
+
+def placeholder_url(ref: SecretRef) -> str:
+    return f"https://modelops-secret.invalid/{ref.variable}"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Where the `*_file` secrets live on the Alertmanager host; collects what the file refers to."""
+
+    directory: str
+
+    def file(self, ref: SecretRef) -> str:
+        return f"{self.directory.rstrip('/')}/{ref.variable}"
+
+
+def _receiver(policy: str, name: str, channel: Any, secrets: Secrets) -> dict[str, Any]:
+    receiver: dict[str, Any] = {"name": receiver_name(policy, name)}
+    if isinstance(channel, SlackChannel):
+        slack: dict[str, Any] = {"api_url_file": secrets.file(channel.webhook_url), "send_resolved": True}
+        if channel.channel:
+            slack["channel"] = channel.channel
+        if channel.username:
+            slack["username"] = channel.username
+        receiver["slack_configs"] = [slack]
+    elif isinstance(channel, PagerDutyChannel):
+        pager: dict[str, Any] = {"routing_key_file": secrets.file(channel.routing_key),
+                                 "severity": "{{ .CommonLabels.severity }}", "send_resolved": True}
+        if channel.url != DEFAULT_PAGERDUTY:
+            pager["url"] = channel.url
+        receiver["pagerduty_configs"] = [pager]
+    elif isinstance(channel, EmailChannel):
+        email: dict[str, Any] = {"to": ", ".join(channel.to), "from": channel.from_,
+                                 "smarthost": f"{channel.smtp.host}:{channel.smtp.port}",
+                                 "require_tls": channel.smtp.require_tls, "send_resolved": True}
+        if channel.smtp.username is not None:
+            email["auth_username"] = placeholder_user(channel.smtp.username)
+        if channel.smtp.password is not None:
+            email["auth_password_file"] = secrets.file(channel.smtp.password)
+        receiver["email_configs"] = [email]
+    elif isinstance(channel, WebhookChannel):
+        receiver["webhook_configs"] = [{"url": placeholder_url(channel.url), "max_alerts": channel.max_alerts,
+                                        "send_resolved": True}]
+    return receiver
+
+
+def _placeholders(spec: EscalationPolicySpec) -> list[str]:
+    found = []
+    for name, channel in spec.channels.items():
+        if isinstance(channel, EmailChannel) and channel.smtp.username is not None:
+            found.append(f"{placeholder_user(channel.smtp.username)} (channel {name}: SMTP user name)")
+        if isinstance(channel, WebhookChannel):
+            found.append(f"{placeholder_url(channel.url)} (channel {name}: webhook URL)")
+    return found
+
+
+def _secret_files(spec: EscalationPolicySpec, secrets: Secrets) -> list[str]:
+    found = []
+    for channel in spec.channels.values():
+        refs = {SlackChannel: lambda c: [c.webhook_url], PagerDutyChannel: lambda c: [c.routing_key],
+                EmailChannel: lambda c: [c.smtp.password] if c.smtp.password else []}.get(type(channel))
+        found += [secrets.file(ref) for ref in (refs(channel) if refs else [])]
+    return found
+
+
+def quiet_name(policy: str, index: int) -> str:
+    return f"{policy}-quiet-{index}"
+
+
+def time_interval(quiet: QuietHours) -> list[dict[str, Any]]:
+    """Alertmanager time intervals for quiet hours; a window past midnight is split at 24:00."""
+    start, end = quiet.start or "00:00", quiet.end or "24:00"
+    days: list[str] = list(quiet.weekdays)
+
+    def part(weekdays: list[str], begin: str, finish: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if (begin, finish) != ("00:00", "24:00"):
+            found["times"] = [{"start_time": begin, "end_time": finish}]
+        if weekdays:
+            found["weekdays"] = weekdays
+        found["location"] = quiet.timezone
+        return found
+
+    if start < end:
+        return [part(days, start, end)]
+    # 20:00-08:00 on friday means friday 20:00-24:00 and saturday 00:00-08:00 (the window belongs to the
+    # day it starts, as the monitor reads it).
+    following = [WEEKDAYS[(WEEKDAYS.index(d) + 1) % 7] for d in days]
+    return [part(days, start, "24:00"), part(following, "00:00", end)]
+
+
+def _mutes(policy: str, spec: EscalationPolicySpec, severity: str) -> list[str]:
+    return [quiet_name(policy, i) for i, q in enumerate(spec.quiet_hours, start=1) if severity in q.severities]
+
+
+def _leaves(policy: str, channels: Sequence[str], mutes: list[str]) -> list[dict[str, Any]]:
+    leaves = []
+    for i, channel in enumerate(channels):
+        leaf: dict[str, Any] = {"receiver": receiver_name(policy, channel)}
+        if mutes:
+            leaf["mute_time_intervals"] = mutes
+        if i < len(channels) - 1:
+            leaf["continue"] = True
+        leaves.append(leaf)
+    return leaves
+
+
+def _route_severities(route: Route) -> list[str]:
+    return [route.match["severity"]] if "severity" in route.match else list(SEVERITIES)
+
+
+def _route_matchers(route: Route, severity: str) -> list[str]:
+    found = [matcher(routing_label(k), v) for k, v in sorted(route.match.items()) if k != "severity"]
+    return [*found, matcher("severity", severity)]
+
+
+def policy_route(env: str, policy: str, spec: EscalationPolicySpec) -> dict[str, Any]:
+    children: list[dict[str, Any]] = []
+    for step, rule in enumerate(spec.escalate, start=1):
+        children.append({"matchers": [matcher("alertname", META_ALERT), matcher("modelops_escalation_step",
+                                                                                  str(step))],
+                         "routes": _leaves(policy, rule.channels, _mutes(policy, spec, "critical"))})
+    for route in spec.routes:
+        for severity in _route_severities(route):
+            child: dict[str, Any] = {"matchers": _route_matchers(route, severity)}
+            if route.continue_:
+                child["continue"] = True
+            child["routes"] = _leaves(policy, route.channels, _mutes(policy, spec, severity))
+            children.append(child)
+    grouping = spec.grouping
+    return {"matchers": [matcher("modelops_env", env), matcher("modelops_escalation", policy)],
+            "group_by": group_labels(spec), "group_wait": str(grouping.wait), "group_interval": str(grouping.interval),
+            "repeat_interval": str(grouping.repeat), "routes": children}
+
+
+def config(env: EnvironmentConfig, secrets: Secrets) -> dict[str, Any]:
+    policies = [(name, spec) for name, spec, users in escalation_policies(env) if users]
+    receivers: list[dict[str, Any]] = [{"name": UNROUTED}]
+    intervals: list[dict[str, Any]] = []
+    routes = []
+    for name, spec in policies:
+        routes.append(policy_route(env.name, name, spec))
+        receivers += [_receiver(name, channel_name, channel, secrets)
+                      for channel_name, channel in sorted(spec.channels.items())]
+        intervals += [{"name": quiet_name(name, i), "time_intervals": time_interval(q)}
+                      for i, q in enumerate(spec.quiet_hours, start=1)]
+    found: dict[str, Any] = {
+        "route": {"receiver": UNROUTED, "group_by": ["alertname", "modelops_env", "modelops_model"],
+                  "routes": routes},
+        "receivers": receivers,
+        "inhibit_rules": [{
+            "source_matchers": [matcher("severity", "critical"), matcher("alertname", META_ALERT, "!="),
+                                matcher("modelops_env", env.name)],
+            "target_matchers": [matcher("severity", "warning"), matcher("modelops_env", env.name)],
+            "equal": ["modelops_env", "modelops_model", "modelops_rule"],
+        }],
+    }  # fmt: skip
+    if intervals:
+        found["time_intervals"] = intervals
+    return found
+
+
+# -- route tests --------------------------------------------------------------------------------------
+
+
+def expected_receivers(policy: str, spec: EscalationPolicySpec, labels: Mapping[str, str]) -> list[str]:
+    """What the policy says these labels should reach, read from the policy (the test oracle)."""
+    if labels.get("alertname") == META_ALERT:
+        step = int(labels["modelops_escalation_step"])
+        return [receiver_name(policy, c) for c in spec.escalate[step - 1].channels]
+    found: list[str] = []
+    for route in spec.routes:
+        if all(labels.get(routing_label(k)) == v for k, v in route.match.items()):
+            found += [receiver_name(policy, c) for c in route.channels]
+            if not route.continue_:
+                break
+    return found or [UNROUTED]
+
+
+@dataclass(frozen=True)
+class RouteTest:
+    labels: dict[str, str]
+    receivers: list[str]
+    why: str
+
+
+def route_tests(env: EnvironmentConfig) -> list[RouteTest]:
+    tests: list[RouteTest] = []
+    for name, spec, users in escalation_policies(env):
+        if not users:
+            continue
+        base = {"modelops_env": env.name, "modelops_escalation": name}
+        covered: set[tuple[int, str]] = set()
+        for user in users:
+            model = env.models[user]
+            bound = bindings(env, model)
+            alertname = bound[0].alertname if bound else "ModelopsAlert"
+            rule = bound[0].rule.name if bound else "rule"
+            for severity in SEVERITIES:
+                labels = (bound[0].labels(severity) if bound else {**base, "modelops_model": user,
+                                                                   "modelops_rule": rule, "severity": severity})
+                labels = {"alertname": alertname, **labels}
+                tests.append(RouteTest(labels, expected_receivers(name, spec, labels),
+                                       f"{user} {severity} alert, policy {name}"))
+                covered |= _first_match(spec, labels, severity)
+        for index, route in enumerate(spec.routes):
+            for severity in _route_severities(route):
+                if (index, severity) in covered:
+                    continue
+                labels = {"alertname": "ModelopsAlert", **base, "modelops_model": users[0],
+                          "modelops_rule": "rule", **{routing_label(k): v for k, v in route.match.items()},
+                          "severity": severity}
+                tests.append(RouteTest(labels, expected_receivers(name, spec, labels),
+                                       f"route {index + 1} of policy {name} ({severity})"))
+        for step in range(1, len(spec.escalate) + 1):
+            labels = {"alertname": META_ALERT, **base, "modelops_escalation_step": str(step),
+                      "modelops_model": users[0], "severity": "critical"}
+            tests.append(RouteTest(labels, expected_receivers(name, spec, labels),
+                                   f"escalation step {step} of policy {name}"))
+    tests.append(RouteTest({"alertname": "SomethingElse", "severity": "critical"}, [UNROUTED],
+                           "an alert of no modelops policy"))
+    return tests
+
+
+def _first_match(spec: EscalationPolicySpec, labels: Mapping[str, str], severity: str) -> set[tuple[int, str]]:
+    found = set()
+    for index, route in enumerate(spec.routes):
+        if all(labels.get(routing_label(k)) == v for k, v in route.match.items()):
+            found.add((index, severity))
+            if not route.continue_:
+                break
+    return found
+
+
+def routes_script(environment: str, tests: Sequence[RouteTest]) -> str:
+    lines = [
+        "#!/bin/sh",
+        header("alertmanager", environment).rstrip("\n"),
+        "# Route tests: each line asks amtool which receivers an alert reaches and fails when they differ",
+        "# from what the EscalationPolicy says. Needs amtool (Alertmanager 0.25) on PATH; run from anywhere.",
+        'cd "$(dirname "$0")" || exit 1',
+        "passed=0",
+        "failed=0",
+        "check() {",
+        '  why="$1"; expected="$2"; shift 2',
+        f'  if out=$(amtool config routes test --config.file={CONFIG} --verify.receivers="$expected" "$@" 2>&1); then',
+        "    passed=$((passed + 1))",
+        "  else",
+        '    failed=$((failed + 1)); echo "FAIL: $why: expected $expected; amtool said: $out"',
+        "  fi",
+        "}",
+    ]
+    for test in tests:
+        args = " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(test.labels.items()))
+        lines.append(f"check {shlex.quote(test.why)} {shlex.quote(','.join(test.receivers))} {args}")
+    lines += ['echo "routes: $passed passed, $failed failed"', '[ "$failed" -eq 0 ]', ""]
+    return "\n".join(lines)
+
+
+def export(env: EnvironmentConfig, secrets_dir: str = SECRETS_DIR) -> list[ExportFile]:
+    secrets = Secrets(secrets_dir)
+    document = config(env, secrets)
+    policies = [spec for _, spec, users in escalation_policies(env) if users]
+    notes = [header("alertmanager", env.name).rstrip("\n"),
+             f"# Check with: amtool check-config {CONFIG}; route tests: sh {ROUTES_TEST}",
+             "# Secrets are never written here. Files Alertmanager reads when it sends (mount them):"]
+    notes += [f"#   {path}" for path in sorted({p for spec in policies for p in _secret_files(spec, secrets)})]
+    placeholders = sorted({p for spec in policies for p in _placeholders(spec)})
+    if placeholders:
+        notes.append("# Placeholders to replace at deploy time (Alertmanager 0.25 has no *_file field for them):")
+        notes += [f"#   {p}" for p in placeholders]
+    tests = route_tests(env)
+    n_routes = sum(len(child["routes"]) for route in document["route"]["routes"] for child in route["routes"])
+    return [
+        ExportFile(CONFIG, "\n".join(notes) + "\n" + dump(document),
+                   f"{len(document['route']['routes'])} policy routes, {n_routes} leaf routes, "
+                   f"{len(document['receivers'])} receivers"),
+        ExportFile(ROUTES_TEST, routes_script(env.name, tests), f"{len(tests)} amtool route tests", executable=True),
+    ]

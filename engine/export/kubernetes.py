@@ -1,0 +1,731 @@
+"""`modelops export kubernetes` and the gitops driver's `rendered/`: Kubernetes objects for an environment.
+
+Flavors:
+
+- `plain`: blue-green and canary models get two Deployments (`<model>-blue`, `<model>-green`), a Service
+  `<model>` whose selector names the slot that serves (a blue-green switch is a change of that selector)
+  and a preview Service `<model>-preview` on the other slot. A canary weight becomes a replica split
+  between the two Deployments behind one selector; plain Kubernetes can express that only with a fixed
+  replica count that every weight divides, so anything else is refused with the flavor that can do it.
+  Rolling and recreate models are one Deployment with the native strategy.
+- `argo-rollouts`: a Rollout (blueGreen or canary steps mapped field by field), one AnalysisTemplate per
+  analysis (prometheus provider), the active/stable and preview/canary Services.
+- `kserve`: an InferenceService with `canaryTrafficPercent` and the predictor's autoscaling fields.
+
+Scaling: a ScalingPolicy becomes an HPA (`autoscaling/v2`, with `behavior`) or, when it scales on a
+Prometheus metric (or has a schedule, or scales to zero), a KEDA ScaledObject with prometheus triggers that
+treat an empty answer as an error (`ignoreNullValues: "false"`) and a `fallback`. An autoscaled workload
+never carries `replicas` (GitOps would fight the autoscaler on every sync). Every environment also gets a
+PrometheusRule wrapping the exported alerting rules, for Prometheus Operator users.
+
+What is rendered is a `ModelView` per model: which slot serves, and the revision each slot holds. The
+export builds it from the desired configuration (the state a finished rollout leaves); the gitops driver
+builds it from the recorded state, so `rendered/` mirrors what apply did, step by step.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from string import Template
+from typing import Any
+
+from engine.catalog import METRICS
+from engine.config.spec.environment import GitopsTarget
+from engine.config.spec.model import Analysis, ModelSpec, PauseSpec
+from engine.config.spec.policies import Behavior, ScaleRules, ScalingPolicySpec, Schedule
+from engine.errors import EngineError
+from engine.export import ExportFile
+from engine.export import prometheus as prom
+from engine.export.yamlout import dump_all, header, number
+from engine.model import EnvironmentConfig, ModelConfig
+from engine.scalars.duration import Duration
+from engine.state.format import EnvironmentState, ModelState
+
+FLAVORS = ("plain", "argo-rollouts", "kserve")
+SLOTS = ("blue", "green")
+DEFAULT_PROMETHEUS = "http://prometheus-operated.monitoring.svc:9090"
+NAME_KEY, SLOT_KEY = "app.kubernetes.io/name", "modelops.dev/slot"
+PROMETHEUS_TARGETS = ("concurrency", "rps", "queue_depth", "gpu_utilization")
+MAX_NAME = 63
+
+
+class Refused(EngineError):
+    """The configuration cannot be expressed in the chosen flavor; the message names one that can."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to render: flavor, namespace, autoscaler choice (None: automatic) and the Prometheus address."""
+
+    flavor: str
+    namespace: str
+    autoscaler: str | None
+    prometheus: str
+    driver: bool  # rendering for the gitops driver (messages name the setting, not the flag)
+
+    def suggest(self, *flavors: tuple[str, str]) -> str:
+        """How to switch to flavors that can express something: `(flavor, why)` pairs."""
+        if self.driver:
+            return "set spec.target.gitops.flavor to " + " or ".join(f"{f} ({why})" for f, why in flavors)
+        return "use " + " or ".join(f"--flavor {f} ({why})" for f, why in flavors)
+
+
+def settings_for(env: EnvironmentConfig, flavor: str | None = None, *, driver: bool = False) -> Settings:
+    target = env.spec.target.gitops or GitopsTarget()
+    metrics = env.spec.metrics
+    url = metrics.url if metrics is not None and metrics.source == "prometheus" else None
+    address = url if isinstance(url, str) else DEFAULT_PROMETHEUS
+    return Settings(flavor or target.flavor, target.namespace or env.name, target.autoscaler, address, driver)
+
+
+# -- what is rendered ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """One slot: the revision it holds (its spec), its status and its share of traffic."""
+
+    spec: ModelSpec
+    revision: str
+    status: str  # active | preview | warm
+    weight: int
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """One model as rendered: its configuration and what each slot holds."""
+
+    name: str
+    labels: Mapping[str, str]
+    config: ModelSpec
+    active: str | None
+    slots: Mapping[str, SlotView] = field(default_factory=dict)
+
+    @property
+    def candidate(self) -> str | None:
+        """A slot that took a new revision and has not been switched to yet."""
+        return next((s for s in SLOTS if s != self.active and s in self.slots
+                     and self.slots[s].status == "preview"), None)
+
+    @property
+    def current(self) -> SlotView:
+        """The revision a single-object flavor renders: the candidate if any, else what serves."""
+        slot = self.candidate or self.active or next(iter(self.slots))
+        return self.slots[slot]
+
+    @property
+    def serving(self) -> str:
+        """The slot the Service selects when only one slot takes traffic."""
+        with_traffic = [s for s in SLOTS if s in self.slots and self.slots[s].weight > 0]
+        if len(with_traffic) == 1:
+            return with_traffic[0]
+        return self.active or self.candidate or "blue"
+
+    @property
+    def split(self) -> bool:
+        return sum(1 for s in self.slots.values() if s.weight > 0) > 1
+
+    @property
+    def other(self) -> str:
+        return "green" if self.serving == "blue" else "blue"
+
+
+def desired_views(env: EnvironmentConfig, state: EnvironmentState | None) -> list[ModelView]:
+    """The steady state a finished apply leaves: the desired revision serves, from the slot it would use."""
+    views = []
+    for name, model in env.models.items():
+        ms = state.models.get(name) if state is not None else None
+        if ms is not None and ms.active_slot is not None and ms.revision == model.revision:
+            slot = ms.active_slot
+        elif ms is not None and ms.active_slot is not None:
+            slot = ms.idle_slot
+        else:
+            slot = "blue"
+        views.append(ModelView(name, model.labels, model.spec, slot,
+                               {slot: SlotView(model.spec, model.revision, "active", 100)}))
+    return views
+
+
+SpecLookup = Callable[[str, str], dict[str, Any] | None]
+
+
+def revision_spec(ms: ModelState, revision: str) -> dict[str, Any] | None:
+    """The recorded spec of a revision a model's slot holds (rollout, releases, or what it serves)."""
+    if ms.rollout is not None and ms.rollout.revision == revision and ms.rollout.spec:
+        return ms.rollout.spec
+    found = next((r.spec for r in reversed(ms.releases) if r.revision == revision), None)
+    if found is not None:
+        return found
+    return ms.spec if ms.revision == revision and ms.spec else None
+
+
+def state_views(env: EnvironmentConfig, state: EnvironmentState, extra: SpecLookup | None = None) -> list[ModelView]:
+    """What the recorded state says each slot holds; the configuration comes from the repository."""
+    views = []
+    for name, ms in sorted(state.models.items()):
+        model = env.models.get(name)
+        if not ms.slots:
+            continue
+        slots: dict[str, SlotView] = {}
+        for slot, held in sorted(ms.slots.items()):
+            spec = _spec_of(ms, held.revision, model, name, extra)
+            slots[slot] = SlotView(spec, held.revision, held.status, ms.traffic.get(slot, 0))
+        config = model.spec if model is not None else _validated(ms.spec or {}, name)
+        labels = model.labels if model is not None else {}
+        views.append(ModelView(name, labels, config, ms.active_slot, slots))
+    return views
+
+
+def _spec_of(ms: ModelState, revision: str, model: ModelConfig | None, name: str,
+             extra: SpecLookup | None) -> ModelSpec:
+    found = revision_spec(ms, revision)
+    if found is None and model is not None and model.revision == revision:
+        return model.spec
+    if found is None and extra is not None:
+        found = extra(name, revision)
+    if found is None:
+        raise EngineError(f"cannot render {name}: the spec of revision {revision[:19]} is not recorded",
+                          hint="apply the environment again so the slot holds a recorded revision")
+    return _validated(found, name)
+
+
+def _validated(spec: Mapping[str, Any], name: str) -> ModelSpec:
+    try:
+        return ModelSpec.model_validate(dict(spec))
+    except ValueError as exc:
+        raise EngineError(f"cannot render {name}: its recorded spec is not valid ({exc})") from None
+
+
+# -- small helpers -------------------------------------------------------------------------------------
+
+
+def _meta(name: str, settings: Settings, labels: Mapping[str, str], annotations: Mapping[str, str] | None = None,
+          ) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": settings.namespace, "labels": dict(labels)}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
+
+
+def _label_value(text: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:MAX_NAME].strip("._-")
+    return cleaned or "unknown"
+
+
+def _labels(view: ModelView, env: str) -> dict[str, str]:
+    return {NAME_KEY: view.name, "app.kubernetes.io/managed-by": "modelops", "modelops.dev/environment": env}
+
+
+def go_duration(d: Duration) -> str:
+    """A duration Go's time.ParseDuration reads (no days or weeks): 7d -> 168h."""
+    ms = d.ms
+    out = ""
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        count, ms = divmod(ms, size)
+        if count:
+            out += f"{count}{unit}"
+    return out or "0s"
+
+
+def quantity(value: float) -> str:
+    if value == int(value):
+        return str(int(value))
+    return f"{round(value * 1000)}m"
+
+
+def _container(view: ModelView, slot: SlotView, env: str, *, name: str = "model",
+               storage_env: bool = False) -> dict[str, Any]:
+    spec = slot.spec
+    serving = spec.serving
+    resources: dict[str, Any] = {"requests": {"cpu": str(serving.resources.cpu),
+                                              "memory": str(serving.resources.memory)},
+                                 "limits": {"memory": str(serving.resources.memory)}}
+    if serving.resources.gpu:
+        resources["limits"]["nvidia.com/gpu"] = str(serving.resources.gpu)
+    variables = [{"name": "MODELOPS_MODEL", "value": view.name}, {"name": "MODELOPS_ENVIRONMENT", "value": env},
+                 {"name": "MODELOPS_VERSION", "value": str(spec.version)},
+                 {"name": "STORAGE_URI" if storage_env else "MODELOPS_ARTIFACT_URI", "value": spec.artifact.uri}]
+    if spec.artifact.sha256:
+        variables.append({"name": "MODELOPS_ARTIFACT_SHA256", "value": spec.artifact.sha256})
+    return {"name": name, "image": serving.image,
+            "ports": [{"name": "http", "containerPort": serving.port, "protocol": "TCP"}],
+            "env": variables,
+            "readinessProbe": {"httpGet": {"path": serving.health_path, "port": serving.port},
+                               "periodSeconds": 10},
+            "resources": resources}
+
+
+def _pod_template(view: ModelView, slot: SlotView, env: str, selector: Mapping[str, str]) -> dict[str, Any]:
+    labels = {**selector, "app.kubernetes.io/version": _label_value(str(slot.spec.version))}
+    return {"metadata": {"labels": labels, "annotations": {"modelops.dev/revision": slot.revision}},
+            "spec": {"containers": [_container(view, slot, env)]}}
+
+
+# -- scaling ---------------------------------------------------------------------------------------------
+
+
+def scaling_policy(env: EnvironmentConfig, view: ModelView) -> tuple[str, ScalingPolicySpec] | None:
+    if view.config.scaling is None:
+        return None
+    found = env.policies.get(f"ScalingPolicy/{view.config.scaling}")
+    return (view.config.scaling, found.spec) if found is not None else None
+
+
+def fixed_replicas(view: ModelView) -> int:
+    return view.config.serving.replicas or 1
+
+
+def autoscaler_kind(name: str, policy: ScalingPolicySpec, settings: Settings) -> str:
+    """`hpa` or `keda`: KEDA when the policy needs Prometheus, a schedule or zero replicas (unless told)."""
+    targets = policy.targets
+    needs = [t for t in PROMETHEUS_TARGETS if getattr(targets, t) is not None]
+    if settings.autoscaler == "hpa":
+        if policy.schedule:
+            raise Refused(f"ScalingPolicy {name} has a schedule, which an HPA cannot express",
+                          hint="use autoscaler keda (a cron trigger), or remove the schedule")
+        if policy.min_replicas == 0:
+            raise Refused(f"ScalingPolicy {name} scales to zero (minReplicas 0), which an HPA cannot do",
+                          hint="use autoscaler keda, or set minReplicas to 1 or more")
+        return "hpa"
+    if settings.autoscaler == "keda" or needs or policy.schedule or policy.min_replicas == 0:
+        return "keda"
+    return "hpa"
+
+
+def _rules(rules: ScaleRules | None, what: str, name: str) -> dict[str, Any] | None:
+    if rules is None:
+        return None
+    found: dict[str, Any] = {}
+    if rules.stabilization_window is not None:
+        seconds = math.ceil(rules.stabilization_window.seconds)
+        if seconds > 3600:
+            raise Refused(f"ScalingPolicy {name}: {what} stabilizationWindow {rules.stabilization_window} is over "
+                          "the Kubernetes limit of 1h")
+        found["stabilizationWindowSeconds"] = seconds
+    if rules.select_policy is not None:
+        found["selectPolicy"] = rules.select_policy
+    if rules.policies:
+        policies = []
+        for p in rules.policies:
+            period = math.ceil(p.period.seconds)
+            if not 1 <= period <= 1800:
+                raise Refused(f"ScalingPolicy {name}: {what} policy period {p.period} must be between 1s and 30m "
+                              "(Kubernetes limit)")
+            policies.append({"type": p.type, "value": p.value, "periodSeconds": period})
+        found["policies"] = policies
+    return found
+
+
+def behavior(name: str, spec: Behavior | None) -> dict[str, Any]:
+    """HPA v2 `behavior`; without one in the policy, Kubernetes' default scale-down window, spelled out."""
+    found: dict[str, Any] = {}
+    if spec is not None:
+        up, down = _rules(spec.scale_up, "scaleUp", name), _rules(spec.scale_down, "scaleDown", name)
+        if up is not None:
+            found["scaleUp"] = up
+        if down is not None:
+            found["scaleDown"] = down
+    return found or {"scaleDown": {"stabilizationWindowSeconds": 300}}
+
+
+_POD_METRICS = {"concurrency": "modelops_inflight_requests", "rps": "modelops_requests_per_second",
+                "queue_depth": "modelops_queue_depth", "gpu_utilization": "modelops_gpu_utilization"}
+
+
+def _hpa_metrics(policy: ScalingPolicySpec) -> list[dict[str, Any]]:
+    targets = policy.targets
+    metrics: list[dict[str, Any]] = []
+    for resource, value in (("cpu", targets.cpu_utilization), ("memory", targets.memory_utilization)):
+        if value is not None:
+            metrics.append({"type": "Resource", "resource": {"name": resource, "target": {
+                "type": "Utilization", "averageUtilization": value}}})
+    for target in PROMETHEUS_TARGETS:
+        value = getattr(targets, target)
+        if value is not None:  # served per pod by prometheus-adapter (see docs/exports.md)
+            metrics.append({"type": "Pods", "pods": {"metric": {"name": _POD_METRICS[target]},
+                                                     "target": {"type": "AverageValue",
+                                                                "averageValue": quantity(float(value))}}})
+    return metrics
+
+
+def scaling_query(target: str, model: str, env: str, namespace: str) -> str:
+    """PromQL of a Prometheus scaling target, summed over the model (KEDA divides by the threshold)."""
+    sel = f'model="{model}",env="{env}"'
+    return {
+        "concurrency": f"sum(modelops_inflight_requests{{{sel}}})",
+        "rps": f"sum(rate(modelops_requests_total{{{sel}}}[2m]))",
+        "queue_depth": f"sum(modelops_queue_depth{{{sel}}})",
+        "gpu_utilization": f'sum(DCGM_FI_DEV_GPU_UTIL{{namespace="{namespace}",pod=~"{model}-.*"}})',
+    }[target]
+
+
+def cron_end(name: str, schedule: Schedule) -> str:
+    """KEDA's cron trigger wants an end expression: the start moved by the duration, on the same day."""
+    fields = schedule.cron.split()
+    minute, hour = fields[0], fields[1]
+    if not (minute.isdigit() and hour.isdigit()) or schedule.duration.ms % 60_000:
+        raise Refused(f'ScalingPolicy {name}: schedule "{schedule.cron}" needs a fixed minute and hour and a duration '
+                      "in whole minutes to become a KEDA cron trigger")
+    end = int(hour) * 60 + int(minute) + schedule.duration.ms // 60_000
+    if end >= 24 * 60:
+        raise Refused(f'ScalingPolicy {name}: schedule "{schedule.cron}" for {schedule.duration} runs past midnight, '
+                      "which a KEDA cron trigger cannot express", hint="split it into two schedules")
+    return " ".join([str(end % 60), str(end // 60), *fields[2:]])
+
+
+def _keda_triggers(name: str, view: ModelView, policy: ScalingPolicySpec, env: str,
+                   settings: Settings) -> list[dict[str, Any]]:
+    targets = policy.targets
+    triggers: list[dict[str, Any]] = []
+    for target in PROMETHEUS_TARGETS:
+        value = getattr(targets, target)
+        if value is not None:
+            triggers.append({"type": "prometheus", "name": target.replace("_", "-"), "metricType": "AverageValue",
+                             "metadata": {"serverAddress": settings.prometheus,
+                                          "query": scaling_query(target, view.name, env, settings.namespace),
+                                          "threshold": number(float(value)), "ignoreNullValues": "false"}})
+    for resource, value in (("cpu", targets.cpu_utilization), ("memory", targets.memory_utilization)):
+        if value is not None:
+            triggers.append({"type": resource, "metricType": "Utilization", "metadata": {"value": str(value)}})
+    for i, schedule in enumerate(policy.schedule, start=1):
+        triggers.append({"type": "cron", "name": f"schedule-{i}", "metadata": {
+            "timezone": schedule.timezone, "start": schedule.cron, "end": cron_end(name, schedule),
+            "desiredReplicas": str(schedule.min_replicas)}})
+    return triggers
+
+
+def autoscaler(env: EnvironmentConfig, view: ModelView, settings: Settings, target: Mapping[str, str]
+               ) -> dict[str, Any] | None:
+    """The HPA or ScaledObject of a model, aimed at `target` ({apiVersion, kind, name})."""
+    found = scaling_policy(env, view)
+    if found is None:
+        return None
+    name, policy = found
+    labels = _labels(view, env.name)
+    if autoscaler_kind(name, policy, settings) == "hpa":
+        return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "metadata": _meta(view.name, settings, labels, {"modelops.dev/scaling-policy": name}),
+                "spec": {"scaleTargetRef": dict(target), "minReplicas": max(1, policy.min_replicas),
+                         "maxReplicas": policy.max_replicas, "metrics": _hpa_metrics(policy),
+                         "behavior": behavior(name, policy.behavior)}}
+    triggers = _keda_triggers(name, view, policy, env.name, settings)
+    spec: dict[str, Any] = {"scaleTargetRef": dict(target), "minReplicaCount": policy.min_replicas,
+                            "maxReplicaCount": policy.max_replicas}
+    if any(t["type"] == "prometheus" for t in triggers):
+        # If Prometheus cannot answer, hold at least the floor and never scale down (keda#3065).
+        spec["fallback"] = {"failureThreshold": 3, "replicas": max(1, policy.min_replicas),
+                            "behavior": "currentReplicasIfHigher"}
+    spec["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": behavior(name, policy.behavior)}}
+    spec["triggers"] = triggers
+    return {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": _meta(view.name, settings, labels, {"modelops.dev/scaling-policy": name}), "spec": spec}
+
+
+# -- plain -----------------------------------------------------------------------------------------------
+
+
+def _check_plain_canary(env: EnvironmentConfig, view: ModelView, settings: Settings) -> None:
+    strategy = view.config.strategy
+    if strategy is None or strategy.canary is None:
+        return
+    weights = [s.set_weight for s in strategy.canary.steps if s.set_weight not in (None, 0, 100)]
+    weights += [s.weight for s in view.slots.values() if view.split and s.weight not in (0, 100)]
+    if not weights:
+        return
+    alternatives = settings.suggest(("argo-rollouts", "setWeight steps"), ("kserve", "canaryTrafficPercent"))
+    policy = scaling_policy(env, view)
+    if policy is not None:
+        raise Refused(
+            f"{view.name}: plain Kubernetes expresses a canary weight as a replica split between two Deployments, "
+            f"which needs a fixed replica count, but ScalingPolicy {policy[0]} autoscales it; {alternatives}")
+    replicas = fixed_replicas(view)
+    bad = [w for w in weights if w is not None and replicas * w % 100]
+    if bad:
+        raise Refused(
+            f"{view.name}: a canary weight of {bad[0]}% of {replicas} replica{'s' if replicas != 1 else ''} is "
+            f"{replicas * bad[0] / 100:g} replicas, which plain Deployments cannot run; {alternatives}, or choose "
+            "serving.replicas so that every weight is a whole number of replicas")
+
+
+def _slot_replicas(view: ModelView, slot: str, autoscaled: bool, floor: int) -> int | None:
+    held = view.slots.get(slot)
+    if held is None:
+        return 0
+    if view.split:
+        return fixed_replicas(view) * held.weight // 100
+    if slot == view.serving:
+        return None if autoscaled else fixed_replicas(view)
+    if held.status == "preview":
+        preview = view.config.strategy.blue_green if view.config.strategy else None
+        return preview.preview_replicas if preview and preview.preview_replicas else floor
+    return floor
+
+
+def _plain_slots(env: EnvironmentConfig, view: ModelView, settings: Settings) -> list[dict[str, Any]]:
+    _check_plain_canary(env, view, settings)
+    found = scaling_policy(env, view)
+    autoscaled = found is not None
+    floor = max(1, found[1].min_replicas) if found is not None else fixed_replicas(view)
+    labels = _labels(view, env.name)
+    template_slot = view.slots.get(view.serving) or view.current
+    docs: list[dict[str, Any]] = []
+    for slot in SLOTS:
+        held = view.slots.get(slot) or template_slot
+        selector = {NAME_KEY: view.name, SLOT_KEY: slot}
+        spec: dict[str, Any] = {}
+        replicas = _slot_replicas(view, slot, autoscaled, floor)
+        if replicas is not None:
+            spec["replicas"] = replicas
+        spec |= {"revisionHistoryLimit": 3, "selector": {"matchLabels": selector},
+                 "template": _pod_template(view, held, env.name, {**labels, **selector})}
+        annotations = {"modelops.dev/revision": held.revision, "modelops.dev/version": str(held.spec.version),
+                       "modelops.dev/slot-status": view.slots[slot].status if slot in view.slots else "empty"}
+        docs.append({"apiVersion": "apps/v1", "kind": "Deployment",
+                     "metadata": _meta(f"{view.name}-{slot}", settings, {**labels, SLOT_KEY: slot}, annotations),
+                     "spec": spec})
+    active_selector = {NAME_KEY: view.name} if view.split else {NAME_KEY: view.name, SLOT_KEY: view.serving}
+    preview_slot = view.candidate or view.other
+    docs.append(_service(view.name, view, settings, labels, active_selector))
+    docs.append(_service(f"{view.name}-preview", view, settings, labels, {NAME_KEY: view.name, SLOT_KEY: preview_slot}))
+    scaler = autoscaler(env, view, settings, {"apiVersion": "apps/v1", "kind": "Deployment",
+                                              "name": f"{view.name}-{view.serving}"})
+    return docs + ([scaler] if scaler else [])
+
+
+def _service(name: str, view: ModelView, settings: Settings, labels: Mapping[str, str],
+             selector: Mapping[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, settings, labels),
+            "spec": {"selector": dict(selector),
+                     "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}
+
+
+def _single_deployment(env: EnvironmentConfig, view: ModelView, settings: Settings) -> list[dict[str, Any]]:
+    """Rolling and recreate: one Deployment with the native strategy; Kubernetes replaces the pods."""
+    candidate = view.candidate
+    slot = view.slots[candidate] if candidate and view.slots[candidate].weight > 0 else (
+        view.slots.get(view.active or "") or view.current)
+    labels = _labels(view, env.name)
+    selector = {NAME_KEY: view.name}
+    rolling = view.config.strategy.rolling if view.config.strategy else None
+    strategy: dict[str, Any] = ({"type": "RollingUpdate", "rollingUpdate": {
+        "maxSurge": rolling.max_surge, "maxUnavailable": rolling.max_unavailable}} if rolling is not None
+        else {"type": "Recreate"})
+    spec: dict[str, Any] = {}
+    if scaling_policy(env, view) is None:
+        spec["replicas"] = fixed_replicas(view)
+    spec |= {"revisionHistoryLimit": 3, "selector": {"matchLabels": selector}, "strategy": strategy,
+             "template": _pod_template(view, slot, env.name, {**labels, **selector})}
+    annotations = {"modelops.dev/revision": slot.revision, "modelops.dev/version": str(slot.spec.version)}
+    docs = [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(view.name, settings, labels,
+                                                                             annotations), "spec": spec},
+            _service(view.name, view, settings, labels, selector)]
+    scaler = autoscaler(env, view, settings, {"apiVersion": "apps/v1", "kind": "Deployment", "name": view.name})
+    return docs + ([scaler] if scaler else [])
+
+
+# -- argo-rollouts -------------------------------------------------------------------------------------------
+
+
+def _analysis_query(env: EnvironmentConfig, view: ModelView, analysis: Analysis) -> str:
+    overrides = prom.env_overrides(env)
+    if analysis.metric is not None:
+        return METRICS[analysis.metric].promql(view.name, env.name, str(prom.DEFAULT_WINDOW),
+                                               overrides.get(analysis.metric))
+    return Template(analysis.query or "").safe_substitute(model=view.name, env=env.name,
+                                                          window=str(prom.DEFAULT_WINDOW))
+
+
+def analysis_conditions(analysis: Analysis) -> tuple[str, str]:
+    """Argo success/failure conditions; with neither true the measurement is Inconclusive (a pause)."""
+    bounds = []
+    if analysis.min is not None:
+        bounds.append(f"result[0] >= {number(analysis.min)}")
+    if analysis.max is not None:
+        bounds.append(f"result[0] <= {number(analysis.max)}")
+    good = " && ".join(bounds)
+    data, no_data = "(len(result) > 0 && !isNaN(result[0]))", "(len(result) == 0 || isNaN(result[0]))"
+    if analysis.on_no_data == "pass":
+        return f"{no_data} || ({good})", f"{data} && !({good})"
+    if analysis.on_no_data == "fail":
+        return f"{data} && ({good})", f"{no_data} || !({good})"
+    return f"{data} && ({good})", f"{data} && !({good})"
+
+
+def analysis_template(env: EnvironmentConfig, view: ModelView, name: str, analysis: Analysis,
+                      settings: Settings) -> dict[str, Any]:
+    success, failure = analysis_conditions(analysis)
+    metric = {"name": name, "interval": go_duration(analysis.interval), "count": analysis.count,
+              "failureLimit": analysis.max_failures, "successCondition": success, "failureCondition": failure,
+              "provider": {"prometheus": {"address": settings.prometheus,
+                                          "query": _analysis_query(env, view, analysis)}}}
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+            "metadata": _meta(f"{view.name}-{name}", settings, _labels(view, env.name)),
+            "spec": {"metrics": [metric]}}
+
+
+def _templates(view: ModelView, names: Sequence[str]) -> dict[str, Any]:
+    return {"templates": [{"templateName": f"{view.name}-{n}"} for n in names]}
+
+
+def _pause(pause: Duration | PauseSpec) -> dict[str, Any]:
+    duration = pause if isinstance(pause, Duration) else pause.duration
+    return {"pause": {"duration": go_duration(duration)} if duration is not None else {}}
+
+
+def rollout_strategy(view: ModelView) -> dict[str, Any]:
+    strategy = view.config.strategy
+    assert strategy is not None
+    if strategy.blue_green is not None:
+        bg = strategy.blue_green
+        found: dict[str, Any] = {"activeService": view.name, "previewService": f"{view.name}-preview",
+                                 "autoPromotionEnabled": bg.auto_promote,
+                                 "scaleDownDelaySeconds": math.ceil(bg.scale_down_delay.seconds)}
+        if bg.preview_replicas:
+            found["previewReplicaCount"] = bg.preview_replicas
+        if bg.pre_promotion_analysis:
+            found["prePromotionAnalysis"] = _templates(view, bg.pre_promotion_analysis)
+        if bg.post_promotion_analysis:
+            found["postPromotionAnalysis"] = _templates(view, bg.post_promotion_analysis)
+        return {"blueGreen": found}
+    canary = strategy.canary
+    assert canary is not None
+    steps: list[dict[str, Any]] = []
+    for step in canary.steps:
+        if step.set_weight is not None:
+            steps.append({"setWeight": step.set_weight})
+        elif step.pause is not None:
+            steps.append(_pause(step.pause))
+        else:
+            names = [step.analysis] if isinstance(step.analysis, str) else list(step.analysis or [])
+            steps.append({"analysis": _templates(view, names)})
+    # scaleDownDelaySeconds is only valid with trafficRouting, which plain Services do not have.
+    return {"canary": {"canaryService": f"{view.name}-preview", "stableService": view.name, "steps": steps}}
+
+
+def _argo(env: EnvironmentConfig, view: ModelView, settings: Settings) -> list[dict[str, Any]]:
+    labels = _labels(view, env.name)
+    selector = {NAME_KEY: view.name}
+    slot = view.current
+    spec: dict[str, Any] = {}
+    if scaling_policy(env, view) is None:
+        spec["replicas"] = fixed_replicas(view)
+    spec |= {"revisionHistoryLimit": 3, "selector": {"matchLabels": selector},
+             "template": _pod_template(view, slot, env.name, {**labels, **selector}),
+             "strategy": rollout_strategy(view)}
+    annotations = {"modelops.dev/revision": slot.revision, "modelops.dev/version": str(slot.spec.version)}
+    docs: list[dict[str, Any]] = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                                   "metadata": _meta(view.name, settings, labels, annotations), "spec": spec}]
+    docs += [analysis_template(env, view, name, a, settings) for name, a in sorted(view.config.analysis.items())]
+    docs += [_service(view.name, view, settings, labels, selector),
+             _service(f"{view.name}-preview", view, settings, labels, selector)]
+    scaler = autoscaler(env, view, settings, {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                                              "name": view.name})
+    return docs + ([scaler] if scaler else [])
+
+
+# -- kserve ------------------------------------------------------------------------------------------------
+
+_KSERVE_METRICS = (("concurrency", "concurrency"), ("rps", "rps"), ("cpu_utilization", "cpu"),
+                   ("memory_utilization", "memory"))
+
+
+def _kserve(env: EnvironmentConfig, view: ModelView, settings: Settings, notes: list[str]) -> list[dict[str, Any]]:
+    slot = view.current
+    predictor: dict[str, Any] = {}
+    found = scaling_policy(env, view)
+    if found is None:
+        predictor |= {"minReplicas": fixed_replicas(view), "maxReplicas": fixed_replicas(view)}
+    else:
+        name, policy = found
+        chosen = next(((field_, metric) for field_, metric in _KSERVE_METRICS
+                       if getattr(policy.targets, field_) is not None), None)
+        if chosen is None:
+            raise Refused(f"{view.name}: KServe scales on concurrency, rps, cpu or memory, and ScalingPolicy {name} "
+                          f"targets none of them", hint="add one of those targets, or use the plain flavor (KEDA)")
+        predictor |= {"minReplicas": policy.min_replicas, "maxReplicas": policy.max_replicas,
+                      "scaleMetric": chosen[1], "scaleTarget": math.ceil(getattr(policy.targets, chosen[0]))}
+        skipped = [f for f, _ in _KSERVE_METRICS if f != chosen[0] and getattr(policy.targets, f) is not None]
+        skipped += [t for t in ("gpu_utilization", "queue_depth") if getattr(policy.targets, t) is not None]
+        if skipped or policy.schedule:
+            what = ", ".join(skipped + (["schedule"] if policy.schedule else []))
+            notes.append(f"{view.name}: KServe scales on one metric ({chosen[1]}); not rendered from "
+                         f"ScalingPolicy {name}: {what}")
+    candidate = view.candidate
+    if candidate is not None:
+        predictor["canaryTrafficPercent"] = view.slots[candidate].weight
+    predictor["containers"] = [_container(view, slot, env.name, name="kserve-container", storage_env=True)]
+    annotations = {"serving.kserve.io/deploymentMode": "Serverless", "serving.kserve.io/enable-tag-routing": "true",
+                   "modelops.dev/revision": slot.revision, "modelops.dev/version": str(slot.spec.version)}
+    return [{"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+             "metadata": _meta(view.name, settings, _labels(view, env.name), annotations),
+             "spec": {"predictor": predictor}}]
+
+
+# -- the whole environment ----------------------------------------------------------------------------------
+
+
+def model_objects(env: EnvironmentConfig, view: ModelView, settings: Settings, notes: list[str]
+                  ) -> list[dict[str, Any]]:
+    if len(view.name) + len("-preview") > MAX_NAME:
+        raise Refused(f"model name {view.name} is too long for Kubernetes: {view.name}-preview would exceed "
+                      f"{MAX_NAME} characters", hint=f"use a model name of at most {MAX_NAME - 8} characters")
+    strategy = view.config.strategy
+    if settings.flavor == "kserve":
+        return _kserve(env, view, settings, notes)
+    if strategy is None or strategy.rolling is not None:
+        return _single_deployment(env, view, settings)
+    if settings.flavor == "argo-rollouts":
+        return _argo(env, view, settings)
+    return _plain_slots(env, view, settings)
+
+
+def prometheus_rule(env: EnvironmentConfig, models: Sequence[str], settings: Settings) -> dict[str, Any] | None:
+    rule_groups = prom.groups(env, models)
+    if not rule_groups:
+        return None
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+            "metadata": _meta(f"modelops-{env.name}", settings, {"app.kubernetes.io/managed-by": "modelops",
+                                                                 "modelops.dev/environment": env.name}),
+            "spec": {"groups": rule_groups}}
+
+
+def render(env: EnvironmentConfig, views: Sequence[ModelView], settings: Settings) -> list[ExportFile]:
+    """One file per model (its objects) plus `prometheusrule.yaml`; every file starts with the header."""
+    if settings.flavor not in FLAVORS:
+        raise EngineError(f'unknown flavor "{settings.flavor}"', hint=f"flavors: {', '.join(FLAVORS)}")
+    files = []
+    refused: list[str] = []
+    head = header("kubernetes", env.name) + f"# flavor {settings.flavor}, namespace {settings.namespace}\n"
+    for view in views:
+        notes: list[str] = []
+        try:
+            docs = model_objects(env, view, settings, notes)
+        except Refused as exc:
+            refused.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+            continue
+        kinds = ", ".join(f"{d['kind']} {d['metadata']['name']}" for d in docs)
+        text = head + "".join(f"# note: {n}\n" for n in notes) + dump_all(docs)
+        files.append(ExportFile(f"{view.name}.yaml", text, kinds))
+    if refused:
+        raise Refused(f"{settings.flavor} cannot express " + ("this" if len(refused) == 1 else "these") + ":\n  "
+                      + "\n  ".join(refused))
+    rule = prometheus_rule(env, [v.name for v in views if v.name in env.models], settings)
+    if rule is not None:
+        files.append(ExportFile("prometheusrule.yaml", head + dump_all([rule]),
+                                f"PrometheusRule {rule['metadata']['name']} ({len(rule['spec']['groups'])} groups)"))
+    return files
+
+
+def export(env: EnvironmentConfig, state: EnvironmentState | None, flavor: str | None = None) -> list[ExportFile]:
+    """`modelops export kubernetes`: the desired state, as a finished apply would leave it."""
+    settings = settings_for(env, flavor)
+    return render(env, desired_views(env, state), settings)
+
+
+def rendered(env: EnvironmentConfig, state: EnvironmentState, extra: SpecLookup | None = None) -> list[ExportFile]:
+    """What the gitops driver keeps in `environments/<env>/rendered/` for this recorded state."""
+    settings = settings_for(env, driver=True)
+    return render(env, state_views(env, state, extra), settings)

@@ -176,7 +176,7 @@ def smtp_server(user: str, password: str) -> Iterator[tuple[int, Mailbox]]:
         ok = isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password
         if ok:
             box.logins.append(user)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(CERT_DIR / "localhost.crt", CERT_DIR / "localhost.key")

@@ -29,6 +29,7 @@ from engine.views import apply as apply_view
 from engine.views.plan import describe, summary_line
 
 COMMENT_LIMIT = 65_535
+_UNLIMITED = 2**62
 MARKER = "<!-- modelops-plan"
 PART_MARKER = re.compile(r"^<!-- modelops-plan part (\d+)/(\d+) -->$", re.MULTILINE)
 GUARDRAIL_CODE = "MO301"
@@ -64,6 +65,9 @@ def render_plan(plan: Plan, warnings: Sequence[Diagnostic] = (), limit: int = CO
     """The plan comment as parts of at most `limit` characters (one part unless it is long)."""
     guardrails = [d for d in warnings if d.code == GUARDRAIL_CODE and not d.is_error]
     groups = [*_warning_groups(guardrails), *(_environment_group(env) for env in plan.environments)]
+    whole = pack(_head(plan), groups, _UNLIMITED)
+    if len(whole) == 1 and len(whole[0]) <= limit:
+        return whole  # split only when the text would really pass the limit
     return pack(_head(plan), groups, limit)
 
 
@@ -208,7 +212,7 @@ def pack(head: str, groups: Sequence[Group], limit: int) -> list[str]:
             header = group.continued
     bodies = [body for body in bodies if body] or [[]]
     total = len(bodies)
-    return [_part_header(head, n, total) + "".join(body) for n, body in enumerate(bodies, 1)]
+    return [(_part_header(head, n, total) + "".join(body)).rstrip("\n") + "\n" for n, body in enumerate(bodies, 1)]
 
 
 def _cut(item: str, room: int, prefix: str) -> str:

@@ -1,0 +1,132 @@
+"""The plan as a PR comment: summary first, `<details>` and ```diff per environment, symbols at line start,
+guardrail warnings listed, and numbered parts under GitHub's 65,535-character limit, each valid Markdown."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine.diagnostics import Diagnostic, Severity
+from engine.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
+from engine.views.markdown import COMMENT_LIMIT, join_parts, render_plan, split_parts
+
+
+def action(env: str, name: str, kind: ActionKind = ActionKind.UPGRADE, steps: int = 3, blocked: str | None = None,
+           reason: str = "upgrade 1.0.0 -> 1.1.0 (blueGreen)") -> Action:
+    changes = (("version", "1.0.0", "1.1.0"),) if kind is ActionKind.UPGRADE else ()
+    return Action(kind, env, f"model/{name}", {"version": "1.0.0"}, {"version": "1.1.0"}, reason,
+                  tuple(Step(f"step {i} of {name}", "production") for i in range(steps)), blocked, 0, changes)
+
+
+def plan(*envs: tuple[str, list[Action]]) -> Plan:
+    return Plan("id", "0", "2026-01-01T00:00:00Z",
+                tuple(EnvironmentPlan(name, "local", "lin", 3, "sha256:x", name == "production", tuple(actions))
+                      for name, actions in envs))
+
+
+def assert_valid_markdown(part: str) -> None:
+    """Each part stands alone: fences and <details> balanced, its marker first."""
+    assert re.match(r"<!-- modelops-plan part \d+/\d+ -->\n## modelops plan", part)
+    assert sum(line.startswith("```") for line in part.splitlines()) % 2 == 0
+    assert part.count("<details>") == part.count("</details>")
+    fence = False
+    for line in part.splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        elif fence:
+            assert line[:1] in ("+", "-", "!", "#", " "), line  # a diff line: symbol (or nothing) first
+    assert not fence
+
+
+def test_small_plan_is_one_part_with_summary_first() -> None:
+    text = render_plan(plan(("staging", [action("staging", "sentiment"),
+                                         action("staging", "new", ActionKind.DEPLOY, reason="new model"),
+                                         action("staging", "old", ActionKind.RETIRE, steps=1, reason="removed")]),
+                            ("production", [])))
+    assert len(text) == 1
+    part = text[0]
+    assert_valid_markdown(part)
+    lines = part.splitlines()
+    assert lines[:4] == ["<!-- modelops-plan part 1/1 -->", "## modelops plan", "",
+                         "**Plan: 1 to deploy, 1 to change, 1 to retire.**"]
+    assert "### `staging` · Plan: 1 to deploy, 1 to change, 1 to retire." in lines
+    assert "### `production` · No changes. The recorded state matches the configuration." in lines
+    assert "<details><summary>3 actions</summary>" in lines
+    assert '! model "sentiment" will be upgraded: upgrade 1.0.0 -> 1.1.0 (blueGreen)' in lines
+    assert '!     version: "1.0.0" -> "1.1.0"' in lines
+    assert '+ model "new" will be deployed: new model' in lines
+    assert '- model "old" will be retired: removed' in lines
+    assert "      1. [production]  step 0 of sentiment" in lines
+
+
+def test_blocked_actions_and_guardrail_warnings_are_listed() -> None:
+    warning = Diagnostic(Severity.WARNING, "MO301", 'guardrail "ownership": models should carry a team label',
+                         "environments/staging/models/x.yaml", 6, 3)
+    other = Diagnostic(Severity.WARNING, "MO110", "empty file", "environments/staging/models/empty.yaml")
+    part = render_plan(plan(("production", [action("production", "sentiment", blocked="freeze window until X")])),
+                       [warning, other])[0]
+    assert_valid_markdown(part)
+    assert "#### ⚠️ Guardrail warnings (1)" in part
+    assert ('- `environments/staging/models/x.yaml:6` guardrail "ownership": models should carry a team label'
+            in part)
+    assert "empty file" not in part
+    assert '- ⛔ model "sentiment" (upgrade) is blocked: freeze window until X' in part
+    assert '# model "sentiment" (upgrade) is blocked: freeze window until X' in part
+    assert "Approval required" not in part  # nothing runnable to approve
+
+
+def test_values_can_not_break_out_of_the_diff_block() -> None:
+    hostile = action("staging", "m", reason="line one\n```\n<!-- modelops-plan part 9/9 -->\n# injected")
+    part = render_plan(plan(("staging", [hostile])))[0]
+    assert_valid_markdown(part)
+    assert len(split_parts(part)) == 1
+
+
+def big_plan(envs: int = 3, per_env: int = 150, steps: int = 12) -> Plan:
+    return plan(*((f"env-{e}", [action(f"env-{e}", f"model-{e}-{i:03d}", steps=steps) for i in range(per_env)])
+                  for e in range(envs)))
+
+
+def test_a_long_plan_is_split_into_numbered_parts_under_the_limit() -> None:
+    big = big_plan()
+    single = "".join(render_plan(big, limit=10_000_000))
+    assert len(single) > COMMENT_LIMIT  # the whole plan would not fit in one comment
+    parts = render_plan(big)
+    assert len(parts) > 1
+    for number, part in enumerate(parts, 1):
+        assert len(part) <= COMMENT_LIMIT
+        assert part.startswith(f"<!-- modelops-plan part {number}/{len(parts)} -->\n")
+        assert_valid_markdown(part)
+    assert f"## modelops plan (part 1 of {len(parts)})" in parts[0]
+    assert "**Plan: 0 to deploy, 450 to change, 0 to retire.**" in parts[0]
+    assert "(continued)" in parts[1]
+    every = "".join(parts)
+    for e in range(3):
+        for i in range(150):
+            assert every.count(f'! model "model-{e}-{i:03d}" will be upgraded') == 1  # no action lost or doubled
+    assert split_parts(join_parts(parts)) == parts
+
+
+@pytest.mark.parametrize("limit", [4_000, 12_345, COMMENT_LIMIT])
+def test_parts_fill_up_to_the_limit_exactly(limit: int) -> None:
+    parts = render_plan(big_plan(envs=2, per_env=60, steps=5), limit=limit)
+    assert all(len(p) <= limit for p in parts)
+    assert all(len(p) > limit * 0.8 for p in parts[:-1])  # greedy: earlier parts are nearly full
+
+
+def test_the_split_happens_exactly_when_the_text_passes_the_limit() -> None:
+    small = plan(("staging", [action("staging", f"m{i}") for i in range(40)]))
+    whole = render_plan(small, limit=10_000_000)[0]
+    assert render_plan(small, limit=len(whole)) == [whole]
+    parts = render_plan(small, limit=len(whole) - 1)
+    assert len(parts) == 2 and all(len(p) < len(whole) for p in parts)
+
+
+def test_an_action_too_big_for_one_comment_is_cut_with_a_note() -> None:
+    huge = plan(("staging", [action("staging", "giant", steps=5000)]))
+    parts = render_plan(huge, limit=20_000)
+    assert len(parts) == 1 and len(parts[0]) <= 20_000
+    assert_valid_markdown(parts[0])
+    assert re.search(r"^# \.\.\. \d+ more lines cut to fit a GitHub comment; run `modelops plan`$", parts[0],
+                     re.MULTILINE)

@@ -1,0 +1,146 @@
+"""The GitHub workflows, the composite action and the pre-commit hook: actionlint passes, and the rules
+actionlint does not check hold (least privilege, pinned actions, no expressions in scripts)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.conftest import ROOT
+from tests.report_support import actionlint
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTION = ROOT / "action.yml"
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+def load(path: Path) -> Any:
+    return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+
+
+def steps(document: Any) -> list[dict[str, Any]]:
+    if "runs" in document:
+        return list(document["runs"]["steps"])
+    return [step for job in document["jobs"].values() for step in job.get("steps", [])]
+
+
+def action_as_workflow(tmp_path: Path) -> Path:
+    """actionlint checks workflows, so the action's steps are linted inside a reusable workflow that declares
+    the action's inputs (the `inputs` context) and maps its outputs (the `steps` context)."""
+    action = load(ACTION)
+    inputs = {name: {"description": spec.get("description", ""), "type": "string",
+                     "required": bool(spec.get("required", False)), **({"default": spec["default"]}
+                                                                       if "default" in spec else {})}
+              for name, spec in action["inputs"].items()}
+    workflow = {"name": "action.yml", "on": {"workflow_call": {"inputs": inputs}}, "permissions": {},
+                "jobs": {"action": {"runs-on": "ubuntu-latest", "permissions": {},
+                                    "outputs": {name: spec["value"] for name, spec in action["outputs"].items()},
+                                    "steps": action["runs"]["steps"]}}}
+    out = io.StringIO()
+    YAML().dump(workflow, out)
+    path = tmp_path / "action-as-workflow.yml"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_the_expected_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "modelops-apply.yml", "modelops-plan.yml"]
+
+
+def test_workflows_and_action_pass_actionlint(tmp_path: Path) -> None:
+    result = actionlint(*WORKFLOWS, action_as_workflow(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_runner_reports_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo \"${{ github.event.pull_request.title }}\"\n", encoding="utf-8")
+    result = actionlint(bad)
+    assert result.returncode == 1
+    assert "potentially untrusted" in result.stdout and f"{bad}:6:" in result.stdout
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION], ids=lambda p: p.name)
+def test_third_party_actions_are_pinned_to_a_commit(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for step in steps(load(path)):
+        uses = step.get("uses")
+        if uses is None or uses.startswith("./"):
+            continue
+        assert PINNED.match(uses), f"{path.name}: {uses} is not pinned to a full commit SHA"
+        assert re.search(re.escape(uses) + r" # v\d+\.\d+\.\d+$", text, re.M), f"{uses} lacks its version comment"
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION], ids=lambda p: p.name)
+def test_no_expression_is_interpolated_into_a_script(path: Path) -> None:
+    for step in steps(load(path)):
+        assert "${{" not in step.get("run", ""), f"{path.name}: pass values to scripts through env, not ${{{{ }}}}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_privilege_permissions(path: Path) -> None:
+    workflow = load(path)
+    assert workflow["permissions"] == {}, "no permissions by default"
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"job {name} declares what it needs"
+        assert set(job["permissions"].values()) <= {"read", "write"}
+        assert "write-all" not in str(job["permissions"])
+
+
+def test_plan_workflow() -> None:
+    workflow = load(ROOT / ".github/workflows/modelops-plan.yml")
+    assert workflow["on"]["pull_request"]["paths"] == ["environments/**", "policies/**", "schemas/**"]
+    job = workflow["jobs"]["plan"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    commands = [s.get("with", {}).get("command", "") for s in job["steps"]]
+    assert "validate --format github" in commands
+    assert "plan --changed-since origin/${{ github.base_ref }} --format markdown" in commands
+    script = next(s["with"]["script"] for s in job["steps"] if "github-script" in s.get("uses", ""))
+    assert 'const marker = "<!-- modelops-plan";' in script  # the sticky comment's hidden marker
+    assert "updateComment" in script and "createComment" in script and "deleteComment" in script
+    gate = job["steps"][-1]
+    assert "steps.validate.outcome != 'success'" in gate["if"] and "exit 1" in gate["run"]
+
+
+def test_apply_workflow() -> None:
+    workflow = load(ROOT / ".github/workflows/modelops-apply.yml")
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert "!environments/*/state.json" in workflow["on"]["push"]["paths"]
+    assert "!environments/*/REPORT.md" in workflow["on"]["push"]["paths"]
+    assert workflow["concurrency"] == {"group": "modelops-apply-${{ github.repository }}",
+                                       "cancel-in-progress": False}
+    job = workflow["jobs"]["apply"]
+    assert "startsWith(github.event.head_commit.message, 'modelops apply:')" in job["if"]
+    assert job["permissions"] == {"contents": "write"}
+    assert any(s.get("with", {}).get("command") == "apply --auto-approve --commit" for s in job["steps"])
+    push = job["steps"][-1]["run"]
+    assert "git push" in push and "git pull --rebase" in push and "for attempt in" in push
+
+
+def test_ci_workflow_runs_make_test() -> None:
+    assert any(s.get("run") == "make test" for s in steps(load(ROOT / ".github/workflows/ci.yml")))
+
+
+def test_composite_action() -> None:
+    action = load(ACTION)
+    assert action["runs"]["using"] == "composite"
+    assert all(step.get("shell") == "bash" for step in action["runs"]["steps"] if "run" in step)
+    assert {"command", "repo", "output-file"} <= set(action["inputs"])
+    assert {"has_changes", "plan_path", "exit-code"} <= set(action["outputs"])
+
+
+def test_pre_commit_hook_runs_validate() -> None:
+    hooks = load(ROOT / ".pre-commit-hooks.yaml")
+    hook = next(h for h in hooks if h["id"] == "modelops-validate")
+    assert hook["entry"] == "modelops validate" and hook["language"] == "python"
+    files = re.compile(hook["files"])
+    assert files.match("environments/production/models/sentiment.yaml")
+    assert files.match("environments/staging/environment.yaml")
+    assert files.match("policies/alerts/model-slo.yaml")
+    assert not files.match("environments/staging/state.json") and not files.match("README.md")

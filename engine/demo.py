@@ -2,8 +2,8 @@
 
 validate -> plan -> apply (staging, then production) -> a version bump: plan, apply -> a broken version
 whose preview test fails and is rolled back automatically -> `rollback` to make Git match what serves ->
-promote the good version to production -> status and history. A stub model server answers the HTTP
-tests, so every gate runs for real.
+promote the good version to production -> status and history -> the reports. A stub model server
+answers the HTTP tests, so every gate runs for real.
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ def _story(repo: Path) -> int:
     _commit(repo, "roll sentiment back to 1.4.2 in production")
     failures += _run(repo, "what serves where", "status")
     failures += _run(repo, "what happened to sentiment in staging", "history", "sentiment", "--env", "staging")
+    failures += _run(repo, "refresh environments/<env>/REPORT.md (apply already rendered what it touched)", "report")
+    failures += _run(repo, "what CI checks: committed reports are current", "report", "--check")
+    _show(repo / "environments/staging/REPORT.md", 24)
     print(f"\nDemo finished: {'every step behaved as expected' if not failures else f'{failures} step(s) surprised'}.")
     return 1 if failures else 0
 
@@ -72,6 +75,12 @@ def _run(repo: Path, title: str, *args: str, expect: int = 0) -> int:
     if code != expect:
         print(f"(exit code {code}, expected {expect})")
     return int(code != expect)
+
+
+def _show(path: Path, lines: int) -> None:
+    text = path.read_text(encoding="utf-8").splitlines()
+    print(f"\n# the top of {path.parent.name}/{path.name} (Markdown; GitHub renders its Mermaid diagrams)")
+    print("\n".join(text[:lines]) + (f"\n... ({len(text) - lines} more lines)" if len(text) > lines else ""))
 
 
 def _bump(repo: Path, env: str, model: str, old: str, new: str) -> None:

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from engine.config.spec.environment import EnvironmentSpec
 from engine.drivers.base import Driver, DriverFactory
+from engine.drivers.gitops import GitopsDriver
 from engine.drivers.local import LocalDriver
 from engine.drivers.webhook import WebhookDriver
 
 DRIVERS: dict[str, DriverFactory] = {
+    "gitops": GitopsDriver.create,
     "local": LocalDriver.create,
     "webhook": WebhookDriver.create,
 }

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from string import Template
 from typing import Any
@@ -41,7 +41,9 @@ from engine.export import ExportFile
 from engine.export import prometheus as prom
 from engine.export.yamlout import dump_all, header, number
 from engine.model import EnvironmentConfig, ModelConfig
+from engine.scalars import ScalarError
 from engine.scalars.duration import Duration
+from engine.scalars.semver import parse_semver
 from engine.state.format import EnvironmentState, ModelState
 
 FLAVORS = ("plain", "argo-rollouts", "kserve")
@@ -73,8 +75,10 @@ class Settings:
         return "use " + " or ".join(f"--flavor {f} ({why})" for f, why in flavors)
 
 
-def settings_for(env: EnvironmentConfig, flavor: str | None = None, *, driver: bool = False) -> Settings:
-    target = env.spec.target.gitops or GitopsTarget()
+def settings_for(env: EnvironmentConfig, flavor: str | None = None, *, target: GitopsTarget | None = None,
+                 driver: bool = False) -> Settings:
+    """Rendering settings: the environment's `spec.target.gitops` (or `target`), a flavor override."""
+    target = target or env.spec.target.gitops or GitopsTarget()
     metrics = env.spec.metrics
     url = metrics.url if metrics is not None and metrics.source == "prometheus" else None
     address = url if isinstance(url, str) else DEFAULT_PROMETHEUS
@@ -103,6 +107,7 @@ class ModelView:
     config: ModelSpec
     active: str | None
     slots: Mapping[str, SlotView] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def candidate(self) -> str | None:
@@ -149,11 +154,33 @@ def desired_views(env: EnvironmentConfig, state: EnvironmentState | None) -> lis
     return views
 
 
-SpecLookup = Callable[[str, str], dict[str, Any] | None]
+@dataclass(frozen=True)
+class Held:
+    """What a serving table says one slot holds."""
+
+    version: str
+    revision: str
+    status: str
 
 
-def revision_spec(ms: ModelState, revision: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Serving:
+    """One model in a serving table: the gitops driver's live record, or the recorded state."""
+
+    active: str | None
+    slots: Mapping[str, Held]
+    traffic: Mapping[str, int]
+
+
+def serving_from_state(ms: ModelState) -> Serving:
+    slots: dict[str, Held] = {str(slot): Held(h.version, h.revision, h.status) for slot, h in sorted(ms.slots.items())}
+    return Serving(ms.active_slot, slots, {str(slot): weight for slot, weight in ms.traffic.items()})
+
+
+def revision_spec(ms: ModelState | None, revision: str) -> dict[str, Any] | None:
     """The recorded spec of a revision a model's slot holds (rollout, releases, or what it serves)."""
+    if ms is None:
+        return None
     if ms.rollout is not None and ms.rollout.revision == revision and ms.rollout.spec:
         return ms.rollout.spec
     found = next((r.spec for r in reversed(ms.releases) if r.revision == revision), None)
@@ -162,34 +189,60 @@ def revision_spec(ms: ModelState, revision: str) -> dict[str, Any] | None:
     return ms.spec if ms.revision == revision and ms.spec else None
 
 
-def state_views(env: EnvironmentConfig, state: EnvironmentState, extra: SpecLookup | None = None) -> list[ModelView]:
-    """What the recorded state says each slot holds; the configuration comes from the repository."""
+#: Extra specs by revision (the gitops driver remembers the specs it rendered).
+Specs = Mapping[str, Mapping[str, Any]]
+
+
+def spec_for(name: str, held: Held, model: ModelConfig | None, recorded: ModelState | None,
+             extra: Specs) -> tuple[ModelSpec, str | None]:
+    """The spec of the revision a slot holds, and a note when only an approximation could be found."""
+    if model is not None and model.revision == held.revision:
+        return model.spec, None
+    found = revision_spec(recorded, held.revision) or extra.get(held.revision)
+    if found is not None:
+        return _validated(found, name), None
+    if model is not None:
+        # Not recorded anywhere (a table written by hand or by an older engine): the current template with
+        # the slot's version, said so in the file.
+        note = (f"slot {held.version} ({held.revision[:19]}) is not recorded; rendered from the current "
+                f"configuration of {name}")
+        try:
+            version = parse_semver(held.version)
+        except ScalarError:
+            return model.spec, note
+        return model.spec.model_copy(update={"version": version}), note
+    raise EngineError(f"cannot render {name}: the spec of revision {held.revision[:19]} is not recorded",
+                      hint="apply the environment again so its slots hold recorded revisions")
+
+
+def live_views(env: EnvironmentConfig, table: Mapping[str, Serving], state: EnvironmentState | None,
+               extra: Specs | None = None) -> list[ModelView]:
+    """Views of a serving table; the configuration comes from the repository (or the record, when gone)."""
     views = []
-    for name, ms in sorted(state.models.items()):
-        model = env.models.get(name)
-        if not ms.slots:
+    for name, serving in sorted(table.items()):
+        if not serving.slots:
             continue
+        model = env.models.get(name)
+        recorded = state.models.get(name) if state is not None else None
         slots: dict[str, SlotView] = {}
-        for slot, held in sorted(ms.slots.items()):
-            spec = _spec_of(ms, held.revision, model, name, extra)
-            slots[slot] = SlotView(spec, held.revision, held.status, ms.traffic.get(slot, 0))
-        config = model.spec if model is not None else _validated(ms.spec or {}, name)
-        labels = model.labels if model is not None else {}
-        views.append(ModelView(name, labels, config, ms.active_slot, slots))
+        notes: list[str] = []
+        for slot, held in sorted(serving.slots.items()):
+            spec, note = spec_for(name, held, model, recorded, extra or {})
+            notes += [note] if note else []
+            slots[slot] = SlotView(spec, held.revision, held.status, serving.traffic.get(slot, 0))
+        if model is not None:
+            config, labels = model.spec, model.labels
+        elif recorded is not None and recorded.spec:
+            config, labels = _validated(recorded.spec, name), {}
+        else:
+            config, labels = next(iter(slots.values())).spec, {}
+        views.append(ModelView(name, labels, config, serving.active, slots, tuple(notes)))
     return views
 
 
-def _spec_of(ms: ModelState, revision: str, model: ModelConfig | None, name: str,
-             extra: SpecLookup | None) -> ModelSpec:
-    found = revision_spec(ms, revision)
-    if found is None and model is not None and model.revision == revision:
-        return model.spec
-    if found is None and extra is not None:
-        found = extra(name, revision)
-    if found is None:
-        raise EngineError(f"cannot render {name}: the spec of revision {revision[:19]} is not recorded",
-                          hint="apply the environment again so the slot holds a recorded revision")
-    return _validated(found, name)
+def state_views(env: EnvironmentConfig, state: EnvironmentState) -> list[ModelView]:
+    """What the recorded state says each slot holds."""
+    return live_views(env, {n: serving_from_state(ms) for n, ms in state.models.items()}, state)
 
 
 def _validated(spec: Mapping[str, Any], name: str) -> ModelSpec:
@@ -427,12 +480,12 @@ def autoscaler(env: EnvironmentConfig, view: ModelView, settings: Settings, targ
 # -- plain -----------------------------------------------------------------------------------------------
 
 
-def _check_plain_canary(env: EnvironmentConfig, view: ModelView, settings: Settings) -> None:
+def _check_plain_split(env: EnvironmentConfig, view: ModelView, settings: Settings) -> None:
+    """Refuse traffic weights plain Deployments cannot express: the canary's steps, or a split in flight."""
     strategy = view.config.strategy
-    if strategy is None or strategy.canary is None:
-        return
-    weights = [s.set_weight for s in strategy.canary.steps if s.set_weight not in (None, 0, 100)]
-    weights += [s.weight for s in view.slots.values() if view.split and s.weight not in (0, 100)]
+    weights = [s.set_weight for s in strategy.canary.steps] if strategy is not None and strategy.canary else []
+    weights += [s.weight for s in view.slots.values()] if view.split else []
+    weights = [w for w in weights if w not in (None, 0, 100)]
     if not weights:
         return
     alternatives = settings.suggest(("argo-rollouts", "setWeight steps"), ("kserve", "canaryTrafficPercent"))
@@ -465,7 +518,7 @@ def _slot_replicas(view: ModelView, slot: str, autoscaled: bool, floor: int) -> 
 
 
 def _plain_slots(env: EnvironmentConfig, view: ModelView, settings: Settings) -> list[dict[str, Any]]:
-    _check_plain_canary(env, view, settings)
+    _check_plain_split(env, view, settings)
     found = scaling_policy(env, view)
     autoscaled = found is not None
     floor = max(1, found[1].min_replicas) if found is not None else fixed_replicas(view)
@@ -700,7 +753,7 @@ def render(env: EnvironmentConfig, views: Sequence[ModelView], settings: Setting
     refused: list[str] = []
     head = header("kubernetes", env.name) + f"# flavor {settings.flavor}, namespace {settings.namespace}\n"
     for view in views:
-        notes: list[str] = []
+        notes: list[str] = list(view.notes)
         try:
             docs = model_objects(env, view, settings, notes)
         except Refused as exc:
@@ -725,7 +778,6 @@ def export(env: EnvironmentConfig, state: EnvironmentState | None, flavor: str |
     return render(env, desired_views(env, state), settings)
 
 
-def rendered(env: EnvironmentConfig, state: EnvironmentState, extra: SpecLookup | None = None) -> list[ExportFile]:
+def rendered(env: EnvironmentConfig, state: EnvironmentState) -> list[ExportFile]:
     """What the gitops driver keeps in `environments/<env>/rendered/` for this recorded state."""
-    settings = settings_for(env, driver=True)
-    return render(env, state_views(env, state, extra), settings)
+    return render(env, state_views(env, state), settings_for(env, driver=True))

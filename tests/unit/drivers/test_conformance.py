@@ -11,6 +11,7 @@ import pytest
 from engine.config.spec.environment import EnvironmentSpec
 from engine.drivers.base import Driver, Operation
 from engine.drivers.registry import DRIVERS
+from tests.conftest import copy_example
 from tests.unit.drivers.platform import Platform, serve
 
 Factory = Callable[[Path], Driver]
@@ -29,6 +30,13 @@ def make_driver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         yield lambda root: DRIVERS[name](root, "staging", _spec("webhook", webhook={"url": "${env:DEPLOY_URL}"}))
         server.shutdown()
         server.server_close()
+    elif name == "gitops":  # renders from the repository's configuration: give it the example repository
+        def gitops(root: Path) -> Driver:
+            if not (root / "environments").exists():
+                copy_example(root)
+            return DRIVERS[name](root, "staging", _spec("gitops", gitops={"flavor": "argo-rollouts"}))
+
+        yield gitops
     else:
         yield lambda root: DRIVERS[name](root, "staging", _spec(name))
 

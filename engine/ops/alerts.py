@@ -71,15 +71,16 @@ def describe_limits(rule: AlertRule) -> str:
     return ", ".join(f"{lim.shown} {lim.severity}" for lim in limits(rule))
 
 
-def trailing_run(points: Sequence[Point], holds: Limit | list[Limit]) -> datetime | None:
-    """The time of the first sample of the run of samples, ending with the last one, that cross a limit."""
+def trailing_run(points: Sequence[Point], holds: Limit | list[Limit]) -> tuple[datetime | None, datetime | None]:
+    """The run of samples, ending with the last one, that cross a limit: (its first sample's time, the time of
+    the sample just before it, which broke the condition; None when the run covers every sample)."""
     checks = holds if isinstance(holds, list) else [holds]
     start = None
     for moment, value in reversed(points):
         if value is None or not any(c.crossed(value) for c in checks):
-            break
+            return start, moment
         start = moment
-    return start
+    return start, None
 
 
 @dataclass(frozen=True)
@@ -135,22 +136,23 @@ def evaluate(item: RuleInput, prior: AlertRecord | None, now: datetime) -> Evalu
         was_firing = prior is not None and prior.status == "firing"
         since = prior.firing_since if was_firing and prior is not None else iso(min(now, active[fired] + timedelta(
             seconds=hold)))
-        changed = not was_firing or prior is None or prior.severity != fired
+        # Value and annotations describe the alert as it was when it started firing (or changed severity), so
+        # that a steady alert leaves the state file alone.
+        same = prior if was_firing and prior is not None and prior.severity == fired else None
         record = AlertRecord(model=item.model, rule=item.rule.name, policy=item.policy, escalation=item.escalation,
                              labels={**item.labels, "severity": fired},
-                             annotations=_annotations(item, fired, value) if changed or prior is None else
-                             prior.annotations, status="firing", severity=fired,
-                             value=value if changed or prior is None else prior.value, active_since=stamps,
-                             firing_since=since, last_active=iso(now),
+                             annotations=same.annotations if same else _annotations(item, fired, value),
+                             status="firing", severity=fired, value=same.value if same else value,
+                             active_since=stamps, firing_since=since,
                              last_notified=prior.last_notified if was_firing and prior is not None else None)
         return Evaluation(fired, value, record, arrived=not was_firing, since=since)
     if prior is not None and prior.status == "firing":
         keep = item.rule.keep_firing_for
-        if keep is not None and prior.last_active and now - parse_iso(prior.last_active) < timedelta(
-                seconds=keep.seconds):
-            held = prior.model_copy(update={"active_since": stamps})
+        cleared = parse_iso(prior.cleared_at) if prior.cleared_at else now
+        if keep is not None and now - cleared < timedelta(seconds=keep.seconds):
+            held = prior.model_copy(update={"active_since": stamps, "cleared_at": iso(cleared)})
             return Evaluation(prior.severity or "warning", value, held, since=prior.firing_since,
-                              detail=f"condition cleared; keepFiringFor {keep}")
+                              detail=f"condition cleared at {iso(cleared)}; keepFiringFor {keep}")
         resolved = prior.model_copy(update={"status": "resolved", "resolved_at": iso(now), "active_since": {}})
         return Evaluation("ok", value, resolved, detail="resolved")
     if active:
@@ -176,12 +178,14 @@ def _active(item: RuleInput, prior: AlertRecord | None, now: datetime) -> dict[S
         own = [lim for lim in all_limits if lim.severity == severity]
         if not own:
             continue
-        start = trailing_run(item.points, own)
+        start, broken = trailing_run(item.points, own)
         if start is None:
             continue
-        # The previous run's start still counts when nothing in the window contradicts it.
-        if prior is not None and severity in prior.active_since and start == item.points[0][0]:
-            start = min(start, parse_iso(prior.active_since[severity]))
+        # The previous run's start still counts unless a sample after it shows the condition broken.
+        if prior is not None and severity in prior.active_since:
+            before = parse_iso(prior.active_since[severity])
+            if broken is None or broken < before:
+                start = min(start, before)
         found[severity] = min(start, now)
     return found
 
@@ -192,7 +196,7 @@ def _annotations(item: RuleInput, severity: Severity, value: float) -> dict[str,
     shown = format_value(value, item.unit)
     direction = "above" if limit.op == ">" else "below"
     notes = {"summary": item.rule.summary or f"{item.model} {what} is {shown}, {direction} the {severity} threshold "
-                                              f"{limit.shown.split(' ', 1)[1]}",
+                                              f"{format_value(limit.value, item.unit)}",
              "value": f"{value:g}"}
     if item.rule.description:
         notes["description"] = item.rule.description

@@ -211,7 +211,9 @@ def _tick(env: EnvironmentConfig, state: EnvironmentState, measured: list[_Measu
         result = lifecycle.evaluate(entry.item, prior.alerts.get(entry.key), moment)
         if result.record is not None:
             alerts[entry.key] = result.record
-        if result.arrived and result.record is not None and entry.item.escalation and result.record.severity:
+        if result.arrived and result.record is not None and _counted(policies, entry.item.escalation,
+                                                                     result.record.severity):
+            assert entry.item.escalation is not None and result.record.severity is not None
             arrivals.append(Arrival(policy=entry.item.escalation, alert=entry.key, severity=result.record.severity,
                                     at=at))
         rows[entry.item.model].append(_row(entry.item, result))
@@ -238,6 +240,13 @@ def _tick(env: EnvironmentConfig, state: EnvironmentState, measured: list[_Measu
     report = MonitorReport(env.name, at, source.describe(), options is None,
                            [_health(name, model_rows) for name, model_rows in rows.items()], rows_out, notes)
     return report, monitor
+
+
+def _counted(policies: Mapping[str, EscalationPolicySpec], name: str | None, severity: str | None) -> bool:
+    """Whether an escalation rule of the policy counts alerts of this severity (only those are remembered)."""
+    policy = policies.get(name) if name else None
+    return policy is not None and severity is not None and any(
+        r.severity in (None, severity) for r in policy.escalate)
 
 
 def _recent(arrivals: list[Arrival], policies: Mapping[str, EscalationPolicySpec], moment: datetime) -> list[Arrival]:

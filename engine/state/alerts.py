@@ -39,7 +39,7 @@ class AlertRecord(_Record):
     value: float | None = None
     active_since: dict[Severity, str] = Field(default_factory=dict)  # condition held since, per severity
     firing_since: str | None = None
-    last_active: str | None = None  # last time the condition held (keepFiringFor counts from here)
+    cleared_at: str | None = None  # when a firing alert's condition was first seen clear (keepFiringFor)
     last_notified: str | None = None
     resolved_at: str | None = None
 

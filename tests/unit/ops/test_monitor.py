@@ -1,0 +1,293 @@
+"""Alert lifecycle, deduplication, escalation, resolve and quiet hours, run after run with a controlled clock.
+
+Each run is `run_monitor` on a small repository, with metrics from an in-memory file source the test
+changes between runs, and channels that are real HTTP receivers on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from engine.config.spec.policies import QuietHours
+from engine.ops.alerts import in_quiet_hours
+from engine.ops.metrics import FileSource, Recorded
+from engine.ops.monitor import MonitorReport, MonitorRequest, run_monitor
+from engine.ops.notify import SendOptions
+from engine.state.store import read_state, state_path
+
+WEDNESDAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+MODEL = """apiVersion: modelops.dev/v1
+kind: Model
+metadata: {{name: {name}, labels: {{team: ml}}}}
+spec:
+  version: 1.0.0
+  artifact: {{uri: "s3://m/{name}.tar.gz", sha256: "{sha}"}}
+  serving: {{runtime: custom, image: "m:1", resources: {{cpu: "1", memory: 1Gi}}}}
+  alerts: [slo]
+  escalation: oncall
+"""
+ALERTS = """apiVersion: modelops.dev/v1
+kind: AlertPolicy
+metadata: {name: slo}
+spec:
+  rules:
+    - {name: errors, metric: error_rate, above: {warning: 0.02, critical: 0.05}, for: 2m}
+    - {name: latency, metric: response_time, above: {warning: 500ms}, keepFiringFor: 2m}
+"""
+ESCALATION = """apiVersion: modelops.dev/v1
+kind: EscalationPolicy
+metadata: {{name: oncall}}
+spec:
+  channels:
+    chat: {{type: slack, webhookUrl: "${{env:T_SLACK}}"}}
+    pager: {{type: pagerduty, routingKey: "${{env:T_PD}}", url: "{pd}"}}
+    hook: {{type: webhook, url: "${{env:T_HOOK}}"}}
+  routes:
+    - {{match: {{severity: critical}}, channels: [pager, chat]}}
+    - {{match: {{}}, channels: [chat]}}
+  grouping: {{by: [model, rule], wait: 30s, interval: 5m, repeat: 4h}}
+  escalate: [{{when: {{count: 3, within: 15m}}, severity: warning, channels: [hook]}}]
+  quietHours: [{{weekdays: [saturday, sunday], severities: [warning]}}]
+"""
+
+
+@dataclass
+class Lab:
+    """A repository, its metrics, its clock and its receiver; `run()` is one monitor tick."""
+
+    root: Path
+    receiver: HTTPServer
+    metrics: dict[str, dict[str, Recorded]]
+    now: datetime
+    environ: dict[str, str]
+
+    def set(self, model: str, metric: str, value: float | None, held: timedelta | None = None) -> None:
+        """A snapshot, or (held) a one-minute series showing the value for that long."""
+        if held is None:
+            self.metrics.setdefault(model, {})[metric] = Recorded(value=value)
+            return
+        steps = int(held.total_seconds() // 60)
+        offsets = tuple(60.0 * i for i in range(steps, -1, -1))
+        self.metrics.setdefault(model, {})[metric] = Recorded(offsets=offsets, values=(value,) * len(offsets))
+
+    def run(self, after: timedelta = timedelta(0), dry_run: bool = False) -> MonitorReport:
+        self.now += after
+        self.receiver.clear_log()
+        options = SendOptions(timeout_s=2, retries=1, backoff_s=0.01, environ=self.environ, sleep=lambda _: None)
+        return run_monitor(self.root, MonitorRequest("prod", dry_run=dry_run), clock=lambda: self.now,
+                           options=options, source=FileSource(self.metrics))
+
+    def sent(self) -> list[tuple[str, Any]]:
+        return [(request.path, request.get_json()) for request, _ in self.receiver.log]
+
+    def paths(self) -> list[str]:
+        return sorted(path for path, _ in self.sent())
+
+
+@pytest.fixture
+def lab(tmp_path: Path, receiver: HTTPServer) -> Iterator[Lab]:
+    for path in ("/slack", "/pd", "/hook"):
+        receiver.expect_request(path, method="POST").respond_with_data("ok")
+    root = tmp_path / "ops"
+    files = {"environments/prod/environment.yaml": "apiVersion: modelops.dev/v1\nkind: Environment\n"
+                                                   "metadata: {name: prod}\nspec: {target: {driver: local}}\n",
+             "policies/alerts/slo.yaml": ALERTS,
+             "policies/escalation/oncall.yaml": ESCALATION.format(pd=receiver.url_for("/pd"))}
+    files |= {f"environments/prod/models/{m}.yaml": MODEL.format(name=m, sha="ab" * 32) for m in ("m1", "m2", "m3")}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    environ = {"T_SLACK": receiver.url_for("/slack"), "T_PD": "routing-key-0123456789abcdef0123",
+               "T_HOOK": receiver.url_for("/hook")}
+    metrics = {m: {"error_rate": Recorded(value=0.001), "response_time": Recorded(value=0.1)} for m in
+               ("m1", "m2", "m3")}
+    yield Lab(root, receiver, metrics, WEDNESDAY, environ)
+
+
+def statuses(report: MonitorReport) -> dict[str, str]:
+    return {m.name: m.status for m in report.models}
+
+
+def rule(report: MonitorReport, model: str, name: str) -> Any:
+    return next(r for m in report.models if m.name == model for r in m.rules if r.rule == name)
+
+
+def outcomes(report: MonitorReport) -> list[tuple[str, str, str]]:
+    return [(n.channel, n.event, n.outcome) for n in report.notifications]
+
+
+def test_pending_firing_dedup_repeat_resolve(lab: Lab) -> None:
+    lab.set("m1", "error_rate", 0.07)
+    first = lab.run()
+    assert rule(first, "m1", "errors").status == "pending" and statuses(first)["m1"] == "healthy"
+    assert lab.sent() == [] and not first.notifications
+    assert lab.run(timedelta(minutes=1)).notifications == []  # `for` builds up across runs (a snapshot source)
+
+    fired = lab.run(timedelta(minutes=1))
+    assert statuses(fired)["m1"] == "critical" and lab.sent() == []
+    assert outcomes(fired) == [("pager", "trigger", "held"), ("chat", "trigger", "held")]  # group wait 30s
+    assert fired.notifications[0].detail == "group wait until 2026-11-25T10:02:30Z"
+
+    sent = lab.run(timedelta(minutes=1))
+    assert outcomes(sent) == [("pager", "trigger", "sent"), ("chat", "trigger", "sent")]
+    pager = dict(lab.sent())["/pd"]
+    assert pager["event_action"] == "trigger" and pager["payload"]["severity"] == "critical"
+    assert pager["payload"]["summary"] == "[FIRING:1] prod: m1 errors (critical)"
+    alert = read_state(lab.root, "prod").monitor.alerts["m1/slo/errors"]
+    assert (alert.status, alert.firing_since, alert.last_notified) == ("firing", "2026-11-25T10:02:00Z",
+                                                                       "2026-11-25T10:03:00Z")
+
+    before = state_path(lab.root, "prod").read_bytes()
+    again = lab.run(timedelta(minutes=30))
+    assert lab.sent() == [] and again.notifications == [] and not again.state_written
+    assert state_path(lab.root, "prod").read_bytes() == before  # an unchanged situation writes nothing
+
+    repeat = lab.run(timedelta(hours=3, minutes=30))  # 4h after the last notification
+    assert outcomes(repeat) == [("pager", "repeat", "sent"), ("chat", "repeat", "sent")]
+    assert dict(lab.sent())["/pd"]["dedup_key"] == pager["dedup_key"]
+
+    lab.set("m1", "error_rate", 0.001)
+    resolved = lab.run(timedelta(minutes=10))
+    assert outcomes(resolved) == [("pager", "resolve", "sent"), ("chat", "resolve", "sent")]
+    sent_now = dict(lab.sent())
+    assert sent_now["/pd"] == {"routing_key": lab.environ["T_PD"], "event_action": "resolve",
+                               "dedup_key": pager["dedup_key"]}
+    assert sent_now["/slack"]["text"] == "[RESOLVED:1] prod: m1 errors (critical)"
+    state = read_state(lab.root, "prod").monitor
+    assert state.alerts == {} and state.groups == {}
+    assert [(h.alert, h.resolved_at) for h in state.history] == [("m1/slo/errors", "2026-11-25T14:13:00Z")]
+    assert [(d.channel, d.event, d.ok) for d in state.deliveries] == [
+        ("pager", "trigger", True), ("chat", "trigger", True), ("pager", "repeat", True), ("chat", "repeat", True),
+        ("pager", "resolve", True), ("chat", "resolve", True)]
+    assert lab.run(timedelta(minutes=10)).notifications == []
+
+
+def test_severity_change_updates_the_group_and_pages(lab: Lab) -> None:
+    lab.set("m1", "error_rate", 0.03, held=timedelta(minutes=5))
+    assert outcomes(lab.run()) == [("chat", "trigger", "sent")]
+    lab.set("m1", "error_rate", 0.09, held=timedelta(minutes=3))
+    report = lab.run(timedelta(minutes=1))
+    assert outcomes(report) == [("pager", "trigger", "sent"), ("chat", "update", "held")]  # group interval 5m
+    later = lab.run(timedelta(minutes=5))
+    assert outcomes(later) == [("chat", "update", "sent")]
+    assert dict(lab.sent())["/slack"]["text"] == "[FIRING:1] prod: m1 errors (critical)"
+
+
+def test_escalation_after_count_alerts_within_window(lab: Lab) -> None:
+    lab.set("m1", "error_rate", 0.03, held=timedelta(minutes=3))
+    lab.run()
+    lab.set("m2", "error_rate", 0.03, held=timedelta(minutes=3))
+    second = lab.run(timedelta(minutes=5))
+    assert second.escalations == [] and lab.paths() == ["/slack"]
+    lab.set("m3", "error_rate", 0.03, held=timedelta(minutes=3))
+    third = lab.run(timedelta(minutes=5))
+    assert third.escalations == ["oncall: 3 alerts within 15m (escalate at 3) -> hook"]
+    assert sorted(outcomes(third)) == [("chat", "trigger", "sent")] + [("hook", "escalate", "sent")] * 3
+    hooks = [body for path, body in lab.sent() if path == "/hook"]
+    assert sorted(h["groupLabels"]["model"] for h in hooks) == ["m1", "m2", "m3"]
+    assert all(h["version"] == "4" and h["status"] == "firing" and h["receiver"] == "hook" for h in hooks)
+    assert lab.run(timedelta(minutes=1)).notifications == []  # the arrivals were consumed by the escalation
+    lab.set("m1", "error_rate", 0.001)
+    resolved = lab.run(timedelta(minutes=10))
+    assert sorted(outcomes(resolved)) == [("chat", "resolve", "sent"), ("hook", "resolve", "sent")]
+
+
+def test_alerts_outside_the_window_do_not_escalate(lab: Lab) -> None:
+    for i, model in enumerate(("m1", "m2", "m3")):
+        lab.set(model, "error_rate", 0.03, held=timedelta(minutes=3))
+        report = lab.run(timedelta(minutes=8 if i else 0))
+    assert report.escalations == [] and "/hook" not in lab.paths()
+
+
+def test_quiet_hours_mute_warnings_until_they_end(lab: Lab) -> None:
+    lab.now = SATURDAY
+    lab.set("m1", "error_rate", 0.03, held=timedelta(minutes=5))
+    lab.set("m2", "error_rate", 0.09, held=timedelta(minutes=5))
+    report = lab.run()
+    assert sorted(outcomes(report)) == [("chat", "trigger", "muted"), ("chat", "trigger", "sent"),
+                                        ("pager", "trigger", "sent")]
+    assert [n.detail for n in report.notifications if n.outcome == "muted"] == ["quiet hours"]
+    assert lab.run(timedelta(hours=24)).notifications[0].outcome == "muted"  # still the weekend
+    monday = lab.run(timedelta(hours=14))
+    assert ("chat", "trigger", "sent") in outcomes(monday)  # m1's warning, held back since Saturday
+    assert [n.title for n in monday.notifications if n.event == "trigger"] == ["[FIRING:1] prod: m1 errors (warning)"]
+
+
+def test_keep_firing_for_holds_then_resolves(lab: Lab) -> None:
+    lab.set("m2", "response_time", 0.9)
+    lab.run()
+    assert outcomes(lab.run(timedelta(minutes=1))) == [("chat", "trigger", "sent")]  # for 0s, group wait 30s
+    lab.set("m2", "response_time", 0.1)
+    held = lab.run(timedelta(minutes=1))
+    assert rule(held, "m2", "latency").status == "warning" and held.notifications == []
+    assert rule(held, "m2", "latency").detail == "condition cleared at 2026-11-25T10:02:00Z; keepFiringFor 2m"
+    assert lab.run(timedelta(minutes=1)).notifications == []
+    resolved = lab.run(timedelta(minutes=5))
+    assert outcomes(resolved) == [("chat", "resolve", "sent")]
+
+
+def test_no_data_keeps_the_alert_as_it_is(lab: Lab) -> None:
+    lab.set("m1", "error_rate", 0.09, held=timedelta(minutes=5))
+    lab.run()
+    lab.set("m1", "error_rate", None)
+    report = lab.run(timedelta(minutes=10))
+    assert rule(report, "m1", "errors").status == "nodata" and report.notifications == []
+    assert rule(report, "m1", "errors").detail == "no data (alert stays firing)"
+    assert read_state(lab.root, "prod").monitor.alerts["m1/slo/errors"].status == "firing"
+
+
+def test_a_failing_channel_does_not_block_the_others_and_is_retried(lab: Lab) -> None:
+    lab.receiver.clear()
+    lab.receiver.expect_request("/pd").respond_with_data("down", status=500)
+    lab.receiver.expect_request("/slack").respond_with_data("ok")
+    lab.set("m1", "error_rate", 0.09, held=timedelta(minutes=5))
+    report = lab.run()
+    assert outcomes(report) == [("pager", "trigger", "failed"), ("chat", "trigger", "sent")]
+    assert report.failed and report.notifications[0].attempts == 2
+    deliveries = read_state(lab.root, "prod").monitor.deliveries
+    assert [(d.channel, d.ok, d.attempts) for d in deliveries] == [("pager", False, 2), ("chat", True, 1)]
+    lab.receiver.clear()
+    lab.receiver.expect_request("/pd").respond_with_data("ok", status=202)
+    retried = lab.run(timedelta(minutes=1))
+    assert outcomes(retried) == [("pager", "trigger", "sent")]  # only the channel that missed it
+
+
+def test_missing_variable_fails_that_channel_only(lab: Lab) -> None:
+    del lab.environ["T_PD"]
+    lab.set("m1", "error_rate", 0.09, held=timedelta(minutes=5))
+    report = lab.run()
+    assert outcomes(report) == [("pager", "trigger", "failed"), ("chat", "trigger", "sent")]
+    assert report.notifications[0].detail == ("not sent: environment variable T_PD is not set (needed by "
+                                              "${env:T_PD})")
+
+
+def test_dry_run_sends_and_writes_nothing(lab: Lab) -> None:
+    lab.set("m1", "error_rate", 0.09, held=timedelta(minutes=5))
+    report = lab.run(dry_run=True)
+    assert outcomes(report) == [("pager", "trigger", "would send"), ("chat", "trigger", "would send")]
+    assert lab.sent() == [] and not state_path(lab.root, "prod").exists()
+    preview = report.notifications[0].preview
+    assert preview is not None and preview.body["routing_key"] == "${env:T_PD}"
+    assert lab.environ["T_PD"] not in json.dumps(preview.body)
+
+
+@pytest.mark.parametrize(("moment", "inside"), [
+    ("2026-11-27T18:59:00Z", False),  # Friday 19:59 in Berlin
+    ("2026-11-27T19:00:00Z", True),  # Friday 20:00
+    ("2026-11-28T06:59:00Z", True),  # Saturday 07:59: still Friday's window
+    ("2026-11-28T07:00:00Z", False),  # Saturday 08:00
+    ("2026-11-30T06:00:00Z", False),  # Monday 07:00 belongs to Sunday's window, and Sunday is not listed
+])  # fmt: skip
+def test_quiet_hours_across_midnight(moment: str, inside: bool) -> None:
+    quiet = QuietHours.model_validate({"start": "20:00", "end": "08:00", "timezone": "Europe/Berlin",
+                                       "weekdays": ["monday", "tuesday", "wednesday", "thursday", "friday"]})
+    assert in_quiet_hours(quiet, datetime.fromisoformat(moment.replace("Z", "+00:00"))) is inside

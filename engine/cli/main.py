@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unlock": ("engine.cli.commands.unlock", "Break an environment lock left by a dead process."),
     "monitor": ("engine.cli.commands.monitor", "Evaluate alert rules, keep alert state, notify channels."),
     "report": ("engine.cli.commands.report", "Render environments/<env>/REPORT.md from config and state."),
+    "export": ("engine.cli.commands.export", "Prometheus rules and tests, Alertmanager routes, Kubernetes manifests."),
     "schema": ("engine.cli.commands.schema", "Print the JSON Schema of a kind (for editors and CI)."),
 }
 

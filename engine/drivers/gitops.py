@@ -9,7 +9,7 @@ scales a slot to zero. Settings are `spec.target.gitops`: flavor, namespace, aut
 
 The serving table starts from the recorded state (`state.json` plus an interrupted apply's journal), which
 is what a fresh clone in CI has; only an environment that was never applied starts from the table kept in
-`.modelops/live/<env>.gitops.json`. That file also records what was rendered: the digest of the whole
+`.modelops/live/<env>.json`. That file also records what was rendered: the digest of the whole
 rendering and of every file, and the spec of every revision rendered (so a slot whose revision left the
 configuration still renders exactly). Operations set values rather than add to them, and rendering is
 deterministic, so repeating an operation (same idempotency key after a crash) changes nothing.
@@ -40,7 +40,9 @@ SPECS_KEPT = 20
 
 
 def live_path(root: Path, environment: str) -> Path:
-    return root / ".modelops" / "live" / f"{environment}.gitops.json"
+    # The local driver's path and layout (models -> slots, traffic): one serving table per environment,
+    # whichever driver keeps it, so tools that read it (the example's stub model server) work with both.
+    return root / ".modelops" / "live" / f"{environment}.json"
 
 
 def rendered_dir(root: Path, environment: str) -> Path:

@@ -1,0 +1,196 @@
+"""`modelops monitor` end to end on the example repository, with every channel a real loopback server."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.conftest import Result, snapshot
+from tests.ops_support import CERT_DIR, Mailbox, free_port, smtp_server
+
+NOW = "2026-11-25T10:00:00Z"  # a Wednesday: the weekend quiet hours of ml-oncall do not apply
+SECRETS = {
+    "SLACK_WEBHOOK_URL": "/services/T000/B000/sl4ck-t0ken-XYZ",
+    "PAGERDUTY_ROUTING_KEY": "pd-r0uting-key-5ecret-0123456789",
+    "INCIDENT_WEBHOOK_URL": "/incidents/in-t0ken-ABC",
+    "SMTP_USER": "smtp-user-q9",
+    "SMTP_PASSWORD": "smtp-pa55word-Z7",
+}
+
+
+def bad_day(repo: Path) -> str:
+    return str(repo / "examples/metrics/bad-day.json")
+
+
+@pytest.fixture
+def servers(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[HTTPServer, Mailbox]]:
+    """Slack, PagerDuty, the incident webhook and SMTP on loopback, wired into the example policies."""
+    receiver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    receiver.start()
+    for path in (SECRETS["SLACK_WEBHOOK_URL"], "/v2/enqueue", SECRETS["INCIDENT_WEBHOOK_URL"]):
+        receiver.expect_request(path, method="POST").respond_with_data("ok", status=202 if "enqueue" in path else 200)
+    with smtp_server(SECRETS["SMTP_USER"], SECRETS["SMTP_PASSWORD"]) as (port, box):
+        policy = repo / "policies/escalation/ml-oncall.yaml"
+        text = policy.read_text().replace("{host: smtp.example.com, port: 587,", f"{{host: 127.0.0.1, port: {port},")
+        text = text.replace('routingKey: "${env:PAGERDUTY_ROUTING_KEY}"}',
+                            f'routingKey: "${{env:PAGERDUTY_ROUTING_KEY}}", url: "{receiver.url_for("/v2/enqueue")}"}}')
+        policy.write_text(text)
+        for name, value in SECRETS.items():
+            monkeypatch.setenv(name, receiver.url_for(value) if value.startswith("/") else value)
+        monkeypatch.setenv("SSL_CERT_FILE", str(CERT_DIR / "localhost.crt"))  # trust the test SMTP server
+        monkeypatch.setenv("MODELOPS_NOW", NOW)
+        try:
+            yield receiver, box
+        finally:
+            receiver.clear()
+            receiver.stop()
+
+
+def posted(receiver: HTTPServer) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    found: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for request, _ in receiver.log:
+        found.setdefault(request.path, []).append(request.get_json())
+    return found
+
+
+def test_bad_day_dry_run_reports_health_and_masks_secrets(repo: Path, cli: Callable[..., Result],
+                                                          servers: tuple[HTTPServer, Mailbox]) -> None:
+    receiver, box = servers
+    before = snapshot(repo)
+    result = cli("--repo", repo, "monitor", "--env", "production", "--metrics", bad_day(repo), "--dry-run")
+    assert result.code == 0, result.output
+    lines = result.out.splitlines()
+    assert lines[0].startswith("Dry run: nothing is sent or recorded. Monitoring production at 2026-11-25T10:00:00Z")
+    assert "MODEL           HEALTH    RULE                STATE     VALUE     THRESHOLDS" in result.out
+    assert any(line.startswith("sentiment       critical  high-latency        critical  2.42s") for line in lines)
+    assert any(line.startswith("fraud-detector  warning   high-latency        ok        61ms") for line in lines)
+    assert "                          low-throughput      no data   no data   < 1 warning" in result.out
+    assert "  would send  pager (pagerduty)    trigger  [FIRING:1] production: sentiment high-latency (critical)" in (
+        result.out)
+    assert '"routing_key": "${env:PAGERDUTY_ROUTING_KEY}"' in result.out
+    assert "--- slack-ml (slack) -> ${env:SLACK_WEBHOOK_URL}" in result.out
+    assert "smtp://127.0.0.1:" in result.out and "user ${env:SMTP_USER}" in result.out
+    assert lines[-1] == "Models: 1 healthy, 2 warning, 1 critical. Notifications: 6 would send."
+    for value in SECRETS.values():
+        assert value not in result.output
+    assert receiver.log == [] and box.messages == [] and snapshot(repo) == before
+
+
+def test_json_report(repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELOPS_NOW", NOW)
+    result = cli("--repo", repo, "monitor", "--env", "production", "--metrics", bad_day(repo), "--dry-run",
+                 "--format", "json")
+    report = json.loads(result.out)
+    assert report["format_version"] == 1 and report["dry_run"] is True
+    assert {m["name"]: m["status"] for m in report["models"]} == {
+        "embedder": "warning", "fraud-detector": "warning", "recommender": "healthy", "sentiment": "critical"}
+    sentiment = next(m for m in report["models"] if m["name"] == "sentiment")
+    latency = next(r for r in sentiment["rules"] if r["rule"] == "high-latency")
+    assert latency["status"] == "critical" and latency["value"] == pytest.approx(2.42)
+    recommender = next(m for m in report["models"] if m["name"] == "recommender")
+    assert {r["rule"]: r["status"] for r in recommender["rules"]}["low-throughput"] == "nodata"
+    assert {r["rule"]: r["value"] for r in recommender["rules"]}["low-throughput"] is None  # no data, not 0
+    pager = next(n for n in report["notifications"] if n["channel"] == "pager")
+    assert pager["payload"]["event_action"] == "trigger" and pager["target"].endswith("/v2/enqueue")
+    csv = cli("--repo", repo, "monitor", "--env", "production", "--metrics", str(repo / "examples/metrics/bad-day.csv"),
+              "--dry-run", "--format", "json")
+    assert json.loads(csv.out)["models"] == report["models"]
+
+
+def test_monitor_notifies_every_channel_then_stays_quiet_and_leaks_nothing(
+        repo: Path, cli: Callable[..., Result], servers: tuple[HTTPServer, Mailbox],
+        caplog: pytest.LogCaptureFixture) -> None:
+    receiver, box = servers
+    caplog.set_level(logging.DEBUG)
+    result = cli("--repo", repo, "monitor", "--env", "production", "--metrics", bad_day(repo))
+    assert result.code == 0, result.output
+    assert "Notifications: 6 sent. State recorded." in result.out
+    bodies = posted(receiver)
+    assert sorted(b["text"] for b in bodies[SECRETS["SLACK_WEBHOOK_URL"]]) == [
+        "[FIRING:1] production: embedder cpu-saturation (warning)",
+        "[FIRING:1] production: fraud-detector high-error-rate (warning)",
+        "[FIRING:1] production: sentiment high-latency (critical)"]
+    [page] = bodies["/v2/enqueue"]
+    assert page["routing_key"] == SECRETS["PAGERDUTY_ROUTING_KEY"] and page["event_action"] == "trigger"
+    [incident] = bodies[SECRETS["INCIDENT_WEBHOOK_URL"]]
+    assert incident["version"] == "4" and incident["alerts"][0]["labels"]["model"] == "sentiment"
+    [mail] = [email.message_from_bytes(m, policy=email.policy.default) for m in box.messages]
+    assert mail["Subject"] == "[FIRING:1] production: fraud-detector high-error-rate (warning)"
+    assert box.tls == [True] and box.logins == [SECRETS["SMTP_USER"]]
+    state_file = repo / "environments/production/state.json"
+    state = json.loads(state_file.read_text())
+    assert {k: a["status"] for k, a in state["monitor"]["alerts"].items()} == {
+        "embedder/infrastructure/cpu-saturation": "firing", "fraud-detector/model-slo/high-error-rate": "firing",
+        "recommender/model-slo/high-error-rate": "pending", "sentiment/model-slo/high-latency": "firing"}
+    assert len(state["monitor"]["deliveries"]) == 6 and all(d["ok"] for d in state["monitor"]["deliveries"])
+
+    receiver.clear_log()
+    written = state_file.read_bytes()
+    again = cli("--repo", repo, "monitor", "--env", "production", "--metrics", bad_day(repo))
+    assert again.code == 0 and again.out.splitlines()[-1].endswith("Notifications: nothing to notify. State "
+                                                                    "unchanged.")
+    assert receiver.log == [] and len(box.messages) == 1 and state_file.read_bytes() == written
+
+    assert any(r.name == "modelops.monitor" for r in caplog.records)  # deliveries are logged, secrets not
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith(("werkzeug", "mail", "aiosmtpd"))]
+    texts = [result.output, again.output, *ours]
+    texts += [p.read_text(errors="replace") for p in repo.rglob("*") if p.is_file()]
+    for value in SECRETS.values():
+        assert not any(value in text for text in texts), value
+
+
+def test_missing_variable_fails_one_channel_and_exits_1(repo: Path, cli: Callable[..., Result],
+                                                        servers: tuple[HTTPServer, Mailbox],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    receiver, _ = servers
+    monkeypatch.delenv("INCIDENT_WEBHOOK_URL")
+    result = cli("--repo", repo, "monitor", "--env", "production", "--metrics", bad_day(repo))
+    assert result.code == 1
+    [line] = [line for line in result.out.splitlines() if line.startswith("  failed")]
+    assert line.split() == ["failed", "incidents", "(webhook)", "trigger", "[FIRING:1]", "production:", "sentiment",
+                            "high-latency", "(critical)", "not", "sent:", "environment", "variable",
+                            "INCIDENT_WEBHOOK_URL", "is", "not", "set", "(needed", "by", "${env:INCIDENT_WEBHOOK_URL})"]
+    assert "Notifications: 5 sent, 1 failed. State recorded." in result.out
+    assert len(receiver.log) == 4  # three Slack messages and the page; the mail went out too
+
+
+def test_the_environments_own_source_on_a_good_day(repo: Path, cli: Callable[..., Result]) -> None:
+    result = cli("--repo", repo, "monitor", "--env", "production")
+    assert result.code == 0, result.output
+    assert "(file examples/metrics/production.json)" in result.out
+    assert result.out.splitlines()[-1] == "Models: 4 healthy. Notifications: nothing to notify. State unchanged."
+    assert "no data" not in result.out
+    assert not (repo / "environments/production/state.json").exists()
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (("--env", "production", "--metrics", "x.json", "--prometheus", "http://p:9090"), 64,
+     "give --metrics or --prometheus, not both"),
+    (("--env", "prod"), 64, 'unknown environment "prod" (did you mean "production"?)'),
+    ((), 64, "Missing option '--env'"),
+    (("--env", "production", "--prometheus", "prom:9090"), 64, "--prometheus must be an http(s) URL"),
+    (("--env", "production", "--metrics", "nowhere.json"), 1, "metrics file nowhere.json does not exist"),
+    (("--env", "production", "--format", "yaml"), 64, "Invalid value for '--format'"),
+])  # fmt: skip
+def test_mistakes_are_clear(repo: Path, cli: Callable[..., Result], args: tuple[str, ...], code: int,
+                            message: str) -> None:
+    before = snapshot(repo)
+    result = cli("--repo", repo, "monitor", *args)
+    assert result.code == code and message in result.err, result.output
+    assert "Traceback" not in result.output and snapshot(repo) == before
+
+
+def test_unreachable_prometheus_is_a_clear_failure(repo: Path, cli: Callable[..., Result]) -> None:
+    port = free_port()
+    result = cli("--repo", repo, "monitor", "--env", "production", "--prometheus", f"http://127.0.0.1:{port}")
+    assert result.code == 1
+    assert f"Error: cannot query Prometheus (http://127.0.0.1:{port}): connection refused after 3 attempts" in result.err
+    assert "Hint: check that Prometheus runs" in result.err
+    assert not (repo / "environments/production/state.json").exists()

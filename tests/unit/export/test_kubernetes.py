@@ -1,0 +1,245 @@
+"""Kubernetes manifests: flavors, slots and selectors, canary weights, autoscalers, PrometheusRule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.config.spec.policies import Schedule
+from engine.export import kubernetes as k8s
+from engine.export import prometheus
+from engine.scalars.duration import Duration
+from engine.state.format import EnvironmentState
+from tests.conftest import write
+from tests.unit.export.support import edit_yaml, load_env, only_models, yaml_docs
+
+
+def _objects(files: list) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(d["kind"], d["metadata"]["name"]): d for f in files for d in yaml_docs(f.text)}
+
+
+def _state(env: str, models: dict[str, Any]) -> EnvironmentState:
+    return EnvironmentState.model_validate({"environment": env, "lineage": "l", "serial": 3, "models": models})
+
+
+def _slot(version: str, revision: str, status: str) -> dict[str, Any]:
+    return {"version": version, "revision": revision, "status": status, "since": "2026-11-27T12:00:00Z"}
+
+
+def _no_autoscaled_replicas(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
+    for (kind, _), doc in objects.items():
+        if kind in ("HorizontalPodAutoscaler", "ScaledObject"):
+            ref = doc["spec"]["scaleTargetRef"]
+            assert "replicas" not in objects[(ref["kind"], ref["name"])]["spec"], ref
+
+
+def test_plain_refuses_autoscaled_canaries_naming_the_flavors_that_can(repo: Path) -> None:
+    env = load_env(repo)
+    with pytest.raises(k8s.Refused) as caught:
+        k8s.export(env, None, "plain")
+    message = caught.value.message
+    assert "embedder:" in message and "fraud-detector:" in message
+    assert "ScalingPolicy cpu-burst autoscales it" in message
+    assert "--flavor argo-rollouts (setWeight steps) or --flavor kserve (canaryTrafficPercent)" in message
+
+
+def test_plain_blue_green_two_deployments_and_a_selector_on_the_serving_slot(repo: Path) -> None:
+    only_models(repo, {"sentiment", "recommender"})
+    objects = _objects(k8s.export(load_env(repo), None, "plain"))
+    assert set(objects) == {("Deployment", "sentiment-blue"), ("Deployment", "sentiment-green"),
+                            ("Service", "sentiment"), ("Service", "sentiment-preview"), ("ScaledObject", "sentiment"),
+                            ("Deployment", "recommender"), ("Service", "recommender"),
+                            ("HorizontalPodAutoscaler", "recommender"), ("PrometheusRule", "modelops-production")}
+    assert objects[("Service", "sentiment")]["spec"]["selector"] == {"app.kubernetes.io/name": "sentiment",
+                                                                    "modelops.dev/slot": "blue"}
+    assert objects[("Service", "sentiment-preview")]["spec"]["selector"]["modelops.dev/slot"] == "green"
+    assert objects[("Deployment", "sentiment-green")]["spec"]["replicas"] == 0
+    assert objects[("ScaledObject", "sentiment")]["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1", "kind": "Deployment", "name": "sentiment-blue"}
+    _no_autoscaled_replicas(objects)
+    container = objects[("Deployment", "sentiment-blue")]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "vllm/vllm-openai:v0.6.3"
+    assert container["resources"] == {"requests": {"cpu": "4", "memory": "16Gi"},
+                                      "limits": {"memory": "16Gi", "nvidia.com/gpu": "1"}}
+    assert objects[("Deployment", "recommender")]["spec"]["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+def test_a_switch_is_a_selector_change_and_the_warm_slot_keeps_replicas(repo: Path) -> None:
+    only_models(repo, {"sentiment"})
+    env = load_env(repo)
+    new = env.models["sentiment"].revision
+    old_spec = {**env.models["sentiment"].spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+                "version": "1.4.1"}
+    state = _state("production", {"sentiment": {
+        "version": "1.4.2", "revision": new, "active_slot": "green", "traffic": {"green": 100},
+        "slots": {"blue": _slot("1.4.1", "sha256:old", "warm"), "green": _slot("1.4.2", new, "active")},
+        "releases": [{"version": "1.4.1", "revision": "sha256:old", "spec": old_spec, "at": "2026-11-27T11:00:00Z"}]}})
+    objects = _objects(k8s.rendered(env, state))
+    assert objects[("Service", "sentiment")]["spec"]["selector"]["modelops.dev/slot"] == "green"
+    blue = objects[("Deployment", "sentiment-blue")]
+    assert blue["spec"]["replicas"] == 2 and blue["metadata"]["annotations"]["modelops.dev/version"] == "1.4.1"
+    assert "replicas" not in objects[("Deployment", "sentiment-green")]["spec"]
+    # the export (steady state) keeps the slot the state serves from
+    assert _objects(k8s.export(env, state, "plain"))[("Service", "sentiment")]["spec"]["selector"][
+        "modelops.dev/slot"] == "green"
+
+
+def _fixed_canary(repo: Path, replicas: int) -> None:
+    only_models(repo, {"fraud-detector"})
+
+    def change(doc: Any) -> None:
+        del doc["spec"]["scaling"]
+        doc["spec"]["serving"]["replicas"] = replicas
+
+    edit_yaml(repo / "environments/production/models/fraud-detector.yaml", change)
+
+
+def test_plain_canary_with_fixed_replicas_is_a_replica_split(repo: Path) -> None:
+    _fixed_canary(repo, 10)
+    env = load_env(repo)
+    old, new = "sha256:old", env.models["fraud-detector"].revision
+    old_spec = {**env.models["fraud-detector"].spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+                "version": "3.1.0"}
+    state = _state("production", {"fraud-detector": {
+        "version": "3.1.0", "revision": old, "active_slot": "blue", "traffic": {"blue": 90, "green": 10},
+        "slots": {"blue": _slot("3.1.0", old, "active"), "green": _slot("3.2.0", new, "preview")},
+        "releases": [{"version": "3.1.0", "revision": old, "spec": old_spec, "at": "2026-11-27T11:00:00Z"}]}})
+    objects = _objects(k8s.rendered(env, state))
+    assert objects[("Deployment", "fraud-detector-blue")]["spec"]["replicas"] == 9
+    assert objects[("Deployment", "fraud-detector-green")]["spec"]["replicas"] == 1
+    assert objects[("Service", "fraud-detector")]["spec"]["selector"] == {"app.kubernetes.io/name": "fraud-detector"}
+
+
+def test_plain_canary_weights_that_are_not_whole_replicas_are_refused(repo: Path) -> None:
+    _fixed_canary(repo, 4)
+    with pytest.raises(k8s.Refused, match=r"a canary weight of 10% of 4 replicas is 0.4 replicas"):
+        k8s.export(load_env(repo), None, "plain")
+
+
+def test_argo_rollouts_blue_green_and_canary_mapped_field_by_field(repo: Path) -> None:
+    objects = _objects(k8s.export(load_env(repo), None, "argo-rollouts"))
+    blue_green = objects[("Rollout", "sentiment")]["spec"]["strategy"]
+    assert blue_green == {"blueGreen": {"activeService": "sentiment", "previewService": "sentiment-preview",
+                                        "autoPromotionEnabled": True, "scaleDownDelaySeconds": 600,
+                                        "postPromotionAnalysis": {"templates": [{"templateName": "sentiment-slo"}]}}}
+    canary = objects[("Rollout", "fraud-detector")]["spec"]["strategy"]["canary"]
+    assert canary["steps"] == [
+        {"setWeight": 10}, {"pause": {"duration": "1s"}},
+        {"analysis": {"templates": [{"templateName": "fraud-detector-error-budget"}]}}, {"setWeight": 50},
+        {"analysis": {"templates": [{"templateName": "fraud-detector-error-budget"},
+                                    {"templateName": "fraud-detector-latency"}]}}]
+    assert (canary["canaryService"], canary["stableService"]) == ("fraud-detector-preview", "fraud-detector")
+    metric = objects[("AnalysisTemplate", "fraud-detector-latency")]["spec"]["metrics"][0]
+    assert (metric["interval"], metric["count"], metric["failureLimit"]) == ("1s", 3, 1)
+    assert metric["successCondition"] == "(len(result) == 0 || isNaN(result[0])) || (result[0] <= 0.25)"  # pass
+    assert metric["failureCondition"] == "(len(result) > 0 && !isNaN(result[0])) && !(result[0] <= 0.25)"
+    assert "histogram_quantile" in metric["provider"]["prometheus"]["query"]
+    slo = objects[("AnalysisTemplate", "sentiment-slo")]["spec"]["metrics"][0]  # inconclusive: neither matches
+    assert slo["successCondition"].startswith("(len(result) > 0") and slo["failureCondition"].startswith(
+        "(len(result) > 0")
+    assert objects[("HorizontalPodAutoscaler", "fraud-detector")]["spec"]["scaleTargetRef"] == {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "fraud-detector"}
+    _no_autoscaled_replicas(objects)
+
+
+def test_kserve_inference_service_with_canary_traffic_and_autoscaling(repo: Path) -> None:
+    only_models(repo, {"sentiment"})
+    env = load_env(repo)
+    new = env.models["sentiment"].revision
+    old_spec = {**env.models["sentiment"].spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+                "version": "1.4.1"}
+    state = _state("production", {"sentiment": {
+        "version": "1.4.1", "revision": "sha256:old", "active_slot": "blue", "traffic": {"blue": 75, "green": 25},
+        "slots": {"blue": _slot("1.4.1", "sha256:old", "active"), "green": _slot("1.4.2", new, "preview")},
+        "releases": [{"version": "1.4.1", "revision": "sha256:old", "spec": old_spec, "at": "2026-11-27T11:00:00Z"}]}})
+    path = repo / "environments/production/environment.yaml"
+    path.write_text(path.read_text().replace("    driver: local\n",
+                                             "    driver: gitops\n    gitops: {flavor: kserve}\n"))
+    files = k8s.rendered(load_env(repo), state)
+    isvc = _objects(files)[("InferenceService", "sentiment")]
+    predictor = isvc["spec"]["predictor"]
+    assert predictor["canaryTrafficPercent"] == 25
+    assert (predictor["minReplicas"], predictor["maxReplicas"], predictor["scaleMetric"], predictor["scaleTarget"]) == (
+        2, 20, "concurrency", 8)
+    assert predictor["containers"][0]["name"] == "kserve-container"
+    assert {"name": "STORAGE_URI", "value": "s3://models/sentiment/1.4.2/model.tar.gz"} in predictor["containers"][0][
+        "env"]
+    assert "# note: sentiment: KServe scales on one metric (concurrency); not rendered from ScalingPolicy " \
+           "gpu-standard: gpu_utilization, schedule" in files[0].text
+    steady = _objects(k8s.export(env, None, "kserve"))[("InferenceService", "sentiment")]["spec"]["predictor"]
+    assert "canaryTrafficPercent" not in steady
+
+
+def test_hpa_v2_with_behavior_for_resource_targets(repo: Path) -> None:
+    hpa = _objects(k8s.export(load_env(repo), None, "argo-rollouts"))[("HorizontalPodAutoscaler", "recommender")]
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 65}}}]
+    assert hpa["spec"]["behavior"] == {"scaleUp": {"stabilizationWindowSeconds": 0},
+                                       "scaleDown": {"stabilizationWindowSeconds": 600}}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 40)
+
+
+def test_keda_for_prometheus_metrics_treats_no_data_as_an_error_with_a_fallback(repo: Path) -> None:
+    scaled = _objects(k8s.export(load_env(repo), None, "argo-rollouts"))[("ScaledObject", "sentiment")]["spec"]
+    prometheus_triggers = [t for t in scaled["triggers"] if t["type"] == "prometheus"]
+    assert [t["name"] for t in prometheus_triggers] == ["concurrency", "gpu-utilization"]
+    assert all(t["metadata"]["ignoreNullValues"] == "false" and t["metricType"] == "AverageValue"
+               for t in prometheus_triggers)
+    assert prometheus_triggers[0]["metadata"]["query"] == 'sum(modelops_inflight_requests{model="sentiment",' \
+                                                          'env="production"})'
+    assert scaled["fallback"] == {"failureThreshold": 3, "replicas": 2, "behavior": "currentReplicasIfHigher"}
+    assert scaled["triggers"][-1] == {"type": "cron", "name": "schedule-1", "metadata": {
+        "timezone": "Europe/Berlin", "start": "0 8 * * 1-5", "end": "0 18 * * 1-5", "desiredReplicas": "6"}}
+    assert scaled["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"] == {
+        "stabilizationWindowSeconds": 300, "policies": [{"type": "Percent", "value": 20, "periodSeconds": 120}]}
+
+
+def test_an_hpa_is_refused_for_a_schedule_and_uses_pod_metrics_otherwise(repo: Path) -> None:
+    path = repo / "environments/production/environment.yaml"
+    path.write_text(path.read_text().replace("    driver: local\n",
+                                             "    driver: local\n    gitops: {autoscaler: hpa}\n"))
+    with pytest.raises(k8s.Refused, match="ScalingPolicy gpu-standard has a schedule, which an HPA cannot express"):
+        k8s.export(load_env(repo), None, "argo-rollouts")
+    write(repo, "policies/scaling/gpu-standard.yaml", (repo / "policies/scaling/gpu-standard.yaml").read_text().split(
+        "  schedule:")[0] + "  capacity: {cpuHigh: 70}\n")
+    hpa = _objects(k8s.export(load_env(repo), None, "argo-rollouts"))[("HorizontalPodAutoscaler", "sentiment")]
+    assert {"type": "Pods", "pods": {"metric": {"name": "modelops_inflight_requests"},
+                                     "target": {"type": "AverageValue", "averageValue": "8"}}} in hpa["spec"]["metrics"]
+
+
+def test_cron_end_and_its_limits() -> None:
+    schedule = Schedule.model_validate({"cron": "30 9 * * 1-5", "duration": "2h15m", "minReplicas": 3})
+    assert k8s.cron_end("p", schedule) == "45 11 * * 1-5"
+    with pytest.raises(k8s.Refused, match="runs past midnight"):
+        k8s.cron_end("p", Schedule.model_validate({"cron": "0 20 * * *", "duration": "6h", "minReplicas": 1}))
+    with pytest.raises(k8s.Refused, match="needs a fixed minute and hour"):
+        k8s.cron_end("p", Schedule.model_validate({"cron": "*/5 8 * * *", "duration": "1h", "minReplicas": 1}))
+
+
+def test_prometheus_rule_wraps_the_exported_groups(repo: Path) -> None:
+    env = load_env(repo)
+    rule = _objects(k8s.export(env, None, "kserve"))[("PrometheusRule", "modelops-production")]
+    assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+    assert rule["spec"]["groups"] == prometheus.groups(env)
+
+
+def test_helpers() -> None:
+    assert k8s.go_duration(Duration(7 * 86_400_000)) == "168h"
+    assert k8s.go_duration(Duration(90_500)) == "1m30s500ms"
+    assert (k8s.quantity(8.0), k8s.quantity(0.5)) == ("8", "500m")
+
+
+def test_too_long_model_names_are_refused(repo: Path) -> None:
+    only_models(repo, {"recommender"})
+    name = "r" * 60
+    for env in ("staging", "production"):
+        old = repo / f"environments/{env}/models/recommender.yaml"
+        write(repo, f"environments/{env}/models/{name}.yaml", old.read_text().replace("name: recommender",
+                                                                                      f"name: {name}"))
+        old.unlink()
+    with pytest.raises(k8s.Refused, match="is too long for Kubernetes"):
+        k8s.export(load_env(repo), None, "plain")

@@ -330,12 +330,12 @@ class PrometheusSource:
         result = data.get("result")
         if data.get("resultType") != "matrix" or not isinstance(result, list):
             raise MetricError(f"{query.label} for {query.model}: expected a matrix from query_range")
-        found = {round(float(ts), 3): _number_text(v) for ts, v in _one(result, query)["values"]} if result else {}
-        grid, moment = [], start
-        while moment <= end:
-            grid.append((moment, found.get(round(moment.timestamp(), 3))))
-            moment += timedelta(seconds=step_s)
-        return grid
+        # Prometheus answers at start + k * step; index the samples by k (floats would not compare equal).
+        count = int((end - start).total_seconds() / step_s + 1e-6) + 1
+        found: dict[int, float | None] = {}
+        for ts, value in (_one(result, query)["values"] if result else []):
+            found[round((float(ts) - start.timestamp()) / step_s)] = _number_text(value)
+        return [(start + timedelta(seconds=k * step_s), found.get(k)) for k in range(count)]
 
     def measure(self, query: MetricQuery, count: int, interval_s: float, sleep: Sleep) -> list[float | None]:
         """Real measurements, `interval_s` apart, the first one at once (like Argo Rollouts)."""

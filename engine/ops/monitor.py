@@ -183,9 +183,11 @@ def measure(env: EnvironmentConfig, source: MetricSource, state: EnvironmentStat
                 query = MetricQuery(env.name, model.name, version, rule.metric, rule.query, str(rule.window),
                                     rule.name)
                 span = lookback(rule.for_.seconds)
+                # Fine enough to judge `for` (a tenth of it), coarse enough to stay cheap: 1s to 1m.
+                step = min(60.0, max(1.0, rule.for_.seconds / 10))
                 error, points = None, []
                 try:
-                    points = source.series(query, moment - timedelta(seconds=span), moment, max(span / 30, 1.0))
+                    points = source.series(query, moment - timedelta(seconds=span), moment, step)
                 except MetricError as exc:
                     if exc.unreachable:
                         raise

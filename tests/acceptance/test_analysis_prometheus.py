@@ -57,3 +57,27 @@ def test_inconclusive_analysis_pauses_and_promote_resumes(lab: Path, cli: Callab
     assert resumed.code == 0, resumed.output
     silent = model_state(lab, "silent")
     assert silent["phase"] == "Healthy" and silent["version"] == "1.1.0" and silent["rollout"] is None
+
+
+def test_monitor_reads_the_environments_prometheus(tmp_path: Path, prometheus: PrometheusServer,
+                                                   cli: Callable[..., Result]) -> None:
+    root = lab_repo(tmp_path / "ops", prometheus.url)
+    (root / "policies/alerts").mkdir(parents=True)
+    (root / "policies/alerts/lab.yaml").write_text(
+        "apiVersion: modelops.dev/v1\nkind: AlertPolicy\nmetadata: {name: lab}\nspec:\n  rules:\n"
+        "    - {name: errors, metric: error_rate, above: {warning: 0.02, critical: 0.1}, window: 1m}\n"
+        "    - {name: latency, metric: response_time, above: {warning: 1s}, for: 3s, window: 1m}\n")
+    for model in ("good", "bad", "silent"):
+        path = root / f"environments/{ENVIRONMENT}/models/{model}.yaml"
+        path.write_text(path.read_text() + "  alerts: [lab]\n")
+    result = cli("--repo", root, "monitor", "--env", ENVIRONMENT, "--format", "json")
+    assert result.code == 0, result.output
+    report = json.loads(result.out)
+    assert report["source"] == f"prometheus {prometheus.url}"
+    assert {m["name"]: m["status"] for m in report["models"]} == {"bad": "critical", "good": "healthy",
+                                                                  "silent": "no data"}
+    rules = {(m["name"], r["rule"]): r for m in report["models"] for r in m["rules"]}
+    assert rules[("bad", "errors")]["value"] == pytest.approx(0.5, abs=0.05)
+    assert rules[("good", "errors")]["value"] == 0.0
+    assert rules[("bad", "latency")]["status"] == "warning"  # held for 3s on the query_range samples
+    assert rules[("silent", "errors")]["value"] is None

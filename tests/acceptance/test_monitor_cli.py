@@ -191,6 +191,7 @@ def test_unreachable_prometheus_is_a_clear_failure(repo: Path, cli: Callable[...
     port = free_port()
     result = cli("--repo", repo, "monitor", "--env", "production", "--prometheus", f"http://127.0.0.1:{port}")
     assert result.code == 1
-    assert f"Error: cannot query Prometheus (http://127.0.0.1:{port}): connection refused after 3 attempts" in result.err
+    url = f"http://127.0.0.1:{port}"
+    assert f"Error: cannot query Prometheus ({url}): connection refused after 3 attempts" in result.err
     assert "Hint: check that Prometheus runs" in result.err
     assert not (repo / "environments/production/state.json").exists()

@@ -7,6 +7,7 @@ canary without data pauses (phase Paused) and `modelops promote MODEL --env ENV`
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -70,6 +71,10 @@ def test_monitor_reads_the_environments_prometheus(tmp_path: Path, prometheus: P
     for model in ("good", "bad", "silent"):
         path = root / f"environments/{ENVIRONMENT}/models/{model}.yaml"
         path.write_text(path.read_text() + "  alerts: [lab]\n")
+    deadline = time.monotonic() + 30  # `for: 3s` needs a few seconds of samples on a fresh server
+    while not prometheus.query('count_over_time(modelops_request_duration_seconds_count{model="bad"}[1m]) >= 8'):
+        assert time.monotonic() < deadline, "Prometheus collected no samples"
+        time.sleep(0.5)
     result = cli("--repo", root, "monitor", "--env", ENVIRONMENT, "--format", "json")
     assert result.code == 0, result.output
     report = json.loads(result.out)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from engine import strategies
+from engine.model import revision_part
 from engine.plan import Action, Step
 from engine.state.format import (
     HISTORY_LIMIT,
@@ -98,7 +99,8 @@ def _switch(state: ModelState, new: SlotName, now: datetime) -> ModelState:
                               "revision": target.revision, "switches": [*state.switches, switch][-HISTORY_LIMIT:]}
     if rollout is not None:
         update |= {"config": rollout.config, "spec": rollout.spec, "strategy": strategies.strategy_name(rollout.spec)}
-        update["releases"] = _remember(state.releases, target.version, target.revision, rollout.spec, now)
+        update["releases"] = _remember(state.releases, target.version, target.revision, revision_part(rollout.spec),
+                                       now)
     return state.model_copy(update=update)
 
 
@@ -137,9 +139,8 @@ def finish(state: ModelState, now: datetime) -> ModelState:
     automatic = rollout.kind == "autorollback"
     outcome = "RolledBack" if automatic else "Promoted"
     history = state.history if automatic else _close(state.history, rollout.attempt, outcome, "", now)
-    rejected = state.desired_rejected
-    if rejected is not None and rejected.revision == state.revision and not automatic:
-        rejected = None
+    # a successful rollout means the configuration moved past any earlier rejection
+    rejected = state.desired_rejected if automatic else None
     return state.model_copy(update={"rollout": None, "phase": "RolledBack" if automatic else "Healthy",
                                     "history": history, "desired_rejected": rejected})
 
@@ -190,8 +191,10 @@ def _home_slot(state: ModelState) -> SlotName | None:
 
 
 def _release_spec(state: ModelState, revision: str) -> dict[str, Any]:
+    """The spec the model had when `revision` served: today's configuration with that revision's fields."""
+    current = dict(state.spec or {})
     found = next((r.spec for r in reversed(state.releases) if r.revision == revision), None)
-    return found if found is not None else dict(state.spec or {})
+    return {**current, **found} if found is not None else current
 
 
 def _close(history: list[Attempt], attempt: int, outcome: str, reason: str, now: datetime | None) -> list[Attempt]:

@@ -55,6 +55,10 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
         if write:
             edited = write_revision(ws, env, desired, release.spec)
         _settle(ws, env.name, model, left=recorded if outcome.environments else None, git_agrees=write)
+        # the YAML and the state both moved since `ws` was read: render the report from what is there now
+        from engine.report import write_reports
+
+        write_reports(Workspace.load(ws.root), [env.name])
     return RollbackResult(model, env.name, recorded.version, release.version, outcome, edited)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from engine.diagnostics import suggestion
 from engine.errors import EngineError, UsageError
 from engine.model import DesiredState, EnvironmentConfig, resolve
+from engine.perf import bulk_load
 from engine.state.format import EnvironmentState, ModelState
 from engine.state.journal import Replay, journal_path, read_journal
 from engine.state.store import read_state
@@ -39,7 +40,8 @@ class Workspace:
         result = validate_repo(root)
         if not result.valid:
             raise InvalidConfig(result)
-        return cls(root, result, resolve(result.documents))
+        with bulk_load():
+            return cls(root, result, resolve(result.documents))
 
     def environment(self, name: str) -> EnvironmentConfig:
         if name not in self.desired.environments:
@@ -56,7 +58,8 @@ class Workspace:
 
     def recorded(self, name: str) -> tuple[EnvironmentState, Replay]:
         if name not in self._states:
-            self._states[name] = load_state(self.root, name)
+            with bulk_load():
+                self._states[name] = load_state(self.root, name)
         return self._states[name]
 
     def states(self) -> dict[str, EnvironmentState]:

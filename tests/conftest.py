@@ -70,7 +70,7 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.fixture
 def served_repo(repo: Path) -> Iterator[Path]:
     """The example repository with the stub model server answering its HTTP tests on a free port."""
-    port, stop = serve_models(repo)
+    _, stop = serve_models(repo)
     yield repo
     stop()
 

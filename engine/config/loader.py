@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from ruamel.yaml.events import (
     ScalarEvent,
     SequenceEndEvent,
     SequenceStartEvent,
+    StreamEndEvent,
 )
 
 from engine.diagnostics import Diagnostic, error, pointer, warning
@@ -66,12 +67,13 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class SourceDocument:
-    """One YAML document of a file, as plain values."""
+    """One YAML document of a file, as plain values. `nulls` says whether any mapping value is null."""
 
     file: str
     index: int
     data: dict[str, Any]
     line: int
+    nulls: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,7 @@ def _parse(path: str, text: str, limits: Limits, positions: SourceMap | None) ->
         return SourceFile(path, text, (), (conflict,))
     builder = _Builder(path, limits, positions)
     try:
-        builder.run(events(text))
+        builder.run(next_event(text))
     except MarkedYAMLError as exc:
         builder.diagnostics.append(_syntax_error(path, text, exc))
     except _Abort:
@@ -176,23 +178,16 @@ def _conflict_markers(path: str, text: str) -> Diagnostic | None:
                  hint="resolve the conflict, remove the <<<<<<< ======= >>>>>>> lines, and commit the result")
 
 
-def events(text: str) -> Iterator[Any]:
-    """The parser's event stream: libyaml when ruamel.yaml.clib is installed, else pure Python."""
+def next_event(text: str) -> Callable[[], Any]:
+    """A function returning the parser's next event: libyaml when ruamel.yaml.clib is installed, else pure
+    Python. Both emit the same event classes; the stream ends with a StreamEndEvent."""
     if _CParser is None:
-        yield from pure_events(text)
-        return
-    parser = _CParser(text)
-    while True:
-        event = parser.get_event()
-        yield event
-        if event is None or type(event).__name__ == "StreamEndEvent":
-            return
+        from ruamel.yaml import YAML
 
-
-def pure_events(text: str) -> Iterator[Any]:
-    from ruamel.yaml import YAML
-
-    return iter(YAML(typ="safe", pure=True).parse(text))
+        pure: Callable[[], Any] = iter(YAML(typ="safe", pure=True).parse(text)).__next__
+        return pure
+    get_event: Callable[[], Any] = _CParser(text).get_event
+    return get_event
 
 
 def _c_parser() -> Callable[[str], Any] | None:
@@ -292,21 +287,26 @@ class _Builder:
         self.alias_nodes = 0
         self.index = 0
 
-    def run(self, stream: Iterator[Any]) -> None:
-        handlers: dict[type, Callable[[Any], None]] = {
-            ScalarEvent: self._scalar,
-            MappingStartEvent: self._start,
-            SequenceStartEvent: self._start,
-            MappingEndEvent: self._end,
-            SequenceEndEvent: self._end,
-            AliasEvent: self._alias,
-            DocumentStartEvent: self._document_start,
-            DocumentEndEvent: self._document_end,
-        }
-        for event in stream:
-            handler = handlers.get(type(event))
-            if handler is not None:
-                handler(event)
+    def run(self, next_event: Callable[[], Any]) -> None:
+        # The hot loop of every command: dispatch on the exact event class, scalars first (most events).
+        scalar, start, end = self._scalar, self._start, self._end
+        while True:
+            event = next_event()
+            kind = type(event)
+            if kind is ScalarEvent:
+                scalar(event)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                start(event)
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                end(event)
+            elif kind is AliasEvent:
+                self._alias(event)
+            elif kind is DocumentStartEvent:
+                self._document_start(event)
+            elif kind is DocumentEndEvent:
+                self._document_end(event)
+            elif kind is StreamEndEvent:
+                return
 
     # Documents -------------------------------------------------------------------------------
 
@@ -315,6 +315,7 @@ class _Builder:
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.root: Any = _MISSING
         self.broken = False
+        self.nulls = False
         self.doc_line = event.start_mark.line + 1
         if self.positions is not None:
             self.positions.documents[self.index] = self._span(event)
@@ -331,12 +332,13 @@ class _Builder:
             self._fail("MO008", f"document is {kind}; expected a mapping with apiVersion, kind, metadata and spec",
                        self.doc_line, 1)
         else:
-            self.documents.append(SourceDocument(self.path, index, self.root, self.doc_line))
+            self.documents.append(SourceDocument(self.path, index, self.root, self.doc_line, self.nulls))
 
     # Nodes -----------------------------------------------------------------------------------
 
     def _scalar(self, event: Any) -> None:
-        self._check_tag(event)
+        if event.ctag is not None:
+            self._check_tag(event)
         text = event.value
         if len(text) > self.limits.max_scalar_chars:
             self._fail("MO012", f"scalar of {len(text)} characters, over the {self.limits.max_scalar_chars} limit",
@@ -368,7 +370,8 @@ class _Builder:
         frame.key_span = self._span(event) if self.positions is not None else None
 
     def _start(self, event: Any) -> None:
-        self._check_tag(event)
+        if event.ctag is not None:
+            self._check_tag(event)
         if len(self.stack) >= self.limits.max_depth:
             self._fail("MO010", f"nesting deeper than {self.limits.max_depth} levels", event.start_mark.line + 1,
                        event.start_mark.column + 1)
@@ -427,6 +430,8 @@ class _Builder:
                 assert key is not None
                 ptr = frame.ptr + pointer(key) if self.positions is not None else ""
                 frame.container[key] = value
+                if value is None:
+                    self.nulls = True
                 frame.key = None
                 if self.positions is not None and frame.key_span is not None:
                     self.positions.keys[(self.index, ptr)] = frame.key_span
@@ -435,8 +440,6 @@ class _Builder:
         return ptr
 
     def _check_tag(self, event: Any) -> None:
-        if event.tag is None:
-            return
         tag = str(event.tag)
         self._fail("MO004", f'YAML tag "{tag}" is not allowed', event.start_mark.line + 1,
                    event.start_mark.column + 1,

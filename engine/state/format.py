@@ -78,7 +78,9 @@ class Switch(Record):
 
 
 class Release(Record):
-    """A revision that served users, kept so `modelops rollback --to VERSION` can restore it exactly."""
+    """A revision that served users, kept so `modelops rollback --to VERSION` can restore it exactly.
+
+    `spec` holds only the revision fields (version, artifact, serving): what a rollback writes back."""
 
     version: str
     revision: str

@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.config.documents import Document
 from engine.config.repo import Sources, load_repo, placement
 from engine.diagnostics import Diagnostic, error, has_errors, sort_diagnostics, warning
+from engine.perf import bulk_load
 from engine.validate.findings import Findings
 from engine.validate.guardrails import check_guardrails
 from engine.validate.schema import check_schema
@@ -49,11 +50,12 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def validate_repo(root: Path) -> ValidationResult:
-    sources = load_repo(root)
-    findings = Findings(sources, sources.load_diagnostics())
-    schema = check_schema(sources, findings)
-    index = check_semantics(schema, findings)
-    check_guardrails(schema.documents, findings)
+    with bulk_load():
+        sources = load_repo(root)
+        findings = Findings(sources, sources.load_diagnostics())
+        schema = check_schema(sources, findings)
+        index = check_semantics(schema, findings)
+        check_guardrails(schema.documents, findings)
     return ValidationResult(sources, tuple(schema.documents), index, tuple(sort_diagnostics(findings.diagnostics)))
 
 

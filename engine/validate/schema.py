@@ -19,8 +19,9 @@ from engine.config.loader import SourceDocument
 from engine.config.repo import Sources, placement
 from engine.config.spec import API_VERSION, DOCUMENTS
 from engine.config.spec.policies import CLOCK_PATTERN, CRON_PATTERN, EMAIL_PATTERN, LABEL_PATTERN
-from engine.config.spec.types import HTTP_URL_PATTERN, LABEL_KEY_PATTERN, URL_TEMPLATE_PATTERN
+from engine.config.spec.types import HTTP_URL_PATTERN, LABEL_KEY_PATTERN, NAME_PATTERN, URL_TEMPLATE_PATTERN, parse_name
 from engine.diagnostics import did_you_mean, pointer, suggestion
+from engine.scalars import ScalarError
 from engine.validate.findings import Findings
 
 Scope = tuple[str, str | None]  # (kind, environment)
@@ -66,7 +67,7 @@ def _check(raw: SourceDocument, kinds: tuple[str, ...], environment: str | None,
     environment_name = environment
     environment = scope(kind, environment)
     try:
-        body = DOCUMENTS[kind].model_validate(raw.data)
+        body = DOCUMENTS[kind].model_validate(raw.data, context={"nulls": raw.nulls})
     except ValidationError as exc:
         _report(raw, DOCUMENTS[kind], exc, findings)
         name = raw.data.get("metadata", {}).get("name") if isinstance(raw.data.get("metadata"), dict) else None
@@ -178,6 +179,8 @@ def _describe(err: Any, model: type[BaseModel], parts: list[str | int]) -> tuple
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind in _CUSTOM_CODES:
         return _CUSTOM_CODES[kind], err["msg"], None
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN:
+        return "MO111", _name_problem(err.get("input")), None
     if kind == "missing":
         return "MO102", f'missing required field "{err["loc"][-1]}"', None
     if kind == "extra_forbidden":
@@ -199,6 +202,14 @@ def _describe(err: Any, model: type[BaseModel], parts: list[str | int]) -> tuple
     if kind in _TYPE_NAMES:
         return "MO104", f"expected {_TYPE_NAMES[kind]}, got {_describe_value(err.get('input'))}", _type_hint(err)
     return "MO105", _constraint(kind, err, ctx), None
+
+
+def _name_problem(value: Any) -> str:
+    try:
+        parse_name(value)
+    except ScalarError as exc:
+        return str(exc)
+    return f'invalid name "{value}"'
 
 
 def _literal(err: Any, ctx: dict[str, Any]) -> tuple[str, str, str | None]:

@@ -357,26 +357,25 @@ _RAW_BOUNDS: dict[str, tuple[float, float | None]] = {
 }  # fmt: skip
 
 
+#: How far from a threshold the probes sit (relative): a threshold moved by more than this fails a test.
+MARGIN = 0.01
+
+
 def _probe(points: Sequence[float], threshold: float, side: str, bounds: tuple[float | None, float | None]
            ) -> float | None:
-    """A value clearly on one side of a threshold and on the same side of every other threshold."""
+    """A value 1% to one side of a threshold, but never past the neighbouring threshold (half-way at most)."""
     low, high = bounds
+    step = abs(threshold) * MARGIN or MARGIN
     if side == "below":
         nearer = [p for p in points if p < threshold]
-        if nearer:
-            value = (max(nearer) + threshold) / 2
-        else:
-            value = threshold / 2 if threshold > 0 else threshold - 1
-            if low is not None and value < low:
-                value = (low + threshold) / 2 if threshold > low else math.nan
+        value = max(threshold - step, (max(nearer) + threshold) / 2) if nearer else threshold - step
+        if low is not None and value < low:
+            value = (low + threshold) / 2 if threshold > low else math.nan
     else:
         nearer = [p for p in points if p > threshold]
-        if nearer:
-            value = (min(nearer) + threshold) / 2
-        elif high is not None:
+        value = min(threshold + step, (min(nearer) + threshold) / 2) if nearer else threshold + step
+        if high is not None and value > high:
             value = (threshold + high) / 2 if threshold < high else math.nan
-        else:
-            value = threshold * 1.5 if threshold > 0 else threshold + 1
     if math.isnan(value) or (low is not None and value < low) or (high is not None and value > high):
         return None
     return value

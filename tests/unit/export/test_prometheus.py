@@ -120,7 +120,7 @@ def test_environment_overrides_feed_the_recorded_series(repo: Path) -> None:
     overridden = [t for t in tests if t["name"].startswith("sentiment/high-error-rate")]
     assert overridden and all("(fed as the recorded series)" in t["name"] for t in overridden)
     assert overridden[0]["input_series"] == [{"series": 'modelops:error_rate:5m{env="production",model="sentiment"}',
-                                              "values": "0.01x4"}]
+                                              "values": "0.0198x4"}]
 
 
 def test_two_policies_with_the_same_rule_name_on_one_model_are_refused(repo: Path) -> None:
@@ -158,8 +158,8 @@ def test_two_tests_per_threshold_with_a_pending_check_and_exact_labels(repo: Pat
     assert thresholds == 12
     assert len(tests["tests"]) == 2 * thresholds + 1  # + the escalation sequence
     quiet, fires = tests["tests"][0], tests["tests"][1]
-    assert quiet["name"] == "sentiment/high-latency warning above 500ms: 0.25 stays quiet"
-    assert fires["name"] == "sentiment/high-latency warning above 500ms: 1.25 fires"
+    assert quiet["name"] == "sentiment/high-latency warning above 500ms: 0.495 stays quiet"
+    assert fires["name"] == "sentiment/high-latency warning above 500ms: 0.505 fires"
     assert all(t["interval"] == "1m" for t in tests["tests"])
     # quiet: one check at the end, nothing firing; fires: still pending just before `for`, then exactly one alert
     assert [c["exp_alerts"] for c in quiet["alert_rule_test"]] == [[]]
@@ -173,7 +173,7 @@ def test_two_tests_per_threshold_with_a_pending_check_and_exact_labels(repo: Pat
     assert alert["exp_annotations"]["runbook_url"] == "https://runbooks.example.com/modelops/high-latency"
     # the synthetic histogram puts every request in one bucket so that p95 is exactly the probe value
     assert [s["series"] for s in fires["input_series"]] == [
-        'modelops_request_duration_seconds_bucket{env="production",model="sentiment",le="1.3157894736842106"}',
+        'modelops_request_duration_seconds_bucket{env="production",model="sentiment",le="0.531578947368421"}',
         'modelops_request_duration_seconds_bucket{env="production",model="sentiment",le="+Inf"}']
     critical = next(t for t in tests["tests"] if t["name"].startswith("sentiment/high-latency critical above 2s")
                     and t["name"].endswith("fires"))
@@ -201,13 +201,15 @@ def test_output_is_deterministic(repo: Path) -> None:
 
 
 @pytest.mark.parametrize(("points", "threshold", "side", "bounds", "expected"), [
-    ([0.5, 2.0], 0.5, "below", (0.0, None), 0.25),
-    ([0.5, 2.0], 0.5, "above", (0.0, None), 1.25),
-    ([0.5, 2.0], 2.0, "above", (0.0, None), 3.0),
-    ([0.9], 0.9, "above", (0.0, 1.0), 0.95),
+    ([0.5, 2.0], 0.5, "below", (0.0, None), 0.495),
+    ([0.5, 2.0], 0.5, "above", (0.0, None), 0.505),
+    ([0.5, 0.502], 0.5, "above", (0.0, None), 0.501),  # never past half-way to the next threshold
+    ([0.9], 0.9, "above", (0.0, 1.0), 0.909),
+    ([0.995], 0.995, "above", (0.0, 1.0), 0.9975),
     ([1.0], 1.0, "above", (0.0, 1.0), None),
     ([0.0], 0.0, "below", (0.0, None), None),
-    ([0.0], 0.0, "below", (None, None), -1.0),
+    ([0.0], 0.0, "below", (None, None), -0.01),
 ])
 def test_probe_values(points: list[float], threshold: float, side: str, bounds: tuple, expected: float | None) -> None:
-    assert prometheus._probe(points, threshold, side, bounds) == expected
+    found = prometheus._probe(points, threshold, side, bounds)
+    assert found == pytest.approx(expected) if expected is not None else found is None

@@ -1,0 +1,164 @@
+"""The real tools accept every export: promtool (Prometheus 2.42), amtool (Alertmanager 0.25), kubernetes-validate
+--strict and the CRD schemas. Run over the example repository and over every `export-*` golden case.
+
+`make test` installs promtool and amtool (scripts/install-test-tools.sh); without them these tests skip.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result
+from tests.k8s_validation import kubernetes_validate, validate_manifests
+
+CASES = Path(__file__).resolve().parent.parent / "cases"
+needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,
+                                    reason="promtool missing (Debian package prometheus; make test installs it)")
+needs_amtool = pytest.mark.skipif(shutil.which("amtool") is None,
+                                  reason="amtool missing (Debian prometheus-alertmanager; make test installs it)")
+needs_validate = pytest.mark.skipif(kubernetes_validate() is None,
+                                    reason="kubernetes-validate missing (pip install -e '.[dev]')")
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=False, cwd=cwd, timeout=300)
+
+
+def check_prometheus(out: Path) -> None:
+    rules = sorted(out.glob("*.rules.yml"))
+    tests = sorted(out.glob("*.rules.test.yml"))
+    assert rules and tests
+    done = run("promtool", "check", "rules", *rules)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run("promtool", "test", "rules", *tests)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def check_alertmanager(out: Path) -> None:
+    done = run("amtool", "check-config", out / "alertmanager.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run("sh", out / "alertmanager-routes-test.sh")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"routes: [1-9][0-9]* passed, 0 failed", done.stdout), done.stdout
+
+
+def check_kubernetes(out: Path, work: Path) -> None:
+    problems = validate_manifests(sorted(out.glob("*.yaml")), work)
+    assert problems == [], "\n".join(problems)
+
+
+def export(cli: Callable[..., Result], repo: Path, out: Path, *args: str) -> None:
+    done = cli("--repo", repo, "export", *args, "--out", out)
+    assert done.code == 0, done.output
+
+
+@needs_promtool
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_promtool_accepts_the_example_rules_and_their_generated_tests_pass(
+        repo: Path, cli: Callable[..., Result], tmp_path: Path, env: str) -> None:
+    export(cli, repo, tmp_path, "prometheus", "--env", env)
+    check_prometheus(tmp_path)
+
+
+@needs_amtool
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_amtool_accepts_the_example_config_and_every_route_test_passes(
+        repo: Path, cli: Callable[..., Result], tmp_path: Path, env: str) -> None:
+    export(cli, repo, tmp_path, "alertmanager", "--env", env)
+    check_alertmanager(tmp_path)
+
+
+@needs_validate
+@pytest.mark.parametrize("env", ["staging", "production"])
+@pytest.mark.parametrize("flavor", ["argo-rollouts", "kserve"])
+def test_the_example_manifests_validate(repo: Path, cli: Callable[..., Result], tmp_path: Path, env: str,
+                                        flavor: str) -> None:
+    export(cli, repo, tmp_path / "out", "kubernetes", "--env", env, "--flavor", flavor)
+    check_kubernetes(tmp_path / "out", tmp_path)
+
+
+def _export_cases() -> list[str]:
+    return sorted(p.name for p in CASES.glob("export-*") if (p / "expected.txt").read_text().startswith("# exit 0"))
+
+
+@pytest.mark.parametrize("name", _export_cases())
+def test_the_tools_accept_every_golden_export(name: str, repo: Path, cli: Callable[..., Result],
+                                              tmp_path: Path) -> None:
+    case = CASES / name
+    if (case / "overlay").exists():
+        shutil.copytree(case / "overlay", repo, dirs_exist_ok=True)
+    delete = case / "delete"
+    for rel in delete.read_text().split() if delete.exists() else []:
+        (repo / rel).unlink()
+    args = shlex.split((case / "args").read_text())
+    out = tmp_path / "out"
+    export(cli, repo, out, *args[1:])
+    kind = args[1]
+    tool = {"prometheus": "promtool", "alertmanager": "amtool"}.get(kind)
+    if tool is not None and shutil.which(tool) is None:
+        pytest.skip(f"{tool} missing (make test installs it)")
+    if kind == "kubernetes" and kubernetes_validate() is None:
+        pytest.skip("kubernetes-validate missing (pip install -e '.[dev]')")
+    {"prometheus": lambda: check_prometheus(out), "alertmanager": lambda: check_alertmanager(out),
+     "kubernetes": lambda: check_kubernetes(out, tmp_path)}[kind]()
+
+
+@needs_promtool
+@pytest.mark.parametrize(("wrong", "right", "failing"), [
+    # 5% too high: the value just above the threshold no longer fires
+    ('model="sentiment"} > 0.5', 'model="sentiment"} > 0.525',
+     "sentiment/high-latency warning above 500ms: 0.505 fires"),
+    # 5% too low: the value just below the threshold fires
+    ('model="sentiment"} > 0.02', 'model="sentiment"} > 0.019',
+     "sentiment/high-error-rate warning above 0.02: 0.0198 stays quiet"),
+    ('model="sentiment"} < 1', 'model="sentiment"} < 1.05',
+     "sentiment/low-throughput warning below 1: 1.01 stays quiet"),
+])
+def test_a_wrong_threshold_makes_the_generated_tests_fail(repo: Path, cli: Callable[..., Result], tmp_path: Path,
+                                                          wrong: str, right: str, failing: str) -> None:
+    export(cli, repo, tmp_path, "prometheus", "--env", "production")
+    rules = tmp_path / "modelops-production.rules.yml"
+    text = rules.read_text()
+    assert text.count(wrong) == 1
+    rules.write_text(text.replace(wrong, right))
+    assert run("promtool", "check", "rules", rules).returncode == 0  # still a valid rule file...
+    done = run("promtool", "test", "rules", tmp_path / "modelops-production.rules.test.yml")
+    assert done.returncode == 1  # ...but the generated tests catch the changed threshold
+    assert failing in done.stdout + done.stderr
+
+
+@needs_promtool
+@pytest.mark.parametrize(("wrong", "right"), [
+    ("        for: 2m\n", "        for: 10m\n"),  # a longer `for`: the alert is not firing when it must be
+    ("          severity: warning\n          team: nlp\n          tier: gold\n",
+     "          severity: critical\n          team: nlp\n          tier: gold\n"),  # a wrong label
+    ("[15m:1m]) + 1) >= 3", "[15m:1m]) + 1) >= 2"),  # the escalation fires at N-1
+])
+def test_wrong_for_labels_or_escalation_count_make_the_tests_fail(repo: Path, cli: Callable[..., Result],
+                                                                   tmp_path: Path, wrong: str, right: str) -> None:
+    export(cli, repo, tmp_path, "prometheus", "--env", "production")
+    rules = tmp_path / "modelops-production.rules.yml"
+    text = rules.read_text()
+    assert wrong in text
+    rules.write_text(text.replace(wrong, right, 1))
+    done = run("promtool", "test", "rules", tmp_path / "modelops-production.rules.test.yml")
+    assert done.returncode == 1, done.stdout
+
+
+@needs_amtool
+def test_a_wrong_route_makes_the_route_tests_fail(repo: Path, cli: Callable[..., Result], tmp_path: Path) -> None:
+    export(cli, repo, tmp_path, "alertmanager", "--env", "production")
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(config.read_text().replace("            - receiver: ml-oncall/mail\n",
+                                                 "            - receiver: ml-oncall/pager\n", 1))
+    assert run("amtool", "check-config", config).returncode == 0
+    done = run("sh", tmp_path / "alertmanager-routes-test.sh")
+    assert done.returncode == 1
+    assert "FAIL: sentiment warning alert, policy ml-oncall: expected ml-oncall/slack-ml,ml-oncall/mail" in done.stdout

@@ -13,6 +13,7 @@ import pytest
 from engine.drivers.base import Operation
 from engine.drivers.gitops import GitopsDriver, live_path, rendered_dir
 from tests.conftest import Result
+from tests.k8s_validation import kubernetes_validate, validate_manifests
 from tests.unit.export.support import load_env, only_models, yaml_docs
 
 SECRET = "https://hooks.slack.example/T000/B000/do-not-leak"
@@ -39,7 +40,7 @@ def _upgrade(repo: Path) -> None:
 
 
 def test_apply_renders_and_a_switch_is_a_selector_change_that_rollback_undoes(
-        served_repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+        served_repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SLACK_WEBHOOK_URL", SECRET)
     out = _gitops(served_repo)
     done = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
@@ -70,6 +71,8 @@ def test_apply_renders_and_a_switch_is_a_selector_change_that_rollback_undoes(
     assert cli("--repo", served_repo, "export", "kubernetes", "--env", "staging", "--check").code == 0
     for path in out.iterdir():
         assert SECRET not in path.read_text()
+    if kubernetes_validate() is not None:  # Deployments, Services, HPA, ScaledObject, PrometheusRule
+        assert validate_manifests(sorted(out.glob("*.yaml")), tmp_path) == []
 
 
 def test_the_driver_records_what_it_rendered(served_repo: Path, cli: Callable[..., Result]) -> None:

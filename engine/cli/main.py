@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "monitor": ("engine.cli.commands.monitor", "Evaluate alert rules, keep alert state, notify channels."),
     "report": ("engine.cli.commands.report", "Render environments/<env>/REPORT.md from config and state."),
     "export": ("engine.cli.commands.export", "Prometheus rules and tests, Alertmanager routes, Kubernetes manifests."),
+    "capacity": ("engine.cli.commands.capacity", "Utilisation, growth, replicas and cost ahead; recommendations."),
+    "assess": ("engine.cli.commands.assess", "Operations maturity per area, with the changes that raise it."),
     "schema": ("engine.cli.commands.schema", "Print the JSON Schema of a kind (for editors and CI)."),
 }
 

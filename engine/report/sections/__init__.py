@@ -7,7 +7,7 @@ module here and one line to SECTIONS (capacity after scaling, maturity last).
 from __future__ import annotations
 
 from engine.report.section import Section
-from engine.report.sections import alerts, escalation, history, models, scaling
+from engine.report.sections import alerts, capacity, escalation, history, maturity, models, scaling
 
 SECTIONS: tuple[Section, ...] = (
     models.SECTION,
@@ -16,4 +16,6 @@ SECTIONS: tuple[Section, ...] = (
     alerts.SECTION,
     escalation.SECTION,
     scaling.SECTION,
+    capacity.SECTION,
+    maturity.SECTION,
 )

@@ -1,0 +1,192 @@
+"""Capacity: per model utilisation, growth, projected load, replicas, cost, recommendations and a chart.
+
+The data comes from the environment's usage history (`environments/<env>/usage.csv` or `.json`); the
+section appears only when that file exists. The plan is computed from the file alone, with "now" being
+its last sample, so the report stays a pure function of the repository. A file that can not be read gives
+a section that says why, rather than failing the report (apply renders reports after it has recorded
+state). `modelops capacity --format markdown` renders the same template.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from markupsafe import Markup
+
+from engine.errors import EngineError
+from engine.ops.capacity import (
+    CapacityReport,
+    Growth,
+    ModelCapacity,
+    fmt,
+    money,
+    pct,
+    plan_capacity,
+    rate,
+    significant,
+)
+from engine.ops.usage import default_file, load_usage
+from engine.report.context import ReportContext
+from engine.report.escape import mermaid
+from engine.report.section import Section
+
+HORIZON_DAYS = 90.0
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    model: str
+    requests: str
+    cpu: str
+    memory: str
+    gpu: str
+    growth: str
+    confidence: str
+    load: str
+    replicas: str
+    limit: str
+    bottleneck: str
+
+
+@dataclass(frozen=True)
+class CostRow:
+    model: str
+    replica_hour: str
+    per_request: str
+    monthly: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    model: str
+    diagram: Markup
+
+
+def collect(ctx: ReportContext) -> Mapping[str, Any] | None:
+    found = default_file(ctx.root, ctx.name)
+    if found is None:
+        return None
+    label = found.relative_to(ctx.root).as_posix()
+    try:
+        usage = load_usage(found, label)
+    except EngineError as exc:
+        return {"error": exc.message, "file": label}
+    return view_data(plan_capacity(ctx.environment, usage, HORIZON_DAYS))
+
+
+def view_data(report: CapacityReport) -> dict[str, Any]:
+    """The template's variables for a capacity plan (the report section and `capacity --format markdown`)."""
+    horizon = report.horizon
+    costs = [_cost_row(m) for m in report.models if m.cost is not None]
+    total_now = sum(m.cost.monthly_now for m in report.models if m.cost is not None)
+    total_later = sum(m.cost.monthly_projected for m in report.models if m.cost is not None)
+    return {
+        "error": None, "source": report.source, "horizon": horizon, "rows": [_row(m) for m in report.models],
+        "costs": costs, "currency": report.currency,
+        "total": f"{money(total_now, report.currency)} → {money(total_later, report.currency)}"
+        if costs and report.currency else None,
+        "recommendations": report.recommendations, "charts": [Chart(m.model, chart(m)) for m in report.models],
+        "missing": report.missing, "unknown": report.unknown,
+    }  # fmt: skip
+
+
+def _triple(found: Any) -> str:
+    return f"{fmt(found.avg, 1)} · {fmt(found.p95, 1)} · {fmt(found.peak, 1)}" if found is not None else "-"
+
+
+def _row(plan: ModelCapacity) -> CapacityRow:
+    r = plan.requests
+    needed = f"{plan.needed} + {plan.headroom}" if plan.needed is not None else "?"
+    recorded = fmt(plan.replicas_now, 1) + ("" if plan.replicas_recorded else " (configured)")
+    return CapacityRow(
+        plan.model, f"{rate(r.avg)} · {rate(r.p95)} · {rate(r.peak)}", _triple(plan.utilisation.get("cpu")),
+        _triple(plan.utilisation.get("memory")), _triple(plan.utilisation.get("gpu")), growth_cell(plan.growth),
+        confidence_cell(plan.growth), f"{rate(plan.design_load)} → {rate(plan.projected_load)}",
+        f"{recorded} → {needed}", str(plan.scaling.max_replicas) if plan.scaling.policy else
+        f"{plan.scaling.max_replicas} (fixed)", plan.bottleneck or "unknown: no per-replica capacity")
+
+
+def _cost_row(plan: ModelCapacity) -> CostRow:
+    cost = plan.cost
+    assert cost is not None
+    unit = cost.currency
+
+    def per_request(value: float | None) -> str:
+        return money(value, unit) if value is not None else "no traffic"
+
+    return CostRow(plan.model, money(cost.replica_hour, unit),
+                   f"{per_request(cost.per_request_now)} → {per_request(cost.per_request_projected)}",
+                   f"{money(cost.monthly_now, unit)} → {money(cost.monthly_projected, unit)}")
+
+
+def growth_cell(growth: Growth) -> str:
+    """The growth per month with one standard error, or why there is none."""
+    if growth.verdict in ("trend", "flat") and growth.per_month is not None:
+        spread = f" ± {pct(growth.per_month_se)}" if growth.per_month_se else ""
+        text = f"{pct(growth.per_month, signed=True)}{spread}"
+        return text if growth.verdict == "trend" else f"flat ({text})"
+    return "-"
+
+
+def confidence_cell(growth: Growth) -> str:
+    if growth.verdict == "too-short":
+        return f"too short to project ({growth.days} of 14 days)"
+    r2 = f"R² {growth.r2:.2f}" if growth.r2 is not None else "R² n/a"
+    if growth.verdict == "noisy":
+        return f"too noisy to project ({r2}, ± {pct(growth.per_month_se)})"
+    if growth.verdict == "flat":
+        return f"no significant growth ({r2}, {growth.days} days)"
+    strength = "high" if (growth.r2 or 0) >= 0.8 else "medium" if (growth.r2 or 0) >= 0.5 else "low"
+    return f"{strength} ({r2}, {growth.days} days)"
+
+
+# -- the chart ------------------------------------------------------------------------------------
+
+
+def chart(plan: ModelCapacity) -> Markup:
+    """A Mermaid xychart: weekly mean requests/s observed (bars) and the trend through the horizon (line).
+
+    Weeks count from the first full day of the history; the trend line is the fitted growth where it
+    could be projected, else today's level held flat. Future weeks have no bar (0).
+    """
+    daily = plan.daily
+    labels: list[str] = []
+    bars: list[float] = []
+    line: list[float] = []
+    if not daily:
+        return Markup("")
+    first, last = daily[0][0], daily[-1][0]
+    history_weeks = (last - first).days // 7 + 1
+    future_weeks = math.ceil(plan.horizon_days / 7)
+    for week in range(history_weeks + future_weeks):
+        start = first + timedelta(days=7 * week)
+        values = [v for d, v in daily if 0 <= (d - start).days < 7]
+        labels.append(start.strftime("%m-%d"))
+        bars.append(sum(values) / len(values) if values and week < history_weeks else 0.0)
+        line.append(plan.growth.projected((start - last).days + 3.5))  # at mid-week, in days after the last day
+    top = _axis_top(max(bars + line))
+    title = f"{plan.model}: requests/s, weekly mean (bars) and trend to {plan.horizon} (line)"
+    return Markup("\n".join([
+        "xychart-beta",
+        f'  title "{mermaid(title)}"',
+        "  x-axis [" + ", ".join(f'"{label}"' for label in labels) + "]",
+        f'  y-axis "requests/s" 0 --> {significant(top, 2)}',
+        f"  bar [{', '.join(significant(v, 3) for v in bars)}]",
+        f"  line [{', '.join(significant(v, 3) for v in line)}]",
+    ]))  # fmt: skip
+
+
+def _axis_top(value: float) -> float:
+    """A round number at least 10% above the highest value (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of 10)."""
+    if value <= 0:
+        return 1.0
+    wanted = value * 1.1
+    power = 10.0 ** math.floor(math.log10(wanted))
+    return next(step * power for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if step * power >= wanted)
+
+
+SECTION = Section("capacity", "Capacity", collect)

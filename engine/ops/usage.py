@@ -132,7 +132,7 @@ def _csv_rows(text: str, label: str) -> list[Row]:
         if len(cells) != len(header):
             raise EngineError(f"{where}: {len(cells)} cells, but the header names {len(header)} columns")
         values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
-        rows.append(_row(values, where, ": "))
+        rows.append(_row(values, where, ": ", text=True))
     return rows
 
 
@@ -163,17 +163,20 @@ def _json_rows(text: str, label: str) -> list[Row]:
                                   hint=f"fields: {', '.join(keys)}")
             if "timestamp" not in sample:
                 raise EngineError(f"{where}: the sample has no timestamp")
-            rows.append(_row({**sample, "model": model}, where, "."))
+            rows.append(_row({**sample, "model": model}, where, ".", text=False))
     return rows
 
 
-def _row(values: Mapping[str, Any], where: str, sep: str) -> Row:
-    """One sample; `sep` joins location and field (`file:3: cpu_percent`, `file: models.x[2].cpu_percent`)."""
+def _row(values: Mapping[str, Any], where: str, sep: str, *, text: bool) -> Row:
+    """One sample; `sep` joins location and field (`file:3: cpu_percent`, `file: models.x[2].cpu_percent`).
+
+    `text`: the values are CSV cells (numbers as text, empty for no data); JSON values must be numbers or null.
+    """
     model = values.get("model")
     if not isinstance(model, str) or not model:
         raise EngineError(f"{where}: the model must not be empty")
     stamp = _timestamp(values.get("timestamp"), f"{where}{sep}timestamp")
-    measured = {name: _number(values.get(name), f"{where}{sep}{name}", name) for name in FIELDS}
+    measured = {name: _number(values.get(name), f"{where}{sep}{name}", name, text) for name in FIELDS}
     return where, model, Sample(stamp, **measured)
 
 
@@ -197,10 +200,10 @@ def _timestamp(value: Any, where: str) -> datetime:
                       f"{json.dumps(value)}")
 
 
-def _number(value: Any, where: str, name: str) -> float | None:
-    if value is None or value == "":
+def _number(value: Any, where: str, name: str, text: bool) -> float | None:
+    if value is None or (text and value == ""):
         return None
-    if isinstance(value, str):
+    if isinstance(value, str) and text:
         try:
             value = float(value)
         except ValueError:

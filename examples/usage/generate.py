@@ -1,6 +1,6 @@
 """Generate the example usage histories of the example models (deterministic: run it, get the same bytes).
 
-    python3 examples/usage/generate.py            # rewrites production.csv and staging.json beside this file
+    python3 examples/usage/generate.py [DIR]      # writes production.csv and staging.json (default: beside this file)
 
 Each model's traffic is a level that grows linearly, times a daily cycle (busiest at 14:00 UTC), times a
 weekend dip, times noise. An autoscaler sizes the replicas from the previous step's traffic (so a morning
@@ -19,6 +19,7 @@ import csv
 import json
 import math
 import random
+import sys
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -121,10 +122,10 @@ def write_json(path: Path, profiles: tuple[Profile, ...], step: timedelta) -> No
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def main() -> None:
-    write_csv(HERE / "production.csv", PRODUCTION, timedelta(hours=1))
-    write_json(HERE / "staging.json", STAGING, timedelta(hours=2))
+def main(out: Path = HERE) -> None:
+    write_csv(out / "production.csv", PRODUCTION, timedelta(hours=1))
+    write_json(out / "staging.json", STAGING, timedelta(hours=2))
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)

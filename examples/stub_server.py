@@ -1,7 +1,7 @@
 """A stand-in for model servers, so HTTP tests and health checks run for real on a laptop.
 
 It answers `/<env>/<model>/<slot>/<any path>` from the local driver's serving table
-(`.modelops/live/<env>.json`): 503 when the slot holds nothing, 500 for a version whose pre-release tag
+(`.modelops/live/<env>.json` and its operation log): 503 when the slot holds nothing, 500 for a version whose pre-release tag
 contains "broken", otherwise 200 with a small JSON body. Run it with:
 
     python examples/stub_server.py --repo . --port 8790
@@ -13,6 +13,9 @@ import argparse
 import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+
+from engine.drivers.local import read_live
 
 
 def make_handler(repo: Path) -> type[BaseHTTPRequestHandler]:
@@ -48,11 +51,8 @@ def make_handler(repo: Path) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _table(repo: Path, env: str) -> dict[str, object]:
-    try:
-        return json.loads((repo / ".modelops" / "live" / f"{env}.json").read_text())  # type: ignore[no-any-return]
-    except (OSError, ValueError):
-        return {}
+def _table(repo: Path, env: str) -> dict[str, Any]:
+    return read_live(repo, env)  # the snapshot plus the operations logged since
 
 
 def serve(repo: Path, port: int) -> ThreadingHTTPServer:

@@ -165,11 +165,41 @@ class EnvironmentState(Record):
 
 
 def render(state: EnvironmentState) -> str:
-    """Deterministic JSON text of a state."""
+    """Deterministic JSON text of a state: sorted keys, two-space indent, trailing newline.
+
+    Apply checkpoints a state of thousands of models many times while changing a few: each model's text is
+    rendered once per model value (records are frozen) and spliced in, which gives exactly the bytes a
+    whole-document `json.dumps(indent=2, sort_keys=True)` would.
+    """
     # An environment that was never monitored keeps the layout it had before monitoring existed.
-    exclude = {"monitor"} if state.monitor == MonitorState() else None
-    return json.dumps(state.model_dump(mode="json", exclude=exclude), indent=2, sort_keys=True,
-                      ensure_ascii=False) + "\n"
+    exclude = {"models"} | ({"monitor"} if state.monitor == MonitorState() else set())
+    head = state.model_dump(mode="json", exclude=exclude)
+    head["models"] = _MODELS_MARK
+    text = json.dumps(head, indent=2, sort_keys=True, ensure_ascii=False)
+    return text.replace(f'"{_MODELS_MARK}"', _models_text(state.models), 1) + "\n"
+
+
+_MODELS_MARK = "@@modelops-models@@"
+_RENDERED: dict[int, tuple[ModelState, str]] = {}
+
+
+def _models_text(models: dict[str, ModelState]) -> str:
+    if not models:
+        return "{}"
+    items = [f"    {json.dumps(name, ensure_ascii=False)}: {_model_text(model)}" for name, model in sorted(models.items())]
+    return "{\n" + ",\n".join(items) + "\n  }"
+
+
+def _model_text(model: ModelState) -> str:
+    cached = _RENDERED.get(id(model))
+    if cached is not None and cached[0] is model:
+        return cached[1]
+    body = json.dumps(model.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False)
+    text = body.replace("\n", "\n    ")
+    if len(_RENDERED) > 100_000:
+        _RENDERED.clear()
+    _RENDERED[id(model)] = (model, text)  # the model is kept alive, so its id cannot be reused meanwhile
+    return text
 
 
 #: Upgrade functions by the format they read: UPGRADES[n] turns format n into format n + 1.

@@ -106,3 +106,18 @@ def test_old_formats_are_upgraded_step_by_step(tmp_path: Path, monkeypatch: pyte
 
 def test_render_is_plain_json() -> None:
     assert json.loads(render(sample()))["models"]["sentiment"]["version"] == "1.4.2"
+
+
+def test_render_splices_model_texts_exactly_as_one_json_dump_would() -> None:
+    from engine.state.format import Slot
+
+    models = {f"m{i}": ModelState(version="1.0.0", spec={"b": [1, {"ü": None}], "a": {}},
+                                  slots={"blue": Slot(version="1", revision="r", status="active", since="t")})
+              for i in range(3)}
+    state = EnvironmentState(environment="staging", lineage="l", models=models)
+    whole = json.dumps(state.model_dump(mode="json", exclude={"monitor"}), indent=2, sort_keys=True,
+                       ensure_ascii=False) + "\n"
+    assert render(state) == whole
+    changed = state.model_copy(update={"models": {**models, "m1": models["m1"].model_copy(update={"version": "2"})}})
+    assert json.loads(render(changed))["models"]["m1"]["version"] == "2"
+    assert render(EnvironmentState(environment="x")).count("models") == 1

@@ -1,8 +1,8 @@
 """A stand-in for model servers, so HTTP tests and health checks run for real on a laptop.
 
 It answers `/<env>/<model>/<slot>/<any path>` from the local driver's serving table
-(`.modelops/live/<env>.json` and its operation log): 503 when the slot holds nothing, 500 for a version whose pre-release tag
-contains "broken", otherwise 200 with a small JSON body. Run it with:
+(`.modelops/live/<env>.json` and its operation log): 503 when the slot holds nothing, 500 for a version
+whose pre-release tag contains "broken", otherwise 200 with a small JSON body. Run it with:
 
     python examples/stub_server.py --repo . --port 8790
 """

@@ -186,7 +186,8 @@ _RENDERED: dict[int, tuple[ModelState, str]] = {}
 def _models_text(models: dict[str, ModelState]) -> str:
     if not models:
         return "{}"
-    items = [f"    {json.dumps(name, ensure_ascii=False)}: {_model_text(model)}" for name, model in sorted(models.items())]
+    items = [f"    {json.dumps(name, ensure_ascii=False)}: {_model_text(model)}"
+             for name, model in sorted(models.items())]
     return "{\n" + ",\n".join(items) + "\n  }"
 
 

@@ -239,20 +239,21 @@ def history_step(history: timedelta) -> timedelta:
 
 
 def fetch_usage(source: MetricSource, environment: str, models: Iterable[str], end: datetime,
-                history: timedelta) -> UsageHistory:
+                history: timedelta, window: timedelta | None = None) -> UsageHistory:
     """The usage history of each model from a metric source's `series` (Prometheus `query_range`).
 
-    Rates are taken over the step (at least 5m), so a point stands for the whole step it closes.
+    Rates are taken over the step (`window`, default the step and at least a minute, four scrapes at the
+    usual 15s), so a point stands for the whole step it closes.
     """
     step = history_step(history)
     end = datetime.fromtimestamp(end.timestamp() // step.total_seconds() * step.total_seconds(), UTC)
     start = end - history
-    window = _prometheus_duration(max(step, timedelta(minutes=5)))
+    rate_window = _prometheus_duration(window or max(step, timedelta(minutes=1)))
     found: dict[str, tuple[Sample, ...]] = {}
     for model in models:
         columns: dict[str, list[Point]] = {}
         for name, (metric, query) in PROMETHEUS_FIELDS.items():
-            asked = MetricQuery(environment, model, None, metric, query, window, name)
+            asked = MetricQuery(environment, model, None, metric, query, rate_window, name)
             columns[name] = source.series(asked, start, end, step.total_seconds())
         samples = _merge(columns)
         if any(s.requests_per_s is not None for s in samples):
@@ -269,5 +270,9 @@ def _merge(columns: Mapping[str, list[Point]]) -> tuple[Sample, ...]:
 
 
 def _prometheus_duration(span: timedelta) -> str:
+    """`1h`, `15m`, `90s`: the largest unit that divides the span."""
     seconds = int(span.total_seconds())
-    return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -361,6 +361,7 @@ class ModelCapacity:
     capacities: list[Capacity]
     replicas_now: float  # mean recorded replicas of the last week (or the configured floor)
     replicas_recorded: bool
+    replicas_later: float  # mean replicas at the horizon (`replicas_later`)
     needed_now: int | None
     needed: int | None  # at the horizon, before headroom
     headroom: int
@@ -431,13 +432,15 @@ def plan_model(model: ModelConfig, scaling: Scaling, samples: Sequence[Sample], 
     binding = min(capacities, key=lambda c: c.per_replica) if capacities else None
     recorded = stats(s.replicas for s in recent)
     replicas_now = recorded.avg if recorded is not None else float(scaling.min_replicas)
-    cost = price(model, scaling, replicas_now, pricing, statistics.fmean(recent_rates), ratio) if pricing else None
+    later = replicas_later(scaling, recent, ratio, binding, replicas_now)
+    rate = statistics.fmean(recent_rates)
+    cost = price(model, pricing, replicas_now, later, rate, rate * ratio) if pricing else None
     plan = ModelCapacity(
         model=model.name, file=model.file, scaling=scaling, horizon_days=horizon_days, first=samples[0].at,
         last=last, samples=len(samples), requests=requests, latency=stats(s.latency_s for s in samples),
         utilisation=_utilisation(samples), growth=growth, daily=daily_means(samples), design_load=design_load,
         projected_avg=projected_avg, projected_load=design_load * ratio, capacity=binding, capacities=capacities,
-        replicas_now=replicas_now, replicas_recorded=recorded is not None,
+        replicas_now=replicas_now, replicas_recorded=recorded is not None, replicas_later=later,
         needed_now=replicas_for(design_load, binding, scaling.min_replicas) if binding else None,
         needed=replicas_for(design_load * ratio, binding, scaling.min_replicas) if binding else None,
         headroom=headroom(scaling.rules), cost=cost)
@@ -460,19 +463,38 @@ def replica_hour(model: ModelConfig, pricing: Pricing) -> float:
             + resources.gpu * pricing.gpu_hour)
 
 
-def price(model: ModelConfig, scaling: Scaling, replicas_now: float, pricing: Pricing, rate: float,
-          ratio: float) -> Cost:
+def replicas_later(scaling: Scaling, recent: Sequence[Sample], ratio: float, capacity: Capacity | None,
+                   replicas_now: float) -> float:
+    """The mean replica count at the horizon.
+
+    An autoscaled model's fleet is simulated over the last week, today and on the grown load: per sample
+    clamp(⌈requests/s × growth / per-replica⌉, minReplicas, maxReplicas), averaged. The recorded mean grows
+    by the ratio of the two simulations (within the bounds): a model idling at its floor stays there, a flat
+    one keeps its fleet, a busy growing one grows. A fixed model keeps its count; without a per-replica
+    capacity the fleet is taken to grow with the load, within the bounds.
+    """
+    if scaling.policy is None:
+        return replicas_now
+    growth = ratio
+    if capacity is not None:
+        rates = [s.requests_per_s for s in recent if s.requests_per_s is not None]
+
+        def fleet(factor: float) -> float:
+            return statistics.fmean(min(replicas_for(r * factor, capacity, scaling.min_replicas),
+                                        scaling.max_replicas) for r in rates)
+
+        growth = fleet(ratio) / fleet(1.0)
+    return min(max(replicas_now * growth, scaling.min_replicas), scaling.max_replicas)
+
+
+def price(model: ModelConfig, pricing: Pricing, replicas_now: float, replicas_later: float, rate: float,
+          later_rate: float) -> Cost:
     """Monthly cost = mean replicas × replica-hour × 730; cost per request = hourly cost / (requests/s × 3600).
 
-    `rate` is the mean request rate of the last week and `ratio` the projected growth of the load. At the
-    horizon an autoscaled model runs proportionally more replicas (within its bounds); a fixed one keeps
-    its count.
+    `rate` is the mean request rate of the last week, `later_rate` the projected one.
     """
     hourly = replica_hour(model, pricing)
-    replicas_later = replicas_now
-    if scaling.policy is not None:
-        replicas_later = min(max(replicas_now * ratio, scaling.min_replicas), scaling.max_replicas)
-    now_hourly, later_hourly, later_rate = replicas_now * hourly, replicas_later * hourly, rate * ratio
+    now_hourly, later_hourly = replicas_now * hourly, replicas_later * hourly
     return Cost(pricing.currency, hourly, now_hourly * MONTH_HOURS, later_hourly * MONTH_HOURS,
                 now_hourly / (rate * 3600) if rate > 0 else None,
                 later_hourly / (later_rate * 3600) if later_rate > 0 else None)

@@ -132,6 +132,7 @@ def _model(plan: ModelCapacity) -> dict[str, Any]:
         "load_per_s": {"design_p95": _n(plan.design_load), "projected_mean": _n(plan.projected_avg),
                        "projected_p95": _n(plan.projected_load)},
         "replicas": {"now_mean": _n(plan.replicas_now), "now_recorded": plan.replicas_recorded,
+                     "horizon_mean": _n(plan.replicas_later),
                      "min": plan.scaling.min_replicas, "max": plan.scaling.max_replicas,
                      "needed_now": plan.needed_now, "needed": plan.needed, "headroom": plan.headroom,
                      "needed_with_headroom": plan.with_headroom,

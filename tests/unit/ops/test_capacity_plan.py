@@ -113,12 +113,23 @@ def test_cost_by_hand() -> None:
 
 
 def test_an_autoscaled_model_grows_its_fleet_within_its_bounds() -> None:
+    # Last week: 142..154 req/s on 10 replicas at 50% CPU -> 0.14·rps per replica at 70%, median 0.14·148 = 20.72.
+    # Today the simulated fleet is ⌈rps / 20.72⌉ = 7 replicas for 142 and 144 req/s, 8 for 146..154: (2·7 + 5·8) / 7.
+    # In 30 days the load is ×214/154 = ×1.3896: 10 replicas for 142..148 req/s (148 -> 9.93), 11 for 150..154
+    # (150 -> 10.06): (4·10 + 3·11) / 7. The recorded 10 replicas grow by the ratio of the two: 73 / 54.
     history = samples(28, [100.0 + 2 * d for d in range(28)], replicas=10.0)
-    ratio = 214 / 154
     grown = plan(history, scaling(2, 100), horizon=30)
-    assert grown.cost is not None and grown.cost.monthly_projected == pytest.approx(10 * ratio * 0.1 * 730)
+    per_replica = 0.14 * 148
+    assert [math.ceil(rps / per_replica) for rps in range(142, 156, 2)] == [7, 7, 8, 8, 8, 8, 8]
+    assert grown.replicas_later == pytest.approx(10 * 73 / 54)
+    assert grown.cost is not None and grown.cost.monthly_projected == pytest.approx(10 * 73 / 54 * 0.1 * 730)
     capped = plan(history, scaling(2, 12), horizon=30)
-    assert capped.cost is not None and capped.cost.monthly_projected == pytest.approx(12 * 0.1 * 730)
+    assert capped.replicas_later == 12 and capped.cost is not None
+    assert capped.cost.monthly_projected == pytest.approx(12 * 0.1 * 730)
+    idle = plan(samples(rps=2.0, replicas=4.0, cpu_percent=5.0), scaling(4, 20))
+    assert idle.replicas_later == 4  # a model at its floor stays there
+    flat = plan(samples(rps=36.0, replicas=7.0, cpu_percent=50.0), scaling(2, 20))
+    assert flat.replicas_later == 7  # no growth, no change
 
 
 def test_a_fixed_model_is_sized_on_cpu_at_the_default_threshold() -> None:

@@ -1,0 +1,109 @@
+"""`modelops assess` end to end: the example repository in every format, --min-level as a CI gate (exit codes
+and reasons), evidence from recorded state after real applies, and bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, Result, snapshot, write
+from tests.report_support import apply_history
+
+GOLDENS = ROOT / "tests" / "cases" / "assess-cli"
+
+
+def golden(name: str, actual: str, update: bool) -> None:
+    path = GOLDENS / name
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"no golden yet: run pytest --update-goldens -k assess and review {path}"
+    assert actual == path.read_text(encoding="utf-8")
+
+
+def test_the_example_repository(repo: Path, cli: Callable[..., Result], update_goldens: bool) -> None:
+    before = snapshot(repo)
+    result = cli("--repo", repo, "assess")
+    assert result.code == 0, result.output
+    golden("example.txt", result.out, update_goldens)
+    assert snapshot(repo) == before  # assessing writes nothing
+    assert result.out.startswith("staging: standard (score 2.75 of 4)\n")
+    assert "\nproduction: advanced (score 3.00 of 4)\n" in result.out
+
+
+def test_min_level_passes_when_every_environment_reaches_it(repo: Path, cli: Callable[..., Result]) -> None:
+    result = cli("--repo", repo, "assess", "--min-level", "standard")
+    assert result.code == 0, result.output
+    assert result.out.rstrip().endswith("Every environment is at least standard.")
+    assert cli("--repo", repo, "assess", "--env", "production", "--min-level", "advanced").code == 0
+
+
+def test_min_level_fails_and_says_why(repo: Path, cli: Callable[..., Result], update_goldens: bool) -> None:
+    result = cli("--repo", repo, "assess", "--min-level", "advanced")
+    assert result.code == 1
+    gate = result.out[result.out.index("Below the required level advanced:"):]
+    golden("min-level-advanced.txt", gate, update_goldens)
+    assert "  - staging is standard (score 2.75), below advanced\n" in gate
+    assert "    - deployment: summarizer is basic (recreate: the old version stops before the new one starts); " \
+           "standard needs an automated progressive rollout with automatic rollback (not recreate)\n" in gate
+    assert "production" not in gate  # production is advanced: not listed
+
+
+def test_json_and_markdown(repo: Path, cli: Callable[..., Result]) -> None:
+    result = cli("--repo", repo, "assess", "--min-level", "expert", "--format", "json")
+    assert result.code == 1
+    data = json.loads(result.out)
+    assert data["format_version"] == 1 and data["minimum"] == "expert" and data["passed"] is False
+    production = next(e for e in data["environments"] if e["name"] == "production")
+    assert production["level"] == "advanced" and production["score"] == 3.0
+    assert [a["area"] for a in production["areas"]] == ["deployment", "monitoring", "scaling", "incident management"]
+    embedder = production["areas"][0]["models"][0]
+    assert embedder == {"name": "embedder", "level": "expert", "missing": [],
+                        "evidence": "canary with analysis steps, rolled back when an analysis fails"}
+    assert production["below_minimum"][0] == "production is advanced (score 3.00), below expert"
+    assert {"area": "monitoring", "models": ["embedder", "sentiment"], "from": "advanced", "to": "expert",
+            "criterion": "a runbook on every critical rule", "change": "runbook: <URL> on rules cpu-saturation, "
+            "disk-filling", "file": "policies/alerts/infrastructure.yaml"} in production["recommendations"]
+
+    markdown = cli("--repo", repo, "assess", "--env", "production", "--format", "markdown")
+    assert markdown.code == 0
+    assert markdown.out.startswith("## Operations maturity of `production`\n\nLevel **advanced** (score 3.00 of 4)")
+    assert "| scaling | advanced | 3.50 | `embedder` expert, `fraud-detector` advanced, `recommender` advanced, " \
+           "`sentiment` expert |" in markdown.out
+
+
+def test_recorded_rollbacks_are_evidence(served_repo: Path, cli: Callable[..., Result],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    apply_history(served_repo, cli, monkeypatch)  # the third apply's preview test fails: an automatic rollback
+    data = json.loads(cli("--repo", served_repo, "assess", "--env", "staging", "--format", "json").out)
+    (staging,) = data["environments"]
+    incidents = {m["name"]: m for m in staging["areas"][3]["models"]}
+    assert incidents["sentiment"]["level"] == "expert"  # onAlerts: [critical] and a recorded rollback
+    assert incidents["sentiment"]["evidence"].endswith("critical alerts roll back; 1 rollback(s) recorded")
+    assert all("rollback drill" not in r["change"] and "(a drill)" not in r["change"]
+               for r in staging["recommendations"])
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (("--min-level", "pro"), 64, "Invalid value for '--min-level': 'pro' is not one of 'basic', 'standard', "
+                                 "'advanced', 'expert'."),
+    (("--env", "prod"), 64, 'unknown environment "prod" (did you mean "production"?)'),
+    (("--format", "html"), 64, "Invalid value for '--format'"),
+])  # fmt: skip
+def test_usage_mistakes(repo: Path, cli: Callable[..., Result], args: tuple[str, ...], code: int,
+                        message: str) -> None:
+    result = cli("--repo", repo, "assess", *args)
+    assert result.code == code, result.output
+    assert message in result.err and "Traceback" not in result.output
+
+
+def test_an_invalid_configuration_exits_1_with_its_diagnostics(repo: Path, cli: Callable[..., Result]) -> None:
+    write(repo, "environments/production/models/sentiment.yaml",
+          (repo / "environments/production/models/sentiment.yaml").read_text().replace("escalation: ml-oncall",
+                                                                                        "escalation: ml-oncal"))
+    result = cli("--repo", repo, "assess", "--min-level", "basic")
+    assert result.code == 1
+    assert 'unknown EscalationPolicy "ml-oncal"' in result.out and "Traceback" not in result.output

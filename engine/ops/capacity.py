@@ -281,8 +281,9 @@ def replica_capacities(targets: Targets, recent: Sequence[Sample]) -> list[Capac
         goal: int | None = getattr(targets, target_field)
         if goal is None:
             continue
+        # samples without traffic say nothing about what a replica can serve
         ratios = [s.requests_per_s / (s.replicas * u / 100) for s in recent
-                  if s.requests_per_s is not None and s.replicas and (u := s.get(usage_field))]
+                  if s.requests_per_s and s.replicas and (u := s.get(usage_field))]
         if ratios:
             found.append(Capacity(f"{label} {goal}%", statistics.median(ratios) * goal / 100,
                                   f"median of requests/s per replica at the observed {label} utilisation"))
@@ -421,8 +422,9 @@ def plan_model(model: ModelConfig, scaling: Scaling, samples: Sequence[Sample], 
     requests = stats(s.requests_per_s for s in samples)
     if requests is None:
         return None
-    last = samples[-1].at
-    recent = [s for s in samples if s.at > last - timedelta(days=RECENT_DAYS)]
+    # "now" is the last sample with a request rate: a trailing gap (a scrape outage) is not the present
+    last = next(s.at for s in reversed(samples) if s.requests_per_s is not None)
+    recent = [s for s in samples if last - timedelta(days=RECENT_DAYS) < s.at <= last]
     recent_rates = [s.requests_per_s for s in recent if s.requests_per_s is not None]
     growth = trend(samples)
     projected_avg = growth.projected(horizon_days)
@@ -483,7 +485,10 @@ def replicas_later(scaling: Scaling, recent: Sequence[Sample], ratio: float, cap
             return statistics.fmean(min(replicas_for(r * factor, capacity, scaling.min_replicas),
                                         scaling.max_replicas) for r in rates)
 
-        growth = fleet(ratio) / fleet(1.0)
+        today = fleet(1.0)
+        if today == 0:  # scaled to zero today (minReplicas 0, no traffic): the simulation is the answer
+            return fleet(ratio)
+        growth = fleet(ratio) / today
     return min(max(replicas_now * growth, scaling.min_replicas), scaling.max_replicas)
 
 

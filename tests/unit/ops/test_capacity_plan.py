@@ -269,3 +269,16 @@ def test_recommendations_come_in_the_seed_order() -> None:
     assert [r.rule for r in everything.recommendations] == ["cpu-high", "memory-high", "cost-high", "growth-high",
                                                            "max-replicas"]
     assert replace(everything, recommendations=[]).recommendations == []
+
+
+def test_no_traffic_and_trailing_gaps_do_not_break_the_plan() -> None:
+    quiet = plan(samples(rps=0.0, cpu_percent=0.0), scaling(0, 5, max_cost_per_request=0.001))
+    assert quiet.capacity is None and quiet.needed is None  # nothing to size a replica by
+    assert quiet.cost is not None and quiet.cost.per_request_now is None  # no requests: no cost per request
+    assert quiet.recommendations == []
+    assert quiet.replicas_later == 2  # the recorded fleet, for want of a per-replica capacity
+    gap = samples(rps=36.0, replicas=4.0, cpu_percent=90.0)
+    gap += [Sample(gap[-1].at + timedelta(hours=h + 1)) for h in range(30)]  # a day and more without data
+    found = plan(gap)
+    assert found.last == gap[-31].at and found.design_load == 36.0 and found.needed == 6
+    assert plan_model(model(), scaling(), [Sample(START)], 90, PRICING) is None  # no request rate at all

@@ -226,7 +226,7 @@ def _commit(ws: Workspace, outcome: ApplyOutcome) -> str | None:
     touched = [e.name for e in outcome.environments if e.results]
     if not touched:
         return None
-    paths = [f"environments/{name}/{file}" for name in touched for file in ("state.json", "REPORT.md")]
+    paths = [f"environments/{name}/{file}" for name in touched for file in ("state.json", "REPORT.md", "rendered")]
     summary = ", ".join(f"{e.name} ({len(e.results)} change{'s' if len(e.results) != 1 else ''})"
                         for e in outcome.environments if e.results)
     return gitutil.commit(repo, ws.root, paths, f"modelops apply: {summary}")

@@ -63,7 +63,7 @@ CODES: dict[str, str] = {
     "MO208": "promotion chain has a cycle",
     "MO209": "thresholds out of order or not finite",
     "MO210": "unused definition",
-    "MO211": "setting does not apply to this target",
+    "MO211": "setting the target ignores or cannot express",
     "MO212": "threshold unit does not fit the metric",
     # Layer 4: guardrails.
     "MO301": "guardrail violated",

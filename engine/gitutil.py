@@ -41,13 +41,16 @@ def head_sha(repo: git.Repo) -> str | None:
 
 
 def commit(repo: git.Repo, root: Path, paths: list[str], message: str) -> str | None:
-    """Stage and commit the given ops-root-relative paths; None when nothing changed."""
-    work = Path(repo.working_tree_dir or ".")
-    absolute = [(root / p).resolve() for p in paths if (root / p).exists()]
-    repo.index.add([str(p.relative_to(work.resolve())) for p in absolute])
-    if repo.head.is_valid() and not repo.index.diff("HEAD"):
-        return None
+    """Stage and commit the given ops-root-relative files or directories, deletions included; None when
+    nothing changed."""
+    work = Path(repo.working_tree_dir or ".").resolve()
+    staged = [(root / p).resolve().relative_to(work).as_posix() for p in paths]
+    known = [p for p in staged if (work / p).exists() or repo.git.ls_files("--", p)]
     try:
+        if known:
+            repo.git.add("--all", "--", *known)
+        if repo.head.is_valid() and not repo.index.diff("HEAD"):
+            return None
         return repo.index.commit(message).hexsha
     except (git.GitCommandError, ValueError) as exc:
         raise EngineError(f"git commit failed: {exc}") from None

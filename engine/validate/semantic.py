@@ -53,6 +53,7 @@ def check_semantics(result: SchemaResult, findings: Findings) -> Index:
     _orphan_models(index, result, findings)
     for model in index.all("Model"):
         _model(model, refs, findings)
+        _expressible(model, index, findings)
     for policy in index.all("AlertPolicy"):
         _alert_policy(policy, findings)
     for policy in index.all("EscalationPolicy"):
@@ -187,6 +188,29 @@ def _model(model: Document, refs: _References, findings: Findings) -> None:
         _strategy_refs(model, findings)
     if spec.strategy is not None and spec.strategy.canary is not None:
         _canary_weights(model, findings)
+
+
+def _expressible(model: Document, index: Index, findings: Findings) -> None:
+    """A gitops target with plain Deployments splits canary traffic by replicas: refuse what it cannot do."""
+    env = index.first("Environment", None, model.environment or "")
+    target = env.spec.target if env is not None else None
+    strategy = model.spec.strategy
+    if target is None or target.driver != "gitops" or strategy is None or strategy.canary is None:
+        return
+    if target.gitops is not None and target.gitops.flavor != "plain":
+        return
+    where = pointer("spec", "strategy", "canary")
+    hint = f"set spec.target.gitops.flavor to argo-rollouts or kserve in {env.source.file}"  # type: ignore[union-attr]
+    if model.spec.scaling is not None:
+        findings.error("MO211", "plain Kubernetes cannot express canary weights for an autoscaled model (ScalingPolicy "
+                       f"{model.spec.scaling}): weights are replica splits", model.source, where, hint=hint)
+        return
+    replicas = model.spec.serving.replicas or 1
+    for i, step in enumerate(strategy.canary.steps):
+        if step.set_weight is not None and replicas * step.set_weight % 100:
+            findings.error("MO211", f"setWeight {step.set_weight} cannot be a split of {replicas} replicas between two "
+                           "plain Deployments", model.source, pointer(*("spec", "strategy", "canary", "steps", i,
+                                                                         "setWeight")), hint=hint)
 
 
 def _unique_tests(model: Document, findings: Findings) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainValidator, WithJsonSchema
+from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
 
 from engine.catalog import MetricName
 from engine.config.spec.types import (
@@ -38,6 +38,7 @@ def parse_url_or_secret(value: Any) -> str | SecretRef:
 UrlOrSecret = Annotated[
     str | SecretRef,
     PlainValidator(_checked("secret", parse_url_or_secret)),
+    PlainSerializer(str, return_type=str),  # a reference serialises as its text, never as a resolved value
     WithJsonSchema({"anyOf": [{"type": "string", "format": "secret-ref"}, {"type": "string", "format": "uri",
                                                                          "pattern": HTTP_URL_PATTERN}]}),
 ]  # fmt: skip

@@ -116,15 +116,16 @@ def test_staleness_check_names_stale_files(served_repo: Path, cli: Callable[...,
     assert "sentiment.yaml" not in done.err
 
 
-def test_a_flavor_that_cannot_express_the_rollout_fails_the_step_clearly(
+def test_a_flavor_that_cannot_express_the_rollout_is_refused_before_anything_runs(
         served_repo: Path, cli: Callable[..., Result]) -> None:
     _gitops(served_repo)
     shutil.copy(Path(__file__).resolve().parents[3] / "environments/staging/models/fraud-detector.yaml",
                 served_repo / "environments/staging/models/fraud-detector.yaml")
     done = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
     assert done.code == 1
-    assert ("fraud-detector: plain Kubernetes expresses a canary weight as a replica split" in done.output
-            and "set spec.target.gitops.flavor to argo-rollouts (setWeight steps) or kserve" in done.output)
+    assert "fraud-detector.yaml:20:7: error[MO211] spec.strategy.canary: plain Kubernetes cannot express" in done.out
+    assert "set spec.target.gitops.flavor to argo-rollouts or kserve" in done.out
+    assert not (served_repo / "environments/staging/state.json").exists()
 
 
 def test_argo_rollouts_flavor_renders_the_candidate_template(served_repo: Path, cli: Callable[..., Result]) -> None:

@@ -31,7 +31,7 @@ from engine.config.spec.environment import Pricing
 from engine.config.spec.policies import CapacityRules, ScalingPolicySpec, Targets
 from engine.errors import EngineError, UsageError
 from engine.model import EnvironmentConfig, ModelConfig
-from engine.ops.metrics import MetricSource, PrometheusSource, open_source
+from engine.ops.metrics import MetricSource, open_source
 from engine.ops.usage import Sample, UsageHistory, default_file, fetch_usage, load_usage
 from engine.timeutil import now
 from engine.workspace import Workspace
@@ -712,11 +712,9 @@ def read_usage(root: Path, env: EnvironmentConfig, request: CapacityRequest) -> 
     spec = env.spec.metrics
     source: MetricSource | None = None
     if request.prometheus_url is not None:
-        if not request.prometheus_url.startswith(("http://", "https://")):
-            raise UsageError(f"--prometheus must be an http(s) URL, got {request.prometheus_url!r}")
-        queries = {str(k): v for k, v in spec.queries.items()} if spec is not None else {}
-        timeout = spec.timeout.seconds if spec is not None else 10.0
-        source = PrometheusSource(request.prometheus_url, env.name, timeout, queries)
+        from engine.ops.monitor import MonitorRequest, choose_source  # the monitor's --prometheus, same rules
+
+        source = choose_source(root, env, MonitorRequest(env.name, prometheus_url=request.prometheus_url))
     else:
         found = default_file(root, env.name)
         if found is not None:

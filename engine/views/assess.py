@@ -89,3 +89,10 @@ def render_json(report: AssessReport) -> str:
         "environments": [_environment_json(env, report.minimum) for env in report.environments],
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def render(report: AssessReport, fmt: str, console: Console) -> str:
+    """The assessment in the format `--format` names."""
+    if fmt == "json":
+        return render_json(report)
+    return render_markdown(report) if fmt == "markdown" else render_text(report, console)

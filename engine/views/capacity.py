@@ -160,3 +160,10 @@ def render_json(report: CapacityReport) -> str:
         "recommendations": [_recommendation(r) for r in report.recommendations],
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def render(report: CapacityReport, fmt: str, console: Console) -> str:
+    """The plan in the format `--format` names."""
+    if fmt == "json":
+        return render_json(report)
+    return render_markdown(report) if fmt == "markdown" else render_text(report, console)

@@ -10,18 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, Result, snapshot, write
+from tests.goldens import check_golden
 from tests.report_support import apply_history
 
 GOLDENS = ROOT / "tests" / "cases" / "assess-cli"
 
 
 def golden(name: str, actual: str, update: bool) -> None:
-    path = GOLDENS / name
-    if update:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"no golden yet: run pytest --update-goldens -k assess and review {path}"
-    assert actual == path.read_text(encoding="utf-8")
+    check_golden(GOLDENS / name, actual, update, "assess")
 
 
 def test_the_example_repository(repo: Path, cli: Callable[..., Result], update_goldens: bool) -> None:

@@ -12,6 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import ROOT, Result, snapshot, write
+from tests.goldens import check_golden
 from tests.report_support import mermaid_check
 
 GOLDENS = ROOT / "tests" / "cases" / "capacity-cli"
@@ -20,12 +21,7 @@ STAGING = ROOT / "examples/usage/staging.json"
 
 
 def golden(name: str, actual: str, update: bool) -> None:
-    path = GOLDENS / name
-    if update:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"no golden yet: run pytest --update-goldens -k capacity and review {path}"
-    assert actual == path.read_text(encoding="utf-8")
+    check_golden(GOLDENS / name, actual, update, "capacity")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from engine.report import render_environment
 from engine.workspace import Workspace
 from tests.conftest import ROOT, Result, write
+from tests.goldens import check_golden
 from tests.report_support import mermaid_check
 
 GOLDENS = ROOT / "tests" / "cases" / "report-capacity"
@@ -41,12 +42,7 @@ def test_golden_capacity_and_maturity_sections(usage_repo: Path, cli: Callable[.
                                                update_goldens: bool) -> None:
     assert cli("--repo", usage_repo, "report", "--env", env).code == 0
     actual = sections(report(usage_repo, env), "Capacity", "Operations maturity")
-    golden = GOLDENS / f"{env}.sections.md"
-    if update_goldens:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual, encoding="utf-8")
-    assert golden.exists(), "no golden yet: run pytest --update-goldens -k golden_capacity and review it"
-    assert actual == golden.read_text(encoding="utf-8")
+    check_golden(GOLDENS / f"{env}.sections.md", actual, update_goldens, "golden_capacity")
 
 
 def test_capacity_comes_after_scaling_and_maturity_last(usage_repo: Path, cli: Callable[..., Result]) -> None:

@@ -23,10 +23,5 @@ def command(app: App, environments: tuple[str, ...], minimum: str | None, fmt: s
 
     with reporting_invalid_config(app):
         report = run_assess(app.repo, environments, minimum)
-    if fmt == "json":
-        app.console.print(view.render_json(report))
-    elif fmt == "markdown":
-        app.console.print(view.render_markdown(report))
-    else:
-        app.console.print(view.render_text(report, app.console))
+    app.console.print(view.render(report, fmt, app.console))
     return EXIT_FAILED if report.failing else EXIT_OK

@@ -61,10 +61,5 @@ def command(app: App, environment: str, usage_file: Path | None, prometheus_url:
 
     with reporting_invalid_config(app):
         report = run_capacity(app.repo, CapacityRequest(environment, usage_file, prometheus_url, horizon, history))
-    if fmt == "json":
-        app.console.print(view.render_json(report))
-    elif fmt == "markdown":
-        app.console.print(view.render_markdown(report))
-    else:
-        app.console.print(view.render_text(report, app.console))
+    app.console.print(view.render(report, fmt, app.console))
     return EXIT_OK

@@ -93,9 +93,12 @@ def serve_models(repo: Path) -> tuple[int, Callable[[], None]]:
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file under root with its size and mtime, to prove a command wrote nothing."""
+    """Every file under root with its size and mtime, to prove a command wrote nothing (the engine's own
+    parse cache in .modelops/cache is not a write of the command's)."""
     found = {}
-    for base, _, files in os.walk(root):
+    for base, dirs, files in os.walk(root):
+        if Path(base) == root / ".modelops":
+            dirs[:] = [d for d in dirs if d != "cache"]
         for name in files:
             path = Path(base) / name
             stat = path.stat()

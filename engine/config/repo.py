@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.config.loader import DEFAULT_LIMITS, Limits, SourceDocument, SourceFile, SourceMap, Span, load_text
+from engine.config.cache import ConfigCache, file_digest
+from engine.config.loader import DEFAULT_LIMITS, Limits, SourceDocument, SourceFile, SourceMap, Span, decode, load_text
 from engine.config.loader import source_map as build_source_map
 from engine.diagnostics import Diagnostic, error
 
@@ -67,11 +68,14 @@ def _walk(root: Path, directory: Path) -> Iterator[str]:
 
 @dataclass
 class Sources:
-    """Files as loaded, plus source maps computed on first use (only files with diagnostics need one)."""
+    """Files as loaded, plus source maps computed on first use (only files with diagnostics need one).
+
+    `digests` holds the SHA-256 of each file's bytes (empty when loaded without the cache)."""
 
     root: Path
     files: dict[str, SourceFile]
     limits: Limits = DEFAULT_LIMITS
+    digests: dict[str, str] = field(default_factory=dict)
     _maps: dict[str, SourceMap] = field(default_factory=dict)
 
     def documents(self) -> Iterator[SourceDocument]:
@@ -93,16 +97,30 @@ class Sources:
         return positions.locate(document.index, ptr, at_key=at_key)
 
 
-def load_repo(root: Path, paths: Iterable[str] | None = None, limits: Limits = DEFAULT_LIMITS) -> Sources:
-    """Read every configuration file (or the given repository-relative ones)."""
-    files = {rel: read_file(root, rel, limits) for rel in (discover(root) if paths is None else paths)}
-    return Sources(root, files, limits)
+def load_repo(root: Path, paths: Iterable[str] | None = None, limits: Limits = DEFAULT_LIMITS,
+              cache: ConfigCache | None = None) -> Sources:
+    """Read every configuration file (or the given repository-relative ones), reusing cached parses."""
+    sources = Sources(root, {}, limits)
+    for rel in discover(root) if paths is None else paths:
+        sources.files[rel] = read_file(root, rel, limits, cache, sources.digests)
+    return sources
 
 
-def read_file(root: Path, rel: str, limits: Limits = DEFAULT_LIMITS) -> SourceFile:
+def read_file(root: Path, rel: str, limits: Limits = DEFAULT_LIMITS, cache: ConfigCache | None = None,
+              digests: dict[str, str] | None = None) -> SourceFile:
     try:
         raw = (root / rel).read_bytes()
     except OSError as exc:
         problem = error("MO014", f"cannot read file: {exc.strerror or exc}", file=rel, line=1, column=1)
         return SourceFile(rel, "", (), (problem,))
-    return load_text(rel, raw, limits)
+    if cache is None:
+        return load_text(rel, raw, limits)
+    digest = file_digest(raw)
+    if digests is not None:
+        digests[rel] = digest
+    found = cache.lookup(rel, digest, decode(rel, raw, limits)[0])
+    if found is not None:
+        return found
+    loaded = load_text(rel, raw, limits)
+    cache.store(rel, digest, loaded)
+    return loaded

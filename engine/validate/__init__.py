@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from engine.config.cache import ConfigCache, repo_digest
 from engine.config.documents import Document
 from engine.config.repo import Sources, load_repo, placement
 from engine.diagnostics import Diagnostic, error, has_errors, sort_diagnostics, warning
@@ -23,20 +24,20 @@ from engine.validate.semantic import Index, check_semantics
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """What validation found: the valid documents (indexed) and every diagnostic, sorted."""
+    """What validation found: the valid documents (indexed), how many of each kind, every diagnostic.
+
+    A result recalled from the cache (`validate` on an unchanged repository) has counts and diagnostics
+    but no documents."""
 
     sources: Sources
     documents: tuple[Document, ...]
     index: Index
     diagnostics: tuple[Diagnostic, ...]
+    counts: Counter[str]
 
     @property
     def valid(self) -> bool:
         return not has_errors(self.diagnostics)
-
-    @property
-    def counts(self) -> Counter[str]:
-        return Counter(d.kind for d in self.documents)
 
     def only(self, prefixes: Iterable[str], extra: Iterable[Diagnostic] = ()) -> ValidationResult:
         """The same result, reporting only diagnostics in (or under) the given repository paths."""
@@ -49,14 +50,26 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(p in ("", ".") or path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
 
 
-def validate_repo(root: Path) -> ValidationResult:
+def validate_repo(root: Path, *, recall: bool = False) -> ValidationResult:
+    """Validate the whole repository. With `recall`, an unchanged repository's outcome comes from the cache
+    (diagnostics and counts only: enough to report, not to plan)."""
+    cache = ConfigCache.open(root)
     with bulk_load():
-        sources = load_repo(root)
+        sources = load_repo(root, cache=cache)
+        whole = repo_digest(sources.digests)
+        remembered = cache.remembered(whole) if recall else None
+        if remembered is not None:
+            diagnostics, counts = remembered
+            return ValidationResult(sources, (), Index(()), tuple(diagnostics), Counter(counts))
         findings = Findings(sources, sources.load_diagnostics())
         schema = check_schema(sources, findings)
         index = check_semantics(schema, findings)
         check_guardrails(schema.documents, findings)
-    return ValidationResult(sources, tuple(schema.documents), index, tuple(sort_diagnostics(findings.diagnostics)))
+        diagnostics = sort_diagnostics(findings.diagnostics)
+        counts = Counter(d.kind for d in schema.documents)
+        cache.remember(whole, diagnostics, dict(counts))
+    cache.save()
+    return ValidationResult(sources, tuple(schema.documents), index, tuple(diagnostics), counts)
 
 
 def validate_paths(root: Path, paths: Iterable[Path], cwd: Path) -> ValidationResult:
@@ -66,7 +79,7 @@ def validate_paths(root: Path, paths: Iterable[Path], cwd: Path) -> ValidationRe
     repository is an error; a file the engine does not read is a warning, so a typo in a hook's file
     filter is noticed.
     """
-    result = validate_repo(root)
+    result = validate_repo(root, recall=True)
     wanted = list(paths)
     if not wanted:
         return result

@@ -54,10 +54,27 @@ def run_case(case: Path, repo: Path, cli: Callable[..., Result], monkeypatch: py
             shutil.copytree(case / "after", repo, dirs_exist_ok=True)
         for rel in _lines(case / "delete"):
             (repo / rel).unlink()
-        result = cli("--repo", repo, *shlex.split((case / "args").read_text(encoding="utf-8")))
+        args = shlex.split((case / "args").read_text(encoding="utf-8"))
+        result = cli("--repo", repo, *args)
+        output = f"# exit {result.code}\n" + (result.out + result.err).replace(str(repo), "<repo>")
+        if args[0] in READ_ONLY:
+            _same_through_every_path(repo, args, output, cli, monkeypatch)
     finally:
         stop()
-    return f"# exit {result.code}\n" + (result.out + result.err).replace(str(repo), "<repo>")
+    return output
+
+
+READ_ONLY = ("validate", "plan", "status", "history", "schema")
+
+
+def _same_through_every_path(repo: Path, args: list[str], expected: str, cli: Callable[..., Result],
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parse cache is a fast path only: a warm run and a run without it must say exactly the same."""
+    for cache in ("on", "off"):
+        monkeypatch.setenv("MODELOPS_CACHE", cache)
+        again = cli("--repo", repo, *args)
+        assert f"# exit {again.code}\n" + (again.out + again.err).replace(str(repo), "<repo>") == expected, cache
+    monkeypatch.delenv("MODELOPS_CACHE")
 
 
 @pytest.mark.parametrize("name", case_names())

@@ -1,0 +1,121 @@
+"""A content-addressed cache of loaded configuration files, in `.modelops/cache/` (git-ignored).
+
+Every command reads every configuration file; parsing YAML is most of that time. The cache maps a file's
+SHA-256 to what the loader made of it (documents and load diagnostics), so a second run re-parses only the
+files whose bytes changed. Keys are content digests, never timestamps: a file edited and restored within
+the same second is still seen correctly. Entries are tied to the engine version; a cache written by another
+version, or one that cannot be read, is simply ignored and rebuilt. Writing it is best effort: a read-only
+checkout works, just without the speed-up. `MODELOPS_CACHE=off` turns it off.
+
+It also remembers the whole validation outcome of the last repository it saw (keyed by the digest of all
+file digests), so `modelops validate` on an unchanged repository reports without validating again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.config.loader import SourceDocument, SourceFile
+from engine.diagnostics import Diagnostic, Severity
+
+CACHE_FORMAT = 1
+
+
+def enabled() -> bool:
+    return os.environ.get("MODELOPS_CACHE", "on").lower() not in ("off", "0", "false", "no")
+
+
+def cache_path(root: Path) -> Path:
+    return root / ".modelops" / "cache" / "config.marshal"
+
+
+def file_digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass
+class ConfigCache:
+    """Loaded files by content digest, plus the last whole-repository validation outcome."""
+
+    path: Path
+    files: dict[str, tuple[str, list[Any], list[Any]]] = field(default_factory=dict)
+    result: tuple[str, list[Any], dict[str, int]] | None = None
+    dirty: bool = False
+    used: set[str] = field(default_factory=set)
+
+    @classmethod
+    def open(cls, root: Path) -> ConfigCache:
+        cache = cls(cache_path(root))
+        if not enabled():
+            return cache
+        try:
+            data = marshal.loads(cache.path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return cache
+        if isinstance(data, dict) and data.get("salt") == _salt():
+            cache.files = data.get("files", {})
+            cache.result = data.get("result")
+        return cache
+
+    def lookup(self, rel: str, digest: str, text: str) -> SourceFile | None:
+        self.used.add(rel)
+        entry = self.files.get(rel)
+        if entry is None or entry[0] != digest:
+            return None
+        documents = tuple(SourceDocument(rel, index, data, line, nulls) for index, data, line, nulls in entry[1])
+        return SourceFile(rel, text, documents, tuple(_diagnostic(d) for d in entry[2]))
+
+    def store(self, rel: str, digest: str, source: SourceFile) -> None:
+        self.used.add(rel)
+        documents = [(d.index, d.data, d.line, d.nulls) for d in source.documents]
+        self.files[rel] = (digest, documents, [_row(d) for d in source.diagnostics])
+        self.dirty = True
+
+    def remembered(self, repo_digest: str) -> tuple[list[Diagnostic], dict[str, int]] | None:
+        if self.result is None or self.result[0] != repo_digest:
+            return None
+        return [_diagnostic(d) for d in self.result[1]], dict(self.result[2])
+
+    def remember(self, repo_digest: str, diagnostics: list[Diagnostic], counts: dict[str, int]) -> None:
+        self.result = (repo_digest, [_row(d) for d in diagnostics], dict(counts))
+        self.dirty = True
+
+    def save(self) -> None:
+        """Write the cache (dropping files that no longer exist) if anything changed; never fails a command."""
+        if not self.dirty or not enabled():
+            return
+        kept = {rel: entry for rel, entry in self.files.items() if rel in self.used}
+        data = {"salt": _salt(), "files": kept, "result": self.result}
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        with contextlib.suppress(OSError, ValueError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(marshal.dumps(data))
+            tmp.replace(self.path)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def repo_digest(digests: dict[str, str]) -> str:
+    """One digest for a whole repository: every path with the digest of its bytes."""
+    joined = "\n".join(f"{rel}\0{digest}" for rel, digest in sorted(digests.items()))
+    return hashlib.sha256(f"{_salt()}\n{joined}".encode()).hexdigest()
+
+
+def _salt() -> str:
+    return f"modelops {__version__} cache {CACHE_FORMAT}"
+
+
+def _row(d: Diagnostic) -> tuple[Any, ...]:
+    return (d.severity.value, d.code, d.message, d.file, d.line, d.column, d.path, d.hint, d.span, d.sensitive)
+
+
+def _diagnostic(row: Any) -> Diagnostic:
+    severity, code, message, file, line, column, path, hint, span, sensitive = row
+    return Diagnostic(Severity(severity), code, message, file, line, column, path, hint, span, sensitive)

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint schemas clean
+.PHONY: demo test lint bench schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,18 @@ demo: $(VENV)/.runtime
 ## test: lint, type-check and the whole test suite (installs promtool/amtool/actionlint when missing)
 test: $(VENV)/.dev
 	./scripts/install-test-tools.sh
-	$(BIN)/ruff check engine tests
+	$(BIN)/ruff check engine tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check engine tests
-	$(BIN)/ruff format --check engine tests
+	$(BIN)/ruff check engine tests benchmarks
+	$(BIN)/ruff format --check engine tests benchmarks
 	$(BIN)/mypy
+
+## bench: the benchmark of BENCHMARKS.md (several minutes; writes BENCHMARKS.md)
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/run.py --models 2000 --envs 3 --repeat 5 --large 10000 --write BENCHMARKS.md
 
 ## schemas: regenerate schemas/*.schema.json from the spec models
 schemas: $(VENV)/.runtime

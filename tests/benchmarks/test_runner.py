@@ -1,0 +1,34 @@
+"""A smoke run of the benchmark at a tiny size: the runner works and writes every figure and target."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def test_the_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks/run.py"), "--models", "8", "--envs", "2",
+                           "--repeat", "1", "--large", "16", "--write", str(out)],
+                          capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    text = out.read_text()
+    for row in ("(a) floor", "(b) peer", "(c) validate, cold", "(c) validate, warm", "(d) plan, empty state, cold",
+                "(d) plan, up-to-date state, warm", "(e) plan --changed-since", "(f) apply, K = 1 upgrades",
+                "(f) apply, 4K = 4 upgrades", "(g) modelops --help", "2 x 16 models"):
+        assert row in text, row
+    assert "| peak RSS of validate and plan, MB |" in text and "- Machine: " in text
+
+
+def test_the_generator_is_deterministic(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import generate
+
+    generate(tmp_path / "a", 5, 2, seed=3)
+    generate(tmp_path / "b", 5, 2, seed=3)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.yaml"))
+    assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+    assert len((tmp_path / "a" / "environments/staging/models/model-00001.yaml").read_text().splitlines()) >= 30

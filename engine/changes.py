@@ -10,13 +10,14 @@ from __future__ import annotations
 from engine.config.loader import load_text
 from engine.config.repo import placement
 from engine.errors import UsageError
-from engine.gitutil import changed_since, open_repo
 from engine.model import POLICY_REFS
 from engine.planner import target_key
 from engine.workspace import Workspace
 
 
 def changed_targets(ws: Workspace, ref: str) -> frozenset[str]:
+    from engine.gitutil import changed_since, open_repo  # gitpython loads only for this option
+
     repo = open_repo(ws.root)
     if repo is None:
         raise UsageError("--changed-since needs a git repository", hint=f"{ws.root} is not inside one")

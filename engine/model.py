@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config.documents import Document
+from engine.config.documents import NO_MEMO, Document, DocumentMemo
 from engine.config.spec.environment import EnvironmentSpec
 from engine.config.spec.model import ModelSpec
 
@@ -100,13 +100,14 @@ class DesiredState:
         return list(self.environments)
 
 
-def resolve(documents: Iterable[Document]) -> DesiredState:
+def resolve(documents: Iterable[Document], memo: DocumentMemo = NO_MEMO) -> DesiredState:
+    """Desired state per environment. `memo` remembers each model's digests by the document's content."""
     docs = list(documents)
     policies = {f"{d.kind}/{d.name}": _policy(d) for d in docs if d.kind in POLICY_REFS.values()}
     models: dict[str, dict[str, ModelConfig]] = {}
     for doc in docs:
         if doc.kind == "Model" and doc.environment is not None:
-            models.setdefault(doc.environment, {})[doc.name] = _model(doc)
+            models.setdefault(doc.environment, {})[doc.name] = _model(doc, memo)
     envs = {d.name: _environment(d, models.get(d.name, {}), policies) for d in docs if d.kind == "Environment"}
     return DesiredState({name: envs[name] for name in promotion_order(envs)})
 
@@ -130,16 +131,20 @@ def _policy(doc: Document) -> PolicyConfig:
     return PolicyConfig(doc.kind, doc.name, doc.spec, doc.source.file, digest(dump(doc.spec)))
 
 
-def _model(doc: Document) -> ModelConfig:
-    return model_config(doc.name, doc.environment or "", doc.spec, doc.labels, doc.source.file)
+def _model(doc: Document, memo: DocumentMemo) -> ModelConfig:
+    revision, config = memo(doc, "digests", lambda: model_digests(doc.spec, doc.labels))
+    return ModelConfig(doc.name, doc.environment or "", doc.spec, doc.labels, doc.source.file, revision, config)
 
 
 def model_config(name: str, environment: str, spec: ModelSpec, labels: Mapping[str, str], file: str) -> ModelConfig:
+    return ModelConfig(name, environment, spec, labels, file, *model_digests(spec, labels))
+
+
+def model_digests(spec: ModelSpec, labels: Mapping[str, str]) -> tuple[str, str]:
     """Digests split what a rollout replaces (the revision) from what can change in place (the config)."""
     body = dump(spec)
-    return ModelConfig(name, environment, spec, labels, file, digest(revision_part(body)),
-                       digest({"spec": {k: v for k, v in body.items() if k not in REVISION_FIELDS},
-                               "replicas": body["serving"].get("replicas"), "labels": dict(labels)}))
+    return digest(revision_part(body)), digest({"spec": {k: v for k, v in body.items() if k not in REVISION_FIELDS},
+                                                "replicas": body["serving"].get("replicas"), "labels": dict(labels)})
 
 
 def revision_part(body: Mapping[str, Any]) -> dict[str, Any]:

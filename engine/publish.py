@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import github
-from engine.apply import ApplyOutcome
 from engine.plan import Plan
 from engine.validate import validate_repo
 from engine.views import markdown
 from engine.views.plan import summary_line
+
+if TYPE_CHECKING:  # apply (and its drivers) is not loaded by commands that only plan
+    from engine.apply import ApplyOutcome
 
 
 def plan_markdown(root: Path, plan: Plan, limit: int = markdown.COMMENT_LIMIT) -> list[str]:

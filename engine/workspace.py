@@ -41,7 +41,10 @@ class Workspace:
         if not result.valid:
             raise InvalidConfig(result)
         with bulk_load():
-            return cls(root, result, resolve(result.documents))
+            workspace = cls(root, result, resolve(result.documents, result.memo))
+        if result.memo.cache is not None:
+            result.memo.cache.save()
+        return workspace
 
     def environment(self, name: str) -> EnvironmentConfig:
         if name not in self.desired.environments:

@@ -8,7 +8,9 @@ version, or one that cannot be read, is simply ignored and rebuilt. Writing it i
 checkout works, just without the speed-up. `MODELOPS_CACHE=off` turns it off.
 
 It also remembers the whole validation outcome of the last repository it saw (keyed by the digest of all
-file digests), so `modelops validate` on an unchanged repository reports without validating again.
+file digests), so `modelops validate` on an unchanged repository reports without validating again, and
+small values derived from one document (its digests, a guardrail's verdict on it), keyed by the document's
+content, through `memo`.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ import contextlib
 import hashlib
 import marshal
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine import __version__
 from engine.config.loader import SourceDocument, SourceFile
 from engine.diagnostics import Diagnostic, Severity
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+T = TypeVar("T")
 
 
 def enabled() -> bool:
@@ -47,8 +51,10 @@ class ConfigCache:
     path: Path
     files: dict[str, tuple[str, list[Any], list[Any]]] = field(default_factory=dict)
     result: tuple[str, list[Any], dict[str, int]] | None = None
+    memos: dict[str, Any] = field(default_factory=dict)
     dirty: bool = False
     used: set[str] = field(default_factory=set)
+    kept: set[str] = field(default_factory=set)
 
     @classmethod
     def open(cls, root: Path) -> ConfigCache:
@@ -62,6 +68,7 @@ class ConfigCache:
         if isinstance(data, dict) and data.get("salt") == _salt():
             cache.files = data.get("files", {})
             cache.result = data.get("result")
+            cache.memos = data.get("memos", {})
         return cache
 
     def lookup(self, rel: str, digest: str, text: str) -> SourceFile | None:
@@ -78,6 +85,20 @@ class ConfigCache:
         self.files[rel] = (digest, documents, [_row(d) for d in source.diagnostics])
         self.dirty = True
 
+    def memo(self, content: str, what: str, compute: Callable[[], T]) -> T:
+        """A value derived from content with this digest (plus `what`), computed once per content."""
+        if not content or not enabled():
+            return compute()
+        key = f"{content}/{what}"
+        self.kept.add(key)
+        if key in self.memos:
+            found: T = self.memos[key]
+            return found
+        value = compute()
+        self.memos[key] = value
+        self.dirty = True
+        return value
+
     def remembered(self, repo_digest: str) -> tuple[list[Diagnostic], dict[str, int]] | None:
         if self.result is None or self.result[0] != repo_digest:
             return None
@@ -92,7 +113,8 @@ class ConfigCache:
         if not self.dirty or not enabled():
             return
         kept = {rel: entry for rel, entry in self.files.items() if rel in self.used}
-        data = {"salt": _salt(), "files": kept, "result": self.result}
+        memos = {key: value for key, value in self.memos.items() if key in self.kept}
+        data = {"salt": _salt(), "files": kept, "result": self.result, "memos": memos}
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         with contextlib.suppress(OSError, ValueError):
             self.path.parent.mkdir(parents=True, exist_ok=True)

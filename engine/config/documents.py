@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from engine.config.loader import SourceDocument
 
@@ -38,3 +39,31 @@ class Document:
     @property
     def where(self) -> str:
         return f"{self.source.file}:{self.source.line}"
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DocumentMemo:
+    """Values derived from one document, remembered by the document's content (see engine.config.cache).
+
+    `key(doc)` identifies a document's content; `memo(doc, what, compute)` returns the remembered value or
+    computes it. Without a cache (or for a document whose file digest is unknown) it just computes."""
+
+    cache: Any = None  # ConfigCache; typed loosely to keep this module free of the cache's imports
+    digests: Mapping[str, str] = field(default_factory=dict)
+
+    def key(self, document: Document) -> str:
+        digest = self.digests.get(document.source.file, "")
+        return f"{digest}:{document.source.index}" if digest else ""
+
+    def __call__(self, document: Document, what: str, compute: Callable[[], T]) -> T:
+        key = self.key(document)
+        if self.cache is None or not key:
+            return compute()
+        found: T = self.cache.memo(key, what, compute)
+        return found
+
+
+NO_MEMO = DocumentMemo()

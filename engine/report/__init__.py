@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.model import EnvironmentConfig
-from engine.report.context import ReportContext
-from engine.report.render import render_report
-from engine.report.sections import SECTIONS
 from engine.state.store import atomic_write
-from engine.workspace import Workspace
+
+if TYPE_CHECKING:  # jinja2 and the sections load only when a report is rendered (plan imports escape.py)
+    from engine.model import EnvironmentConfig
+    from engine.workspace import Workspace
 
 REPORT_FILE = "REPORT.md"
 
@@ -35,6 +35,10 @@ class RenderedReport:
 
 def render_environment(ws: Workspace, name: str, desired: EnvironmentConfig | None = None) -> RenderedReport:
     """The report of one environment; `desired` replaces its configuration (a rollback in progress)."""
+    from engine.report.context import ReportContext
+    from engine.report.render import render_report
+    from engine.report.sections import SECTIONS
+
     env = desired or ws.environment(name)
     ctx = ReportContext(ws.root, env, ws.state(env.name))
     return RenderedReport(env.name, report_path(env.name), render_report(ctx, SECTIONS))
@@ -84,6 +88,8 @@ def check_reports(ws: Workspace, names: Iterable[str]) -> ReportOutcome:
 
 
 def run_report(root: Path, environments: tuple[str, ...], check: bool) -> ReportOutcome:
+    from engine.workspace import Workspace
+
     ws = Workspace.load(root)
     names = ws.select(environments) or tuple(ws.desired.environments)
     return check_reports(ws, names) if check else write_reports(ws, names)

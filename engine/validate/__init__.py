@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.config.cache import ConfigCache, repo_digest
-from engine.config.documents import Document
+from engine.config.documents import NO_MEMO, Document, DocumentMemo
 from engine.config.repo import Sources, load_repo, placement
 from engine.diagnostics import Diagnostic, error, has_errors, sort_diagnostics, warning
 from engine.perf import bulk_load
@@ -34,6 +34,7 @@ class ValidationResult:
     index: Index
     diagnostics: tuple[Diagnostic, ...]
     counts: Counter[str]
+    memo: DocumentMemo = NO_MEMO
 
     @property
     def valid(self) -> bool:
@@ -64,12 +65,13 @@ def validate_repo(root: Path, *, recall: bool = False) -> ValidationResult:
         findings = Findings(sources, sources.load_diagnostics())
         schema = check_schema(sources, findings)
         index = check_semantics(schema, findings)
-        check_guardrails(schema.documents, findings)
+        memo = DocumentMemo(cache, sources.digests)
+        check_guardrails(schema.documents, findings, memo)
         diagnostics = sort_diagnostics(findings.diagnostics)
         counts = Counter(d.kind for d in schema.documents)
         cache.remember(whole, diagnostics, dict(counts))
     cache.save()
-    return ValidationResult(sources, tuple(schema.documents), index, tuple(diagnostics), counts)
+    return ValidationResult(sources, tuple(schema.documents), index, tuple(diagnostics), counts, memo)
 
 
 def validate_paths(root: Path, paths: Iterable[Path], cwd: Path) -> ValidationResult:

@@ -8,23 +8,27 @@ matched document, at the deepest part of it that exists, and name the guardrail.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from engine.config.documents import Document
+from engine.config.documents import NO_MEMO, Document, DocumentMemo
 from engine.diagnostics import Severity, pointer
 from engine.validate.findings import Findings
 
 
-def check_guardrails(documents: Iterable[Document], findings: Findings) -> None:
+def check_guardrails(documents: Iterable[Document], findings: Findings, memo: DocumentMemo = NO_MEMO) -> None:
+    documents = list(documents)
     docs = [d for d in documents if d.kind != "Guardrail"]
     for guardrail in (d for d in documents if d.kind == "Guardrail"):
         validator = _compile(guardrail, findings)
         if validator is None:
             continue
+        # a verdict depends only on the guardrail and the document: both identified by their content
+        verdict = "guardrail:" + memo.key(guardrail)
         for doc in docs:
-            if matches(guardrail, doc) and not validator.is_valid(doc.source.data):
+            if matches(guardrail, doc) and not memo(doc, verdict, partial(validator.is_valid, doc.source.data)):
                 _violations(guardrail, doc, validator, findings)
 
 

@@ -18,15 +18,16 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.apply import ApplyOutcome
 from engine.console import Console
 from engine.diagnostics import Diagnostic
 from engine.plan import Action, ActionKind, EnvironmentPlan, Plan
 from engine.report.escape import code, md
-from engine.views import apply as apply_view
 from engine.views.plan import describe, summary_line
+
+if TYPE_CHECKING:  # the plan comment does not load the apply machinery
+    from engine.apply import ApplyOutcome
 
 COMMENT_LIMIT = 65_535
 _UNLIMITED = 2**62
@@ -234,6 +235,8 @@ def _cut(item: str, room: int, prefix: str) -> str:
 
 def render_apply(outcome: ApplyOutcome) -> str:
     """The job summary of an apply: the outcome, then one row per action that ran."""
+    from engine.views import apply as apply_view
+
     lines = ["## modelops apply", ""]
     if not outcome.environments and not outcome.declined:
         lines.append("**No changes.** The recorded state matches the configuration.")

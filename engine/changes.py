@@ -1,61 +1,171 @@
-"""`--changed-since`: which models and policies a git diff touches, including dependents.
+"""`--changed-since`: which models and policies a git diff touches, including dependents, and the files
+that must be read to plan them.
 
 A changed model file selects its models; a changed environment file selects everything in that
-environment; a changed policy selects the policy and every model that references it. Deleted and renamed
-files are read at the base revision, so a removed model is planned (as a retirement).
+environment; a changed policy selects the policy and every model that references it (found by a cheap
+text search first, then confirmed by parsing). Deleted and renamed files are read at the base revision, so
+a removed model is planned (as a retirement). The plan then reads only those files, the environments and
+the policies: its cost follows the size of the change, not of the repository.
 """
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from engine.config.loader import load_text
-from engine.config.repo import placement
+from engine.config.repo import discover, placement
 from engine.errors import UsageError
 from engine.model import POLICY_REFS
 from engine.planner import target_key
-from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.workspace import Workspace
 
 
-def changed_targets(ws: Workspace, ref: str) -> frozenset[str]:
-    from engine.gitutil import changed_since, open_repo  # gitpython loads only for this option
+@dataclass
+class Scope:
+    """What a change touches: targets to plan, files to read, environments whose state is needed."""
 
-    repo = open_repo(ws.root)
-    if repo is None:
-        raise UsageError("--changed-since needs a git repository", hint=f"{ws.root} is not inside one")
-    files, old_texts = changed_since(repo, ws.root, ref)
-    targets: set[str] = set()
+    targets: set[str] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)
+    environments: set[str] = field(default_factory=set)
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("--changed-since needs git, which is not installed") from None
+    if done.returncode != 0:
+        problem = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"git {args[0]} failed"
+        if "not a git repository" in problem:
+            raise UsageError("--changed-since needs a git repository", hint=f"{root} is not inside one")
+        raise UsageError(f"git {args[0]}: {problem}")
+    return done.stdout
+
+
+def changed_files(root: Path, ref: str) -> tuple[list[str], dict[str, str]]:
+    """Files changed between `ref` and the working tree (untracked included), relative to `root`, and the
+    old text of the deleted ones."""
+    _git(root, "rev-parse", "--git-dir")
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except UsageError:
+        raise UsageError(f'unknown git revision "{ref}"', hint="try origin/main or a commit SHA") from None
+    changed, deleted = set(), []
+    for line in _git(root, "diff", "--name-status", "--no-renames", "--relative", ref, "--").splitlines():
+        status, _, path = line.partition("\t")
+        changed.add(path)
+        if status.startswith("D"):
+            deleted.append(path)
+    changed |= set(_git(root, "ls-files", "--others", "--exclude-standard").splitlines())
+    old = {path: _git(root, "show", f"{ref}:./{path}") for path in deleted}
+    return sorted(changed), old
+
+
+def scope_of(root: Path, ref: str, envs: dict[str, str | None]) -> Scope:
+    """`envs` maps each environment to its upstream (promotesFrom)."""
+    files, old_texts = changed_files(root, ref)
+    scope = Scope()
     for rel in files:
         where = placement(rel)
         if where is None:
             continue
-        for kind, name in _documents(ws, rel, old_texts.get(rel)):
-            targets |= _select(ws, kind, name, where.environment)
-    return frozenset(targets)
+        for kind, name in _names(root, rel, old_texts.get(rel)):
+            _select(root, scope, rel, kind, name, where.environment, envs)
+    scope.environments |= {up for env in scope.environments if (up := envs.get(env))}
+    return scope
 
 
-def _documents(ws: Workspace, rel: str, old_text: str | None) -> set[tuple[str, str]]:
-    found = {(d.kind, d.name) for d in ws.validation.documents if d.source.file == rel}
-    if old_text is not None:
-        for doc in load_text(rel, old_text.encode()).documents:
+def _names(root: Path, rel: str, old_text: str | None) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    texts = [old_text.encode()] if old_text is not None else []
+    if (root / rel).exists():
+        texts.append((root / rel).read_bytes())
+    for raw in texts:
+        for doc in load_text(rel, raw).documents:
             kind, name = doc.data.get("kind"), (doc.data.get("metadata") or {}).get("name")
             if isinstance(kind, str) and isinstance(name, str):
                 found.add((kind, name))
     return found
 
 
-def _select(ws: Workspace, kind: str, name: str, environment: str | None) -> set[str]:
-    envs = ws.desired.environments
+def _select(root: Path, scope: Scope, rel: str, kind: str, name: str, environment: str | None,
+            envs: dict[str, str | None]) -> None:
     if kind == "Model" and environment is not None:
-        return {target_key(environment, f"model/{name}")}
-    if kind == "Environment":
-        state = ws.state(name) if name in envs else None
-        models = set(envs[name].models) if name in envs else set()
-        models |= set(state.models) if state is not None else set()
-        policies = set(envs[name].policies) | set(state.policies if state else {}) if name in envs else set()
-        return {target_key(name, f"model/{m}") for m in models} | {target_key(name, p) for p in policies}
-    if kind in POLICY_REFS.values():
-        key = f"{kind}/{name}"
-        selected = {target_key(env, key) for env in envs}
-        for env_name, env in envs.items():
-            selected |= {target_key(env_name, f"model/{m}") for m in env.users_of(key)}
-        return selected
-    return set()
+        scope.targets.add(target_key(environment, f"model/{name}"))
+        if (root / rel).exists():  # a deleted model is planned from its state (a retirement)
+            scope.files.add(rel)
+        scope.environments.add(environment)
+    elif kind == "Environment":
+        scope.targets.add(f"{name}/*")
+        scope.files |= set(_model_files(root, [name]))
+        scope.environments.add(name)
+    elif kind in POLICY_REFS.values():
+        for env in envs:
+            scope.targets.add(target_key(env, f"{kind}/{name}"))
+        for path in _mentioning(root, name, envs):
+            scope.files.add(path)
+            env_name = path.split("/")[1]
+            scope.environments.add(env_name)
+            scope.targets.add(f"{env_name}/model-file:{path}")
+
+
+def _model_files(root: Path, environments: Iterable[str]) -> list[str]:
+    prefixes = tuple(f"environments/{env}/models/" for env in environments)
+    return [rel for rel in discover(root) if rel.startswith(prefixes)]
+
+
+def _mentioning(root: Path, name: str, envs: Iterable[str]) -> list[str]:
+    """Model files whose text contains a policy's name: a superset of its users, cheap to find."""
+    needle = name.encode()
+    return [rel for rel in _model_files(root, envs) if needle in (root / rel).read_bytes()]
+
+
+def upstreams(root: Path) -> dict[str, str | None]:
+    """Each environment's promotesFrom, read straight from the environment files."""
+    found: dict[str, str | None] = {}
+    for rel in discover_shared(root):
+        if not rel.startswith("environments/"):
+            continue
+        for doc in load_text(rel, (root / rel).read_bytes()).documents:
+            spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
+            upstream = spec.get("promotesFrom") if isinstance(spec, dict) else None
+            found[rel.split("/")[1]] = upstream if isinstance(upstream, str) else None
+    return found
+
+
+def discover_shared(root: Path) -> list[str]:
+    """The files every plan reads: environment files and policies."""
+    found = [str(p.relative_to(root).as_posix()) for p in sorted(root.glob("environments/*/environment.y*ml"))]
+    policies = root / "policies"
+    found += [p.relative_to(root).as_posix() for p in sorted(policies.rglob("*.y*ml"))] if policies.is_dir() else []
+    return [rel for rel in found if placement(rel) is not None]
+
+
+def expand(targets: Iterable[str], ws: Workspace) -> frozenset[str]:
+    """Turn `env/*` and `env/model-file:PATH` into the models and policies they stand for."""
+    out: set[str] = set()
+    for target in targets:
+        env, _, rest = target.partition("/")
+        if rest == "*" and env in ws.desired.environments:
+            desired, state = ws.desired.environments[env], ws.state(env)
+            out |= {target_key(env, f"model/{m}") for m in set(desired.models) | set(state.models)}
+            out |= {target_key(env, p) for p in set(desired.policies) | set(state.policies)}
+        elif rest.startswith("model-file:"):
+            path = rest.removeprefix("model-file:")
+            out |= {target_key(env, f"model/{d.name}") for d in ws.validation.documents
+                    if d.source.file == path and d.kind == "Model"}
+        else:
+            out.add(target)
+    return frozenset(out)
+
+
+def changed_targets(ws: Workspace, ref: str) -> frozenset[str]:
+    """The targets a change touches, for a workspace that read the whole repository."""
+    envs = {name: env.spec.promotes_from for name, env in ws.desired.environments.items()}
+    return expand(scope_of(ws.root, ref, envs).targets, ws)

@@ -7,7 +7,7 @@ from pathlib import Path
 import git
 
 from engine.config.repo import placement
-from engine.errors import EngineError, UsageError
+from engine.errors import EngineError
 
 
 def open_repo(root: Path) -> git.Repo | None:
@@ -54,24 +54,3 @@ def commit(repo: git.Repo, root: Path, paths: list[str], message: str) -> str | 
         return repo.index.commit(message).hexsha
     except (git.GitCommandError, ValueError) as exc:
         raise EngineError(f"git commit failed: {exc}") from None
-
-
-def changed_since(repo: git.Repo, root: Path, ref: str) -> tuple[list[str], dict[str, str]]:
-    """Files changed between `ref` and the working tree, and the old text of deleted or renamed ones."""
-    try:
-        base = repo.commit(ref)
-    except (git.BadName, ValueError, git.GitCommandError):
-        raise UsageError(f'unknown git revision "{ref}"', hint="try origin/main or a commit SHA") from None
-    changed: set[str] = set()
-    old_texts: dict[str, str] = {}
-    for diff in base.diff(None):
-        for path in (diff.a_path, diff.b_path):
-            rel = _rel(repo, root, path) if path else None
-            if rel is not None:
-                changed.add(rel)
-        if diff.a_path and (diff.deleted_file or diff.renamed_file):
-            rel = _rel(repo, root, diff.a_path)
-            if rel is not None:
-                old_texts[rel] = base.tree[diff.a_path].data_stream.read().decode("utf-8", "replace")
-    changed |= {p for p in (_rel(repo, root, u) for u in repo.untracked_files) if p is not None}
-    return sorted(changed), old_texts

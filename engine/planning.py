@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.changes import changed_targets
+from engine import __version__
+from engine.changes import changed_targets, discover_shared, expand, scope_of, upstreams
 from engine.plan import Plan
 from engine.planner import PlanOptions, make_plan
 from engine.state.store import atomic_write
-from engine.timeutil import now
+from engine.timeutil import iso, now
 from engine.workspace import Workspace
 
 
@@ -22,20 +24,42 @@ class PlanRequest:
 
 
 def run_plan(root: Path, request: PlanRequest) -> Plan:
-    ws = Workspace.load(root)
-    envs = ws.select(request.environments)
-    only = changed_targets(ws, request.changed_since) if request.changed_since else None
-    options = PlanOptions(envs, only, request.retry_rejected, request.changed_since, notes=resume_notes(ws))
-    plan = make_plan(ws.desired, ws.states(), options, now())
-    if request.out is not None:
-        out = request.out.resolve()
+    only: frozenset[str] | None
+    ref = request.changed_since
+    if ref is not None and request.out is None:
+        ws, envs, only = _scoped(root, ref, request.environments)
+        if not envs:  # the change touches no environment: nothing to plan, nothing to read
+            return _save(Plan(str(uuid.uuid4()), __version__, iso(now()), (), {"changed_since": ref}), request.out)
+    else:  # a saved plan binds the digest of the whole configuration, so it reads all of it
+        ws = Workspace.load(root)
+        envs = ws.select(request.environments)
+        only = changed_targets(ws, ref) if ref else None
+    options = PlanOptions(envs, only, request.retry_rejected, ref, notes=resume_notes(ws, envs))
+    return _save(make_plan(ws.desired, ws.states(), options, now()), request.out)
+
+
+def _save(plan: Plan, out: Path | None) -> Plan:
+    if out is not None:
+        out = out.resolve()
         atomic_write(out, plan.to_json(), out.parent)
     return plan
 
 
-def resume_notes(ws: Workspace) -> dict[str, tuple[str, ...]]:
+def _scoped(root: Path, ref: str, requested: tuple[str, ...]) -> tuple[Workspace, tuple[str, ...], frozenset[str]]:
+    """Read only what the change touches, plus every environment and policy (they are few)."""
+    envs = upstreams(root)
+    scope = scope_of(root, ref, envs)
+    ws = Workspace.load(root, sorted(scope.files | set(discover_shared(root))))
+    selected = tuple(e for e in ws.select(requested) or tuple(ws.desired.order) if e in scope.environments)
+    only = expand(scope.targets, ws)
+    for env in scope.environments:
+        ws.state_scope[env] = frozenset(t.split("/", 2)[2] for t in only if t.startswith(f"{env}/model/"))
+    return ws, selected, only
+
+
+def resume_notes(ws: Workspace, environments: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
     notes: dict[str, tuple[str, ...]] = {}
-    for name in ws.desired.environments:
+    for name in environments or tuple(ws.desired.environments):
         _, replay = ws.recorded(name)
         if replay.interrupted:
             begin = replay.begin() or {}

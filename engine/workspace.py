@@ -7,6 +7,7 @@ replayed from its journal (read-only; apply persists the replay under the lock).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,16 +34,19 @@ class Workspace:
     root: Path
     validation: ValidationResult
     desired: DesiredState
+    #: environments whose state need only these models (a scoped plan); the others are not validated
+    state_scope: dict[str, frozenset[str]] = field(default_factory=dict)
     _states: dict[str, tuple[EnvironmentState, Replay]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path) -> Workspace:
-        result = validate_repo(root)
+    def load(cls, root: Path, paths: Iterable[str] | None = None) -> Workspace:
+        """Validate and resolve the repository, or only `paths` (a scoped plan: see engine.changes)."""
+        result = validate_repo(root, paths=paths)
         if not result.valid:
             raise InvalidConfig(result)
         with bulk_load():
             workspace = cls(root, result, resolve(result.documents, result.memo))
-        if result.memo.cache is not None:
+        if result.memo.cache is not None and paths is None:
             result.memo.cache.save()
         return workspace
 
@@ -62,19 +66,36 @@ class Workspace:
     def recorded(self, name: str) -> tuple[EnvironmentState, Replay]:
         if name not in self._states:
             with bulk_load():
-                self._states[name] = load_state(self.root, name)
+                self._states[name] = load_state(self.root, name, self.state_scope.get(name))
         return self._states[name]
 
-    def states(self) -> dict[str, EnvironmentState]:
-        return {name: self.state(name) for name in self.desired.environments}
+    def states(self) -> Mapping[str, EnvironmentState]:
+        """Every environment's recorded state, each read when first looked up."""
+        return _States(self)
 
     def forget(self, name: str) -> None:
         self._states.pop(name, None)
 
 
-def load_state(root: Path, environment: str) -> tuple[EnvironmentState, Replay]:
+class _States(Mapping[str, EnvironmentState]):
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def __getitem__(self, name: str) -> EnvironmentState:
+        if name not in self.ws.desired.environments:
+            raise KeyError(name)
+        return self.ws.state(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ws.desired.environments)
+
+    def __len__(self) -> int:
+        return len(self.ws.desired.environments)
+
+
+def load_state(root: Path, environment: str, only: frozenset[str] | None = None) -> tuple[EnvironmentState, Replay]:
     """The recorded state with an interrupted apply's journal replayed onto it (nothing is written)."""
-    state = read_state(root, environment)
+    state = read_state(root, environment, only)
     replay = read_journal(journal_path(root, environment))
     if not replay.interrupted:
         return state, replay

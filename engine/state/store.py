@@ -22,8 +22,11 @@ def state_path(root: Path, environment: str) -> Path:
     return root / "environments" / environment / "state.json"
 
 
-def read_state(root: Path, environment: str) -> EnvironmentState:
-    """The recorded state, or an empty one when the environment was never applied."""
+def read_state(root: Path, environment: str, models: frozenset[str] | None = None) -> EnvironmentState:
+    """The recorded state, or an empty one when the environment was never applied.
+
+    With `models`, only those models' records are read (a plan scoped to a few models need not validate the
+    records of thousands of others)."""
     path = state_path(root, environment)
     rel = path.relative_to(root).as_posix()
     try:
@@ -32,14 +35,14 @@ def read_state(root: Path, environment: str) -> EnvironmentState:
         return EnvironmentState(environment=environment)
     except (OSError, UnicodeDecodeError) as exc:
         raise EngineError(f"cannot read {rel}: {exc}", hint=_RECOVER.format(rel=rel)) from None
-    return parse_state(text, rel, environment)
+    return parse_state(text, rel, environment, models)
 
 
 _RECOVER = ("restore the last good version from git (`git log -p -- {rel}`, then `git checkout <commit> -- {rel}`); "
             "never edit serial or lineage by hand")
 
 
-def parse_state(text: str, rel: str, environment: str) -> EnvironmentState:
+def parse_state(text: str, rel: str, environment: str, models: frozenset[str] | None = None) -> EnvironmentState:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -49,6 +52,8 @@ def parse_state(text: str, rel: str, environment: str) -> EnvironmentState:
         raise EngineError(f"{rel}: state file must hold a JSON object", hint=_RECOVER.format(rel=rel))
     try:
         data = upgrade(data)
+        if models is not None and isinstance(data.get("models"), dict):
+            data = {**data, "models": {k: v for k, v in data["models"].items() if k in models}}
         state = EnvironmentState.model_validate(data)
     except FormatTooNew as exc:
         raise ConflictError(

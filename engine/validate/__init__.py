@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from engine.config.cache import ConfigCache, repo_digest
+from engine.config.cache import ConfigCache, cache_path, repo_digest
 from engine.config.documents import NO_MEMO, Document, DocumentMemo
 from engine.config.repo import Sources, load_repo, placement
 from engine.diagnostics import Diagnostic, error, has_errors, sort_diagnostics, warning
@@ -51,14 +51,16 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(p in ("", ".") or path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
 
 
-def validate_repo(root: Path, *, recall: bool = False) -> ValidationResult:
-    """Validate the whole repository. With `recall`, an unchanged repository's outcome comes from the cache
-    (diagnostics and counts only: enough to report, not to plan)."""
-    cache = ConfigCache.open(root)
+def validate_repo(root: Path, *, recall: bool = False, paths: Iterable[str] | None = None) -> ValidationResult:
+    """Validate the whole repository, or only `paths` (references to files not read cannot be checked).
+    With `recall`, an unchanged repository's outcome comes from the cache (diagnostics and counts only:
+    enough to report, not to plan)."""
+    # a scoped read touches a few files: opening the whole cache would cost more than parsing them
+    cache = ConfigCache.open(root) if paths is None else ConfigCache(cache_path(root), dirty=False)
     with bulk_load():
-        sources = load_repo(root, cache=cache)
+        sources = load_repo(root, paths, cache=cache)
         whole = repo_digest(sources.digests)
-        remembered = cache.remembered(whole) if recall else None
+        remembered = cache.remembered(whole) if recall and paths is None else None
         if remembered is not None:
             diagnostics, counts = remembered
             return ValidationResult(sources, (), Index(()), tuple(diagnostics), Counter(counts))
@@ -69,8 +71,10 @@ def validate_repo(root: Path, *, recall: bool = False) -> ValidationResult:
         check_guardrails(schema.documents, findings, memo)
         diagnostics = sort_diagnostics(findings.diagnostics)
         counts = Counter(d.kind for d in schema.documents)
-        cache.remember(whole, diagnostics, dict(counts))
-    cache.save()
+        if paths is None:
+            cache.remember(whole, diagnostics, dict(counts))
+    if paths is None:
+        cache.save()
     return ValidationResult(sources, tuple(schema.documents), index, tuple(diagnostics), counts, memo)
 
 

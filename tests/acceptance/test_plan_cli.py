@@ -39,6 +39,9 @@ def test_changed_since_plans_what_a_diff_touches_and_its_dependents(served_repo:
         "production/ScalingPolicy/gpu-standard", "staging/ScalingPolicy/gpu-standard",
         "staging/model/fraud-detector", "staging/model/recommender", "staging/model/summarizer"]
     assert json.loads(result.out)["options"]["changed_since"] == base
+    full = cli("--repo", served_repo, "plan", "--changed-since", base, "--format", "json", "--out",
+               served_repo.parent / "saved.json")  # a saved plan reads the whole repository
+    assert sorted(targets(full.out)) == sorted(targets(result.out))
     head_only = cli("--repo", served_repo, "plan", "--changed-since", "HEAD", "--format", "json")
     assert sorted(targets(head_only.out)) == [
         "production/ScalingPolicy/gpu-standard", "staging/ScalingPolicy/gpu-standard", "staging/model/summarizer"]

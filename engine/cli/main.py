@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "capacity": ("engine.cli.commands.capacity", "Utilisation, growth, replicas and cost ahead; recommendations."),
     "assess": ("engine.cli.commands.assess", "Operations maturity per area, with the changes that raise it."),
     "schema": ("engine.cli.commands.schema", "Print the JSON Schema of a kind (for editors and CI)."),
+    "init": ("engine.cli.commands.init", "Start an ops repository (never overwrites a file)."),
 }
 
 

@@ -87,11 +87,18 @@ def cli(ctx: click.Context, repo: Path, color: str, debug: bool) -> None:
 
     console = Console(color=wants_color(color, sys.stdout))
     ctx.obj = App(repo=repo.resolve(), console=console, debug=debug)
+    _crash_dir[:] = [ctx.obj.repo / ".modelops" / "logs"]
+
+
+#: where an internal error's traceback goes: inside the repository (the engine writes nowhere else) once
+#: --repo is known, the temporary directory before that
+_crash_dir: list[Path] = []
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    _crash_dir.clear()
     try:
         result = cli.main(args=argv, prog_name="modelops", standalone_mode=False)
     except click.exceptions.UsageError as exc:
@@ -123,9 +130,11 @@ def _report_engine_error(exc: EngineError) -> None:
 
 
 def _internal_error(exc: Exception, debug: bool) -> int:
-    log = Path(tempfile.gettempdir()) / f"modelops-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    folder = _crash_dir[0] if _crash_dir and _crash_dir[0].parent.parent.is_dir() else Path(tempfile.gettempdir())
+    log = folder / f"modelops-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     details = "".join(traceback.format_exception(exc))
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         log.write_text(f"modelops {__version__}, Python {sys.version.split()[0]}\n{details}", encoding="utf-8")
         where = f"details in {log}"
     except OSError:

@@ -15,6 +15,7 @@ from typing import Any
 from engine.config.documents import NO_MEMO, Document, DocumentMemo
 from engine.config.spec.environment import EnvironmentSpec
 from engine.config.spec.model import ModelSpec
+from engine.config.spec.policies import AlertRule
 
 POLICY_REFS = {"scaling": "ScalingPolicy", "alerts": "AlertPolicy", "escalation": "EscalationPolicy"}
 #: The fields of a model that a rollout replaces; everything else can change in place.
@@ -84,6 +85,16 @@ class EnvironmentConfig:
     models: Mapping[str, ModelConfig]
     policies: Mapping[str, PolicyConfig]
     digest: str
+
+    def alert_rules(self, model: ModelConfig) -> list[tuple[str, AlertRule]]:
+        """Every alert rule of a model as (policy name, rule), in the order the model lists its policies.
+        Validation guarantees the rule names are distinct across them."""
+        found: list[tuple[str, AlertRule]] = []
+        for name in model.spec.alerts:
+            policy = self.policies.get(f"AlertPolicy/{name}")
+            if policy is not None:
+                found += [(name, rule) for rule in policy.spec.rules]
+        return found
 
     def users_of(self, policy_key: str) -> list[str]:
         return sorted(m.name for m in self.models.values() if policy_key in m.policy_refs())

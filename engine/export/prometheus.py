@@ -25,8 +25,7 @@ from string import Template
 from typing import Any
 
 from engine.catalog import METRICS, Metric
-from engine.config.spec.policies import AlertPolicySpec, AlertRule, EscalationPolicySpec, EscalationRule
-from engine.errors import EngineError
+from engine.config.spec.policies import AlertRule, EscalationPolicySpec, EscalationRule
 from engine.export import ExportFile
 from engine.export.yamlout import dump, header, number
 from engine.model import EnvironmentConfig, ModelConfig
@@ -163,25 +162,13 @@ def _series_name(rule: AlertRule) -> str:
 
 
 def bindings(env: EnvironmentConfig, model: ModelConfig) -> list[Binding]:
-    """Every alert rule of a model, in policy order; refuses two policies defining the same rule name."""
+    """Every alert rule of a model, in policy order."""
     found: list[Binding] = []
-    seen: dict[str, str] = {}
     overrides = env_overrides(env)
-    for policy_name in model.spec.alerts:
-        policy = env.policies.get(f"AlertPolicy/{policy_name}")
-        if policy is None:
-            continue
-        spec: AlertPolicySpec = policy.spec
-        for rule in spec.rules:
-            if rule.name in seen:
-                raise EngineError(
-                    f'model {model.name} gets rule "{rule.name}" from both AlertPolicy {seen[rule.name]} and '
-                    f"{policy_name}: exported alerts would be indistinguishable",
-                    hint="rename one of the rules (rule names become the modelops_rule label)")
-            seen[rule.name] = policy_name
-            metric = METRICS[rule.metric] if rule.metric is not None and rule.metric not in overrides else None
-            found.append(Binding(model, env.name, policy_name, rule, _series_name(rule), metric, _conditions(rule),
-                                 model.spec.escalation))
+    for policy_name, rule in env.alert_rules(model):
+        metric = METRICS[rule.metric] if rule.metric is not None and rule.metric not in overrides else None
+        found.append(Binding(model, env.name, policy_name, rule, _series_name(rule), metric, _conditions(rule),
+                             model.spec.escalation))
     return found
 
 

@@ -181,12 +181,7 @@ class Evidence:
         return policy.file if policy is not None else f"policies/{kind.removesuffix('Policy').lower()}/"
 
     def rules(self) -> list[tuple[str, AlertRule]]:
-        found = []
-        for name in self.model.spec.alerts:
-            spec = self.alert_policies.get(name)
-            if spec is not None:
-                found += [(name, rule) for rule in spec.rules]
-        return found
+        return self.env.alert_rules(self.model)
 
     def critical_rules(self) -> list[tuple[str, AlertRule]]:
         return [(p, r) for p, r in self.rules() if _has(r, "critical")]

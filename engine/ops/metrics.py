@@ -166,17 +166,22 @@ class FileSource:
         return [None] * (count - len(points)) + points
 
 
-def parse_json(text: str, label: str) -> dict[str, dict[str, Recorded]]:
-    """`{"format_version": 1, "step": "1m", "models": {"model[@version]": {"metric": value}}}`."""
+def models_document(text: str, label: str, hint: str, version: int = 1) -> dict[str, Any]:
+    """A JSON file shaped `{"format_version": N, "models": {...}}` (metric and usage files), checked."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise EngineError(f"{label}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
-        raise EngineError(f'{label}: expected a JSON object with a "models" object',
-                          hint='see "Metric files" in docs/operations.md')
-    if data.get("format_version", 1) != 1:
-        raise EngineError(f"{label}: format_version {data['format_version']!r} is not supported (expected 1)")
+        raise EngineError(f'{label}: expected a JSON object with a "models" object', hint=hint)
+    if data.get("format_version", version) != version:
+        raise EngineError(f"{label}: format_version {data['format_version']!r} is not supported (expected {version})")
+    return data
+
+
+def parse_json(text: str, label: str) -> dict[str, dict[str, Recorded]]:
+    """`{"format_version": 1, "step": "1m", "models": {"model[@version]": {"metric": value}}}`."""
+    data = models_document(text, label, 'see "Metric files" in docs/operations.md')
     step = _step(data.get("step", "1m"), label)
     entries: dict[str, dict[str, Recorded]] = {}
     for key, metrics in data["models"].items():

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from engine.catalog import METRICS
-from engine.config.spec.policies import AlertPolicySpec, EscalationPolicySpec
+from engine.config.spec.policies import EscalationPolicySpec
 from engine.errors import EngineError, UsageError
 from engine.model import EnvironmentConfig
 from engine.ops import alerts as lifecycle
@@ -174,28 +174,22 @@ def measure(env: EnvironmentConfig, source: MetricSource, state: EnvironmentStat
         serving = state.models.get(model.name)
         version = serving.version if serving is not None and serving.version else model.version
         escalation = model.spec.escalation if f"EscalationPolicy/{model.spec.escalation}" in env.policies else None
-        for policy_name in model.spec.alerts:
-            config = env.policies.get(f"AlertPolicy/{policy_name}")
-            if config is None:
-                continue
-            spec: AlertPolicySpec = config.spec
-            for rule in spec.rules:
-                query = MetricQuery(env.name, model.name, version, rule.metric, rule.query, str(rule.window),
-                                    rule.name)
-                span = lookback(rule.for_.seconds)
-                # Fine enough to judge `for` (a tenth of it), coarse enough to stay cheap: 1s to 1m.
-                step = min(60.0, max(1.0, rule.for_.seconds / 10))
-                error, points = None, []
-                try:
-                    points = source.series(query, moment - timedelta(seconds=span), moment, step)
-                except MetricError as exc:
-                    if exc.unreachable:
-                        raise
-                    error = exc.message.splitlines()[0]
-                labels = lifecycle.alert_labels(env.name, model.name, model.labels, rule)
-                unit = METRICS[rule.metric].unit if rule.metric else ""
-                item = lifecycle.RuleInput(model.name, policy_name, escalation, rule, labels, unit, points, error)
-                out.append(_Measured(item, lifecycle.alert_key(model.name, policy_name, rule.name)))
+        for policy_name, rule in env.alert_rules(model):
+            query = MetricQuery(env.name, model.name, version, rule.metric, rule.query, str(rule.window), rule.name)
+            span = lookback(rule.for_.seconds)
+            # Fine enough to judge `for` (a tenth of it), coarse enough to stay cheap: 1s to 1m.
+            step = min(60.0, max(1.0, rule.for_.seconds / 10))
+            error, points = None, []
+            try:
+                points = source.series(query, moment - timedelta(seconds=span), moment, step)
+            except MetricError as exc:
+                if exc.unreachable:
+                    raise
+                error = exc.message.splitlines()[0]
+            labels = lifecycle.alert_labels(env.name, model.name, model.labels, rule)
+            unit = METRICS[rule.metric].unit if rule.metric else ""
+            item = lifecycle.RuleInput(model.name, policy_name, escalation, rule, labels, unit, points, error)
+            out.append(_Measured(item, lifecycle.alert_key(model.name, policy_name, rule.name)))
     return out
 
 

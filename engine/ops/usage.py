@@ -27,7 +27,7 @@ from typing import Any
 
 from engine.diagnostics import suggestion
 from engine.errors import EngineError
-from engine.ops.metrics import MetricQuery, MetricSource, Point
+from engine.ops.metrics import MetricQuery, MetricSource, Point, models_document
 
 FORMAT_VERSION = 1
 #: Where an environment keeps its usage history, relative to the repository root; the first that exists wins.
@@ -137,16 +137,7 @@ def _csv_rows(text: str, label: str) -> list[Row]:
 
 
 def _json_rows(text: str, label: str) -> list[Row]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise EngineError(f"{label}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
-        raise EngineError(f'{label}: expected a JSON object with a "models" object',
-                          hint='see "Usage files" in docs/capacity.md')
-    if data.get("format_version", FORMAT_VERSION) != FORMAT_VERSION:
-        raise EngineError(f"{label}: format_version {data['format_version']!r} is not supported "
-                          f"(expected {FORMAT_VERSION})")
+    data = models_document(text, label, 'see "Usage files" in docs/capacity.md', FORMAT_VERSION)
     keys = ["timestamp", *FIELDS]
     rows = []
     for model, samples in data["models"].items():

@@ -184,6 +184,7 @@ def _model(model: Document, refs: _References, findings: Findings) -> None:
     if spec.escalation is not None:
         refs.check(model, "/spec/escalation", "EscalationPolicy", spec.escalation, None)
     _unique_tests(model, findings)
+    _distinct_rules(model, refs.index, findings)
     if spec.strategy is not None:
         _strategy_refs(model, findings)
     if spec.strategy is not None and spec.strategy.canary is not None:
@@ -211,6 +212,19 @@ def _expressible(model: Document, index: Index, findings: Findings) -> None:
             findings.error("MO211", f"setWeight {step.set_weight} cannot be a split of {replicas} replicas between two "
                            "plain Deployments", model.source, pointer(*("spec", "strategy", "canary", "steps", i,
                                                                          "setWeight")), hint=hint)
+
+
+def _distinct_rules(model: Document, index: Index, findings: Findings) -> None:
+    """A rule name becomes the alert's `modelops_rule` label: two policies of one model must not share one."""
+    seen: dict[str, str] = {}
+    for i, name in enumerate(model.spec.alerts):
+        policy = index.first("AlertPolicy", None, name)
+        for rule in policy.spec.rules if policy is not None else []:
+            if rule.name in seen and seen[rule.name] != name:
+                findings.error("MO202", f'rule "{rule.name}" comes from both AlertPolicy {seen[rule.name]} and {name}:'
+                               " its alerts would be indistinguishable", model.source, pointer("spec", "alerts", i),
+                               hint="rename one of the rules (rule names become the modelops_rule label)")
+            seen.setdefault(rule.name, name)
 
 
 def _unique_tests(model: Document, findings: Findings) -> None:

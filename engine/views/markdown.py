@@ -24,7 +24,7 @@ from engine.console import Console
 from engine.diagnostics import Diagnostic
 from engine.plan import Action, ActionKind, EnvironmentPlan, Plan
 from engine.report.escape import code, md
-from engine.views.plan import describe, summary_line
+from engine.views.plan import VERBS, describe, summary_line
 
 if TYPE_CHECKING:  # the plan comment does not load the apply machinery
     from engine.apply import ApplyOutcome
@@ -36,12 +36,6 @@ PART_MARKER = re.compile(r"^<!-- modelops-plan part (\d+)/(\d+) -->$", re.MULTIL
 GUARDRAIL_CODE = "MO301"
 
 _DIFF_SYMBOLS = {"+": "+", "-": "-", "~": "!"}
-_VERBS = {
-    ActionKind.DEPLOY: "will be deployed", ActionKind.UPGRADE: "will be upgraded",
-    ActionKind.ROLLBACK: "will be rolled back", ActionKind.RECONFIGURE: "will be reconfigured",
-    ActionKind.RETIRE: "will be retired", ActionKind.POLICY_ADD: "will be added",
-    ActionKind.POLICY_CHANGE: "will be changed", ActionKind.POLICY_REMOVE: "will be removed",
-}  # fmt: skip
 _LEGEND = "`+` deploy or add · `!` change (upgrade, rollback, reconfigure) · `-` retire or remove"
 
 
@@ -134,7 +128,7 @@ def _action(action: Action) -> str:
     if action.blocked:
         return _lines([f"# {label} ({action.kind.value}) is blocked: {action.blocked}"])
     symbol = _DIFF_SYMBOLS[action.kind.symbol]
-    lines = [f"{symbol} {label} {_VERBS[action.kind]}: {action.reason}"]
+    lines = [f"{symbol} {label} {VERBS[action.kind]}: {action.reason}"]
     if action.is_model and action.kind not in (ActionKind.DEPLOY, ActionKind.RETIRE):
         lines += [f"{symbol}     {path}: {_value(old)} -> {_value(new)}" for path, old, new in action.changes[:12]]
         if len(action.changes) > 12:

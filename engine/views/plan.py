@@ -10,7 +10,7 @@ from engine.console import Console
 from engine.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
 from engine.scalars.duration import Duration
 
-_VERBS = {
+VERBS = {
     ActionKind.DEPLOY: "will be deployed", ActionKind.UPGRADE: "will be upgraded",
     ActionKind.ROLLBACK: "will be rolled back", ActionKind.RECONFIGURE: "will be reconfigured",
     ActionKind.RETIRE: "will be retired", ActionKind.POLICY_ADD: "will be added",
@@ -62,7 +62,7 @@ def _action(action: Action, console: Console) -> list[str]:
     if action.blocked:
         return [f"  # {label} is blocked: {action.blocked}",
                 f"  {console.style('!', 'red', 'bold')} {label} ({action.kind.value}, blocked)"]
-    lines = [f"  # {label} {_VERBS[action.kind]}: {action.reason}", f"  {symbol} {label}"]
+    lines = [f"  # {label} {VERBS[action.kind]}: {action.reason}", f"  {symbol} {label}"]
     lines += [f"      ~ {path}: {_value(old)} -> {_value(new)}" for path, old, new in _shown_changes(action)]
     if action.steps and not (len(action.steps) == 1 and action.steps[0].stage == "config"):
         lines.append("      steps:")

@@ -218,6 +218,24 @@ def register(notifier: Notifier) -> Notifier:
     return notifier
 
 
+@dataclass
+class JsonPostNotifier:
+    """A channel that is one JSON POST to a secret URL (Slack, generic webhooks)."""
+
+    type: str
+    url: Callable[[Any], SecretRef]
+    payload: Callable[[Any, Notification], dict[str, Any]]
+
+    def preview(self, channel: Any, note: Notification) -> Preview:
+        return Preview(mask(self.url(channel)), self.payload(channel, note))
+
+    def send(self, channel: Any, note: Notification, options: SendOptions) -> DeliveryResult:
+        def build(_: Reveal) -> dict[str, Any]:
+            return self.payload(channel, note)
+
+        return post_json(f"{self.type} channel {note.channel}", self.url(channel), build, options)
+
+
 def notifier_for(channel: Any) -> Notifier:
     return NOTIFIERS[channel.type]
 

@@ -7,13 +7,8 @@ from typing import Any
 from engine.config.spec.policies import SlackChannel
 from engine.ops.notify import (
     AlertView,
-    DeliveryResult,
+    JsonPostNotifier,
     Notification,
-    Preview,
-    Reveal,
-    SendOptions,
-    mask,
-    post_json,
     register,
 )
 
@@ -52,19 +47,4 @@ def payload(channel: SlackChannel, note: Notification) -> dict[str, Any]:
     return body
 
 
-class SlackNotifier:
-    """Posts to a Slack incoming webhook; the webhook URL is the secret."""
-
-    type = "slack"
-
-    def preview(self, channel: SlackChannel, note: Notification) -> Preview:
-        return Preview(mask(channel.webhook_url), payload(channel, note))
-
-    def send(self, channel: SlackChannel, note: Notification, options: SendOptions) -> DeliveryResult:
-        def build(_: Reveal) -> dict[str, Any]:
-            return payload(channel, note)
-
-        return post_json(f"slack channel {note.channel}", channel.webhook_url, build, options)
-
-
-register(SlackNotifier())
+register(JsonPostNotifier("slack", lambda channel: channel.webhook_url, payload))

@@ -7,13 +7,8 @@ from typing import Any
 from engine.config.spec.policies import WebhookChannel
 from engine.ops.notify import (
     AlertView,
-    DeliveryResult,
+    JsonPostNotifier,
     Notification,
-    Preview,
-    Reveal,
-    SendOptions,
-    mask,
-    post_json,
     register,
 )
 
@@ -55,19 +50,4 @@ def payload(channel: WebhookChannel, note: Notification) -> dict[str, Any]:
     }
 
 
-class WebhookNotifier:
-    """POSTs the Alertmanager v4 payload; the URL is the secret."""
-
-    type = "webhook"
-
-    def preview(self, channel: WebhookChannel, note: Notification) -> Preview:
-        return Preview(mask(channel.url), payload(channel, note))
-
-    def send(self, channel: WebhookChannel, note: Notification, options: SendOptions) -> DeliveryResult:
-        def build(_: Reveal) -> dict[str, Any]:
-            return payload(channel, note)
-
-        return post_json(f"webhook channel {note.channel}", channel.url, build, options)
-
-
-register(WebhookNotifier())
+register(JsonPostNotifier("webhook", lambda channel: channel.url, payload))

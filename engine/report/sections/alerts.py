@@ -29,11 +29,7 @@ class RuleRow:
 def collect(ctx: ReportContext) -> Mapping[str, Any] | None:
     rows = []
     for model in ctx.configured():
-        for policy_name in model.spec.alerts:
-            spec = ctx.policy_spec("AlertPolicy", policy_name)
-            if spec is None:
-                continue
-            rows += [_row(model.name, policy_name, rule) for rule in spec.rules]
+        rows += [_row(model.name, policy_name, rule) for policy_name, rule in ctx.environment.alert_rules(model)]
     if not rows:
         return None
     return {"rows": rows}

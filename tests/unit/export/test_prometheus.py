@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import EngineError
 from engine.export import prometheus
 from tests.conftest import write
 from tests.unit.export.support import load_env, only_models, yaml_docs
@@ -123,15 +122,20 @@ def test_environment_overrides_feed_the_recorded_series(repo: Path) -> None:
                                               "values": "0.0198x4"}]
 
 
-def test_two_policies_with_the_same_rule_name_on_one_model_are_refused(repo: Path) -> None:
+def test_two_policies_with_the_same_rule_name_on_one_model_are_refused_by_validation(repo: Path) -> None:
     write(repo, "policies/alerts/dup.yaml", POLICY.replace("name: extra", "name: dup").replace("name: band",
                                                                                                 "name: cost"))
     write(repo, "policies/alerts/dup2.yaml", POLICY.replace("name: extra", "name: dup2").replace("name: band",
                                                                                                   "name: cost"))
     path = repo / "environments/production/models/recommender.yaml"
     path.write_text(path.read_text().replace("alerts: [model-slo]", "alerts: [dup, dup2]"))
-    with pytest.raises(EngineError, match='gets rule "cost" from both AlertPolicy dup and dup2'):
-        prometheus.export(load_env(repo))
+    from engine.workspace import InvalidConfig
+
+    with pytest.raises(InvalidConfig) as caught:  # exports only ever see a valid configuration
+        load_env(repo)
+    found = [(d.code, d.message) for d in caught.value.result.diagnostics]
+    assert {code for code, _ in found} == {"MO202"}
+    assert ("MO202", 'rule "cost" comes from both AlertPolicy dup and dup2: its alerts would be indistinguishable') in found
 
 
 def test_the_escalation_meta_alert_counts_activations_over_alerts(repo: Path) -> None:

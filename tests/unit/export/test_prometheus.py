@@ -135,7 +135,8 @@ def test_two_policies_with_the_same_rule_name_on_one_model_are_refused_by_valida
         load_env(repo)
     found = [(d.code, d.message) for d in caught.value.result.diagnostics]
     assert {code for code, _ in found} == {"MO202"}
-    assert ("MO202", 'rule "cost" comes from both AlertPolicy dup and dup2: its alerts would be indistinguishable') in found
+    assert ("MO202", 'rule "cost" comes from both AlertPolicy dup and dup2: '
+                     "its alerts would be indistinguishable") in found
 
 
 def test_the_escalation_meta_alert_counts_activations_over_alerts(repo: Path) -> None:

@@ -34,6 +34,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
     StreamEndEvent,
 )
+from ruamel.yaml.reader import ReaderError
 
 from engine.diagnostics import Diagnostic, error, pointer, warning
 
@@ -159,6 +160,8 @@ def _parse(path: str, text: str, limits: Limits, positions: SourceMap | None) ->
         builder.run(next_event(text))
     except MarkedYAMLError as exc:
         builder.diagnostics.append(_syntax_error(path, text, exc))
+    except ReaderError as exc:  # a character YAML forbids (ESC, DEL, C1 controls, U+FFFE): not a MarkedYAMLError
+        builder.diagnostics.append(_unacceptable(path, text, exc))
     except _Abort:
         pass
     if not builder.documents and not builder.diagnostics:
@@ -216,6 +219,15 @@ def _syntax_error(path: str, text: str, exc: MarkedYAMLError) -> Diagnostic:
     context = f" ({exc.context} at line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
     return error("MO001", f"syntax error: {problem}{context}", file=path, line=line, column=column,
                  hint=_syntax_hint(problem))
+
+
+def _unacceptable(path: str, text: str, exc: ReaderError) -> Diagnostic:
+    offset = exc.position if isinstance(exc.position, int) and 0 <= exc.position <= len(text) else 0
+    lines = (text[:offset] + "x").splitlines()  # the same line breaks as the snippet under the message
+    line, column = len(lines), len(lines[-1])
+    character = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
+    return error("MO001", f"syntax error: {character} is not allowed in YAML ({exc.reason})", file=path, line=line,
+                 column=column, hint='remove it, or write it as an escape inside double quotes ("\\e", "\\x7f")')
 
 
 def _syntax_hint(problem: str) -> str | None:

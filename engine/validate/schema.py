@@ -93,6 +93,10 @@ def _kind(raw: SourceDocument, allowed: tuple[str, ...], findings: Findings) -> 
     if kind is None:
         findings.error("MO102", 'missing required field "kind"', raw, "", hint=f"one of: {', '.join(allowed)}")
         return None
+    if not isinstance(kind, str):  # a list or mapping here is unhashable: it can not even be looked up
+        findings.error("MO104", f"expected a string, got {_describe_value(kind)}", raw, "/kind",
+                       hint=f"one of: {', '.join(allowed)}")
+        return None
     if kind not in DOCUMENTS:
         close = did_you_mean(str(kind), DOCUMENTS) or next((k for k in DOCUMENTS if k.lower() == str(kind).lower()),
                                                            None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 
 from engine.console import Console
@@ -17,15 +18,31 @@ def render_text(diagnostics: Sequence[Diagnostic], source: SourceText, console: 
     return "\n".join(_one(d, source, console) for d in diagnostics)
 
 
+# Characters a terminal acts on: C0 controls but tab and newline, DEL, C1 controls, bidi embeddings,
+# overrides and isolates. A hostile file must not recolour, rewrite or visually reorder the output.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+
+
+def visible(text: str) -> str:
+    """User text as a terminal should show it: each control character becomes one visible character (its
+    Unicode control picture, or U+FFFD), so a caret under a snippet still lines up."""
+    return _CONTROLS.sub(_picture, text)
+
+
 def _one(d: Diagnostic, source: SourceText, console: Console) -> str:
     colour = "red" if d.is_error else "yellow"
     label = console.style(f"{d.severity.value}[{d.code}]", colour, "bold")
-    where = f"{d.file}:{d.line}:{d.column}" if d.file and d.line else (d.file or "<input>")
-    subject = f"{d.dotted_path}: " if d.dotted_path else ""
-    lines = [f"{console.style(where, 'bold')}: {label} {subject}{d.message}"]
+    where = visible(f"{d.file}:{d.line}:{d.column}" if d.file and d.line else (d.file or "<input>"))
+    subject = visible(f"{d.dotted_path}: ") if d.dotted_path else ""
+    lines = [f"{console.style(where, 'bold')}: {label} {subject}{visible(d.message)}"]
     lines += _snippet(d, source, console)
     if d.hint:
-        lines.append(f"{' ' * _gutter(d)}= {console.style('hint', 'cyan')}: {d.hint}")
+        lines.append(f"{' ' * _gutter(d)}= {console.style('hint', 'cyan')}: {visible(d.hint)}")
     return "\n".join(lines) + "\n"
 
 
@@ -40,7 +57,7 @@ def _snippet(d: Diagnostic, source: SourceText, console: Console) -> list[str]:
     all_lines = text.splitlines()
     if d.line > len(all_lines):
         return []
-    line = all_lines[d.line - 1].replace("\t", " ")
+    line = visible(all_lines[d.line - 1].replace("\t", " "))
     column = max(1, d.column or 1)
     if d.sensitive:  # the line may hold a credential: show its shape, never its value
         line = line[: column - 1] + "*" * min(8, max(1, len(line) - column + 1))
@@ -98,7 +115,7 @@ def github_annotation(d: Diagnostic) -> str:
     command = "error" if d.severity is Severity.ERROR else "warning"
     props = {"file": d.file, "line": d.line, "col": d.column, "title": f"{d.code} {d.dotted_path}".strip()}
     rendered = ",".join(f"{k}={_escape_property(str(v))}" for k, v in props.items() if v is not None)
-    message = d.message + (f"\n{d.hint}" if d.hint else "")
+    message = visible(d.message) + (f"\n{visible(d.hint)}" if d.hint else "")
     return f"::{command} {rendered}::{_escape_data(message)}"
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from engine.catalog import MetricName
@@ -113,13 +114,38 @@ class Canary(Spec):
 _COUNT_OR_PERCENT = r"^([0-9]+|[0-9]{1,2}%|100%)$"
 
 
+def _count_or_percent(value: Any) -> int | str:
+    # A pattern beside `Int | str` bound only the JSON Schema (where it applies to strings): the model took
+    # "abc" or -1, and the plan and the Kubernetes export used them.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema counts 3.0 as an integer
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and re.fullmatch(_COUNT_OR_PERCENT[1:-1], value):
+        return value
+    if isinstance(value, str):
+        shown = f'"{value}"'
+    elif isinstance(value, int | float):
+        shown = str(value).lower()  # true, false, nan, inf
+    else:
+        shown = "a list" if isinstance(value, list) else "a mapping"
+    raise PydanticCustomError("count_or_percent", 'expected a replica count or a percentage such as 1 or "25%", '
+                              "got {shown}", {"shown": shown})
+
+
+CountOrPercent = Annotated[
+    int | str,
+    PlainValidator(_count_or_percent),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": _COUNT_OR_PERCENT}]}),
+]
+
+
 class Rolling(Spec):
     """Rolling: replicas are replaced a few at a time."""
 
-    max_unavailable: Int | str = described("Replicas (or percentage) that may be unavailable during the update.",
-                                           default=0, json_schema_extra={"pattern": _COUNT_OR_PERCENT})
-    max_surge: Int | str = described("Extra replicas (or percentage) allowed during the update.", default=1,
-                                     json_schema_extra={"pattern": _COUNT_OR_PERCENT})
+    max_unavailable: CountOrPercent = described("Replicas (or percentage) that may be unavailable during the update.",
+                                                default=0)
+    max_surge: CountOrPercent = described("Extra replicas (or percentage) allowed during the update.", default=1)
     preview_tests: list[Name] = described("Tests run against the first new replica before the rest are replaced.",
                                           default_factory=list)
 

@@ -161,12 +161,14 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
             return EnvironmentResult(env.name, serial=state.serial)
         if replay.interrupted:
             log(f"{env.name}: resuming an interrupted apply ({len(replay.entries)} journal entries)")
-        journal = open_journal(ws.root, env.name)
         lineage = state.lineage or str(uuid.uuid4())
-        journal.record("begin", durable=True, plan=plan.id, serial=state.serial, lineage=lineage)
         state = state.model_copy(update={"lineage": lineage, "serial": state.serial + 1, "applied_plan": plan.id,
                                          "engine_version": __version__, "git_sha": git_sha or state.git_sha})
+        # The replayed state is written before `begin`: a journal forgets what precedes its last `begin`, so
+        # a kill between the two must find the interrupted apply's progress in state.json, not lose it.
         write_state(ws.root, state)
+        journal = open_journal(ws.root, env.name)
+        journal.record("begin", durable=True, plan=plan.id, serial=state.serial - 1, lineage=lineage)
         driver = create_driver(ws.root, env.name, env.spec)
         executor = Executor(ws.root, env, state, driver, journal, observer, metric_source(ws.root, env),
                             request.promote)

@@ -104,18 +104,20 @@ def run_apply(ws: Workspace, request: ApplyRequest, confirm: Callable[[Plan], bo
             for rest in plan.environments[len(outcome.environments):]:
                 outcome.environments.append(EnvironmentResult(rest.name, skipped=f"{env_plan.name} failed"))
             break
-    _render_reports(ws, outcome, overrides)
     if request.commit:
         outcome.committed = _commit(ws, outcome)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def _render_reports(ws: Workspace, outcome: ApplyOutcome, overrides: Mapping[str, EnvironmentConfig]) -> None:
-    """Re-render REPORT.md of every environment this apply changed, so it matches the state it records."""
+def _write_report(ws: Workspace, env: EnvironmentConfig) -> None:
+    """Re-render REPORT.md of an environment this apply recorded, so it matches the state.
+
+    Called before the journal is removed: an apply killed before its report is written leaves its journal
+    behind, and the next apply, finding it, writes the report."""
     from engine.report import write_reports  # jinja2 loads only when there is something to render
 
-    write_reports(ws, [e.name for e in outcome.environments if e.results], overrides)
+    write_reports(ws, [env.name], {env.name: env})
 
 
 def _preview(ws: Workspace, request: ApplyRequest, overrides: Mapping[str, EnvironmentConfig]) -> Plan:
@@ -157,7 +159,9 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
         current = plan_environment(env, ws.states(), [], options, now())
         actions = _runnable(shown, current)
         if not actions and not replay.interrupted:
-            journal_path(ws.root, env.name).unlink(missing_ok=True)  # the apply that wrote it was killed after its end
+            if replay.entries:  # the apply that wrote this journal was killed after its end: finish its work
+                _write_report(ws, env)
+                journal_path(ws.root, env.name).unlink(missing_ok=True)
             return EnvironmentResult(env.name, serial=state.serial)
         if replay.interrupted:
             log(f"{env.name}: resuming an interrupted apply ({len(replay.entries)} journal entries)")
@@ -177,9 +181,10 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
             request.only is None)
         final = executor.checkpoint(config_digest=env.digest if clean else None)
         journal.record("end", durable=True, serial=final.serial)
-        journal.close(remove=True)
         driver.close()
         ws.forget(env.name)
+        _write_report(ws, env)
+        journal.close(remove=True)
         return EnvironmentResult(env.name, results, serial=final.serial)
 
 

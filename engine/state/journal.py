@@ -73,15 +73,26 @@ class Journal:
 def open_journal(root: Path, environment: str) -> Journal:
     """Open the journal for a new apply; a finished one left behind (killed after its end) is dropped."""
     path = journal_path(root, environment)
-    if not read_journal(path).interrupted:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
     try:
+        if not read_journal(path).interrupted:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        else:
+            _drop_torn_tail(path)
         handle = path.open("a", encoding="utf-8")
     except OSError as exc:
         raise EngineError(f"cannot open the journal {path}: {exc.strerror or exc}") from None
     previous = read_journal(path)
     return Journal(path, handle, previous.entries[-1]["seq"] if previous.entries else 0)
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line that a killed process (or a full disk) left half-written: entries appended after it
+    would otherwise share its line, and readers, which stop at the first line that does not parse, would
+    never see them."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        os.truncate(path, data.rfind(b"\n") + 1)
 
 
 @dataclass

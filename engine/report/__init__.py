@@ -69,7 +69,7 @@ def write_reports(ws: Workspace, names: Iterable[str],
         if _read(path) == report.text:
             outcome.current.append(report.path)
             continue
-        atomic_write(path, report.text, path.parent)
+        atomic_write(path, report.text, ws.root)
         outcome.written.append(report.path)
     return outcome
 

@@ -13,7 +13,9 @@ rather than add to them, so replaying an entry twice changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -118,6 +120,20 @@ _HANDLERS: dict[str, Callable[[dict[str, Any], str, Mapping[str, Any]], str]] = 
 }  # fmt: skip
 
 
+def _ends_mid_line(path: Path) -> bool:
+    try:
+        with path.open("rb") as log:
+            log.seek(-1, os.SEEK_END)
+            return log.read(1) != b"\n"
+    except OSError:  # no log yet, or an empty one
+        return False
+
+
+def _cut_torn_tail(path: Path) -> None:
+    data = path.read_bytes()
+    os.truncate(path, data.rfind(b"\n") + 1)
+
+
 class LocalDriver:
     """A serving table on disk, with an operation log in front of it."""
 
@@ -131,6 +147,7 @@ class LocalDriver:
         self.table = read_live(root, environment)
         self._flushed_seq = -1
         self._flushed_at = time.monotonic()
+        self._torn = _ends_mid_line(self.log_path)
 
     @classmethod
     def create(cls, root: Path, environment: str, spec: EnvironmentSpec) -> LocalDriver:
@@ -139,18 +156,26 @@ class LocalDriver:
     def execute(self, operation: Operation) -> Outcome:
         if operation.op not in _HANDLERS:
             return Outcome(False, f"unknown operation {operation.op}")
+        seq, at = self.table.get("seq", 0) + 1, now_iso()
+        try:
+            self._log(operation, seq, at)  # first: an operation that cannot be recorded is not done
+        except OSError as exc:
+            self._torn = True
+            return Outcome(False, f"cannot record the operation in .modelops/live/{self.log_path.name}: "
+                                  f"{exc.strerror or exc}")
         detail = apply_operation(self.table, operation.op, operation.target, operation.args)
-        self.table["seq"] = self.table.get("seq", 0) + 1
-        self.table["updated"] = now_iso()
-        self._log(operation)
+        self.table["seq"], self.table["updated"] = seq, at
         if time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
         return Outcome(True, detail)
 
-    def _log(self, operation: Operation) -> None:
-        entry = {"seq": self.table["seq"], "at": self.table["updated"], "op": operation.op,
-                 "target": operation.target, "key": operation.key, "args": dict(operation.args)}
+    def _log(self, operation: Operation, seq: int, at: str) -> None:
+        entry = {"seq": seq, "at": at, "op": operation.op, "target": operation.target, "key": operation.key,
+                 "args": dict(operation.args)}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._torn:  # a failed write left half a line: entries after it would share it, and be unreadable
+            _cut_torn_tail(self.log_path)
+            self._torn = False
         with self.log_path.open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry, sort_keys=True) + "\n")
 
@@ -161,8 +186,9 @@ class LocalDriver:
         text = json.dumps(self.table, sort_keys=True, separators=(",", ":")) + "\n"
         atomic_write(self.path, text, self.root, durable=False)
         self._flushed_seq, self._flushed_at = self.table.get("seq", 0), time.monotonic()
-        if self.log_path.exists() and self.log_path.stat().st_size > ROTATE_BYTES:
-            self.log_path.replace(self.log_path.with_suffix(".log.1"))
+        with contextlib.suppress(OSError):  # rotation only saves reading time; the log stays valid without it
+            if self.log_path.stat().st_size > ROTATE_BYTES:
+                self.log_path.replace(self.log_path.with_suffix(".log.1"))
 
     def observe(self, model: str) -> Mapping[str, Any] | None:
         found: Mapping[str, Any] | None = self.table.get("models", {}).get(model)

@@ -168,23 +168,30 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
         lineage = state.lineage or str(uuid.uuid4())
         state = state.model_copy(update={"lineage": lineage, "serial": state.serial + 1, "applied_plan": plan.id,
                                          "engine_version": __version__, "git_sha": git_sha or state.git_sha})
-        # The replayed state is written before `begin`: a journal forgets what precedes its last `begin`, so
-        # a kill between the two must find the interrupted apply's progress in state.json, not lose it.
-        write_state(ws.root, state)
-        journal = open_journal(ws.root, env.name)
-        journal.record("begin", durable=True, plan=plan.id, serial=state.serial - 1, lineage=lineage)
-        driver = create_driver(ws.root, env.name, env.spec)
-        executor = Executor(ws.root, env, state, driver, journal, observer, metric_source(ws.root, env),
-                            request.promote)
-        results = executor.run(actions)
-        clean = all(r.status == "applied" for r in results) and len(actions) == len(current.actions) and (
-            request.only is None)
-        final = executor.checkpoint(config_digest=env.digest if clean else None)
-        journal.record("end", durable=True, serial=final.serial)
-        driver.close()
-        ws.forget(env.name)
-        _write_report(ws, env)
-        journal.close(remove=True)
+        journal = open_journal(ws.root, env.name)  # a journal that cannot be opened fails before any write
+        try:
+            try:
+                # The replayed state is written before `begin`: a journal forgets what precedes its last
+                # `begin`, so a kill between the two must find the interrupted apply's progress in state.json.
+                write_state(ws.root, state)
+            except EngineError:
+                journal.close(remove=not replay.interrupted)  # keep an interrupted apply's journal, not our empty one
+                raise
+            journal.record("begin", durable=True, plan=plan.id, serial=state.serial - 1, lineage=lineage)
+            driver = create_driver(ws.root, env.name, env.spec)
+            executor = Executor(ws.root, env, state, driver, journal, observer, metric_source(ws.root, env),
+                                request.promote)
+            results = executor.run(actions)
+            clean = all(r.status == "applied" for r in results) and len(actions) == len(current.actions) and (
+                request.only is None)
+            final = executor.checkpoint(config_digest=env.digest if clean else None)
+            journal.record("end", durable=True, serial=final.serial)
+            driver.close()
+            ws.forget(env.name)
+            _write_report(ws, env)
+            journal.close(remove=True)
+        finally:
+            journal.close(remove=False)  # on a failure the journal stays, for the next apply to resume from
         return EnvironmentResult(env.name, results, serial=final.serial)
 
 

@@ -59,7 +59,10 @@ class Journal:
             if self.written == _KILL_AFTER:
                 os.kill(os.getpid(), signal.SIGKILL)
         except OSError as exc:
-            raise EngineError(f"cannot write the journal {self.path.name}: {exc.strerror or exc}",
+            # Close now: text left in the buffer would otherwise fail again when the handle is collected at exit.
+            with contextlib.suppress(OSError):
+                self.handle.close()
+            raise EngineError(f"cannot write the journal {_shown(self.path)}: {exc.strerror or exc}",
                               hint="free disk space or fix permissions; the next apply resumes from the journal",
                               ) from None
 
@@ -81,7 +84,8 @@ def open_journal(root: Path, environment: str) -> Journal:
             _drop_torn_tail(path)
         handle = path.open("a", encoding="utf-8")
     except OSError as exc:
-        raise EngineError(f"cannot open the journal {path}: {exc.strerror or exc}") from None
+        raise EngineError(f"cannot open the journal {_shown(path)}: {exc.strerror or exc}",
+                          hint="free disk space or fix permissions, then run the command again") from None
     previous = read_journal(path)
     return Journal(path, handle, previous.entries[-1]["seq"] if previous.entries else 0)
 
@@ -93,6 +97,10 @@ def _drop_torn_tail(path: Path) -> None:
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
         os.truncate(path, data.rfind(b"\n") + 1)
+
+
+def _shown(path: Path) -> str:
+    return "/".join(path.parts[-3:])  # environments/<env>/state.journal: which environment, not where the repo is
 
 
 @dataclass

@@ -163,7 +163,7 @@ class Executor:
 
     def _rolls_back(self, name: str, step: Step) -> bool:
         spec = self.env.models[name].spec.auto_rollback if name in self.env.models else None
-        if spec is None:
+        if spec is None or step.op == "alerts":  # onAlerts exists only to roll back
             return True
         return spec.on_test_failure if step.op in ("test", "verify") else spec.on_analysis_failure
 
@@ -213,7 +213,7 @@ class Executor:
     def _dispatch(self, action: Action, model: ModelState | None, step: Step, key: str) -> StepOutcome:
         if step.op == "verify":
             return _gate(gates.verify(self.env.models[action.name]))
-        if step.op in ("test", "analysis"):
+        if step.op in ("test", "analysis", "alerts"):
             return self._gate(action, model, step)
         if step.op == "pause":
             return self._pause(action, model, step)
@@ -237,6 +237,8 @@ class Executor:
             return StepOutcome("ok", "passed by `modelops promote`")
         ctx = gates.GateContext(self.root, self.env, self.env.models[action.name], model.rollout.version,
                                 step.args["slot"], self.metrics, self.sleep)
+        if step.op == "alerts":
+            return _gate(gates.check_alerts(ctx, list(step.args["severities"])))
         names = list(step.args.get("tests") or step.args.get("analyses") or [])
         verdict = gates.run_tests(ctx, names) if step.op == "test" else gates.run_analyses(ctx, names)
         return _gate(verdict)

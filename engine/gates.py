@@ -215,3 +215,29 @@ def metric_source(root: Path, environment: EnvironmentConfig) -> MetricSource | 
     """The environment's metric source (file or prometheus), or None when it declares none."""
     metrics = environment.spec.metrics
     return open_source(root, environment.name, metrics) if metrics is not None else None
+
+
+def check_alerts(ctx: GateContext, severities: list[str]) -> GateResult:
+    """`autoRollback.onAlerts`: the model's alert rules of these severities, measured now on the new version.
+
+    A rollout is short, so a threshold crossed counts at once (a rule's `for` is for paging, not for
+    deciding whether to keep a version). No data is not an alert."""
+    from engine.ops.alerts import limits
+
+    if ctx.metrics is None:
+        return GateResult("pass", "no metric source: alerts not checked")
+    firing, checked = [], 0
+    for _, rule in ctx.environment.alert_rules(ctx.model):
+        bounds = [lim for lim in limits(rule) if lim.severity in severities]
+        if not bounds:
+            continue
+        query = MetricQuery(ctx.environment.name, ctx.model.name, ctx.version, rule.metric, rule.query,
+                            str(rule.window), rule.name)
+        value = ctx.metrics.instant(query)
+        checked += 1
+        crossed = [lim for lim in bounds if value is not None and lim.crossed(value)]
+        if crossed:
+            firing.append(f"{rule.name} {crossed[0].severity}: {query.label} {value:g} {crossed[0].shown}")
+    if firing:
+        return GateResult("fail", "alerts firing on the new version: " + "; ".join(firing))
+    return GateResult("pass", f"no {'/'.join(severities)} alert among {checked} rules")

@@ -135,7 +135,23 @@ def rollout(model: ModelConfig, state: ModelState | None, replicas: int) -> list
     """The steps that take a model from what it serves now to the desired revision."""
     if state is None or state.active_slot is None:
         return first_deploy(model, replicas)
-    return STRATEGIES[model.strategy](model, state.active_slot, state.idle_slot, replicas)
+    steps = STRATEGIES[model.strategy](model, state.active_slot, state.idle_slot, replicas)
+    return watch_alerts(model, steps)
+
+
+def watch_alerts(model: ModelConfig, steps: list[Step]) -> list[Step]:
+    """With `autoRollback.onAlerts`, check those alerts on the new version each time it gains traffic."""
+    severities = list(model.spec.auto_rollback.on_alerts)
+    deploy = next((s for s in steps if s.op == "deploy"), None)
+    if not severities or deploy is None:
+        return steps
+    candidate = deploy.args["slot"]
+    out: list[Step] = []
+    for step in steps:
+        out.append(step)
+        if step.op == "traffic" and step.args["weights"].get(candidate, 0) > 0:
+            out.append(Step("alerts", "production", {"severities": severities, "slot": candidate}))
+    return out
 
 
 def fast_rollback(state: ModelState, delay_ms: int) -> list[Step]:

@@ -54,6 +54,7 @@ def check_semantics(result: SchemaResult, findings: Findings) -> Index:
     for model in index.all("Model"):
         _model(model, refs, findings)
         _expressible(model, index, findings)
+        _watched(model, index, findings)
     for policy in index.all("AlertPolicy"):
         _alert_policy(policy, findings)
     for policy in index.all("EscalationPolicy"):
@@ -225,6 +226,16 @@ def _distinct_rules(model: Document, index: Index, findings: Findings) -> None:
                                " its alerts would be indistinguishable", model.source, pointer("spec", "alerts", i),
                                hint="rename one of the rules (rule names become the modelops_rule label)")
             seen.setdefault(rule.name, name)
+
+
+def _watched(model: Document, index: Index, findings: Findings) -> None:
+    """autoRollback.onAlerts and analysis read the environment's metric source: say when there is none."""
+    env = index.first("Environment", None, model.environment or "")
+    if env is None or env.spec.metrics is not None:
+        return
+    if model.spec.auto_rollback.on_alerts:
+        findings.warning("MO211", "autoRollback.onAlerts is not checked: the environment has no metric source",
+                         model.source, "/spec/autoRollback/onAlerts", hint=f"add spec.metrics to {env.source.file}")
 
 
 def _unique_tests(model: Document, findings: Findings) -> None:

@@ -107,6 +107,8 @@ def describe(step: Step) -> str:
             return f"{_when(a['when'])}analysis {', '.join(a['analyses'])} on slot {a['slot']}"
         case "traffic":
             return _traffic(a)
+        case "alerts":
+            return f"roll back if {'/'.join(a['severities'])} alerts fire on slot {a['slot']}"
         case "pause":
             wait = str(Duration(a["duration_ms"])) if a.get("duration_ms") is not None else "until promoted"
             return f"pause {wait} ({a.get('reason', 'pause')})"

@@ -180,3 +180,21 @@ def test_apply_through_the_webhook_driver(served_repo: Path, cli: Callable[..., 
                                       "EscalationPolicy/ml-oncall", "ScalingPolicy/gpu-standard"}
     assert max(platform.executed.values()) == 1  # the 503 was retried, the work done once
     assert url not in result.output and url not in (served_repo / "environments/staging/state.json").read_text()
+
+
+def test_a_critical_alert_on_the_new_version_rolls_it_back(served_repo: Path, cli: Callable[..., Result]) -> None:
+    """sentiment says autoRollback: {onAlerts: [critical]}: its alert rules are checked each time the new version
+    gains traffic, against the environment's metric source."""
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    metrics = served_repo / "examples/metrics/staging.json"
+    data = json.loads(metrics.read_text())
+    data["models"]["sentiment@1.5.0"] = {"error_rate": 0.09}  # critical is 0.05 in policies/alerts/model-slo.yaml
+    metrics.write_text(json.dumps(data))
+    path = served_repo / "environments/staging/models/sentiment.yaml"
+    path.write_text(path.read_text().replace("1.4.2", "1.5.0"))
+    result = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert result.code == 1
+    assert "alerts firing on the new version: high-error-rate critical: error_rate 0.09 > 0.05" in result.out
+    model = state(served_repo, "staging")["models"]["sentiment"]
+    assert model["version"] == "1.4.2" and model["active_slot"] == "blue" and model["phase"] == "RolledBack"
+    assert model["switches"][-1]["to_version"] == "1.4.2"  # the switch to 1.5.0 was undone

@@ -1,0 +1,207 @@
+"""The crash matrix: every strategy (blue-green, canary, rolling) on every driver (local, webhook, gitops), an
+upgrade of model `m` from 1.0.0 to 1.1.0 SIGKILLed in a real process, then resumed.
+
+After every kill, the next apply first refuses (exit 3) naming the stale lock and the `modelops unlock ID --env
+lab` command; that command, with the ID taken from the message, breaks it; the apply after it must:
+
+- converge: state.json (less `serial`, `updated`, `applied_plan`) and what the target serves (the local
+  serving table, the webhook platform's models and policies, the gitops serving table and every rendered
+  manifest, byte for byte) equal what an uninterrupted apply leaves; REPORT.md matches the state; no journal
+  and no lock are left;
+- never repeat a finished step: the local driver's operation log and the webhook platform (which counts
+  every POST by idempotency key) show each key at most once, plus once more per killed run that left it
+  started but unfinished; the operations the target acted on are exactly the uninterrupted run's, in the same
+  order, under the same keys. (The gitops driver keeps no key log: its evidence is the byte-identical
+  rendering.)
+
+All along, a reader thread polls state.json and the serving table every millisecond: every read parses
+as a whole document, and it sees the state change while the apply runs.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.crash_support import (
+    DRIVERS,
+    JOURNAL,
+    LOCK,
+    STRATEGIES,
+    Kill,
+    Killed,
+    Reader,
+    Target,
+    allowed_sends,
+    apply,
+    apply_killed_at,
+    break_stale_lock,
+    reader,
+    report_is_current,
+    set_version,
+    write_lab,
+)
+
+#: Journal entries of the upgrade: begin, the rollout's start, `started` and `done` for each step (the canary's
+#: timed pause records its deadline once more), the rollout's end, and `end`. Blue-green has 7 steps (verify,
+#: deploy, test, pre-promotion analysis, switch, post-promotion analysis, retire), canary 9 (verify, deploy,
+#: test, 25%, pause, analysis, 50%, switch, retire), rolling 6 (verify, deploy a surge, test, two batches,
+#: retire).
+ENTRIES = {"blue-green": 18, "canary": 23, "rolling": 16}
+#: Random kills per combination; every other trial also kills the apply that resumes, at a random point.
+RANDOM_TRIALS = 6
+STARTUP = 0.6  # a kill counted from the process start lands in start-up, planning or taking the lock
+
+
+@dataclass
+class Lab:
+    """A template ready to upgrade, and what an uninterrupted upgrade leaves."""
+
+    template: Path
+    target: Target
+    seed: tuple[dict[str, Any], dict[str, Any]] | None
+    expected: dict[str, Any]
+    keys: list[str]
+
+    def trial(self, path: Path) -> Path:
+        shutil.copytree(self.template, path)
+        self.target.reset(path, self.seed)
+        return path
+
+    def check(self, repo: Path, killed: list[Killed], watch: Reader) -> None:
+        assert self.target.final(repo) == self.expected
+        assert not (repo / JOURNAL).exists() and not (repo / LOCK).exists()
+        assert report_is_current(repo) == []
+        assert watch.torn == [] and watch.reads > 0
+        if self.target.driver == "gitops":
+            return
+        assert self.target.executed(repo) == self.keys
+        sent = self.target.sent(repo)
+        for run_ in killed:
+            again = run_.finished & set(sent[run_.sent:])
+            assert not again, f"operations finished before a kill were sent again after it: {again}"
+        allowed = allowed_sends(killed)
+        for key, count in Counter(sent).items():
+            assert count <= 1 + allowed[key], f"{key} reached the target {count} times"
+
+
+def prepare(tmp_path: Path, strategy: str, target: Target) -> Lab:
+    template = write_lab(tmp_path / "template", strategy, target.driver)
+    first = apply(template, target.url)
+    assert first.returncode == 0, first.stdout + first.stderr
+    set_version(template, strategy, "1.1.0")
+    seed = target.snapshot() if target.platform is not None else None
+    baseline = tmp_path / "baseline"
+    shutil.copytree(template, baseline)
+    target.reset(baseline, seed)
+    with reader(baseline).polling() as watch:
+        done = apply(baseline, target.url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert watch.torn == [] and len(watch.serials) >= 2, watch  # it read the state before and after
+    lab = Lab(template, target, seed, target.final(baseline), target.executed(baseline))
+    assert lab.expected["state"]["models"]["m"]["version"] == "1.1.0"
+    assert lab.expected["state"]["models"]["m"]["phase"] == "Healthy"
+    return lab
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_killed_at_every_journal_boundary(strategy: str, driver: str, tmp_path: Path) -> None:
+    """Kill points: every journal boundary, 18 for blue-green, 23 for canary, 16 for rolling (ENTRIES)."""
+    with Target(driver).running() as target:
+        lab = prepare(tmp_path, strategy, target)
+        boundary = 0
+        while True:
+            boundary += 1
+            repo = lab.trial(tmp_path / f"kill-{boundary}")
+            with reader(repo).polling() as watch:
+                first = apply(repo, target.url, fault=boundary)
+                if first.returncode == 0:
+                    break  # the apply wrote fewer entries than this: every boundary was tried
+                assert first.returncode == -9, first.stderr
+                killed = [Killed.read(repo, target)]
+                assert break_stale_lock(repo)
+                second = apply(repo, target.url)
+                assert second.returncode == 0, second.stdout + second.stderr
+            lab.check(repo, killed, watch)
+        assert boundary - 1 == ENTRIES[strategy]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_killed_at_random_points(strategy: str, driver: str, tmp_path: Path) -> None:
+    """Kill points: 6 random moments per combination, 3 of them followed by a second random kill of the
+    apply that resumes (9 kills). A moment is "after N journal entries, plus up to 150 ms", so most land inside
+    a step (a driver call, a test, a pause, a rendering); N = 0 counts from the process start (start-up,
+    planning, the lock). Seeded per combination: the same moments every run."""
+    rng = random.Random(f"crash-matrix/{strategy}/{driver}")
+    with Target(driver).running() as target:
+        lab = prepare(tmp_path, strategy, target)
+        landed = 0
+        for trial in range(RANDOM_TRIALS):
+            kills = [_moment(rng, ENTRIES[strategy]) for _ in range(1 + trial % 2)]
+            repo = lab.trial(tmp_path / f"trial-{trial}")
+            killed: list[Killed] = []
+            with reader(repo).polling() as watch:
+                for kill in kills:
+                    code = apply_killed_at(repo, kill, target.url)
+                    assert code in (0, -9), code
+                    if code == -9:
+                        landed += 1
+                        killed.append(Killed.read(repo, target))
+                    break_stale_lock(repo)
+                final = apply(repo, target.url)
+                assert final.returncode == 0, f"{kills}: {final.stdout}{final.stderr}"
+            lab.check(repo, killed, watch)
+        assert landed >= RANDOM_TRIALS  # most kills land before the apply finishes
+
+
+def _moment(rng: random.Random, entries: int) -> Kill:
+    after = rng.randint(0, entries)
+    return Kill(after, rng.uniform(0, STARTUP if after == 0 else 0.15))
+
+
+@pytest.mark.parametrize("first", [4, 9, 14])
+def test_a_resume_killed_right_after_its_begin_keeps_the_progress(first: int, tmp_path: Path) -> None:
+    """Kill an upgrade at journal entry `first`, then the apply that resumes it right after its own first entry
+    (`begin`, which starts a new journal), then resume again: the progress of the first run survives (it was
+    written into state.json before `begin`), so no operation it finished reaches the webhook platform twice."""
+    with Target("webhook").running() as target:
+        lab = prepare(tmp_path, "blue-green", target)
+        repo = lab.trial(tmp_path / "twice")
+        killed = []
+        with reader(repo).polling() as watch:
+            for fault in (first, 1):
+                assert apply(repo, target.url, fault=fault).returncode == -9
+                killed.append(Killed.read(repo, target))
+                assert break_stale_lock(repo)
+            assert apply(repo, target.url).returncode == 0
+        assert killed[0].finished, "the first run finished some steps"
+        lab.check(repo, killed, watch)
+
+
+def test_a_torn_journal_line_is_cut_before_the_next_apply_appends(tmp_path: Path) -> None:
+    """A write cut short (a full disk mid-entry) leaves half a line at the end of the journal. The apply that
+    resumes must not append its entries to that half line, where no reader would find them: killed in its turn,
+    its progress must still be known to the apply after it (no finished operation sent twice)."""
+    with Target("local").running() as target:
+        lab = prepare(tmp_path, "blue-green", target)
+        repo = lab.trial(tmp_path / "torn")
+        with reader(repo).polling() as watch:
+            assert apply(repo, target.url, fault=5).returncode == -9
+            killed = [Killed.read(repo, target)]
+            with (repo / JOURNAL).open("a") as journal:
+                journal.write('{"at":"2026-11-27T12:00:00Z","event":"started","key":"')  # half an entry
+            assert break_stale_lock(repo)
+            assert apply(repo, target.url, fault=8).returncode == -9  # the resumed apply is killed in its turn
+            killed.append(Killed.read(repo, target))
+            assert killed[-1].finished, "the resumed apply finished steps before it was killed"
+            assert break_stale_lock(repo)
+            assert apply(repo, target.url).returncode == 0
+        lab.check(repo, killed, watch)

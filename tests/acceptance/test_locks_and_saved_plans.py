@@ -1,0 +1,197 @@
+"""Concurrency through the CLI, end to end: two applies at once (exactly one proceeds, the other exits 3 naming
+the owner), a lock left by a killed apply (reported as stale with the exact unlock command; `unlock` needs the
+lock's ID), and saved plans that no longer match (refused with exit 3, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result, snapshot
+from tests.crash_support import ENV, JOURNAL, LOCK, NOW, STATE, command, process_env, set_version, write_lab
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def lab(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Model m serves 1.0.0 as a canary (local driver); the configuration now asks for 1.1.0."""
+    monkeypatch.setenv("MODELOPS_NOW", NOW)
+    root = write_lab(tmp_path / "ops", "canary", "local")
+    assert cli("--repo", root, "apply", "--auto-approve").code == 0
+    set_version(root, "canary", "1.1.0")
+    return root
+
+
+def slow_canary(root: Path) -> None:
+    """The canary pause lasts 3 s: long enough for a second command to meet the lock."""
+    path = root / f"environments/{ENV}/models/m.yaml"
+    path.write_text(path.read_text().replace("pause: 200ms", "pause: 3s"))
+
+
+def start_apply(root: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(command(root, "apply", "--auto-approve"), env=process_env(None),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_applies_started_together_exactly_one_proceeds(lab: Path) -> None:
+    slow_canary(lab)
+    first, second = start_apply(lab), start_apply(lab)
+    outcomes = {}
+    for proc in (first, second):
+        out, err = proc.communicate(timeout=60)
+        outcomes[proc.pid] = (proc.returncode, out, err)
+    codes = sorted(code for code, _, _ in outcomes.values())
+    assert codes == [0, 3], outcomes
+    [(winner, _)] = [(pid, o) for pid, o in outcomes.items() if o[0] == 0]
+    [(_, (_, loser_out, loser_err))] = [(pid, o) for pid, o in outcomes.items() if o[0] == 3]
+    assert f'environment "{ENV}" is locked by another operation\nLock Info:\n  ID:        ' in loser_err
+    assert "  Operation: apply\n" in loser_err
+    assert f"(pid {winner} on {socket.gethostname()})" in loser_err
+    assert "stale" not in loser_err  # the holder is alive
+    assert "Hint: wait for it to finish; if it is stuck, break the lock with: modelops unlock " in loser_err
+    assert "op=" not in loser_out  # the loser ran no step
+    state = json.loads((lab / STATE).read_text())
+    assert state["models"]["m"]["version"] == "1.1.0" and state["models"]["m"]["phase"] == "Healthy"
+    assert not (lab / LOCK).exists() and not (lab / JOURNAL).exists()
+
+
+def test_monitor_waits_out_an_apply_too(lab: Path, cli: Cli) -> None:
+    """monitor records alert state under the same lock: it exits 3 while an apply holds it."""
+    slow_canary(lab)
+    running = start_apply(lab)
+    try:
+        _wait_for(lab / LOCK)
+        monitored = cli("--repo", lab, "monitor", "--env", ENV)
+        assert monitored.code == 3, monitored.output
+        assert f"(pid {running.pid} on " in monitored.err
+    finally:
+        out, err = running.communicate(timeout=60)
+    assert running.returncode == 0, out + err
+
+
+def _wait_for(path: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+def test_a_killed_applys_lock_is_stale_and_unlock_needs_its_id(lab: Path, cli: Cli) -> None:
+    env = process_env(None, fault=8)
+    killed = subprocess.run(command(lab, "apply", "--auto-approve"), env=env, capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert killed.returncode == -9
+    holder = json.loads((lab / LOCK).read_text())
+    assert holder["operation"] == "apply"
+
+    refused = cli("--repo", lab, "apply", "--auto-approve")
+    assert refused.code == 3, refused.output
+    assert f"  ID:        {holder['id']}\n" in refused.err
+    assert (f"The lock is stale: process {holder['pid']} on this host ({socket.gethostname()}) is no longer "
+            "running.") in refused.err
+    assert f"break the lock with: modelops unlock {holder['id']} --env {ENV}" in refused.err
+    assert cli("--repo", lab, "monitor", "--env", ENV).code == 3  # every writer is held off
+    assert cli("--repo", lab, "plan").code == 0  # readers are not
+
+    wrong = cli("--repo", lab, "unlock", "0000-not-the-id", "--env", ENV)
+    assert wrong.code == 64
+    assert f'lock ID "0000-not-the-id" does not match the lock on "{ENV}" ({holder["id"]})' in wrong.err
+    assert "Hint: copy the ID from the Lock Info of the error that reported the lock" in wrong.err
+    assert cli("--repo", lab, "unlock", "--env", ENV).code == 64  # the ID is required
+    assert cli("--repo", lab, "unlock", holder["id"]).code == 64  # and so is the environment
+    assert (lab / LOCK).exists()
+
+    unlocked = cli("--repo", lab, "unlock", holder["id"], "--env", ENV)
+    assert unlocked.code == 0
+    assert unlocked.out.strip() == f'Unlocked "{ENV}" (was held by {holder["who"]} on {holder["host"]} for apply).'
+    again = cli("--repo", lab, "unlock", holder["id"], "--env", ENV)
+    assert again.code == 64 and f'environment "{ENV}" is not locked' in again.err
+
+    resumed = cli("--repo", lab, "apply", "--auto-approve")
+    assert resumed.code == 0, resumed.output
+    assert f"{ENV}: resuming an interrupted apply" in resumed.out
+    assert json.loads((lab / STATE).read_text())["models"]["m"]["version"] == "1.1.0"
+
+
+def test_a_lock_from_another_host_is_never_called_stale(lab: Path, cli: Cli) -> None:
+    """A pid says nothing about another machine's processes: the lock is reported, not judged."""
+    lock = {"id": "5f0c-other-host", "environment": ENV, "operation": "apply", "who": "ci", "host": "runner-7.invalid",
+            "pid": 999_999, "created": NOW, "version": "0.1.0", "run_url": "https://ci.example/runs/42"}
+    (lab / LOCK).parent.mkdir(parents=True, exist_ok=True)
+    (lab / LOCK).write_text(json.dumps(lock))
+    refused = cli("--repo", lab, "apply", "--auto-approve")
+    assert refused.code == 3
+    assert "(pid 999999 on runner-7.invalid)" in refused.err and "Run:       https://ci.example/runs/42" in refused.err
+    assert "stale" not in refused.err
+    assert f"modelops unlock 5f0c-other-host --env {ENV}" in refused.err
+
+
+# -- saved plans --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", ["reuse", "stale-serial", "other-lineage", "changed-config",
+                                      "empty-state-reused", "empty-state-then-created", "interrupted",
+                                      "monitor-wrote-state"])
+def test_a_saved_plan_that_no_longer_matches_is_refused_with_exit_3(scenario: str, tmp_path: Path, cli: Cli,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELOPS_NOW", NOW)
+    root = write_lab(tmp_path / "ops", "rolling", "local")
+    plan = tmp_path / "plan.json"
+    if not scenario.startswith("empty-state"):
+        assert cli("--repo", root, "apply", "--auto-approve").code == 0
+        set_version(root, "rolling", "1.1.0")
+    assert cli("--repo", root, "plan", "--out", plan).code == 0
+    if scenario in ("reuse", "empty-state-reused"):
+        assert cli("--repo", root, "apply", plan).code == 0
+        expected = "this plan was already applied (state serial"
+    elif scenario == "stale-serial":
+        assert cli("--repo", root, "apply", "--auto-approve").code == 0  # another apply got there first
+        expected = "saved plan is stale: the state changed since the plan was made (serial"
+    elif scenario == "other-lineage":
+        (root / STATE).unlink()
+        assert cli("--repo", root, "apply", "--auto-approve").code == 0
+        expected = "saved plan does not match the state (plan lineage"
+    elif scenario == "changed-config":
+        set_version(root, "rolling", "1.2.0")
+        expected = "the configuration changed since the plan was made"
+    elif scenario == "empty-state-then-created":  # someone else applied first: their state, not the plan's
+        assert cli("--repo", root, "apply", "--auto-approve").code == 0
+        expected = "saved plan does not match the state (plan lineage none, state lineage "
+    elif scenario == "interrupted":
+        killed = subprocess.run(command(root, "apply", "--auto-approve"), env=process_env(None, fault=6),
+                                capture_output=True, check=False, timeout=60)
+        assert killed.returncode == -9
+        holder = json.loads((root / LOCK).read_text())
+        assert cli("--repo", root, "unlock", holder["id"], "--env", ENV).code == 0
+        expected = "an interrupted apply must be finished before a saved plan can be applied"
+    else:  # monitor records alert state: serial + 1, so a plan made before it is stale
+        _alerting(root)
+        assert cli("--repo", root, "plan", "--out", plan).code == 0
+        monitored = cli("--repo", root, "monitor", "--env", ENV)
+        assert "State recorded." in monitored.out, monitored.output
+        expected = "saved plan is stale: the state changed since the plan was made (serial"
+    before = snapshot(root / "environments")
+    refused = cli("--repo", root, "apply", plan)
+    assert refused.code == 3, refused.output
+    assert expected in refused.err, refused.err
+    assert "Hint: " in refused.err and "plan again" in refused.err.split("Hint: ", 1)[1].lower()
+    assert snapshot(root / "environments") == before  # refused before anything was written
+    assert not (root / LOCK).exists()
+
+
+def _alerting(root: Path) -> None:
+    """An alert policy whose rule the lab's metrics break: the next monitor run records a pending alert."""
+    (root / "policies").mkdir(exist_ok=True)
+    (root / "policies/lab.yaml").write_text(
+        "apiVersion: modelops.dev/v1\nkind: AlertPolicy\nmetadata: {name: lab}\nspec:\n  rules:\n"
+        "    - {name: errors, metric: error_rate, above: {warning: 0.0001}, for: 10m}\n")
+    path = root / f"environments/{ENV}/models/m.yaml"
+    path.write_text(path.read_text() + "  alerts: [lab]\n")

@@ -34,15 +34,20 @@ def visible(text: str) -> str:
     return _CONTROLS.sub(_picture, text)
 
 
+def _line(text: str) -> str:
+    """A message or hint on one line: a newline in a quoted value would otherwise start a fake diagnostic."""
+    return visible(text).replace("\r", "\u240d").replace("\n", "\u240a")
+
+
 def _one(d: Diagnostic, source: SourceText, console: Console) -> str:
     colour = "red" if d.is_error else "yellow"
     label = console.style(f"{d.severity.value}[{d.code}]", colour, "bold")
-    where = visible(f"{d.file}:{d.line}:{d.column}" if d.file and d.line else (d.file or "<input>"))
-    subject = visible(f"{d.dotted_path}: ") if d.dotted_path else ""
-    lines = [f"{console.style(where, 'bold')}: {label} {subject}{visible(d.message)}"]
+    where = _line(f"{d.file}:{d.line}:{d.column}" if d.file and d.line else (d.file or "<input>"))
+    subject = _line(f"{d.dotted_path}: ") if d.dotted_path else ""
+    lines = [f"{console.style(where, 'bold')}: {label} {subject}{_line(d.message)}"]
     lines += _snippet(d, source, console)
     if d.hint:
-        lines.append(f"{' ' * _gutter(d)}= {console.style('hint', 'cyan')}: {visible(d.hint)}")
+        lines.append(f"{' ' * _gutter(d)}= {console.style('hint', 'cyan')}: {_line(d.hint)}")
     return "\n".join(lines) + "\n"
 
 

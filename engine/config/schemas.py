@@ -33,6 +33,18 @@ class _Generator(GenerateJsonSchema):
             return str(dft)
         return super().encode_default(dft)
 
+    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
+        # Pydantic writes constrained keys as `patternProperties`, which leaves every other key unchecked (any
+        # name, any value), while the models refuse such keys: name the pattern for every key instead.
+        generated = super().dict_schema(schema)
+        patterns = generated.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in generated:
+            ((pattern, values),) = patterns.items()
+            del generated["patternProperties"]
+            generated["propertyNames"] = {**generated.get("propertyNames", {}), "pattern": pattern}
+            generated["additionalProperties"] = values
+        return generated
+
     def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
         generated = super().default_schema(schema)
         if generated.get("default", ...) is None:

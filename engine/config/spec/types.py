@@ -78,6 +78,10 @@ def _checked(kind: str, parse: Callable[[Any], T]) -> Callable[[Any], T]:
     memo = functools.lru_cache(maxsize=16384, typed=True)(parse)
 
     def validate(value: Any) -> T:
+        # The parsers strip spaces (friendly for command-line flags); the published schemas' patterns do not,
+        # and editors must accept exactly what validate accepts.
+        if isinstance(value, str) and value != value.strip():
+            raise PydanticCustomError(kind, f'"{value}" has spaces or line breaks around it: remove them')
         try:
             return memo(value) if isinstance(value, str | int | float) else parse(value)
         except ScalarError as exc:

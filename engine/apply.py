@@ -168,7 +168,8 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
         lineage = state.lineage or str(uuid.uuid4())
         state = state.model_copy(update={"lineage": lineage, "serial": state.serial + 1, "applied_plan": plan.id,
                                          "engine_version": __version__, "git_sha": git_sha or state.git_sha})
-        journal = open_journal(ws.root, env.name)  # a journal that cannot be opened fails before any write
+        metrics = metric_source(ws.root, env)  # like the journal, a source that cannot be opened fails before any write
+        journal = open_journal(ws.root, env.name)
         try:
             try:
                 # The replayed state is written before `begin`: a journal forgets what precedes its last
@@ -178,9 +179,8 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
                 journal.close(remove=not replay.interrupted)  # keep an interrupted apply's journal, not our empty one
                 raise
             journal.record("begin", durable=True, plan=plan.id, serial=state.serial - 1, lineage=lineage)
-            driver = create_driver(ws.root, env.name, env.spec)
-            executor = Executor(ws.root, env, state, driver, journal, observer, metric_source(ws.root, env),
-                                request.promote)
+            driver = create_driver(ws.root, env.name, env.spec)  # after the write: gitops reads the recorded state
+            executor = Executor(ws.root, env, state, driver, journal, observer, metrics, request.promote)
             results = executor.run(actions)
             clean = all(r.status == "applied" for r in results) and len(actions) == len(current.actions) and (
                 request.only is None)

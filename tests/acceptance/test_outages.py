@@ -6,6 +6,7 @@ a consistent state, and the next run picks up where this one stopped.
   that gate with the error as its reason; the canary keeps its weight, recorded state and serving table
   agree, nothing is left locked or journaled. With Prometheus back, the next apply measures again and finishes.
 - Prometheus dies while `modelops monitor` measures: exit 1 naming it, nothing recorded, nothing sent.
+- The metrics file is gone when apply starts: exit 1 naming it, before anything is written.
 - The webhook deployment platform dies after the deploy of an upgrade: the next step fails after its retries,
   the model is Degraded with that step ready to retry, state and platform agree; the next apply finishes.
 - The Slack receiver dies after its first message of a monitor run: the other Slack messages fail after their
@@ -199,6 +200,24 @@ def test_prometheus_dying_while_monitor_measures_records_and_sends_nothing(
     assert f"Error: cannot query Prometheus ({flaky.url}): " in result.err
     assert "Hint: check that Prometheus runs" in result.err and "Traceback" not in result.output
     assert snapshot(root / "environments") == before and not (root / LOCK).exists()
+
+
+def test_a_metrics_file_gone_before_apply_fails_before_anything_is_written(tmp_path: Path, cli: Cli,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file source is read when apply opens it: gone, apply stops naming it, and leaves no journal behind
+    (an interrupted apply would make every later apply resume it, and refuse saved plans) and the state as it was."""
+    monkeypatch.setenv("MODELOPS_NOW", NOW)
+    root = write_lab(tmp_path / "ops", "blue-green", "local")
+    assert cli("--repo", root, "apply", "--auto-approve").code == 0
+    set_version(root, "blue-green", "1.1.0")
+    (root / "metrics/lab.json").rename(root / "metrics/away.json")
+    before = snapshot(root / "environments")
+    failed = cli("--repo", root, "apply", "--auto-approve")
+    assert failed.code == 1 and "Error: metrics file metrics/lab.json does not exist" in failed.err, failed.output
+    assert snapshot(root / "environments") == before and not (root / LOCK).exists()
+    (root / "metrics/away.json").rename(root / "metrics/lab.json")
+    resumed = cli("--repo", root, "apply", "--auto-approve")
+    assert resumed.code == 0 and "resuming" not in resumed.out, resumed.output
 
 
 def _alerting(root: Path) -> None:

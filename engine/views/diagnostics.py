@@ -34,9 +34,12 @@ def visible(text: str) -> str:
     return _CONTROLS.sub(_picture, text)
 
 
+_BREAKS = str.maketrans({"\r": "\u240d", "\n": "\u240a", "\u2028": "\u2424", "\u2029": "\u2424"})
+
+
 def _line(text: str) -> str:
     """A message or hint on one line: a newline in a quoted value would otherwise start a fake diagnostic."""
-    return visible(text).replace("\r", "\u240d").replace("\n", "\u240a")
+    return visible(text).translate(_BREAKS)
 
 
 def _one(d: Diagnostic, source: SourceText, console: Console) -> str:

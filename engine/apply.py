@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import __version__, gitutil
+from engine.drivers.local import live_path
 from engine.drivers.registry import create_driver
 from engine.errors import ConflictError, EngineError, UsageError
 from engine.executor import ActionResult, Executor, Observer
@@ -26,7 +27,7 @@ from engine.planner import PlanOptions, make_plan, plan_environment
 from engine.state.format import EnvironmentState
 from engine.state.journal import journal_path, open_journal
 from engine.state.lock import locked
-from engine.state.store import write_state
+from engine.state.store import remove_stale_temporaries, state_path, write_state
 from engine.timeutil import now
 from engine.workspace import Workspace
 
@@ -150,6 +151,9 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
                       request: ApplyRequest, saved: bool, git_sha: str | None, observer: Observer,
                       log: Callable[[str], None]) -> EnvironmentResult:
     with locked(ws.root, env.name, "apply"):
+        # an apply killed mid-write left its temporary file behind (removed once its process is gone)
+        remove_stale_temporaries(state_path(ws.root, env.name).parent, {"state.json", "REPORT.md"})
+        remove_stale_temporaries(live_path(ws.root, env.name).parent, {live_path(ws.root, env.name).name})
         ws.forget(env.name)
         state, replay = ws.recorded(env.name)
         if saved:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from engine.errors import EngineError
 from engine.export import ExportFile
 from engine.export.yamlout import marker
-from engine.state.store import atomic_write
+from engine.state.store import atomic_write, remove_stale_temporaries
 
 
 @dataclass
@@ -104,6 +104,7 @@ def write_files(out: Path, files: Sequence[ExportFile], kind: str, environment: 
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
         result.removed.append(leftover.name)
+    remove_stale_temporaries(out, {f.name for f in files})  # a writer killed mid-file: Argo CD would sync it
     return result
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -98,6 +99,32 @@ def atomic_write(path: Path, text: str, root: Path, *, durable: bool = True) -> 
         rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         raise EngineError(f"cannot write {rel}: {exc.strerror or exc}; the previous version is intact",
                           hint="free disk space or fix permissions, then run the command again") from None
+
+
+def remove_stale_temporaries(directory: Path, targets: Collection[str] | None = None) -> None:
+    """Remove the temporary files of atomic writes (of `targets`, or of any file) in `directory` whose process
+    was killed mid-write (`.NAME.tmp-PID`, that process gone): never renamed into place, they would otherwise
+    stay for good, and travel with a directory that is committed or synced as a whole (environments/<env>/,
+    rendered/)."""
+    try:
+        names = [entry.name for entry in os.scandir(directory)]
+    except OSError:
+        return
+    for name in names:
+        target, _, pid = name[1:].rpartition(".tmp-") if name.startswith(".") else ("", "", "")
+        if pid.isdigit() and (targets is None or target in targets) and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                (directory / name).unlink()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -20,8 +20,11 @@ as a whole document, and it sees the state change while the apply runs.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +81,7 @@ class Lab:
         assert self.target.final(repo) == self.expected
         assert not (repo / JOURNAL).exists() and not (repo / LOCK).exists()
         assert report_is_current(repo) == []
+        assert temporaries(repo) == []
         assert watch.torn == [] and watch.reads > 0
         if self.target.driver == "gitops":
             return
@@ -256,3 +260,27 @@ def lab_from(template: Path, path: Path, target: Target, seed: tuple[dict[str, A
     shutil.copytree(template, path)
     target.reset(path, seed)
     return path
+
+
+def temporaries(repo: Path) -> list[str]:
+    """Temporary files of atomic writes (`.NAME.tmp-PID`) left in what is committed or synced."""
+    return sorted(p.relative_to(repo).as_posix() for base in ("environments", ".modelops/live")
+                  for p in (repo / base).rglob(".*.tmp-*"))
+
+
+def test_temporary_files_of_a_write_cut_short_are_removed(tmp_path: Path) -> None:
+    """A kill in the middle of an atomic write leaves its `.NAME.tmp-PID` (the random gitops kills found one in
+    rendered/, which Argo CD or Flux would sync and `apply --commit` would commit). The next apply removes those
+    of dead processes, and leaves those of a live one, and anything else, alone."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    with Target("gitops").running() as target:
+        lab = prepare(tmp_path, "blue-green", target)
+        repo = lab.trial(tmp_path / "leftovers")
+        stale = [f"environments/lab/rendered/.m.yaml.tmp-{dead}", f"environments/lab/.state.json.tmp-{dead}",
+                 f"environments/lab/.REPORT.md.tmp-{dead}", f".modelops/live/.lab.json.tmp-{dead}"]
+        kept = [f"environments/lab/rendered/.m.yaml.tmp-{os.getpid()}", "environments/lab/rendered/.keep"]
+        for rel in stale + kept:
+            (repo / rel).write_text("half a fi")
+        assert apply(repo, target.url).returncode == 0
+        assert [rel for rel in stale + kept if (repo / rel).exists()] == kept

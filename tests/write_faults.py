@@ -1,10 +1,10 @@
 """File systems that refuse writes, for in-process CLI runs: a full disk, a read-only mount, a permission denied.
 
 The tests run as root, where chmod stops nothing, and no small or read-only file system can be mounted, so the
-refusal is injected at the calls every engine write goes through: `Path.open` for writing (the handle it
-returns refuses `write`), `os.fsync`, `Path.replace` and `os.link`. The OSError raised is the one the kernel
-would give (errno, strerror, file name). A write refused in the middle leaves half its text behind, as a full
-disk does.
+refusal is injected at the calls every engine write goes through: `Path.open`, `os.open` and `os.fdopen` for writing
+(the handle they return refuses `write`), `os.fsync`, `Path.replace` and `os.link`. The OSError raised is the one
+the kernel would give (errno, strerror, file name). A write refused in the middle leaves half its text behind, as a
+full disk does.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import IO, Any
 import pytest
 
 WRITE_MODES = frozenset("wax+")
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 Point = str  # "open" | "write" | "fsync" | "replace" | "link"
 
 
@@ -76,6 +77,7 @@ class _RefusingHandle:
 def refusing(monkeypatch: pytest.MonkeyPatch, refusal: Refusal) -> Iterator[Refusal]:
     """Install the refusal for the duration of the block."""
     real_open, real_replace, real_fsync, real_link = pathlib.Path.open, pathlib.Path.replace, os.fsync, os.link
+    real_os_open, real_fdopen = os.open, os.fdopen
 
     def open_(self: pathlib.Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
         writing = bool(WRITE_MODES & set(mode))
@@ -84,16 +86,22 @@ def refusing(monkeypatch: pytest.MonkeyPatch, refusal: Refusal) -> Iterator[Refu
         handle = real_open(self, mode, *args, **kwargs)
         return _RefusingHandle(handle, str(self), refusal) if writing else handle
 
+    def os_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & WRITE_FLAGS and refusal.check("open", str(path)):
+            raise refusal.error(str(path))
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        return _RefusingHandle(handle, _fd_path(fd), refusal) if WRITE_MODES & set(mode) else handle
+
     def replace(self: pathlib.Path, target: Any) -> pathlib.Path:
         if refusal.check("replace", str(target)):
             raise refusal.error(str(self))
         return real_replace(self, target)
 
     def fsync(fd: int) -> None:
-        try:
-            path = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            path = ""
+        path = _fd_path(fd)
         if not os.path.isdir(path) and refusal.check("fsync", path):  # a directory's fsync is best effort
             raise refusal.error(path)
         real_fsync(fd)
@@ -108,7 +116,16 @@ def refusing(monkeypatch: pytest.MonkeyPatch, refusal: Refusal) -> Iterator[Refu
         patch.setattr(pathlib.Path, "replace", replace)
         patch.setattr(os, "fsync", fsync)
         patch.setattr(os, "link", link)
+        patch.setattr(os, "open", os_open)
+        patch.setattr(os, "fdopen", fdopen)
         yield refusal
+
+
+def _fd_path(fd: int) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""
 
 
 def under(root: pathlib.Path) -> Callable[[str], bool]:

@@ -70,12 +70,13 @@ def leftovers(repo: Path) -> list[str]:
 def test_the_disk_fills_up_at_every_write_of_an_apply(driver: str, stride: int, tmp_path: Path, cli: Cli,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """From the n-th write operation on (open for writing, write, fsync, rename, link), every write under the
-    repository fails with ENOSPC, for every n until the apply no longer writes that much: the upgrade makes 58
-    write operations with the local driver, all tried, and 76 with the gitops driver (it renders manifests at
-    each operation), every second one tried. Each time: exit 1 with `cannot write|create|open|record ...: No
-    space left on device`, a state.json that parses (byte for byte the old one while nothing was recorded), no
-    lock and no temporary file left; then, disk freed, the next apply converges to the uninterrupted result, and (local
-    driver) only the operation in flight when the disk filled is sent twice."""
+    repository fails with ENOSPC, for every n until the apply no longer writes that much: the upgrade makes some
+    60 write operations with the local driver, all tried, and some 80 with the gitops driver (it renders
+    manifests at each operation), every second one tried. Each time: exit 1 with `cannot
+    write|create|open|record ...: No space left on device`, a state.json that parses (byte for byte the old one
+    while nothing was recorded), no lock and no temporary file left; then, disk freed, the next apply converges
+    to the uninterrupted result, and (local driver) only the operation in flight when the disk filled is sent
+    twice."""
     monkeypatch.setenv("MODELOPS_NOW", NOW)
     lab = make_lab(tmp_path / "template", cli, driver)
     target = Target(driver)

@@ -5,7 +5,9 @@ SHA-256 to what the loader made of it (documents and load diagnostics), so a sec
 files whose bytes changed. Keys are content digests, never timestamps: a file edited and restored within
 the same second is still seen correctly. Entries are tied to the engine version; a cache written by another
 version, or one that cannot be read, is simply ignored and rebuilt. Writing it is best effort: a read-only
-checkout works, just without the speed-up. `MODELOPS_CACHE=off` turns it off.
+checkout works, just without the speed-up. `MODELOPS_CACHE=off` turns it off. The cache is trusted only
+if this machine wrote it: it names the inode it was created as, so a copy that arrives with the repository
+is ignored unread (see `_own_bytes`).
 
 It also remembers the whole validation outcome of the last repository it saw (keyed by the digest of all
 file digests), so `modelops validate` on an unchanged repository reports without validating again, and
@@ -27,8 +29,9 @@ from typing import Any, TypeVar
 from engine import __version__
 from engine.config.loader import SourceDocument, SourceFile
 from engine.diagnostics import Diagnostic, Severity
+from engine.pathguard import contained, create_new
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 T = TypeVar("T")
 
 
@@ -62,7 +65,7 @@ class ConfigCache:
         if not enabled():
             return cache
         try:
-            data = marshal.loads(cache.path.read_bytes())
+            data = marshal.loads(_own_bytes(cache.path))
         except (OSError, ValueError, EOFError, TypeError):
             return cache
         if isinstance(data, dict) and data.get("salt") == _salt():
@@ -116,12 +119,37 @@ class ConfigCache:
         memos = {key: value for key, value in self.memos.items() if key in self.kept}
         data = {"salt": _salt(), "files": kept, "result": self.result, "memos": memos}
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        root = self.path.parent.parent.parent  # <repo>/.modelops/cache/config.marshal
+        if not contained(self.path.parent, root):
+            return  # .modelops linked out of the repository: a cache is not worth a write there
         with contextlib.suppress(OSError, ValueError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(marshal.dumps(data))
-            tmp.replace(self.path)
+            tmp.unlink(missing_ok=True)  # a leftover, or a planted link: created afresh, never written through
+            fd = create_new(tmp, 0o644)
+            identity = _identity(os.fstat(fd))
+            os.close(fd)
+            tmp.write_bytes(identity + marshal.dumps(data))
+            tmp.replace(self.path)  # a rename keeps the inode: the identity still names the file
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def _identity(stat: os.stat_result) -> bytes:
+    return f"modelops cache {stat.st_dev} {stat.st_ino}\n".encode()
+
+
+def _own_bytes(path: Path) -> bytes:
+    """The payload of a cache file this machine wrote, read through one descriptor.
+
+    The file starts with the device and inode it was created as. A cache that arrives with the repository
+    (committed with `git add -f`, copied from elsewhere) is a new file with another inode, so it is ignored
+    before it is parsed: otherwise it could make `validate` recall "valid" for an invalid configuration, or
+    substitute other documents for a file's real content in plan and apply."""
+    with path.open("rb") as handle:
+        identity = _identity(os.fstat(handle.fileno()))
+        if handle.read(len(identity)) != identity:
+            raise ValueError("not this file's cache")
+        return handle.read()
 
 
 def repo_digest(digests: dict[str, str]) -> str:

@@ -20,6 +20,7 @@ import click
 
 from engine import __version__
 from engine.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, EngineError
+from engine.pathguard import contained
 
 #: name -> (module, one-line help). The help lives here so listing commands imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -131,6 +132,8 @@ def _report_engine_error(exc: EngineError) -> None:
 
 def _internal_error(exc: Exception, debug: bool) -> int:
     folder = _crash_dir[0] if _crash_dir and _crash_dir[0].parent.parent.is_dir() else Path(tempfile.gettempdir())
+    if not contained(folder, folder.parent.parent):  # .modelops linked out of the repository: not there
+        folder = Path(tempfile.gettempdir())
     log = folder / f"modelops-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     details = "".join(traceback.format_exception(exc))
     try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.pathguard import inside
 from engine.state.store import atomic_write
 
 if TYPE_CHECKING:  # jinja2 and the sections load only when a report is rendered (plan imports escape.py)
@@ -69,6 +70,7 @@ def write_reports(ws: Workspace, names: Iterable[str],
         if _read(path) == report.text:
             outcome.current.append(report.path)
             continue
+        inside(path.parent, ws.root)  # the directory; a link at REPORT.md itself is replaced, not followed
         atomic_write(path, report.text, ws.root)
         outcome.written.append(report.path)
     return outcome

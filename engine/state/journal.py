@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.errors import EngineError
+from engine.pathguard import inside, open_append
 from engine.timeutil import now_iso
 
 
@@ -76,13 +77,17 @@ class Journal:
 def open_journal(root: Path, environment: str) -> Journal:
     """Open the journal for a new apply; a finished one left behind (killed after its end) is dropped."""
     path = journal_path(root, environment)
+    inside(path.parent, root)
+    if path.is_symlink():  # a committed link: reading, truncating or appending would reach wherever it points
+        raise EngineError(f"{_shown(path)} is a symbolic link; the engine does not write through links",
+                          hint=f"remove {_shown(path)} (the journal exists only while an apply runs)")
     try:
         if not read_journal(path).interrupted:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         else:
             _drop_torn_tail(path)
-        handle = path.open("a", encoding="utf-8")
+        handle = os.fdopen(open_append(path), "a", encoding="utf-8")
     except OSError as exc:
         raise EngineError(f"cannot open the journal {_shown(path)}: {exc.strerror or exc}",
                           hint="free disk space or fix permissions, then run the command again") from None

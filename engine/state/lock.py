@@ -20,6 +20,7 @@ from pathlib import Path
 
 from engine import __version__
 from engine.errors import ConflictError, EngineError, UsageError
+from engine.pathguard import inside
 from engine.timeutil import now_iso
 
 
@@ -74,6 +75,7 @@ def acquire(root: Path, environment: str, operation: str) -> LockInfo:
     info = LockInfo(str(uuid.uuid4()), environment, operation, getpass.getuser(), socket.gethostname(), os.getpid(),
                     now_iso(), __version__, _run_url())
     path = lock_path(root, environment)
+    inside(path.parent, root)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         aside = path.with_name(f".{path.name}.{info.id}")

@@ -40,7 +40,8 @@ def run_plan(root: Path, request: PlanRequest) -> Plan:
 
 def _save(plan: Plan, out: Path | None) -> Plan:
     if out is not None:
-        out = out.resolve()
+        # the directory is resolved, the name is not: a link at --out is replaced, never written through
+        out = out.parent.resolve() / out.name
         atomic_write(out, plan.to_json(), out.parent)
     return plan
 

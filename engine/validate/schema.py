@@ -76,7 +76,17 @@ def _check(raw: SourceDocument, kinds: tuple[str, ...], environment: str | None,
         else:
             result.uncertain.add((kind, environment))
         return
+    if kind == "Model" and body.metadata.name in RESERVED_MODEL_NAMES:
+        findings.error("MO111", f'the model name "{body.metadata.name}" is reserved: '
+                       f"{RESERVED_MODEL_NAMES[body.metadata.name]}", raw, "/metadata/name", hint="rename the model")
     result.documents.append(Document(kind, body.metadata.name, environment, raw, body, environment_name))
+
+
+#: Model names become file names (`<name>.yaml`) beside files the exports write for the environment.
+RESERVED_MODEL_NAMES = {
+    "prometheusrule": "the Kubernetes export and the gitops driver write prometheusrule.yaml beside one <model>.yaml "
+                      "per model, and one would replace the other",
+}
 
 
 def _kind(raw: SourceDocument, allowed: tuple[str, ...], findings: Findings) -> str | None:

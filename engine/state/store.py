@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from engine.errors import ConflictError, EngineError
+from engine.pathguard import inside
 from engine.state.format import FORMAT_VERSION, EnvironmentState, FormatTooNew, render, upgrade
 
 
@@ -81,11 +82,17 @@ def write_state(root: Path, state: EnvironmentState) -> None:
 
 
 def atomic_write(path: Path, text: str, root: Path, *, durable: bool = True) -> None:
-    """Replace `path` with `text` all at once; on failure the old file stays and an EngineError says why."""
+    """Replace `path` with `text` all at once; on failure the old file stays and an EngineError says why.
+
+    The directory must resolve inside `root` (a linked directory is refused before anything is created);
+    a link at `path` itself is replaced by the rename, and the temporary file is created exclusively, so a
+    link planted at its predictable name is never written through."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    inside(path.parent, root)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as handle:
+        tmp.unlink(missing_ok=True)
+        with tmp.open("x", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             if durable:

@@ -50,6 +50,10 @@ def target_paths(out: Path, files: Sequence[ExportFile]) -> list[tuple[Path, Exp
         raise EngineError(f"{out} exists and is not a directory")
     base = out.resolve()
     found = []
+    names = [f.name for f in files]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # one would silently replace the other
+        raise EngineError(f"refusing to write {out}: two generated files are both named {', '.join(twice)}")
     for f in files:
         rel = _checked_name(f.name)
         target = base.joinpath(*rel.parts)

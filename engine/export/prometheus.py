@@ -17,6 +17,7 @@ window do not escalate and N do. Output is deterministic: same configuration, sa
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -191,6 +192,13 @@ def recordings(env: EnvironmentConfig, model: ModelConfig, bound: Sequence[Bindi
     return [{"record": name, "expr": expr, "labels": labels} for name, expr in wanted.items()]
 
 
+def template_literal(value: str) -> str:
+    """A label value that must reach the alert as written. Prometheus expands alerting-rule labels as Go
+    templates, like annotations: free text holding `{{` (a model label, a rule label) broke the whole rule
+    file ("unclosed action"), or was evaluated. Each `{{` becomes an action that prints it."""
+    return value.replace("{{", '{{ "{{" }}')
+
+
 def alerting_rules(bound: Sequence[Binding]) -> list[dict[str, Any]]:
     rules = []
     for b in bound:
@@ -198,7 +206,7 @@ def alerting_rules(bound: Sequence[Binding]) -> list[dict[str, Any]]:
             rule: dict[str, Any] = {"alert": b.alertname, "expr": b.expr(severity), "for": str(b.rule.for_)}
             if b.rule.keep_firing_for is not None:
                 rule["keep_firing_for"] = str(b.rule.keep_firing_for)
-            rule["labels"] = b.labels(severity)
+            rule["labels"] = {k: template_literal(v) for k, v in b.labels(severity).items()}
             rule["annotations"] = b.annotations(severity)
             rules.append(rule)
     return rules
@@ -421,7 +429,8 @@ def _check(b: Binding, minute: int, severities: Sequence[str]) -> tuple[str, dic
     for severity in severities:
         labels = {**b.labels(severity), "env": b.environment, "model": b.model.name, "alertname": b.alertname,
                   "alertstate": "firing"}
-        inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        # a PromQL string literal: quotes, backslashes and line breaks in a label value escaped
+        inner = ",".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(labels.items()))
         samples.append({"labels": f"ALERTS{{{inner}}}", "value": 1})
     return "promql", {"expr": f'ALERTS{{alertname="{b.alertname}",alertstate="firing",modelops_model='
                               f'"{b.model.name}"}}', "eval_time": f"{minute}m", "exp_samples": samples}

@@ -21,6 +21,7 @@ The route tests are computed from the EscalationPolicy itself (first matching ro
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +37,15 @@ from engine.config.spec.policies import (
     WebhookChannel,
 )
 from engine.export import ExportFile
-from engine.export.prometheus import META_ALERT, SEVERITIES, bindings, escalation_policies, group_labels, routing_label
+from engine.export.prometheus import (
+    META_ALERT,
+    SEVERITIES,
+    bindings,
+    escalation_policies,
+    group_labels,
+    routing_label,
+    template_literal,
+)
 from engine.export.yamlout import dump, header
 from engine.model import EnvironmentConfig
 from engine.scalars.secretref import SecretRef
@@ -51,7 +60,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 def matcher(label: str, value: str, op: str = "=") -> str:
     """A classic matcher, `label="value"`, with the value escaped as Alertmanager's parser expects."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'{label}{op}"{escaped}"'
 
 
@@ -81,10 +90,11 @@ def _receiver(policy: str, name: str, channel: Any, secrets: Secrets) -> dict[st
     receiver: dict[str, Any] = {"name": receiver_name(policy, name)}
     if isinstance(channel, SlackChannel):
         slack: dict[str, Any] = {"api_url_file": secrets.file(channel.webhook_url), "send_resolved": True}
+        # Alertmanager expands these fields as Go templates: free text must come out as written
         if channel.channel:
-            slack["channel"] = channel.channel
+            slack["channel"] = template_literal(channel.channel)
         if channel.username:
-            slack["username"] = channel.username
+            slack["username"] = template_literal(channel.username)
         receiver["slack_configs"] = [slack]
     elif isinstance(channel, PagerDutyChannel):
         pager: dict[str, Any] = {"routing_key_file": secrets.file(channel.routing_key),
@@ -93,7 +103,7 @@ def _receiver(policy: str, name: str, channel: Any, secrets: Secrets) -> dict[st
             pager["url"] = channel.url
         receiver["pagerduty_configs"] = [pager]
     elif isinstance(channel, EmailChannel):
-        email: dict[str, Any] = {"to": ", ".join(channel.to), "from": channel.from_,
+        email: dict[str, Any] = {"to": template_literal(", ".join(channel.to)), "from": template_literal(channel.from_),
                                  "smarthost": f"{channel.smtp.host}:{channel.smtp.port}",
                                  "require_tls": channel.smtp.require_tls, "send_resolved": True}
         if channel.smtp.username is not None:
@@ -295,6 +305,12 @@ def _first_match(spec: EscalationPolicySpec, labels: Mapping[str, str], severity
     return found
 
 
+def _label_arg(label: str, value: str) -> str:
+    # amtool reads each argument as a matcher: a bare value holding a quote (or a comma) is refused or split,
+    # so anything but a plain word is written quoted and escaped, like the route matchers
+    return f"{label}={value}" if re.fullmatch(r"[\w.:/@+-]+", value) else matcher(label, value)
+
+
 def routes_script(environment: str, tests: Sequence[RouteTest]) -> str:
     lines = [
         "#!/bin/sh",
@@ -314,7 +330,7 @@ def routes_script(environment: str, tests: Sequence[RouteTest]) -> str:
         "}",
     ]
     for test in tests:
-        args = " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(test.labels.items()))
+        args = " ".join(shlex.quote(_label_arg(k, v)) for k, v in sorted(test.labels.items()))
         lines.append(f"check {shlex.quote(test.why)} {shlex.quote(','.join(test.receivers))} {args}")
     lines += ['echo "routes: $passed passed, $failed failed"', '[ "$failed" -eq 0 ]', ""]
     return "\n".join(lines)

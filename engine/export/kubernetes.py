@@ -725,6 +725,9 @@ def model_objects(env: EnvironmentConfig, view: ModelView, settings: Settings, n
     if len(view.name) + len("-preview") > MAX_NAME:
         raise Refused(f"model name {view.name} is too long for Kubernetes: {view.name}-preview would exceed "
                       f"{MAX_NAME} characters", hint=f"use a model name of at most {MAX_NAME - 8} characters")
+    if not view.name[:1].isalpha():  # a DNS-1123 label may start with a digit, a Service name (DNS-1035) may not
+        raise Refused(f"model name {view.name} starts with a digit: Kubernetes Service and KServe InferenceService "
+                      "names must start with a letter", hint=f'rename the model, for example "m-{view.name}"')
     strategy = view.config.strategy
     if settings.flavor == "kserve":
         return _kserve(env, view, settings, notes)

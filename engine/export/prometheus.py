@@ -192,6 +192,10 @@ def recordings(env: EnvironmentConfig, model: ModelConfig, bound: Sequence[Bindi
     return [{"record": name, "expr": expr, "labels": labels} for name, expr in wanted.items()]
 
 
+#: Annotations that are data, not templates (summary and description may use `{{ $labels.x }}`).
+LITERAL_ANNOTATIONS = frozenset({"runbook_url"})
+
+
 def template_literal(value: str) -> str:
     """A label value that must reach the alert as written. Prometheus expands alerting-rule labels as Go
     templates, like annotations: free text holding `{{` (a model label, a rule label) broke the whole rule
@@ -207,7 +211,8 @@ def alerting_rules(bound: Sequence[Binding]) -> list[dict[str, Any]]:
             if b.rule.keep_firing_for is not None:
                 rule["keep_firing_for"] = str(b.rule.keep_firing_for)
             rule["labels"] = {k: template_literal(v) for k, v in b.labels(severity).items()}
-            rule["annotations"] = b.annotations(severity)
+            rule["annotations"] = {k: template_literal(v) if k in LITERAL_ANNOTATIONS else v
+                                   for k, v in b.annotations(severity).items()}
             rules.append(rule)
     return rules
 
@@ -412,7 +417,8 @@ def _expected(b: Binding, severities: Sequence[str]) -> list[dict[str, Any]] | N
     found = []
     for severity in severities:
         labels = {**b.labels(severity), "env": b.environment, "model": b.model.name}
-        annotations = {k: _expand(v, labels) for k, v in b.annotations(severity).items()}
+        annotations = {k: v if k in LITERAL_ANNOTATIONS else _expand(v, labels)
+                       for k, v in b.annotations(severity).items()}
         if any(v is None for v in annotations.values()):
             return None
         found.append({"exp_labels": dict(sorted(labels.items())), "exp_annotations": annotations})

@@ -1,0 +1,238 @@
+"""Secrets canary: every `${env:NAME}` the example repository references is set to a unique marker, then every
+command runs (validate, plan, apply, status, history, report, every export, capacity, assess, monitor dry run
+and real delivery, delivery failures). The markers may appear only in what the loopback receivers got:
+nowhere in stdout, stderr, log records, crash logs, plans, state, reports, exports, the engine's cache or any
+other file written under the repository or the temporary directories.
+
+Receivers are real servers on loopback: one HTTP server plays Slack, PagerDuty and the incident webhook
+(the URL itself is the secret, so markers sit in the path), aiosmtpd plays the mail relay (STARTTLS, then
+AUTH with the marker user and password).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.conftest import ROOT, Result
+from tests.ops_support import CERT_DIR, Mailbox, free_port, smtp_server
+
+NOW = "2026-11-25T10:00:00Z"  # a Wednesday, 11:00 in Berlin: no quiet hours
+REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+URL_SECRETS = ("SLACK_WEBHOOK_URL", "GROWTH_SLACK_WEBHOOK_URL", "INCIDENT_WEBHOOK_URL")
+#: Loggers of the receivers themselves: what they log is what they received (the one allowed place).
+RECEIVER_LOGGERS = ("werkzeug", "mail.log", "aiosmtpd")
+
+
+def referenced_secrets() -> list[str]:
+    """Every variable the example configuration references."""
+    found: set[str] = set()
+    for top in ("environments", "policies"):
+        for path in (ROOT / top).rglob("*.y*ml"):
+            found |= set(REFERENCE.findall(path.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+@dataclass
+class Canary:
+    repo: Path
+    receiver: HTTPServer
+    box: Mailbox
+    markers: dict[str, str]  # variable -> the unique marker inside its value
+    outputs: list[str] = field(default_factory=list)
+
+    def leaks(self, text: str) -> list[str]:
+        return [name for name, marker in self.markers.items() if marker in text]
+
+
+@pytest.fixture
+def canary(served_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Canary]:
+    names = referenced_secrets()
+    assert len(names) >= 7, names  # Slack x2, PagerDuty x2, SMTP user and password, incident webhook
+    run_id = uuid.uuid4().hex[:10]
+    markers = {name: f"cnry{run_id}{name.lower().replace('_', '')}" for name in names}
+    receiver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    receiver.start()
+    for name in URL_SECRETS:
+        receiver.expect_request(f"/hook/{markers[name]}", method="POST").respond_with_data("ok")
+    receiver.expect_request("/v2/enqueue", method="POST").respond_with_data("{}", status=202)
+    with smtp_server(markers["SMTP_USER"], markers["SMTP_PASSWORD"]) as (port, box):
+        for rel in ("policies/escalation/ml-oncall.yaml", "policies/escalation/growth-oncall.yaml"):
+            path = served_repo / rel
+            text = path.read_text().replace("{host: smtp.example.com, port: 587,", f"{{host: 127.0.0.1, port: {port},")
+            text = re.sub(r'(routingKey: "\$\{env:\w+\}")\}', rf'\1, url: "{receiver.url_for("/v2/enqueue")}"}}', text)
+            path.write_text(text)
+        for name in names:
+            value = receiver.url_for(f"/hook/{markers[name]}") if name in URL_SECRETS else markers[name]
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("SSL_CERT_FILE", str(CERT_DIR / "localhost.crt"))  # trust the test SMTP server
+        monkeypatch.setenv("MODELOPS_NOW", NOW)
+        try:
+            yield Canary(served_repo, receiver, box, markers)
+        finally:
+            receiver.clear()
+            receiver.stop()
+
+
+def series(metric_values: dict[str, float], end: str, minutes: int = 30) -> dict[str, list[list[object]]]:
+    stop = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    stamps = [(stop - timedelta(minutes=m)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+              for m in range(minutes, -1, -1)]
+    return {metric: [[t, value] for t in stamps] for metric, value in metric_values.items()}
+
+
+def bad_hour(path: Path) -> Path:
+    """Every production model critical on latency and errors for half an hour: every route of both
+    escalation policies fires (Slack, PagerDuty, the incident webhook, e-mail for gold warnings)."""
+    models = {m: series({"response_time": 9.0, "error_rate": 0.5, "throughput": 50.0}, NOW)
+              for m in ("sentiment", "fraud-detector", "embedder", "recommender", "summarizer")}
+    models["fraud-detector"] = series({"error_rate": 0.03, "throughput": 50.0}, NOW)  # warning: mail (gold)
+    path.write_text(json.dumps({"format_version": 1, "step": "1m", "models": models}), encoding="utf-8")
+    return path
+
+
+def written_since(start: float, *roots: Path) -> Iterator[Path]:
+    for root in roots:
+        for base, _, names in os.walk(root):
+            for name in names:
+                path = Path(base) / name
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue
+                if stat.st_mtime >= start - 1 and stat.st_size < 20 << 20:
+                    yield path
+
+
+def assert_nothing_leaked(canary: Canary, caplog: pytest.LogCaptureFixture, start: float, *roots: Path) -> int:
+    """Every output, log record and file written since `start` under `roots`: no marker anywhere."""
+    for text in canary.outputs:
+        assert not canary.leaks(text), (canary.leaks(text), text[-2000:])
+    for record in caplog.records:
+        if not record.name.startswith(RECEIVER_LOGGERS):
+            message = record.getMessage() + (str(record.exc_text) if record.exc_text else "")
+            assert not canary.leaks(message), (record.name, message)
+    scanned = 0
+    for path in written_since(start, *roots):
+        data = path.read_bytes()
+        leaked = [name for name, marker in canary.markers.items() if marker.encode() in data]
+        assert not leaked, f"{path}: {leaked}"
+        scanned += 1
+    return scanned
+
+
+def cli_runner(canary: Canary, cli: Callable[..., Result]) -> Callable[..., Result]:
+    def run(*args: str | Path, codes: tuple[int, ...] = (0,)) -> Result:
+        done = cli("--repo", canary.repo, *args)
+        canary.outputs.append(done.output)
+        assert done.code in codes, done.output
+        return done
+
+    return run
+
+
+def test_secrets_reach_only_the_receivers(canary: Canary, cli: Callable[..., Result], tmp_path: Path,
+                                          caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.DEBUG)
+    start = time.time()
+    run = cli_runner(canary, cli)
+    for fmt in ("text", "json", "github"):
+        run("validate", "--format", fmt)
+    for fmt in ("text", "json", "markdown"):
+        run("plan", "--format", fmt)
+    plan = tmp_path / "plans" / "all.json"
+    run("plan", "--out", plan)
+    run("apply", plan)
+    run("status", "--format", "json")
+    run("history", "sentiment", "--env", "staging")
+    run("report")
+    run("capacity", "--env", "production", codes=(0, 1))
+    run("assess")
+    for env in ("staging", "production"):
+        for kind, extra in (("prometheus", ()), ("alertmanager", ()), ("alertmanager", ("--secrets-dir", "/run/s")),
+                            ("kubernetes", ("--flavor", "argo-rollouts")), ("kubernetes", ("--flavor", "kserve"))):
+            run("export", kind, "--env", env, *extra)
+            run("export", kind, "--env", env, *extra, "--out", tmp_path / "exports" / env / kind / "-".join(extra))
+    metrics = bad_hour(tmp_path / "bad-hour.json")
+    for fmt in ("text", "json"):
+        run("monitor", "--env", "production", "--metrics", metrics, "--dry-run", "--format", fmt)
+    sent = run("monitor", "--env", "production", "--metrics", metrics)
+    assert "failed" not in sent.out.splitlines()[-1], sent.out
+    monkeypatch.setenv("MODELOPS_NOW", "2026-11-25T16:30:00Z")  # past every repeat interval: notified again
+    run("monitor", "--env", "production", "--metrics", metrics)
+
+    # the secrets did reach the receivers, and only there
+    paths = {request.path for request, _ in canary.receiver.log}
+    for name in URL_SECRETS:
+        assert f"/hook/{canary.markers[name]}" in paths, name
+    pages = [json.loads(r.get_data()) for r, _ in canary.receiver.log if r.path == "/v2/enqueue"]
+    assert {p["routing_key"] for p in pages} == {canary.markers["PAGERDUTY_ROUTING_KEY"],
+                                                 canary.markers["GROWTH_PAGERDUTY_ROUTING_KEY"]}
+    assert canary.box.logins and set(canary.box.logins) == {canary.markers["SMTP_USER"]}
+    assert all(canary.box.tls)
+
+    scanned = assert_nothing_leaked(canary, caplog, start, canary.repo, tmp_path, Path(tempfile.gettempdir()))
+    assert scanned > 50  # the state, journal-free state, reports, exports, plan, cache, driver tables...
+    state = json.loads((canary.repo / "environments/production/state.json").read_text())
+    assert state["monitor"]["deliveries"] and state["serial"] >= 1
+
+
+def test_failed_deliveries_name_the_reference_never_the_value(canary: Canary, cli: Callable[..., Result],
+                                                             tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Error paths print URLs, replies and credentials if anything does: a receiver answering 500, a refused
+    connection, an SMTP login refused, a variable that is not set."""
+    caplog.set_level(logging.DEBUG)
+    start = time.time()
+    run = cli_runner(canary, cli)
+    canary.receiver.clear_all_handlers()
+    broken = f"/hook/{canary.markers['INCIDENT_WEBHOOK_URL']}-5xx"
+    canary.receiver.expect_request(broken, method="POST").respond_with_data("boom " + broken, status=500)
+    monkeypatch.setenv("INCIDENT_WEBHOOK_URL", canary.receiver.url_for(broken))
+    # a receiver that echoes what it got (the secret URL, the routing key) in a refusal
+    echo = f"/hook/{canary.markers['GROWTH_SLACK_WEBHOOK_URL']}-400"
+    canary.receiver.expect_request(echo, method="POST").respond_with_data(f"no such hook {echo}", status=400)
+    monkeypatch.setenv("GROWTH_SLACK_WEBHOOK_URL", canary.receiver.url_for(echo))
+    canary.receiver.expect_request("/v2/enqueue", method="POST").respond_with_data(
+        json.dumps({"status": "invalid", "message": f"bad key {canary.markers['PAGERDUTY_ROUTING_KEY']}"}), status=400)
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/hook/{canary.markers['SLACK_WEBHOOK_URL']}")
+    monkeypatch.setenv("SMTP_PASSWORD", canary.markers["SMTP_PASSWORD"] + "-wrong")
+    monkeypatch.delenv("GROWTH_PAGERDUTY_ROUTING_KEY")
+    done = run("monitor", "--env", "production", "--metrics", bad_hour(tmp_path / "bad-hour.json"), codes=(1,))
+    assert "${env:INCIDENT_WEBHOOK_URL}" in done.out or "incidents" in done.out
+    assert "GROWTH_PAGERDUTY_ROUTING_KEY is not set" in done.out
+    assert "HTTP 400" in done.out and "no such hook" in done.out  # the refusals are shown, scrubbed
+    assert len([line for line in done.out.splitlines() if line.lstrip().startswith("failed")]) >= 3, done.out
+    canary.markers["SMTP_PASSWORD-wrong"] = canary.markers["SMTP_PASSWORD"] + "-wrong"
+    assert_nothing_leaked(canary, caplog, start, canary.repo, tmp_path, Path(tempfile.gettempdir()))
+    deliveries = json.loads((canary.repo / "environments/production/state.json").read_text())["monitor"]["deliveries"]
+    assert any(not d["ok"] for d in deliveries)
+
+
+def test_the_canary_sees_a_leak(canary: Canary, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The scan is not vacuous: a marker written to any file, output or log record is found."""
+    start = time.time()
+    marker = canary.markers["SMTP_PASSWORD"]
+    (canary.repo / "environments/staging/leak.txt").write_text(f"password={marker}\n")
+    with pytest.raises(AssertionError, match="SMTP_PASSWORD"):
+        assert_nothing_leaked(canary, caplog, start, canary.repo)
+    (canary.repo / "environments/staging/leak.txt").unlink()
+    canary.outputs.append(f"Error: {marker}")
+    with pytest.raises(AssertionError, match="SMTP_PASSWORD"):
+        assert_nothing_leaked(canary, caplog, start, canary.repo)
+    canary.outputs.clear()
+    logging.getLogger("modelops.test").warning("sent to %s", marker)
+    with pytest.raises(AssertionError, match=marker):
+        assert_nothing_leaked(canary, caplog, start, canary.repo)

@@ -2,7 +2,8 @@
 upgrade of model `m` from 1.0.0 to 1.1.0 SIGKILLed in a real process, then resumed.
 
 After every kill, the next apply first refuses (exit 3) naming the stale lock and the `modelops unlock ID --env
-lab` command; that command, with the ID taken from the message, breaks it; the apply after it must:
+lab` command; that command, with the ID taken from the message, breaks it; the apply after it must (these three
+run in the test's own process: the killed apply is a real one, and only the files on disk pass between them):
 
 - converge: state.json (less `serial`, `updated`, `applied_plan`) and what the target serves (the local
   serving table, the webhook platform's models and policies, the gitops serving table and every rendered
@@ -47,6 +48,7 @@ from tests.crash_support import (
     break_stale_lock,
     reader,
     report_is_current,
+    resume,
     set_version,
     write_lab,
 )
@@ -131,8 +133,8 @@ def test_killed_at_every_journal_boundary(strategy: str, driver: str, tmp_path: 
                 assert first.returncode == -9, first.stderr
                 killed = [Killed.read(repo, target)]
                 assert break_stale_lock(repo)
-                second = apply(repo, target.url)
-                assert second.returncode == 0, second.stdout + second.stderr
+                code, output = resume(repo, target.url)
+                assert code == 0, output
             lab.check(repo, killed, watch)
         assert boundary - 1 == ENTRIES[strategy]
 
@@ -161,8 +163,8 @@ def test_killed_at_random_points(strategy: str, driver: str, tmp_path: Path) -> 
                         landed += 1
                         killed.append(Killed.read(repo, target))
                     break_stale_lock(repo)
-                final = apply(repo, target.url)
-                assert final.returncode == 0, f"{kills}: {final.stdout}{final.stderr}"
+                code, output = resume(repo, target.url)
+                assert code == 0, f"{kills}: {output}"
             lab.check(repo, killed, watch)
         assert landed >= RANDOM_TRIALS // 2  # a kill scheduled late in a short resume may find it finished
 
@@ -250,8 +252,8 @@ def test_killed_during_an_automatic_rollback_at_every_journal_boundary(tmp_path:
                     break
                 killed = [Killed.read(repo, target)]
                 assert break_stale_lock(repo)
-                second = apply(repo, target.url)
-                assert second.returncode in (0, 1), second.stdout + second.stderr  # 0: the rollback had finished
+                code, output = resume(repo, target.url)
+                assert code in (0, 1), output  # 0: the rollback had finished
             lab.check(repo, killed, watch)
         assert boundary - 1 == 20
 

@@ -5,6 +5,7 @@ lock's ID), and saved plans that no longer match (refused with exit 3, nothing w
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 from collections.abc import Callable
@@ -31,7 +32,9 @@ def lab(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
 def slow_canary(root: Path) -> None:
     """The canary pause lasts 3 s: long enough for a second command to meet the lock."""
     path = root / f"environments/{ENV}/models/m.yaml"
-    path.write_text(path.read_text().replace("pause: 200ms", "pause: 3s"))
+    slow = re.sub(r"pause: \w+", "pause: 3s", path.read_text())
+    assert "pause: 3s" in slow
+    path.write_text(slow)
 
 
 def start_apply(root: Path) -> subprocess.Popen[str]:

@@ -20,6 +20,7 @@ from engine.config.spec.environment import EnvironmentSpec, WebhookTarget
 from engine.drivers.base import Operation, Outcome
 from engine.http import HttpError, Response, Retry, request
 from engine.scalars import ScalarError
+from engine.scalars.secretref import scrub
 
 
 class WebhookDriver:
@@ -47,14 +48,19 @@ class WebhookDriver:
         return Retry(retries=self.settings.max_retries, sleep=self.sleep)
 
     def execute(self, operation: Operation) -> Outcome:
+        secrets: list[str] = []
         try:
             url = self._url()
+            secrets.append(url)
             response = request("POST", url, label=self.label, payload=operation.to_dict(),
                                headers={"Idempotency-Key": operation.key}, timeout=self.settings.timeout.seconds,
                                retry=self._retry())
-            return self._settle(url, response)
+            outcome = self._settle(url, response)
         except (HttpError, ScalarError) as exc:
-            return Outcome(False, str(exc))
+            outcome = Outcome(False, str(exc))
+        # the platform's answers reach the output, the journal and state.json: a platform echoing the URL (its
+        # token) back in a refusal must not carry it there
+        return Outcome(outcome.ok, scrub(outcome.detail, secrets), _scrubbed(outcome.data, secrets))
 
     def _settle(self, url: str, response: Response) -> Outcome:
         deadline = self.clock() + self.settings.step_timeout.seconds
@@ -88,6 +94,16 @@ class WebhookDriver:
 
     def close(self) -> None:
         return None
+
+
+def _scrubbed(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, Mapping):
+        return {k: _scrubbed(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, secrets) for v in value]
+    return value
 
 
 def _json(response: Response) -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from engine.scalars import ScalarError
@@ -43,3 +44,29 @@ def parse_secret_ref(value: object) -> SecretRef:
         name = next(g for g in loose.groups() if g is not None).strip() or "NAME"
         raise ScalarError(f'malformed secret reference: write "${{env:{name}}}"')
     raise ScalarError('literal value where a secret reference is required: write "${env:NAME}" and set NAME')
+
+
+def fragments(value: str) -> list[str]:
+    """A resolved secret and the pieces of it a server may echo back alone ("no such hook /services/T0/..."):
+    for a URL, its path and query, its credentials, and every path segment or query value that looks like a
+    token (a plain word such as `deploy` is left alone: masking it everywhere would garble messages)."""
+    found = [value]
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme and parts.netloc:
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        found += [p for p in (path, parts.netloc.rpartition("@")[0]) if len(p) >= 8]
+        found += [p for p in [*parts.path.split("/"), *(v for _, v in urllib.parse.parse_qsl(parts.query))]
+                  if _token_like(p)]
+    return found
+
+
+def _token_like(text: str) -> bool:
+    return len(text) >= 20 or (len(text) >= 8 and any(c.isdigit() for c in text))
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every fragment of the resolved `secrets` replaced by `***` (longest first)."""
+    pieces = {f for secret in secrets if secret for f in fragments(secret)}
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, "***")
+    return text

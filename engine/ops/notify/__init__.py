@@ -17,14 +17,13 @@ import hashlib
 import random
 import ssl
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from engine.http import HttpError, Retry, request
 from engine.scalars import ScalarError
-from engine.scalars.secretref import SecretRef
+from engine.scalars.secretref import SecretRef, scrub
 
 Reveal = Callable[[SecretRef], str]
 SEVERITY_ORDER = {"warning": 1, "critical": 2}
@@ -176,24 +175,10 @@ class Revealer:
     def __call__(self, ref: SecretRef) -> str:
         value = ref.resolve(self.environ)
         self.seen.append(value)
-        self.seen.extend(_secret_parts(value))
         return value
 
     def scrub(self, text: str) -> str:
-        for value in sorted(self.seen, key=len, reverse=True):
-            text = text.replace(value, "***")
-        return text
-
-
-def _secret_parts(value: str) -> list[str]:
-    """The pieces of a secret URL a receiver may echo back without the rest (`no such hook /services/T0/...`):
-    its path and query, and every path segment or query value long enough to be a token."""
-    parts = urllib.parse.urlsplit(value)
-    if not (parts.scheme and parts.netloc):
-        return []
-    found = [parts.path + (f"?{parts.query}" if parts.query else ""), parts.netloc.rpartition("@")[0]]
-    found += parts.path.split("/") + [v for _, v in urllib.parse.parse_qsl(parts.query)]
-    return [p for p in found if len(p) >= 6]
+        return scrub(text, self.seen)
 
 
 def mask(ref: SecretRef) -> str:

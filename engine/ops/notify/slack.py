@@ -19,13 +19,18 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _link(url: str) -> str:
+    # `<`, `>` and `|` end a Slack link early: `https://x/><!channel` would have pinged the whole channel
+    return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+
+
 def _alert_block(alert: AlertView) -> dict[str, Any]:
     model, rule = alert.labels.get("model", ""), alert.labels.get("rule", "")
     lines = [f"*{alert.status.upper()}* {alert.severity} · *{_escape(model)}* / {_escape(rule)}"]
     if alert.annotations.get("summary"):
         lines.append(_escape(alert.annotations["summary"]))
     if alert.annotations.get("runbook_url"):
-        lines.append(f"<{alert.annotations['runbook_url']}|Runbook>")
+        lines.append(f"<{_link(alert.annotations['runbook_url'])}|Runbook>")
     return {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}}
 
 

@@ -223,3 +223,25 @@ def test_kubernetes_manifests_parse_and_validate(hostile: Path, cli: Callable[..
     work.mkdir()
     problems = validate_manifests(files, work)
     assert problems == [], "\n".join(problems)
+
+
+# -- notifications --------------------------------------------------------------------------------------
+
+
+def test_slack_messages_cannot_mention_or_link_through_configuration_text() -> None:
+    """Slack reads `<!channel>`, `<@U123>` and `<url|text>` in mrkdwn: a summary, a label or a runbook URL
+    (which may hold `<`, `>` and `|`) must not turn into a mention that pages everyone, or a disguised link."""
+    from engine.config.spec.policies import SlackChannel
+    from engine.ops.notify import AlertView, Notification
+    from engine.ops.notify.slack import payload
+
+    labels = {"alertname": "r", "env": "production", "model": "m<!channel>", "rule": "r", "severity": "critical"}
+    notes = {"summary": "<!here> <@U123|boss> <https://evil.example|click>", "runbook_url": "https://x/><!channel"}
+    alert = AlertView("m/p/r", "firing", "critical", labels, notes, "2026-11-27T09:50:00Z", None, 1.0)
+    note = Notification("production", "p", "slack-ml", "k", {"model": "m"}, (alert,), "trigger",
+                        "2026-11-27T10:00:00Z")
+    channel = SlackChannel.model_validate({"type": "slack", "webhookUrl": "${env:X}"})
+    texts = [block["text"]["text"] for block in payload(channel, note)["blocks"] if block["type"] == "section"]
+    rendered = "\n".join(texts)
+    assert "<!" not in rendered and "<@" not in rendered and "<https://evil" not in rendered, rendered
+    assert "<https://x/%3E%3C!channel|Runbook>" in rendered

@@ -34,10 +34,11 @@ class Response:
 
 
 class HttpError(Exception):
-    """The request failed after every retry; `attempts` says how many were made."""
+    """The request failed after every retry; `reason` says why, `attempts` how many were made."""
 
-    def __init__(self, message: str, attempts: int, status: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, reason: str, attempts: int, status: int | None = None) -> None:
+        super().__init__(f"{reason} after {attempts} attempts")
+        self.reason = reason
         self.attempts = attempts
         self.status = status
 
@@ -78,7 +79,7 @@ def request(method: str, url: str, *, label: str, payload: Any = None, headers: 
             problem, wait_hint = f"HTTP {response.status}", response.headers.get("Retry-After")
         if attempt < policy.retries:
             policy.sleep(policy.delay(attempt, wait_hint))
-    raise HttpError(f"{label}: {problem} after {policy.retries + 1} attempts", policy.retries + 1)
+    raise HttpError(f"{label}: {problem}", policy.retries + 1)
 
 
 def _send(method: str, url: str, body: bytes | None, headers: Mapping[str, str], timeout: float) -> Response:

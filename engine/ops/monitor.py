@@ -23,6 +23,7 @@ from engine.model import EnvironmentConfig
 from engine.ops import alerts as lifecycle
 from engine.ops.metrics import FileSource, MetricError, MetricQuery, MetricSource, PrometheusSource, open_source
 from engine.ops.notify import DeliveryResult, Preview, SendOptions, notifier_for
+from engine.report import write_reports
 from engine.state.alerts import (
     DELIVERY_LIMIT,
     HISTORY_LIMIT,
@@ -139,6 +140,7 @@ def run_monitor(root: Path, request: MonitorRequest, *, clock: Clock = now, opti
         if monitor != state.monitor:
             write_state(root, state.model_copy(update={"monitor": monitor, "serial": state.serial + 1,
                                                        "updated": iso(moment)}))
+            write_reports(ws, [env.name], {env.name: env})  # the report names the state serial
             report = MonitorReport(report.environment, report.at, report.source, report.dry_run, report.models,
                                    report.notifications, report.escalations, state_written=True)
     return report
@@ -308,8 +310,7 @@ def _deliver(outgoing: list[lifecycle.Outgoing], policies: Mapping[str, Escalati
                                         "sent" if result.ok else "failed", item.note.title(), result.detail,
                                         result.attempts))
             level = logging.INFO if result.ok else logging.WARNING
-            log.log(level, "%s %s to %s (%s): %s after %d attempt(s)", item.event, item.group, item.channel, kind,
-                    result.detail, result.attempts)
+            log.log(level, "%s %s to %s (%s): %s", item.event, item.group, item.channel, kind, result.describe())
     return rows, done
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.console import Console
 from engine.ops.monitor import MonitorReport, NotificationRow
+from engine.ops.notify import with_attempts
 from engine.views.table import table
 
 FORMAT_VERSION = 1
@@ -44,9 +45,7 @@ def _paint(status: str, console: Console) -> str:
 
 
 def _notification(note: NotificationRow, console: Console) -> list[str]:
-    detail = note.detail
-    if note.outcome in ("sent", "failed") and note.attempts:
-        detail = f"{detail} ({note.attempts} attempt{'s' if note.attempts != 1 else ''})"
+    detail = with_attempts(note.detail, note.attempts) if note.outcome in ("sent", "failed") else note.detail
     return [_paint(note.outcome, console), f"{note.channel} ({note.type})", note.event, note.title, detail]
 
 

@@ -146,6 +146,17 @@ def test_monitor_notifies_every_channel_then_stays_quiet_and_leaks_nothing(
         assert not any(value in text for text in texts), value
 
 
+def test_recording_alert_state_re_renders_the_report(served_repo: Path, cli: Callable[..., Result],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELOPS_NOW", NOW)
+    assert cli("--repo", served_repo, "apply", "--auto-approve").code == 0
+    result = cli("--repo", served_repo, "monitor", "--env", "production", "--metrics", bad_day(served_repo))
+    assert "State recorded." in result.out, result.output  # deliveries fail: no channel secrets are set
+    serial = json.loads((served_repo / "environments/production/state.json").read_text())["serial"]
+    assert f"serial {serial}, updated {NOW}" in (served_repo / "environments/production/REPORT.md").read_text()
+    assert cli("--repo", served_repo, "report", "--check").code == 0
+
+
 def test_missing_variable_fails_one_channel_and_exits_1(repo: Path, cli: Callable[..., Result],
                                                         servers: tuple[HTTPServer, Mailbox],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:

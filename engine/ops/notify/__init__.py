@@ -123,6 +123,14 @@ class DeliveryResult:
     attempts: int
     detail: str
 
+    def describe(self) -> str:
+        return with_attempts(self.detail, self.attempts)
+
+
+def with_attempts(detail: str, attempts: int) -> str:
+    """`detail (N attempts)`: the detail never counts attempts itself, so renderers say it once."""
+    return f"{detail} ({attempts} attempt{'s' if attempts != 1 else ''})" if attempts else detail
+
 
 @dataclass(frozen=True)
 class Preview:
@@ -203,7 +211,7 @@ def post_json(label: str, url_ref: str | SecretRef, build: Callable[[Reveal], An
         answer = request("POST", url, label=label, payload=body, timeout=options.timeout_s,
                          retry=options.retry(waits))
     except HttpError as exc:
-        return DeliveryResult(False, exc.attempts, revealer.scrub(str(exc)))
+        return DeliveryResult(False, exc.attempts, revealer.scrub(exc.reason))
     detail = f"HTTP {answer.status}" + (f": {answer.text(200)}" if answer.body else "")
     return DeliveryResult(accept(answer.status), waits[0] + 1, revealer.scrub(detail))
 

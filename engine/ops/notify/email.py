@@ -110,8 +110,7 @@ class EmailNotifier:
                                                           f"{len(channel.to)} recipient(s)")
             if attempt < options.retries:
                 retry.sleep(retry.delay(attempt))
-        return DeliveryResult(False, options.retries + 1,
-                              revealer.scrub(f"{problem} after {options.retries + 1} attempts"))
+        return DeliveryResult(False, options.retries + 1, revealer.scrub(problem))
 
 
 def _explain(exc: BaseException) -> tuple[str, bool]:

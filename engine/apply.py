@@ -164,6 +164,7 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
         actions = _runnable(shown, current)
         if not actions and not replay.interrupted:
             if replay.entries:  # the apply that wrote this journal was killed after its end: finish its work
+                log(f"{env.name}: the last apply was stopped after recording its state; writing its report")
                 _write_report(ws, env)
                 journal_path(ws.root, env.name).unlink(missing_ok=True)
             return EnvironmentResult(env.name, serial=state.serial)

@@ -74,6 +74,9 @@ def test_killed_apply_converges_at_every_journal_boundary(template: Path, tmp_pa
         _break_stale_lock(repo)
         second = run(repo, "apply", "--auto-approve", "--env", "staging")
         assert second.returncode == 0, second.stdout + second.stderr
+        said = ("the last apply was stopped after recording its state" if journal[-1]["event"] == "end"
+                else "resuming an interrupted apply")
+        assert f"staging: {said}" in second.stdout
         assert comparable(repo) == expected, f"diverged after a kill at journal entry {boundary}"
         assert not (repo / "environments/staging/state.journal").exists()
         _assert_no_finished_step_repeated(repo, journal)

@@ -172,9 +172,9 @@ def export(cli: Callable[..., Result], repo: Path, out: Path, kind: str, env: st
     return sorted(out.iterdir())
 
 
-@pytest.mark.parametrize("env", ["staging", "production"])
-def test_prometheus_rules_carry_hostile_text_exactly(hostile: Path, cli: Callable[..., Result], tmp_path: Path,
-                                                    env: str) -> None:
+def test_prometheus_rules_carry_hostile_text_exactly(hostile: Path, cli: Callable[..., Result],
+                                                    tmp_path: Path) -> None:
+    env = "staging"  # every hostile value and name is there (promtool's tests take a while per rule)
     files = export(cli, hostile, tmp_path, "prometheus", env)
     rules = next(p for p in files if p.name.endswith(".rules.yml"))
     groups = next(yaml_both(rules.read_text()))["groups"]
@@ -182,7 +182,7 @@ def test_prometheus_rules_carry_hostile_text_exactly(hostile: Path, cli: Callabl
     notes = {go_template_literal(r["labels"]["note"]) for r in alerts if "note" in r["labels"]}
     assert notes == {HOSTILE}  # escaped for YAML and for Go templates, and nothing lost
     assert {go_template_literal(r["annotations"].get("runbook_url", "")) for r in alerts} >= {RUNBOOK}
-    assert {r["labels"].get("modelops_model") for r in alerts} >= ({*NAMES} if env == "staging" else set())
+    assert {r["labels"].get("modelops_model") for r in alerts} >= set(NAMES)
     if shutil.which("promtool"):
         for args in (("check", "rules", rules), ("test", "rules", *[p for p in files if p.name.endswith(".test.yml")])):
             done = subprocess.run(["promtool", *map(str, args)], capture_output=True, text=True, check=False)

@@ -3,8 +3,10 @@
 Every command reads every configuration file; parsing YAML is most of that time. The cache maps a file's
 SHA-256 to what the loader made of it (documents and load diagnostics), so a second run re-parses only the
 files whose bytes changed. Keys are content digests, never timestamps: a file edited and restored within
-the same second is still seen correctly. Entries are tied to the engine version; a cache written by another
-version, or one that cannot be read, is simply ignored and rebuilt. Writing it is best effort: a read-only
+the same second is still seen correctly. Entries are tied to the engine: its version and the size and
+modification time of each of its source files, so an edited checkout of the engine does not recall answers
+its old code gave. A cache written by another engine, or one that cannot be read, is simply ignored and
+rebuilt. Writing it is best effort: a read-only
 checkout works, just without the speed-up. `MODELOPS_CACHE=off` turns it off. The cache is trusted only
 if this machine wrote it: it names the inode it was created as, so a copy that arrives with the repository
 is ignored unread (see `_own_bytes`).
@@ -18,6 +20,7 @@ content, through `memo`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import marshal
 import os
@@ -32,6 +35,7 @@ from engine.diagnostics import Diagnostic, Severity
 from engine.pathguard import contained, create_new
 
 CACHE_FORMAT = 3
+ENGINE_DIR = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
 
@@ -159,7 +163,17 @@ def repo_digest(digests: dict[str, str]) -> str:
 
 
 def _salt() -> str:
-    return f"modelops {__version__} cache {CACHE_FORMAT}"
+    return f"modelops {__version__} cache {CACHE_FORMAT} engine {_engine_fingerprint(ENGINE_DIR)}"
+
+
+@functools.cache
+def _engine_fingerprint(package: Path) -> str:
+    """Size and mtime of every engine source file: a stat per file, about a millisecond in all."""
+    seen = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        stat = path.stat()
+        seen.update(f"{path.relative_to(package)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return seen.hexdigest()[:16]
 
 
 def _row(d: Diagnostic) -> tuple[Any, ...]:

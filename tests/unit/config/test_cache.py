@@ -67,6 +67,17 @@ def test_a_corrupt_or_foreign_cache_is_ignored(repo: Path, monkeypatch: pytest.M
     assert len(seen) == len(expected.sources.files)  # another engine version: everything parsed again
 
 
+def test_an_edited_engine_does_not_recall_what_its_old_code_said(tmp_path: Path) -> None:
+    package = tmp_path / "engine"
+    (package / "validate").mkdir(parents=True)
+    (package / "validate" / "semantic.py").write_text("RULES = 1\n")
+    fingerprint = cache_module._engine_fingerprint.__wrapped__  # the uncached function
+    before = fingerprint(package)
+    assert fingerprint(package) == before
+    (package / "validate" / "semantic.py").write_text("RULES = 22\n")
+    assert fingerprint(package) != before
+
+
 def test_the_cache_can_be_turned_off(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELOPS_CACHE", "off")
     validate_repo(repo)

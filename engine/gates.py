@@ -22,6 +22,7 @@ from engine.config.spec.model import Analysis, HttpCheck, ModelTest
 from engine.model import EnvironmentConfig, ModelConfig
 from engine.ops.metrics import MetricError, MetricQuery, MetricSource, open_source, values_text
 from engine.scalars.duration import Duration
+from engine.scalars.secretref import scrub, sensitive_values
 
 Status = Literal["pass", "fail", "inconclusive"]
 
@@ -150,7 +151,9 @@ def _command_test(ctx: GateContext, argv: list[str], timeout: float) -> GateResu
         return GateResult("fail", f"command not found: {argv[0]}")
     except subprocess.TimeoutExpired:
         return GateResult("fail", f"{' '.join(argv)} timed out after {timeout:g}s")
-    output = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
+    # The command sees the whole environment, secrets included; its output is shown and recorded.
+    output = scrub("\n".join((done.stdout + done.stderr).strip().splitlines()[-20:]),
+                   sensitive_values(ctx.environment.secret_refs(), env))
     if done.returncode != 0:
         return GateResult("fail", f"{' '.join(argv)} exited {done.returncode}", output)
     return GateResult("pass", f"{' '.join(argv)} exited 0", output)

@@ -16,6 +16,7 @@ from engine.config.documents import NO_MEMO, Document, DocumentMemo
 from engine.config.spec.environment import EnvironmentSpec
 from engine.config.spec.model import ModelSpec
 from engine.config.spec.policies import AlertRule
+from engine.scalars.secretref import SecretRef, refs_in
 
 POLICY_REFS = {"scaling": "ScalingPolicy", "alerts": "AlertPolicy", "escalation": "EscalationPolicy"}
 #: The fields of a model that a rollout replaces; everything else can change in place.
@@ -95,6 +96,10 @@ class EnvironmentConfig:
             if policy is not None:
                 found += [(name, rule) for rule in policy.spec.rules]
         return found
+
+    def secret_refs(self) -> set[SecretRef]:
+        """Every `${env:NAME}` the environment, its models and its policies refer to."""
+        return refs_in([self.spec, *(m.spec for m in self.models.values()), *(p.spec for p in self.policies.values())])
 
     def users_of(self, policy_key: str) -> list[str]:
         return sorted(m.name for m in self.models.values() if policy_key in m.policy_refs())

@@ -12,6 +12,7 @@ from engine.scalars import ScalarError
 
 PATTERN = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$"
 _REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSW|API_?KEY|PRIVATE|CREDENTIAL|AUTH", re.IGNORECASE)
 _LOOSE = re.compile(r"\$\{\s*env\s*:\s*([^}]*)\}|\$\{([^}:]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -44,6 +45,26 @@ def parse_secret_ref(value: object) -> SecretRef:
         name = next(g for g in loose.groups() if g is not None).strip() or "NAME"
         raise ScalarError(f'malformed secret reference: write "${{env:{name}}}"')
     raise ScalarError('literal value where a secret reference is required: write "${env:NAME}" and set NAME')
+
+
+def refs_in(value: object) -> set[SecretRef]:
+    """Every secret reference inside a configuration value (pydantic models, mappings, sequences)."""
+    if isinstance(value, SecretRef):
+        return {value}
+    if isinstance(value, Mapping):
+        return {ref for item in value.values() for ref in refs_in(item)}
+    if isinstance(value, (list, tuple)):
+        return {ref for item in value for ref in refs_in(item)}
+    fields = getattr(type(value), "model_fields", None)  # a pydantic model, without importing pydantic here
+    return {ref for name in fields or () for ref in refs_in(getattr(value, name))}
+
+
+def sensitive_values(refs: Iterable[SecretRef], environ: Mapping[str, str]) -> list[str]:
+    """Values to keep out of anything written: the secrets the configuration refers to, and any variable whose
+    name says it is one (a CI token that a test command, which inherits the environment, could print)."""
+    named = [environ.get(ref.variable, "") for ref in refs]
+    named += [value for key, value in environ.items() if _SECRET_NAME.search(key) and len(value) >= 8]
+    return [value for value in named if value]
 
 
 def fragments(value: str) -> list[str]:

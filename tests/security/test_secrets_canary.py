@@ -189,6 +189,28 @@ def test_secrets_reach_only_the_receivers(canary: Canary, cli: Callable[..., Res
     assert state["monitor"]["deliveries"] and state["serial"] >= 1
 
 
+def test_a_test_command_that_prints_secrets_has_them_masked(canary: Canary, cli: Callable[..., Result],
+                                                           tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test commands inherit the environment (they may need credentials); what they print is shown and
+    recorded, so the referenced secrets and anything named like a token are masked in it."""
+    caplog.set_level(logging.DEBUG)
+    start = time.time()
+    canary.markers["GITHUB_TOKEN"] = f"ghs_{canary.markers['SMTP_PASSWORD']}ci"
+    monkeypatch.setenv("GITHUB_TOKEN", canary.markers["GITHUB_TOKEN"])
+    printed = ("SLACK_WEBHOOK_URL", "SMTP_PASSWORD", "PAGERDUTY_ROUTING_KEY", "GITHUB_TOKEN")
+    model = canary.repo / "environments/staging/models/sentiment.yaml"
+    model.write_text(model.read_text().replace(
+        'command: ["python3", "examples/checks/eval.py", "--min-accuracy", "0.91"]',
+        f'command: ["sh", "-c", "echo MODELOPS_MODEL=$MODELOPS_MODEL; printenv {" ".join(printed)}; exit 3"]'))
+    run = cli_runner(canary, cli)
+    failed = run("apply", "--auto-approve", "--env", "staging", codes=(1,))
+    assert "MODELOPS_MODEL=sentiment" in failed.output and "***" in failed.output  # it did print them
+    run("history", "sentiment", "--env", "staging", "--format", "json")
+    run("report")
+    assert_nothing_leaked(canary, caplog, start, canary.repo, tmp_path, Path(tempfile.gettempdir()))
+
+
 def test_failed_deliveries_name_the_reference_never_the_value(canary: Canary, cli: Callable[..., Result],
                                                              tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:

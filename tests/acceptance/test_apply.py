@@ -117,33 +117,6 @@ def test_two_applies_at_once_one_waits_out_with_exit_3(served_repo: Path, cli: C
     assert f"(pid {first.pid} on " in second.stderr
 
 
-@pytest.mark.parametrize("scenario", ["reuse", "stale-serial", "other-lineage", "changed-config", "empty-state"])
-def test_saved_plans_are_single_use_and_refused_when_stale(scenario: str, served_repo: Path,
-                                                           cli: Callable[..., Result], tmp_path: Path) -> None:
-    plan = tmp_path / "plan.json"
-    if scenario != "empty-state":
-        assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
-        bump(served_repo, STAGING_RECOMMENDER, "2.7.1", "2.8.0")
-    made = cli("--repo", served_repo, "plan", "--env", "staging", "--out", plan)
-    assert made.code == 0 and f"Saved the plan to {plan}" in made.out
-    if scenario in ("reuse", "empty-state"):
-        assert cli("--repo", served_repo, "apply", plan).code == 0
-        expected = "this plan was already applied"
-    elif scenario == "stale-serial":
-        assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
-        expected = "saved plan is stale: the state changed since the plan was made"
-    elif scenario == "other-lineage":
-        (served_repo / "environments/staging/state.json").unlink()
-        assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
-        expected = "saved plan does not match the state"
-    else:
-        bump(served_repo, "environments/staging/models/summarizer.yaml", "replicas: 1", "replicas: 2")
-        expected = "the configuration changed since the plan was made"
-    refused = cli("--repo", served_repo, "apply", plan)
-    assert refused.code == 3, refused.output
-    assert expected in refused.err
-
-
 def test_a_saved_plan_applies_without_confirmation(served_repo: Path, cli: Callable[..., Result],
                                                    tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"

@@ -30,7 +30,6 @@ test: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check engine tests benchmarks
-	$(BIN)/ruff format --check engine tests benchmarks
 	$(BIN)/mypy
 
 ## bench: the benchmark of BENCHMARKS.md (several minutes; writes BENCHMARKS.md)

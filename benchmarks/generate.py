@@ -17,7 +17,7 @@ from pathlib import Path
 
 RUNTIMES = [("vllm", "vllm/vllm-openai:v0.6.3", 8000, True), ("triton", "nvcr.io/nvidia/tritonserver:24.08-py3", 8000,
             False), ("torchserve", "pytorch/torchserve:0.11.0-cpu", 8080, False), ("sklearn", "ghcr.io/acme/sk:1.5",
-            8080, False)]  # fmt: skip
+            8080, False)]
 TEAMS = ["nlp", "vision", "risk", "growth", "search", "ads"]
 
 

@@ -52,8 +52,8 @@ METRICS: dict[str, Metric] = {
                f"sum(rate(modelops_cost_usd_total{{{_SEL}}}[$window]))"
                f" / sum(rate(modelops_requests_total{{{_SEL}}}[$window]))"),
     )
-}  # fmt: skip
+}
 
 MetricName = Literal[
     "response_time", "throughput", "error_rate", "cpu_usage", "memory_usage", "disk_usage", "cost_per_request"
-]  # fmt: skip
+]

@@ -187,5 +187,5 @@ def _environment(doc: Document, models: Mapping[str, ModelConfig],
         "environment": dump(doc.spec),
         "models": {name: [m.revision, m.config] for name, m in sorted(models.items())},
         "policies": {ref: p.digest for ref, p in env_policies.items()},
-    })  # fmt: skip
+    })
     return EnvironmentConfig(doc.name, doc.spec, doc.source.file, dict(sorted(models.items())), env_policies, whole)

@@ -40,7 +40,7 @@ class ActionKind(StrEnum):
     def bucket(self) -> str:
         """Which count of the summary line the action adds to."""
         return {"deploy": "deploy", "policy.add": "deploy", "retire": "retire",
-                "policy.remove": "retire"}.get(self.value, "change")  # fmt: skip
+                "policy.remove": "retire"}.get(self.value, "change")
 
 
 #: Ordering within an environment: restore service first, policies before the models that use them,
@@ -48,7 +48,7 @@ class ActionKind(StrEnum):
 KIND_ORDER = {
     ActionKind.ROLLBACK: 0, ActionKind.POLICY_ADD: 1, ActionKind.POLICY_CHANGE: 1, ActionKind.DEPLOY: 2,
     ActionKind.UPGRADE: 3, ActionKind.RECONFIGURE: 4, ActionKind.RETIRE: 5, ActionKind.POLICY_REMOVE: 6,
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class Action:
             "reason": self.reason, "blocked": self.blocked, "resume_from": self.resume_from,
             "changes": [{"path": p, "before": b, "after": a} for p, b, a in self.changes],
             "steps": [s.to_dict() for s in self.steps],
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_dict(cls, environment: str, data: Mapping[str, Any]) -> Action:
@@ -135,7 +135,7 @@ class EnvironmentPlan:
             "name": self.name, "driver": self.driver, "state": {"lineage": self.lineage, "serial": self.serial},
             "config_digest": self.config_digest, "approval_required": self.approval_required,
             "notes": list(self.notes), "actions": [a.to_dict() for a in self.actions],
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EnvironmentPlan:
@@ -178,7 +178,7 @@ class Plan:
             "format_version": FORMAT_VERSION, "id": self.id, "engine_version": self.engine_version,
             "created": self.created, "options": dict(self.options), "change_summary": self.change_summary(),
             "environments": [env.to_dict() for env in self.environments],
-        }  # fmt: skip
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -128,7 +128,7 @@ def recreate(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) ->
 
 
 STRATEGIES: dict[str, Expansion] = {"blueGreen": blue_green, "canary": canary, "rolling": rolling,
-                                    "recreate": recreate}  # fmt: skip
+                                    "recreate": recreate}
 
 
 def rollout(model: ModelConfig, state: ModelState | None, replicas: int) -> list[Step]:

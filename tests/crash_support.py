@@ -46,7 +46,7 @@ STRATEGY_BLOCKS = {
     "canary": "    canary:\n      previewTests: [check]\n      scaleDownDelay: 0s\n"
               "      steps: [{setWeight: 25}, {pause: 100ms}, {analysis: slo}, {setWeight: 50}]\n",
     "rolling": "    rolling: {maxSurge: 2, maxUnavailable: 0, previewTests: [check]}\n",
-}  # fmt: skip
+}
 STRATEGIES = tuple(STRATEGY_BLOCKS)
 DRIVERS = ("local", "webhook", "gitops")
 TARGETS = {

@@ -128,7 +128,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "match": {"kinds": ["Model"], "environments": ["production"]}, "severity": "error",
         "message": "Production models need a strategy", "require": {"properties": {"spec": {"required": ["strategy"]}}},
     }),
-}  # fmt: skip
+}
 
 
 if __name__ == "__main__":  # `make schemas`

@@ -117,7 +117,7 @@ def _policy(table: dict[str, Any], key: str, args: Mapping[str, Any]) -> str:
 _HANDLERS: dict[str, Callable[[dict[str, Any], str, Mapping[str, Any]], str]] = {
     "deploy": _deploy, "traffic": _traffic, "retire": _retire, "configure": _configure, "remove": _remove,
     "policy": _policy,
-}  # fmt: skip
+}
 
 
 def _ends_mid_line(path: Path) -> bool:

@@ -227,7 +227,7 @@ def config(env: EnvironmentConfig, secrets: Secrets) -> dict[str, Any]:
             "target_matchers": [matcher("severity", "warning"), matcher("modelops_env", env.name)],
             "equal": ["modelops_env", "modelops_model", "modelops_rule"],
         }],
-    }  # fmt: skip
+    }
     if intervals:
         found["time_intervals"] = intervals
     return found

@@ -38,7 +38,7 @@ DEFAULT_WINDOW = Duration(300_000)
 #: The EscalationPolicy speaks of `model`, `env` and `rule`; on exported alerts they are identity labels.
 IDENTITY = {"model": "modelops_model", "env": "modelops_env", "rule": "modelops_rule"}
 RESERVED = {"severity", "alertname", "alertstate", "model", "env", *IDENTITY.values(), "modelops_escalation",
-            "modelops_escalation_step"}  # fmt: skip
+            "modelops_escalation_step"}
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _TEMPLATE_LABEL = re.compile(r"\{\{-?\s*(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)\s*-?\}\}")
 BASE = 100000.0  # counters start high, so rate() extrapolation is never cut at zero
@@ -354,7 +354,7 @@ def _raw_series(b: Binding, value: float, samples: int) -> list[dict[str, str]]:
 _RAW_BOUNDS: dict[str, tuple[float, float | None]] = {
     "response_time": (1e-9, None), "throughput": (0.0, None), "error_rate": (0.0, 1.0), "cpu_usage": (0.0, None),
     "memory_usage": (0.0, None), "disk_usage": (0.0, 100.0), "cost_per_request": (0.0, None),
-}  # fmt: skip
+}
 
 
 #: How far from a threshold the probes sit (relative): a threshold moved by more than this fails a test.

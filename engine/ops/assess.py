@@ -337,7 +337,7 @@ def scaling(ev: Evidence) -> ModelLevel:
         fixed = ev.model.spec.serving.replicas or 1
         return ModelLevel(name, 1, f"static: {fixed} replica(s), no ScalingPolicy", (
             Step("replicas that follow the load or the clock (a ScalingPolicy" + _policy_hint(ev) + ")",
-                 "spec.scaling: <a ScalingPolicy>", ev.model.file),))  # fmt: skip
+                 "spec.scaling: <a ScalingPolicy>", ev.model.file),))
     file = ev.policy_file("ScalingPolicy", policy_name)
     autoscaled = spec.min_replicas < spec.max_replicas
     leading = [yaml for attr, yaml in LEADING_TARGETS if getattr(spec.targets, attr) is not None]
@@ -378,11 +378,11 @@ def incident_management(ev: Evidence) -> ModelLevel:
     if policy is None:
         return ModelLevel(name, 1, "no EscalationPolicy: alerts notify nobody", (
             Step("an EscalationPolicy that routes alerts and groups duplicates",
-                 "spec.escalation: <an EscalationPolicy>", model_file),))  # fmt: skip
+                 "spec.escalation: <an EscalationPolicy>", model_file),))
     file = ev.policy_file("EscalationPolicy", ev.model.spec.escalation)
     if not policy.grouping.by:
         return ModelLevel(name, 1, "alerts are routed but never grouped", (
-            Step("duplicates grouped into one notification", "grouping: {by: [model, rule]}", file),))  # fmt: skip
+            Step("duplicates grouped into one notification", "grouping: {by: [model, rule]}", file),))
     graded = [r.name for _, r in ev.rules() if _has(r, "warning") and _has(r, "critical")]
     found = f"routed by {ev.model.spec.escalation}, grouped by {_names(policy.grouping.by)}"
     steps = []

@@ -257,7 +257,7 @@ class Capacity:
 
 
 _UTILISATION_TARGETS = (("cpu_utilization", "cpu_percent", "CPU"), ("memory_utilization", "memory_percent", "memory"),
-                        ("gpu_utilization", "gpu_percent", "GPU"))  # fmt: skip
+                        ("gpu_utilization", "gpu_percent", "GPU"))
 
 
 def replica_capacities(targets: Targets, recent: Sequence[Sample]) -> list[Capacity]:

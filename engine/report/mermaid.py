@@ -18,7 +18,7 @@ from engine.report.escape import mermaid, mermaid_text
 
 Shape = Literal["box", "round", "stadium", "decision", "hexagon"]
 _SHAPES: dict[str, tuple[str, str]] = {"box": ("[", "]"), "round": ("(", ")"), "stadium": ("([", "])"),
-                                       "decision": ("{", "}"), "hexagon": ("{{", "}}")}  # fmt: skip
+                                       "decision": ("{", "}"), "hexagon": ("{{", "}}")}
 EdgeStyle = Literal["solid", "dotted", "thick"]
 _ARROWS = {"solid": "-->", "dotted": "-.->", "thick": "==>"}
 

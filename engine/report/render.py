@@ -31,7 +31,7 @@ def jinja() -> SandboxedEnvironment:
                                      default=False),
         finalize=escape.finalize, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
-    )  # fmt: skip
+    )
     env.filters.update(md=escape.md, code=escape.code, mermaid=escape.mermaid, mermaid_text=escape.mermaid_text,
                        link=escape.link)
     return env

@@ -46,7 +46,7 @@ class LockInfo:
     def describe(self) -> str:
         lines = [f"  ID:        {self.id}", f"  Operation: {self.operation}",
                  f"  Who:       {self.who} (pid {self.pid} on {self.host})", f"  Created:   {self.created}",
-                 f"  Version:   modelops {self.version}"]  # fmt: skip
+                 f"  Version:   modelops {self.version}"]
         if self.run_url:
             lines.append(f"  Run:       {self.run_url}")
         return "\n".join(lines)
@@ -102,7 +102,7 @@ def _held(root: Path, environment: str) -> ConflictError:
     return ConflictError(
         f'environment "{environment}" is locked by another operation\nLock Info:\n{holder.describe()}{stale}',
         hint=f"wait for it to finish; if it is stuck, break the lock with: "
-             f"modelops unlock {holder.id} --env {environment}")  # fmt: skip
+             f"modelops unlock {holder.id} --env {environment}")
 
 
 def read_lock(root: Path, environment: str) -> LockInfo | None:

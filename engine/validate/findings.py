@@ -32,4 +32,4 @@ class Findings:
             severity, code, message, document.file,
             span.line if span else document.line, span.column if span else 1, ptr, hint,
             span.width if span else 1, sensitive,
-        ))  # fmt: skip
+        ))

@@ -130,12 +130,12 @@ def _home(kind: str) -> str:
 # -- pydantic errors to diagnostics -----------------------------------------------------------------
 
 _CUSTOM_CODES = {"duration": "MO106", "size": "MO107", "cpu": "MO107", "semver": "MO108", "secret": "MO109",
-                 "name": "MO111", "null_value": "MO104"}  # fmt: skip
+                 "name": "MO111", "null_value": "MO104"}
 _TYPE_NAMES = {
     "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
     "bool_type": "true or false", "dict_type": "a mapping", "model_type": "a mapping",
     "model_attributes_type": "a mapping", "list_type": "a list", "literal_error": "",
-}  # fmt: skip
+}
 _PATTERNS = {
     HTTP_URL_PATTERN: "an http(s) URL without credentials",
     URL_TEMPLATE_PATTERN: "an http(s) URL",
@@ -150,7 +150,7 @@ _PATTERNS = {
     r"^[A-Z]{3}$": "a three-letter currency code such as USD",
     r"^[a-z][a-z0-9+.-]*://\S+$": "a URI with a scheme, such as s3://bucket/key",
     r"^[a-z0-9][a-z0-9._-]*$": "a lowercase identifier",
-}  # fmt: skip
+}
 
 
 def _report(raw: SourceDocument, model: type[BaseModel], exc: ValidationError, findings: Findings) -> None:
@@ -237,7 +237,7 @@ def _literal(err: Any, ctx: dict[str, Any]) -> tuple[str, str, str | None]:
 def _constraint(kind: str, err: Any, ctx: dict[str, Any]) -> str:
     value = err.get("input")
     bounds = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
-              "greater_than": ("greater than", "gt"), "less_than": ("less than", "lt")}  # fmt: skip
+              "greater_than": ("greater than", "gt"), "less_than": ("less than", "lt")}
     if kind in bounds:
         words, key = bounds[kind]
         return f"must be {words} {ctx[key]} (got {value})"

@@ -12,7 +12,7 @@ from engine.timeutil import now_iso
 from engine.views.plan import describe
 
 _MARKS = {"ok": ("✓", "green"), "failed": ("✗", "red"), "inconclusive": ("?", "yellow"), "paused": ("‖", "yellow"),
-          "deferred": ("…", "cyan")}  # fmt: skip
+          "deferred": ("…", "cyan")}
 
 
 @dataclass

@@ -78,7 +78,7 @@ def _environment_json(env: EnvironmentAssessment, minimum: int | None) -> dict[s
                              "criterion": r.criterion, "change": r.change, "file": r.file}
                             for r in env.recommendations],
         "below_minimum": env.shortfall(minimum) if minimum is not None else [],
-    }  # fmt: skip
+    }
 
 
 def render_json(report: AssessReport) -> str:

@@ -144,7 +144,7 @@ def _model(plan: ModelCapacity) -> dict[str, Any]:
             "monthly_projected": _n(cost.monthly_projected), "per_request_now": _n(cost.per_request_now),
             "per_request_projected": _n(cost.per_request_projected)},
         "recommendations": [_recommendation(r) for r in plan.recommendations],
-    }  # fmt: skip
+    }
 
 
 def render_json(report: CapacityReport) -> str:

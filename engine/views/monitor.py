@@ -83,5 +83,5 @@ def render_json(report: MonitorReport) -> str:
         } for n in report.notifications],
         "escalations": report.escalations,
         "summary": {"models": report.counts(), "state_written": report.state_written, "failed": report.failed},
-    }  # fmt: skip
+    }
     return json.dumps(data, indent=2, ensure_ascii=False)

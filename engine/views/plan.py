@@ -15,7 +15,7 @@ VERBS = {
     ActionKind.ROLLBACK: "will be rolled back", ActionKind.RECONFIGURE: "will be reconfigured",
     ActionKind.RETIRE: "will be retired", ActionKind.POLICY_ADD: "will be added",
     ActionKind.POLICY_CHANGE: "will be changed", ActionKind.POLICY_REMOVE: "will be removed",
-}  # fmt: skip
+}
 _LEGEND = {"+": "deploy / add", "~": "change (upgrade, rollback, reconfigure)", "-": "retire / remove"}
 _COLOURS = {"+": "green", "~": "yellow", "-": "red"}
 

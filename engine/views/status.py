@@ -10,7 +10,7 @@ from engine.status import EnvironmentStatus, ModelStatus
 from engine.views.table import table
 
 _PHASE_COLOURS = {"Healthy": "green", "Progressing": "cyan", "Paused": "yellow", "Degraded": "red",
-                  "RolledBack": "red"}  # fmt: skip
+                  "RolledBack": "red"}
 
 
 def render_text(report: list[EnvironmentStatus], console: Console) -> str:
@@ -79,7 +79,7 @@ def render_json(report: list[EnvironmentStatus]) -> str:
          "models": [{"name": m.name, "desired": m.desired, "in_sync": m.in_sync,
                      "state": m.state.model_dump(mode="json", exclude={"spec", "releases"}) if m.state else None}
                     for m in env.models]}
-        for env in report]}  # fmt: skip
+        for env in report]}
     return json.dumps(body, indent=2)
 
 

@@ -88,7 +88,7 @@ def test_recorded_rollbacks_are_evidence(served_repo: Path, cli: Callable[..., R
                                  "'advanced', 'expert'."),
     (("--env", "prod"), 64, 'unknown environment "prod" (did you mean "production"?)'),
     (("--format", "html"), 64, "Invalid value for '--format'"),
-])  # fmt: skip
+])
 def test_usage_mistakes(repo: Path, cli: Callable[..., Result], args: tuple[str, ...], code: int,
                         message: str) -> None:
     result = cli("--repo", repo, "assess", *args)

@@ -112,7 +112,7 @@ def test_models_without_usage_and_usage_without_models(repo: Path, cli: Callable
     (("--env", "production", "--horizon", "90"), 'missing unit in duration "90" (did you mean "90s"?)'),
     (("--env", "production", "--prometheus", "ftp://prom"), "--prometheus must be an http(s) URL, got 'ftp://prom'"),
     (("--env", "production", "--format", "yaml"), "Invalid value for '--format'"),
-])  # fmt: skip
+])
 def test_usage_mistakes_exit_64(repo: Path, cli: Callable[..., Result], args: tuple[str, ...], message: str) -> None:
     result = cli("--repo", repo, "capacity", *args)
     assert result.code == 64, result.output

@@ -189,7 +189,7 @@ def test_the_environments_own_source_on_a_good_day(repo: Path, cli: Callable[...
     (("--env", "production", "--prometheus", "prom:9090"), 64, "--prometheus must be an http(s) URL"),
     (("--env", "production", "--metrics", "nowhere.json"), 1, "metrics file nowhere.json does not exist"),
     (("--env", "production", "--format", "yaml"), 64, "Invalid value for '--format'"),
-])  # fmt: skip
+])
 def test_mistakes_are_clear(repo: Path, cli: Callable[..., Result], args: tuple[str, ...], code: int,
                             message: str) -> None:
     before = snapshot(repo)

@@ -136,7 +136,7 @@ FILES = {"state": STATE, "journal": JOURNAL, "report": REPORT}
     ("report", errno.ENOSPC, "fsync", "cannot write environments/lab/REPORT.md: {}; the previous version is intact"),
     ("report", errno.EROFS, "open", "cannot write environments/lab/REPORT.md: {}; the previous version is intact"),
     ("report", errno.EACCES, "replace", "cannot write environments/lab/REPORT.md: {}; the previous version is intact"),
-])  # fmt: skip
+])
 def test_a_refused_write_is_a_clear_error_and_the_next_apply_finishes(
         what: str, code: int, point: str, message: str, lab: Path, tmp_path: Path, cli: Cli,
         monkeypatch: pytest.MonkeyPatch) -> None:

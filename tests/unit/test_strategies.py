@@ -12,7 +12,7 @@ BASE = {
     "serving": {"runtime": "vllm", "image": "img:1", "resources": {"cpu": "1", "memory": "1Gi"}},
     "tests": [{"name": "smoke", "command": ["true"]}],
     "analysis": {"slo": {"metric": "error_rate", "max": 0.1}},
-}  # fmt: skip
+}
 
 
 def model(strategy: dict[str, object] | None) -> ModelConfig:
@@ -56,7 +56,7 @@ def test_canary_maps_each_step() -> None:
 
 @pytest.mark.parametrize(("surge", "replicas", "weights"), [
     (1, 3, [33, 67, 100]), ("50%", 4, [50, 100]), (5, 3, [100]),
-])  # fmt: skip
+])
 def test_rolling_replaces_in_batches(surge: object, replicas: int, weights: list[int]) -> None:
     steps = strategies.rollout(model({"rolling": {"maxSurge": surge}}), SERVING, replicas)
     batches = [s for s in steps if s.op == "traffic"]

@@ -17,7 +17,7 @@ SENTIMENT = "environments/production/models/sentiment.yaml"
     ("a:\n    b: 1\nc:\n- x\n", (4, 2, 0)),
     ("a:\n   b:\n      c: 1\n", (3, 5, 3)),
     ("a: 1\n", (2, 4, 2)),
-])  # fmt: skip
+])
 def test_indentation_is_measured(text: str, indent: tuple[int, int, int]) -> None:
     assert guess_indent(text) == indent
 

@@ -41,7 +41,7 @@ UrlOrSecret = Annotated[
     PlainSerializer(str, return_type=str),  # a reference serialises as its text, never as a resolved value
     WithJsonSchema({"anyOf": [{"type": "string", "format": "secret-ref"}, {"type": "string", "format": "uri",
                                                                          "pattern": HTTP_URL_PATTERN}]}),
-]  # fmt: skip
+]
 
 
 class Endpoints(Spec):

@@ -217,7 +217,7 @@ class Analysis(Spec):
     model_config = Spec.model_config | {
         "json_schema_extra": {"oneOf": [{"required": ["metric"]}, {"required": ["query"]}],
                               "anyOf": [{"required": ["max"]}, {"required": ["min"]}]}
-    }  # fmt: skip
+    }
 
     metric: MetricName | None = described("A catalogue metric.", default=None)
     query: str | None = described("A raw PromQL query instead of a catalogue metric.", default=None, min_length=1)

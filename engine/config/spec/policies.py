@@ -50,7 +50,7 @@ class AlertRule(Spec):
     model_config = Spec.model_config | {
         "json_schema_extra": {"oneOf": [{"required": ["metric"]}, {"required": ["query"]}],
                               "anyOf": [{"required": ["above"]}, {"required": ["below"]}]}
-    }  # fmt: skip
+    }
 
     name: Name = described("Rule name; becomes the modelops_rule label.")
     metric: MetricName | None = described("A catalogue metric.", default=None)

@@ -98,28 +98,28 @@ DurationField = Annotated[
     Duration,
     *_scalar("duration", duration.parse_duration,
              {"type": "string", "format": "duration", "pattern": duration.PATTERN, "examples": ["30s", "5m", "1h30m"]}),
-]  # fmt: skip
+]
 SizeField = Annotated[
     Size,
     *_scalar("size", size.parse_size,
              {"type": ["string", "integer"], "format": "size", "pattern": size.PATTERN, "examples": ["512Mi", "16Gi"]}),
-]  # fmt: skip
+]
 CpuField = Annotated[
     Cpu,
     *_scalar("cpu", cpu.parse_cpu,
              {"type": ["string", "number"], "format": "cpu", "pattern": cpu.PATTERN, "examples": ["4", "500m"]}),
-]  # fmt: skip
+]
 SemVerField = Annotated[
     SemVer,
     *_scalar("semver", semver.parse_semver,
              {"type": "string", "format": "semver", "pattern": semver.PATTERN, "examples": ["1.4.2", "2.0.0-rc.1"]}),
-]  # fmt: skip
+]
 SecretField = Annotated[
     SecretRef,
     *_scalar("secret", secret.parse_secret_ref,
              {"type": "string", "format": "secret-ref", "pattern": secret.PATTERN,
               "examples": ["${env:SLACK_WEBHOOK_URL}"]}),
-]  # fmt: skip
+]
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 LABEL_KEY_PATTERN = r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"

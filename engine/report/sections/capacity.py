@@ -91,7 +91,7 @@ def view_data(report: CapacityReport) -> dict[str, Any]:
         if costs and report.currency else None,
         "recommendations": report.recommendations, "charts": [Chart(m.model, chart(m)) for m in report.models],
         "missing": report.missing, "unknown": report.unknown,
-    }  # fmt: skip
+    }
 
 
 def _triple(found: Any) -> str:
@@ -177,7 +177,7 @@ def chart(plan: ModelCapacity) -> Markup:
         f'  y-axis "requests/s" 0 --> {significant(top, 2)}',
         f"  bar [{', '.join(significant(v, 3) for v in bars)}]",
         f"  line [{', '.join(significant(v, 3) for v in line)}]",
-    ]))  # fmt: skip
+    ]))
 
 
 def _axis_top(value: float) -> float:

@@ -13,7 +13,7 @@ from engine.report.section import Section
 from engine.state.format import ModelState
 
 _OUTCOME_MARKS = {"Promoted": "✅", "RolledBack": "↩️", "Failed": "❌", "Paused": "⏸️", "InProgress": "⏳",
-                  "Superseded": "⏭️"}  # fmt: skip
+                  "Superseded": "⏭️"}
 
 
 @dataclass(frozen=True)

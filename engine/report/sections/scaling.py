@@ -14,7 +14,7 @@ from engine.report.section import Section
 
 _TARGETS = {"cpu_utilization": ("CPU", "%"), "memory_utilization": ("memory", "%"),
             "gpu_utilization": ("GPU", "%"), "concurrency": ("concurrency", ""), "rps": ("requests/s", ""),
-            "queue_depth": ("queue depth", "")}  # fmt: skip
+            "queue_depth": ("queue depth", "")}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def codes(source: loader.SourceFile) -> list[tuple[str, int | None, int | None]]
     ("~", None), ("null", None), ("", None), ("true", True), ("False", False), ("yes", "yes"), ("on", "on"),
     ("12", 12), ("-3", -3), ("0o17", 15), ("0x1F", 31), ("1.5", 1.5), ("1e3", 1000.0), (".inf", math.inf),
     ("1.4.2", "1.4.2"), ("2026-12-20T00:00:00Z", "2026-12-20T00:00:00Z"), ("0.6.3", "0.6.3"), ("+12", 12),
-])  # fmt: skip
+])
 def test_plain_scalars_follow_the_yaml_1_2_core_schema(text: str, value: object) -> None:
     assert resolve_plain(text) == value
 
@@ -62,7 +62,7 @@ def test_source_map_points_at_keys_and_values() -> None:
     ("? [a, b]\n: 1\n", [("MO015", 1, 3)]),
     ("a: &x [*x]\n", [("MO001", 1, 8)]),
     ("a: *nothing\n", [("MO001", 1, 4)]),
-])  # fmt: skip
+])
 def test_refusals_are_located(text: str, expected: list[tuple[str, int, int]]) -> None:
     source = load(text)
     assert codes(source) == expected

@@ -214,7 +214,7 @@ def test_applying_a_recommended_change_raises_the_level(tmp_path: Path) -> None:
       "  autoRollback: {onAlerts: [critical], onAnalysisFailure: false}\n"), "standard"),  # alerts still roll back
     (("  autoRollback: {onAlerts: [critical]}\n", "  autoRollback: {onAnalysisFailure: false}\n"),
      "basic"),  # nothing rolls back on its own
-])  # fmt: skip
+])
 def test_deployment_criteria_at_their_edges(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     root = build(tmp_path, "expert")
     model = root / "environments/prod/models/m.yaml"

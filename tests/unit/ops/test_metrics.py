@@ -149,7 +149,7 @@ def test_shipped_bad_day_is_the_same_in_json_and_csv() -> None:
     ("m.csv", "name,value\n", "m.csv:1: the header must name the columns model, metric, value"),
     ("m.csv", "model,metric,value\nm,error_rate,lots\n", "m.csv:2: value 'lots' is not a number"),
     ("m.csv", "model,metric,value\nm,error_rate,1\nm,error_rate,2\n", "several rows without a timestamp"),
-])  # fmt: skip
+])
 def test_bad_files_are_located_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
     with pytest.raises(EngineError) as caught:
         load(tmp_path, text, name)

@@ -286,7 +286,7 @@ def test_dry_run_sends_and_writes_nothing(lab: Lab) -> None:
     ("2026-11-28T06:59:00Z", True),  # Saturday 07:59: still Friday's window
     ("2026-11-28T07:00:00Z", False),  # Saturday 08:00
     ("2026-11-30T06:00:00Z", False),  # Monday 07:00 belongs to Sunday's window, and Sunday is not listed
-])  # fmt: skip
+])
 def test_quiet_hours_across_midnight(moment: str, inside: bool) -> None:
     quiet = QuietHours.model_validate({"start": "20:00", "end": "08:00", "timezone": "Europe/Berlin",
                                        "weekdays": ["monday", "tuesday", "wednesday", "thursday", "friday"]})

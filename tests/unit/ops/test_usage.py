@@ -99,7 +99,7 @@ def test_the_example_generator_is_deterministic(tmp_path: Path) -> None:
     ("timestamp,model,requests_per_s\n2026-11-02T09:00:00Z,,1\n", "usage.csv:2: the model must not be empty"),
     ("timestamp,model,requests_per_s\n2026-11-02T09:00:00Z,m,1\n2026-11-02T10:00:00+01:00,m,2\n",
      "usage.csv:3: a second sample of m at 2026-11-02T09:00:00Z (the first is at usage.csv:2)"),
-])  # fmt: skip
+])
 def test_csv_mistakes_are_located(text: str, message: str) -> None:
     assert error(csv, text) == message
 
@@ -118,7 +118,7 @@ def test_csv_mistakes_are_located(text: str, message: str) -> None:
      'usage.json: models.m[0].requests_per_s: expected a number or no data, got "1"'),
     ('{"models": {"m": [{"timestamp": 0, "replicas": true}]}}',
      "usage.json: models.m[0].replicas: expected a number or no data, got true"),
-])  # fmt: skip
+])
 def test_json_mistakes_are_located(text: str, message: str) -> None:
     assert error(json_, text) == message
 

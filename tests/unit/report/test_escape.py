@@ -17,7 +17,7 @@ from engine.report.render import jinja
     ("*bold* _it_ `code` [link](x) ~~s~~", r"\*bold\* \_it\_ \`code\` \[link\](x) \~\~s\~\~"),
     ("two\nlines\r\nhere", "two lines here"),
     ("back\\slash & co", r"back\\slash &amp; co"),
-])  # fmt: skip
+])
 def test_markdown_text(raw: str, escaped: str) -> None:
     assert escape.md(raw) == escaped
     assert isinstance(escape.md(raw), Markup)
@@ -29,7 +29,7 @@ def test_markdown_text(raw: str, escaped: str) -> None:
     ("`edge`", "`` `edge` ``"),
     ("x | y", r"`x \| y`"),
     ("<b>", "`<b>`"),  # no entities inside code: they would show literally
-])  # fmt: skip
+])
 def test_code_spans(raw: str, span: str) -> None:
     assert escape.code(raw) == span
 

@@ -13,7 +13,7 @@ from engine.scalars.size import parse_size
 @pytest.mark.parametrize(("text", "ms", "canonical"), [
     ("0s", 0, "0s"), ("500ms", 500, "500ms"), ("30s", 30_000, "30s"), ("90s", 90_000, "1m30s"),
     ("1h30m", 5_400_000, "1h30m"), ("2w", 1_209_600_000, "2w"), ("1d2h3m4s5ms", 93_784_005, "1d2h3m4s5ms"),
-])  # fmt: skip
+])
 def test_durations_parse_to_milliseconds(text: str, ms: int, canonical: str) -> None:
     parsed = parse_duration(text)
     assert parsed.ms == ms
@@ -29,7 +29,7 @@ def test_durations_parse_to_milliseconds(text: str, ms: int, canonical: str) -> 
     ("", "empty duration"),
     ("1.5h", 'invalid duration "1.5h"'),
     (True, "got bool"),
-])  # fmt: skip
+])
 def test_duration_errors_say_what_to_write(value: object, message: str) -> None:
     with pytest.raises(ScalarError) as caught:
         parse_duration(value)
@@ -74,7 +74,7 @@ def test_semver_precedence_follows_the_spec() -> None:
     ("v1.4.2", 'no "v" prefix: write "1.4.2"'),
     ("01.4.2", "leading zeros"),
     ("1.4.2-", "MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]"),
-])  # fmt: skip
+])
 def test_semver_errors(value: object, message: str) -> None:
     with pytest.raises(ScalarError) as caught:
         parse_semver(value)
@@ -95,7 +95,7 @@ def test_secret_reference_round_trip_and_resolution() -> None:
     ("${SLACK_URL}", 'malformed secret reference: write "${env:SLACK_URL}"'),
     ("$SLACK_URL", 'write "${env:SLACK_URL}"'),
     ("${ env : SLACK_URL }", 'write "${env:SLACK_URL}"'),
-])  # fmt: skip
+])
 def test_secret_literals_are_refused_without_echoing_them(value: str, message: str) -> None:
     with pytest.raises(ScalarError) as caught:
         parse_secret_ref(value)

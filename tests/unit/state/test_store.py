@@ -59,7 +59,7 @@ def test_failed_write_keeps_the_previous_state(tmp_path: Path, monkeypatch: pyte
     ('{"format_version": 1, "environment": "staging", "models": {"m": {"phase": "Broken"}}}',
      "invalid state at /models/m/phase"),
     ('{"format_version": 1, "environment": "production"}', 'state belongs to environment "production"'),
-])  # fmt: skip
+])
 def test_corrupt_state_gets_a_located_error_and_recovery_advice(tmp_path: Path, text: str, message: str) -> None:
     path = state_path(tmp_path, "staging")
     path.parent.mkdir(parents=True)

@@ -72,7 +72,7 @@ def test_example_repository_is_valid(repo: Path) -> None:
      "above: {warning: 5m, critical: 90}", "MO212", 'disk_usage is measured in percent, not time: "5m" does not fit'),
     ("policies/guardrails/ownership.yaml", "match: {kinds: [Model]}", "match: {environments: [prod]}", "MO201",
      'unknown Environment "prod" (did you mean "production"?)'),
-])  # fmt: skip
+])
 def test_semantic_rules(repo: Path, rel: str, old: str, new: str, code: str, message: str) -> None:
     edit(repo, rel, old, new)
     problems = [p for p in found(repo) if p[1] == code]

@@ -172,7 +172,7 @@ def test_slack_payload(receiver: HTTPServer) -> None:
             {"type": "context", "elements": [{"type": "mrkdwn", "text": (
                 "modelops · environment *production* · ml-oncall · trigger")}]},
         ],
-    }]  # fmt: skip
+    }]
     request = receiver.log[0][0]
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["User-Agent"].startswith("modelops/")
@@ -203,7 +203,7 @@ def test_pagerduty_trigger_and_resolve_share_the_dedup_key(receiver: HTTPServer)
                                         "num_firing": 1, "num_resolved": 0}},
          "links": [{"href": "https://runbooks.example.com/latency", "text": "Runbook"}]},
         {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": dedup},
-    ]  # fmt: skip
+    ]
 
 
 def test_webhook_sends_alertmanager_v4(receiver: HTTPServer) -> None:
@@ -236,7 +236,7 @@ def test_webhook_sends_alertmanager_v4(receiver: HTTPServer) -> None:
             "generatorURL": "",
             "fingerprint": first.fingerprint,
         }],
-    }  # fmt: skip
+    }
     assert len(first.fingerprint) == 16 and first.fingerprint == second.fingerprint  # severity is not identity
 
 

@@ -153,7 +153,7 @@ def _command_test(ctx: GateContext, argv: list[str], timeout: float) -> GateResu
         return GateResult("fail", f"{' '.join(argv)} timed out after {timeout:g}s")
     # The command sees the whole environment, secrets included; its output is shown and recorded.
     output = scrub("\n".join((done.stdout + done.stderr).strip().splitlines()[-20:]),
-                   sensitive_values(ctx.environment.secret_refs(), env))
+                   sensitive_values(ctx.environment.secret_refs, env))
     if done.returncode != 0:
         return GateResult("fail", f"{' '.join(argv)} exited {done.returncode}", output)
     return GateResult("pass", f"{' '.join(argv)} exited 0", output)

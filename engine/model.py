@@ -6,6 +6,7 @@ edit that only touches whitespace, comments, quoting or key order changes no dig
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -97,9 +98,13 @@ class EnvironmentConfig:
                 found += [(name, rule) for rule in policy.spec.rules]
         return found
 
-    def secret_refs(self) -> set[SecretRef]:
-        """Every `${env:NAME}` the environment, its models and its policies refer to."""
-        return refs_in([self.spec, *(m.spec for m in self.models.values()), *(p.spec for p in self.policies.values())])
+    @functools.cached_property
+    def secret_refs(self) -> frozenset[SecretRef]:
+        """Every `${env:NAME}` the environment, its models and its policies refer to (walked once: every test
+        command of an apply masks them, and the walk is as long as the environment)."""
+        return frozenset(
+            refs_in([self.spec, *(m.spec for m in self.models.values()), *(p.spec for p in self.policies.values())])
+        )
 
     def users_of(self, policy_key: str) -> list[str]:
         return sorted(m.name for m in self.models.values() if policy_key in m.policy_refs())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ def test_the_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
                 "(f) apply, 4K = 4 upgrades", "(g) modelops --help", "2 x 16 models"):
         assert row in text, row
     assert "| peak RSS of validate and plan, MB |" in text and "- Machine: " in text
+    steps = re.search(r"ms per step overall \(the 4K apply's (\d+) planned steps", text)
+    assert steps and int(steps.group(1)) >= 4, "every upgrade plans at least one step"
 
 
 def test_the_generator_is_deterministic(tmp_path: Path) -> None:

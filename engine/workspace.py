@@ -41,7 +41,7 @@ class Workspace:
     @classmethod
     def load(cls, root: Path, paths: Iterable[str] | None = None) -> Workspace:
         """Validate and resolve the repository, or only `paths` (a scoped plan: see engine.changes)."""
-        result = validate_repo(root, paths=paths)
+        result = validate_repo(root, paths=paths, persist=False)
         if not result.valid:
             raise InvalidConfig(result)
         with bulk_load():

@@ -112,8 +112,9 @@ class ConfigCache:
         return [_diagnostic(d) for d in self.result[1]], dict(self.result[2])
 
     def remember(self, repo_digest: str, diagnostics: list[Diagnostic], counts: dict[str, int]) -> None:
-        self.result = (repo_digest, [_row(d) for d in diagnostics], dict(counts))
-        self.dirty = True
+        result = (repo_digest, [_row(d) for d in diagnostics], dict(counts))
+        if result != self.result:
+            self.result, self.dirty = result, True
 
     def save(self) -> None:
         """Write the cache (dropping files that no longer exist) if anything changed; never fails a command."""
@@ -134,6 +135,7 @@ class ConfigCache:
             os.close(fd)
             tmp.write_bytes(identity + marshal.dumps(data))
             tmp.replace(self.path)  # a rename keeps the inode: the identity still names the file
+            self.dirty = False
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
 

@@ -19,19 +19,18 @@ from engine.perf import bulk_load
 from engine.validate.findings import Findings
 from engine.validate.guardrails import check_guardrails
 from engine.validate.schema import check_schema
-from engine.validate.semantic import Index, check_semantics
+from engine.validate.semantic import check_semantics
 
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """What validation found: the valid documents (indexed), how many of each kind, every diagnostic.
+    """What validation found: the valid documents, how many of each kind, every diagnostic.
 
     A result recalled from the cache (`validate` on an unchanged repository) has counts and diagnostics
     but no documents."""
 
     sources: Sources
     documents: tuple[Document, ...]
-    index: Index
     diagnostics: tuple[Diagnostic, ...]
     counts: Counter[str]
     memo: DocumentMemo = NO_MEMO
@@ -51,31 +50,36 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(p in ("", ".") or path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
 
 
-def validate_repo(root: Path, *, recall: bool = False, paths: Iterable[str] | None = None) -> ValidationResult:
+def validate_repo(root: Path, *, recall: bool = False, paths: Iterable[str] | None = None,
+                  persist: bool = True) -> ValidationResult:
     """Validate the whole repository, or only `paths` (references to files not read cannot be checked).
-    With `recall`, an unchanged repository's outcome comes from the cache (diagnostics and counts only:
-    enough to report, not to plan)."""
+
+    An unchanged repository's outcome comes from the cache: with `recall` that is all (diagnostics and
+    counts: enough to report, not to plan); without it the documents are still built, but the semantic
+    checks, whose only product is diagnostics, are not run again. `persist=False` leaves saving the cache
+    to the caller, which adds to it (see `Workspace.load`)."""
     # a scoped read touches a few files: opening the whole cache would cost more than parsing them
     cache = ConfigCache.open(root) if paths is None else ConfigCache(cache_path(root), dirty=False)
     with bulk_load():
         sources = load_repo(root, paths, cache=cache)
         whole = repo_digest(sources.digests)
-        remembered = cache.remembered(whole) if recall and paths is None else None
-        if remembered is not None:
+        remembered = cache.remembered(whole) if paths is None else None
+        if remembered is not None and recall:
             diagnostics, counts = remembered
-            return ValidationResult(sources, (), Index(()), tuple(diagnostics), Counter(counts))
+            return ValidationResult(sources, (), tuple(diagnostics), Counter(counts))
         findings = Findings(sources, sources.load_diagnostics())
         schema = check_schema(sources, findings)
-        index = check_semantics(schema, findings)
+        if remembered is None:
+            check_semantics(schema, findings)
         memo = DocumentMemo(cache, sources.digests)
-        check_guardrails(schema.documents, findings, memo)
-        diagnostics = sort_diagnostics(findings.diagnostics)
+        check_guardrails(schema.documents, findings, memo)  # memoised per document, and it keeps those memos
+        diagnostics = remembered[0] if remembered is not None else sort_diagnostics(findings.diagnostics)
         counts = Counter(d.kind for d in schema.documents)
         if paths is None:
             cache.remember(whole, diagnostics, dict(counts))
-    if paths is None:
+    if paths is None and persist:
         cache.save()
-    return ValidationResult(sources, tuple(schema.documents), index, tuple(diagnostics), counts, memo)
+    return ValidationResult(sources, tuple(schema.documents), tuple(diagnostics), counts, memo)
 
 
 def validate_paths(root: Path, paths: Iterable[Path], cwd: Path) -> ValidationResult:

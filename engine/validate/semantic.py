@@ -43,7 +43,7 @@ def _order(item: tuple[tuple[str, str | None, str], list[Document]]) -> tuple[st
     return kind, env or "", name
 
 
-def check_semantics(result: SchemaResult, findings: Findings) -> Index:
+def check_semantics(result: SchemaResult, findings: Findings) -> None:
     index = Index(result.documents)
     _duplicates(index, findings)
     refs = _References(index, result, findings)
@@ -64,7 +64,6 @@ def check_semantics(result: SchemaResult, findings: Findings) -> Index:
     for guardrail in index.all("Guardrail"):
         for i, env_name in enumerate(guardrail.spec.match.environments):
             refs.check(guardrail, pointer("spec", "match", "environments", i), "Environment", env_name, None)
-    return index
 
 
 class _References:

@@ -57,6 +57,28 @@ def test_recall_reports_an_unchanged_repository_without_validating(repo: Path,
     assert recalled.documents == ()
 
 
+def test_an_unchanged_repository_is_not_checked_again_nor_its_cache_rewritten(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.validate as validate_module
+
+    path = repo / MODEL
+    original = path.read_text()
+    path.write_text(original.replace("scaling: gpu-standard", "scaling: gpu-standrad"))
+    cold = validate_repo(repo)
+    written = cache_path(repo).stat()
+    checked: list[int] = []
+    real = validate_module.check_semantics
+    monkeypatch.setattr(validate_module, "check_semantics", lambda *a: checked.append(1) or real(*a))
+    warm = validate_repo(repo)
+    assert checked == [] and warm.diagnostics == cold.diagnostics  # the semantic error, recalled and located
+    assert [(d.code, d.line) for d in warm.diagnostics] == [("MO201", 33)]
+    assert len(warm.documents) == len(cold.documents)  # documents are still built: plan needs them
+    now = cache_path(repo).stat()
+    assert (now.st_ino, now.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)  # nothing new: not rewritten
+    path.write_text(original)
+    assert validate_repo(repo).valid and checked == [1]  # a changed file: checked again
+
+
 def test_a_corrupt_or_foreign_cache_is_ignored(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = validate_repo(repo)
     cache_path(repo).write_bytes(b"\x00garbage")

@@ -41,7 +41,7 @@ class LockInfo:
     @property
     def stale(self) -> bool:
         """True when the holder ran on this host and its process no longer exists."""
-        return self.host == socket.gethostname() and not _alive(self.pid)
+        return self.host == socket.gethostname() and not process_alive(self.pid)
 
     def describe(self) -> str:
         lines = [f"  ID:        {self.id}", f"  Operation: {self.operation}",
@@ -56,7 +56,8 @@ def lock_path(root: Path, environment: str) -> Path:
     return root / ".modelops" / "locks" / f"{environment}.json"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this host (one we may not signal still counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from engine.errors import ConflictError, EngineError
 from engine.pathguard import inside
 from engine.state.format import FORMAT_VERSION, EnvironmentState, FormatTooNew, render, upgrade
+from engine.state.lock import process_alive
 
 
 def state_path(root: Path, environment: str) -> Path:
@@ -119,19 +120,9 @@ def remove_stale_temporaries(directory: Path, targets: Collection[str] | None = 
         return
     for name in names:
         target, _, pid = name[1:].rpartition(".tmp-") if name.startswith(".") else ("", "", "")
-        if pid.isdigit() and (targets is None or target in targets) and not _running(int(pid)):
+        if pid.isdigit() and (targets is None or target in targets) and not process_alive(int(pid)):
             with contextlib.suppress(OSError):
                 (directory / name).unlink()
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fsync_directory(directory: Path) -> None:

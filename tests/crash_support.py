@@ -70,6 +70,16 @@ def write_lab(root: Path, strategy: str, driver: str, version: str = "1.0.0") ->
     return root
 
 
+def add_alert_rule(root: Path) -> None:
+    """An alert policy for model `m` whose rule the lab's metrics break: a monitor run records a pending alert."""
+    (root / "policies").mkdir(exist_ok=True)
+    (root / "policies/lab.yaml").write_text(
+        "apiVersion: modelops.dev/v1\nkind: AlertPolicy\nmetadata: {name: lab}\nspec:\n  rules:\n"
+        "    - {name: errors, metric: error_rate, above: {warning: 0.0001}, for: 10m}\n")
+    path = root / f"environments/{ENV}/models/m.yaml"
+    path.write_text(path.read_text() + "  alerts: [lab]\n")
+
+
 def set_version(root: Path, strategy: str, version: str) -> None:
     (root / "environments" / ENV / "models" / "m.yaml").write_text(
         "apiVersion: modelops.dev/v1\nkind: Model\nmetadata: {name: m, labels: {team: lab}}\nspec:\n"

@@ -14,7 +14,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Result, snapshot
-from tests.crash_support import ENV, JOURNAL, LOCK, NOW, STATE, command, process_env, set_version, write_lab
+from tests.crash_support import (
+    ENV,
+    JOURNAL,
+    LOCK,
+    NOW,
+    STATE,
+    add_alert_rule,
+    command,
+    process_env,
+    set_version,
+    write_lab,
+)
 
 Cli = Callable[..., Result]
 
@@ -176,7 +187,7 @@ def test_a_saved_plan_that_no_longer_matches_is_refused_with_exit_3(scenario: st
         assert cli("--repo", root, "unlock", holder["id"], "--env", ENV).code == 0
         expected = "an interrupted apply must be finished before a saved plan can be applied"
     else:  # monitor records alert state: serial + 1, so a plan made before it is stale
-        _alerting(root)
+        add_alert_rule(root)
         assert cli("--repo", root, "plan", "--out", plan).code == 0
         monitored = cli("--repo", root, "monitor", "--env", ENV)
         assert "State recorded." in monitored.out, monitored.output
@@ -190,11 +201,3 @@ def test_a_saved_plan_that_no_longer_matches_is_refused_with_exit_3(scenario: st
     assert not (root / LOCK).exists()
 
 
-def _alerting(root: Path) -> None:
-    """An alert policy whose rule the lab's metrics break: the next monitor run records a pending alert."""
-    (root / "policies").mkdir(exist_ok=True)
-    (root / "policies/lab.yaml").write_text(
-        "apiVersion: modelops.dev/v1\nkind: AlertPolicy\nmetadata: {name: lab}\nspec:\n  rules:\n"
-        "    - {name: errors, metric: error_rate, above: {warning: 0.0001}, for: 10m}\n")
-    path = root / f"environments/{ENV}/models/m.yaml"
-    path.write_text(path.read_text() + "  alerts: [lab]\n")

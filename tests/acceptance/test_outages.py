@@ -38,6 +38,7 @@ from tests.crash_support import (
     SHA,
     STATE,
     URL_VARIABLE,
+    add_alert_rule,
     report_is_current,
     set_version,
     write_lab,
@@ -49,6 +50,24 @@ Cli = Callable[..., Result]
 
 
 # -- a Prometheus that can go down ------------------------------------------------------------------------
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+def _serve(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """Listen on a fixed loopback port, so a server that died can come back at the same address."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _shut(server: ThreadingHTTPServer | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()
 
 
 @dataclass
@@ -66,7 +85,7 @@ class FlakyPrometheus:
     def start(self) -> FlakyPrometheus:
         flaky = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_Quiet):
             def do_GET(self) -> None:
                 flaky.queries += 1
                 if flaky.healthy and flaky.queries > flaky.answers:
@@ -91,18 +110,12 @@ class FlakyPrometheus:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, format: str, *args: object) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = _serve(self.port, Handler)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            server, self._server = self._server, None
-            server.shutdown()
-            server.server_close()
+        server, self._server = self._server, None
+        _shut(server)
 
     def recover(self) -> None:
         """Back up, on the same address."""
@@ -191,7 +204,7 @@ def test_prometheus_going_down_during_an_analysis_gate_pauses_the_rollout(
 def test_prometheus_dying_while_monitor_measures_records_and_sends_nothing(
         prometheus_lab: tuple[Path, FlakyPrometheus], cli: Cli) -> None:
     root, flaky = prometheus_lab
-    _alerting(root)
+    add_alert_rule(root)
     assert cli("--repo", root, "apply", "--auto-approve").code == 0
     flaky.outage, flaky.answers, flaky.queries = "down", 0, 0
     before = snapshot(root / "environments")
@@ -220,15 +233,6 @@ def test_a_metrics_file_gone_before_apply_fails_before_anything_is_written(tmp_p
     assert resumed.code == 0 and "resuming" not in resumed.out, resumed.output
 
 
-def _alerting(root: Path) -> None:
-    (root / "policies").mkdir(exist_ok=True)
-    (root / "policies/lab.yaml").write_text(
-        "apiVersion: modelops.dev/v1\nkind: AlertPolicy\nmetadata: {name: lab}\nspec:\n  rules:\n"
-        "    - {name: errors, metric: error_rate, above: {warning: 0.0001}, for: 10m}\n")
-    path = root / f"environments/{ENV}/models/m.yaml"
-    path.write_text(path.read_text() + "  alerts: [lab]\n")
-
-
 # -- a notifier that dies -----------------------------------------------------------------------------------
 
 MONITOR_NOW = "2026-11-25T10:00:00Z"  # a Wednesday: the weekend quiet hours of ml-oncall do not apply
@@ -247,7 +251,7 @@ class DyingSlack:
     def start(self) -> DyingSlack:
         slack = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_Quiet):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if slack.die_after is not None and len(slack.texts) >= slack.die_after:
@@ -260,18 +264,12 @@ class DyingSlack:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-            def log_message(self, format: str, *args: object) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = _serve(self.port, Handler)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            server, self._server = self._server, None
-            server.shutdown()
-            server.server_close()
+        server, self._server = self._server, None
+        _shut(server)
 
     @property
     def url(self) -> str:

@@ -199,5 +199,3 @@ def test_a_saved_plan_that_no_longer_matches_is_refused_with_exit_3(scenario: st
     assert "Hint: " in refused.err and "plan again" in refused.err.split("Hint: ", 1)[1].lower()
     assert snapshot(root / "environments") == before  # refused before anything was written
     assert not (root / LOCK).exists()
-
-

@@ -10,26 +10,15 @@ from __future__ import annotations
 import io
 import re
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 
 from engine.cli.main import main
+from tests.conftest import Result
 
 #: What an unhandled exception looks like in any output.
 CRASH = re.compile(r"Traceback \(most recent call last\)|Internal error|This is a bug in modelops")
 #: Control characters a terminal acts on (ESC, C1 controls, bidi overrides): never echoed from user input.
 TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def output(self) -> str:
-        return self.out + self.err
 
 
 def _stream() -> io.TextIOWrapper:
@@ -42,9 +31,9 @@ def _text(stream: io.TextIOWrapper) -> str:
     return buffer.getvalue().decode("utf-8")
 
 
-def run(*args: str | Path) -> Run:
+def run(*args: str | Path) -> Result:
     """`modelops ARGS...` in this process; output captured as strict UTF-8 bytes."""
     out, err = _stream(), _stream()
     with redirect_stdout(out), redirect_stderr(err):
         code = main([str(a) for a in args])
-    return Run(code, _text(out), _text(err))
+    return Result(code, _text(out), _text(err))

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from engine.config.loader import load_text, source_map
 from engine.diagnostics import CODES
-from tests.conftest import copy_example
-from tests.security.support import CRASH, TERMINAL_CONTROLS, Run, run
+from tests.conftest import Result, copy_example
+from tests.security.support import CRASH, TERMINAL_CONTROLS, run
 from tests.security.yamlgen import (
     EXTRA_PATHS,
     CorpusFile,
@@ -90,7 +90,7 @@ def assert_located(diagnostics: list[dict[str, Any]], known_files: set[str]) -> 
         assert d["message"], d
 
 
-def assert_no_crash(result: Run, *codes: int) -> None:
+def assert_no_crash(result: Result, *codes: int) -> None:
     assert result.code in codes, result.output[-3000:]
     assert not CRASH.search(result.output), result.output[-3000:]
 

@@ -48,8 +48,14 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
     release = pick_release(recorded, to, desired.revision)
     target = with_revision(desired, release.spec)
     override = replace(env, models={**env.models, model: target})
-    request = ApplyRequest((env.name,), only=frozenset({target_key(env.name, f"model/{model}")}), allow_dirty=True)
+    # naming a version is the explicit consent a rejected version needs (`--retry-rejected` for apply)
+    request = ApplyRequest((env.name,), retry_rejected=to is not None,
+                           only=frozenset({target_key(env.name, f"model/{model}")}), allow_dirty=True)
     outcome = run_apply(ws, request, confirm, observer, log, overrides={env.name: override})
+    if not outcome.environments and not outcome.declined and recorded.revision != release.revision:
+        rejected = recorded.desired_rejected is not None and recorded.desired_rejected.revision == release.revision
+        hint = f"name it to bring it back: --to {release.version}" if rejected and to is None else "nothing changed"
+        raise EngineError(f"{model} was not rolled back to {release.version}: {_blocked(outcome.plan)}", hint=hint)
     edited: list[str] = []
     if not outcome.failed and not outcome.declined:
         if write:
@@ -60,6 +66,11 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
 
         write_reports(Workspace.load(ws.root), [env.name])
     return RollbackResult(model, env.name, recorded.version, release.version, outcome, edited)
+
+
+def _blocked(plan: Plan) -> str:
+    reasons = [a.blocked for env in plan.environments for a in env.actions if a.blocked]
+    return "; ".join(reasons) or "the plan had nothing to do"
 
 
 def _desired(env: EnvironmentConfig, model: str) -> ModelConfig:

@@ -58,6 +58,23 @@ def test_rollback_without_writing_keeps_git_but_blocks_the_bad_version(upgraded:
     assert "1.5.0 was rolled back at" in plan.out and "rolled back by hand" in plan.out
 
 
+def test_a_version_rolled_back_by_hand_returns_only_when_named(upgraded: Path, cli: Callable[..., Result]) -> None:
+    assert cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--auto-approve").code == 0
+    state_before, yaml_before = model(upgraded, "staging"), (upgraded / STAGING).read_text()
+    again = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--auto-approve")
+    assert again.code == 1, again.output  # the warm slot holds 1.5.0, which was rejected: not brought back silently
+    assert "sentiment was not rolled back to 1.5.0: 1.5.0 was rolled back at" in again.err
+    assert "--to 1.5.0" in again.err and "already serves" not in again.out
+    assert model(upgraded, "staging") == state_before and (upgraded / STAGING).read_text() == yaml_before
+    named = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--to", "1.5.0", "--auto-approve")
+    assert named.code == 0, named.output
+    recorded = model(upgraded, "staging")
+    assert recorded["version"] == "1.5.0" and recorded["desired_rejected"]["version"] == "1.4.2"
+    assert "version: 1.5.0" in (upgraded / STAGING).read_text()
+    plan = cli("--repo", upgraded, "plan", "--env", "staging", "--detailed-exitcode")
+    assert plan.code == 0 and "No changes." in plan.out
+
+
 def test_rollback_to_a_version_that_never_served(upgraded: Path, cli: Callable[..., Result]) -> None:
     result = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--to", "0.1.0")
     assert result.code == 64

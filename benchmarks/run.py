@@ -143,7 +143,7 @@ def measure(work: Path, models: int, envs: int, times: int, large: int) -> Resul
     return results
 
 
-def _changed_since(repo: Path, results: Results, times: int) -> None:
+def _changed_since(repo: Path, results: Results, times: int, size: str = "") -> None:
     (repo / ".gitignore").write_text(".modelops/\n")
     git(repo, "init", "-q")
     git(repo, "add", "-A")
@@ -151,7 +151,7 @@ def _changed_since(repo: Path, results: Results, times: int) -> None:
     bump(repo, "staging", 1, "9.9.9")
     for cold in (True, False):
         label = "cold" if cold else "warm"
-        results.add(f"(e) plan --changed-since HEAD, 1 file changed, {label}",
+        results.add(f"(e) plan --changed-since HEAD, 1 file changed, {label}{size}",
                     repeat(times, lambda: timed(modelops(repo, "plan", "--changed-since", "HEAD")),
                            drop_cache(repo) if cold else None))
     bump(repo, "staging", 1, "1.0.0")
@@ -190,6 +190,7 @@ def _large(work: Path, large: int, envs: int, results: Results) -> None:
     timed(modelops(repo, "apply", "--auto-approve"))
     results.add(f"(d) plan, up-to-date state, cold, {envs} x {large} models",
                 repeat(1, lambda: timed(modelops(repo, "plan")), drop_cache(repo)))
+    _changed_since(repo, results, 3, f", {envs} x {large} models")
 
 
 def machine() -> str:
@@ -225,6 +226,10 @@ def ratios(results: Results, large: int, envs: int, models: int) -> list[tuple[s
         big = m[f"(d) plan, up-to-date state, cold, {envs} x {large} models"]
         out.append((f"plan {large} / plan {models} models per environment (cold)",
                     big / m["(d) plan, up-to-date state, cold"], "<= 5.5", 5.5))
+        for label in ("cold", "warm"):
+            out.append((f"plan --changed-since (1 file), {label}, {envs} x {large} models, seconds",
+                        m[f"(e) plan --changed-since HEAD, 1 file changed, {label}, {envs} x {large} models"],
+                        "<= 0.5 s", 0.5))
     out.append(("modelops --help, seconds", m["(g) modelops --help"], "<= 0.150 s", 0.150))
     measured = ["(c) validate, cold", "(c) validate, warm", "(d) plan, empty state, cold",
                 "(d) plan, empty state, warm", "(d) plan, up-to-date state, cold", "(d) plan, up-to-date state, warm"]
@@ -241,7 +246,8 @@ def report(results: Results, args: argparse.Namespace) -> str:
         "the same session, so the ratios compare like with like.", "",
         f"- Machine: {machine()}",
         f"- Repository: {args.envs} environments x {args.models} generated models "
-        f"(`benchmarks/generate.py`), runs per figure: {args.repeat}",
+        f"(`benchmarks/generate.py`), runs per figure: {args.repeat} (the peer and each apply: "
+        f"{max(1, args.repeat // 2)}; plan at {args.large} models: 1, its --changed-since: 3)",
         f"- Apply: {overall:.2f} ms per step overall (the 4K apply's {results.notes['steps 4K']} planned steps, "
         f"start-up and journaling included); {marginal:.2f} ms per additional step (4K minus K)",
         "", "## Times", "", "| Measurement | Median (s) | Peak RSS (MB) |", "|---|---:|---:|",

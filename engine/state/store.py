@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -47,7 +48,7 @@ _RECOVER = ("restore the last good version from git (`git log -p -- {rel}`, then
 
 def parse_state(text: str, rel: str, environment: str, models: frozenset[str] | None = None) -> EnvironmentState:
     try:
-        data = json.loads(text)
+        data = (_scoped(text, models) if models is not None else None) or json.loads(text)
     except json.JSONDecodeError as exc:
         raise EngineError(f"{rel}:{exc.lineno}:{exc.colno}: state file is not valid JSON ({exc.msg})",
                           hint=_RECOVER.format(rel=rel)) from None
@@ -68,6 +69,36 @@ def parse_state(text: str, rel: str, environment: str, models: frozenset[str] | 
         raise EngineError(f'{rel}: state belongs to environment "{state.environment}", not "{environment}"',
                           hint="was the file copied from another environment? " + _RECOVER.format(rel=rel))
     return state
+
+
+def _scoped(text: str, models: frozenset[str]) -> dict[str, Any] | None:
+    """Only `models` of a state, cut out of the text `render` writes (one block per model, four spaces in)
+    instead of parsing thousands of records: a plan scoped to one model reads the same whatever the size of
+    the environment. None when the text is laid out otherwise (edited by hand): then it is parsed whole."""
+    start = text.find(_MODELS_OPEN)
+    end = text.find("\n  }", start + len(_MODELS_OPEN)) if start >= 0 else -1
+    if end < 0:
+        return None
+    try:
+        head = json.loads(text[:start] + '\n  "models": {}' + text[end + 4:])
+        if not isinstance(head, dict) or head.get("format_version") != FORMAT_VERSION:
+            return None  # an older format is upgraded as a whole
+        return {**head, "models": _blocks(text, start, end, models)}
+    except ValueError:
+        return None  # parsed whole, so the error is located in the file as it is
+
+
+def _blocks(text: str, start: int, end: int, models: frozenset[str]) -> dict[str, Any]:
+    found = {}
+    for name in models:
+        key = f"\n    {json.dumps(name, ensure_ascii=False)}: {{"
+        at = text.find(key, start, end)
+        if at >= 0:
+            found[name] = json.loads(text[at + len(key) - 1:text.index("\n    }", at) + 6])
+    return found
+
+
+_MODELS_OPEN = '\n  "models": {\n'
 
 
 def _first_problem(exc: ValueError) -> str:

@@ -19,7 +19,8 @@ def test_the_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
     text = out.read_text()
     for row in ("(a) floor", "(b) peer", "(c) validate, cold", "(c) validate, warm", "(d) plan, empty state, cold",
                 "(d) plan, up-to-date state, warm", "(e) plan --changed-since", "(f) apply, K = 1 upgrades",
-                "(f) apply, 4K = 4 upgrades", "(g) modelops --help", "2 x 16 models"):
+                "(f) apply, 4K = 4 upgrades", "(g) modelops --help", "2 x 16 models",
+                "plan --changed-since (1 file), warm, 2 x 16 models, seconds"):
         assert row in text, row
     assert "| peak RSS of validate and plan, MB |" in text and "- Machine: " in text
     steps = re.search(r"ms per step overall \(the 4K apply's (\d+) planned steps", text)

@@ -121,3 +121,37 @@ def test_render_splices_model_texts_exactly_as_one_json_dump_would() -> None:
     changed = state.model_copy(update={"models": {**models, "m1": models["m1"].model_copy(update={"version": "2"})}})
     assert json.loads(render(changed))["models"]["m1"]["version"] == "2"
     assert render(EnvironmentState(environment="x")).count("models") == 1
+
+
+def test_a_scoped_read_cuts_out_its_models_and_agrees_with_a_whole_read(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.state.format import Slot
+
+    names = ["a", "b\"q", "ü-model", "z"]  # quoting and non-ASCII names are cut out by their JSON spelling
+    models = {n: ModelState(version="1.0.0", spec={"x": [1, {"}": "\n    }"}]}, active_slot="blue",
+                            slots={"blue": Slot(version="1", revision="r", status="active", since="t")})
+              for n in names}
+    write_state(tmp_path, EnvironmentState(environment="staging", lineage="l", serial=4, models=models,
+                                           policies={"AlertPolicy/p": "sha256:c"}))
+    wanted = frozenset({"b\"q", "ü-model", "missing"})
+    whole = read_state(tmp_path, "staging")
+    parsed: list[int] = []
+    real = json.loads
+    monkeypatch.setattr("engine.state.store.json.loads", lambda text: parsed.append(len(text)) or real(text))
+    scoped = read_state(tmp_path, "staging", wanted)
+    assert set(scoped.models) == {"b\"q", "ü-model"} and scoped.models["ü-model"] == whole.models["ü-model"]
+    assert scoped.model_copy(update={"models": whole.models}) == whole  # everything but the models map agrees
+    assert max(parsed) < len(state_path(tmp_path, "staging").read_text()) / 2  # never the whole file
+    hand_written = json.dumps(json.loads(state_path(tmp_path, "staging").read_text()))  # one line: not our layout
+    state_path(tmp_path, "staging").write_text(hand_written)
+    assert read_state(tmp_path, "staging", wanted).models == scoped.models  # parsed whole instead
+
+
+def test_a_scoped_read_of_a_corrupt_state_still_locates_the_error(tmp_path: Path) -> None:
+    write_state(tmp_path, sample())
+    path = state_path(tmp_path, "staging")
+    path.write_text(path.read_text().replace('"serial": 3', '"serial": 3,,'))
+    with pytest.raises(EngineError) as caught:
+        read_state(tmp_path, "staging", frozenset({"sentiment"}))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if '"serial"' in text)
+    assert caught.value.message.startswith(f"environments/staging/state.json:{line}:")

@@ -266,6 +266,18 @@ def test_incident_management_needs_grouping_escalation_and_graded_rules(tmp_path
     assert [s.change for s in found.missing] == ["escalate: [{when: {count: 3, within: 15m}, channels: [pager]}]"]
 
 
+def test_incident_management_needs_a_graded_rule_where_critical_inhibits_warning(tmp_path: Path) -> None:
+    root = build(tmp_path, "advanced")
+    assert levels(assess(root))["incident management"] == "advanced"
+    slo = root / "policies/alerts/slo.yaml"
+    slo.write_text(slo.read_text().replace(", critical: 2s}", "}").replace(", critical: 0.1}", "}"))
+    found = assess(root).areas[3].models[0]
+    assert found.name == "standard"  # grouped and escalating, but no rule has a warning and a critical threshold
+    assert [(s.criterion, s.change, s.file) for s in found.missing] == [
+        ("graded alerts: a critical threshold inhibits the warning of the same rule",
+         "above: {warning: …, critical: …} on rule latency", "policies/alerts/slo.yaml")]
+
+
 def test_rollbacks_recorded_count_automatic_and_manual_ones() -> None:
     auto = Attempt(id=1, kind="upgrade", version="2", from_version="1", strategy="canary", started="t",
                    outcome="RolledBack")

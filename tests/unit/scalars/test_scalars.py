@@ -74,6 +74,10 @@ def test_semver_precedence_follows_the_spec() -> None:
     ("v1.4.2", 'no "v" prefix: write "1.4.2"'),
     ("01.4.2", "leading zeros"),
     ("1.4.2-", "MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]"),
+    ("1.4.2-01", 'invalid semantic version "1.4.2-01": expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]'),
+    ("1.4.2+", 'invalid semantic version "1.4.2+"'),
+    (True, 'expected a semantic version such as "1.4.2", got bool'),
+    ("", 'invalid semantic version "": expected MAJOR.MINOR.PATCH (three numbers)'),
 ])
 def test_semver_errors(value: object, message: str) -> None:
     with pytest.raises(ScalarError) as caught:

@@ -158,3 +158,17 @@ def test_invalid_guardrail_schema(repo: Path) -> None:
     edit(repo, "policies/guardrails/ownership.yaml", "required: [labels]", "required: labels")
     problems = found(repo)
     assert [(p[1], p[3]) for p in problems] == [("MO302", 13)]
+
+
+def test_guardrail_selected_by_labels_applies_only_to_models_carrying_them(repo: Path) -> None:
+    write(repo, "policies/guardrails/bronze.yaml",
+          "apiVersion: modelops.dev/v1\nkind: Guardrail\nmetadata: {name: bronze-oncall}\nspec:\n"
+          "  match: {kinds: [Model], labels: {tier: bronze}}\n  severity: error\n"
+          "  message: bronze models name their on-call\n"
+          "  require: {properties: {metadata: {properties: {labels: {required: [oncall]}}}}}\n")
+    summarizer = "environments/staging/models/summarizer.yaml"
+    flagged = [(p[1], p[2], p[3]) for p in found(repo) if "bronze-oncall" in p[4]]
+    assert flagged == [("MO301", summarizer, 6)]  # no model has an oncall label; only summarizer is bronze
+    edit(repo, summarizer, "  labels: {team: nlp, tier: bronze}\n", "")
+    left = [(p[0], p[1], p[2], p[4].split(":")[0]) for p in found(repo)]
+    assert left == [("warning", "MO301", summarizer, 'guardrail "ownership"')]  # only the unlabelled-model warning

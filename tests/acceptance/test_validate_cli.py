@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -58,6 +59,63 @@ def test_bad_input_is_located_and_changes_nothing(name: str, rel: str, content: 
     assert result.code == 1, result.output
     assert f"{rel}:{line}:" in result.out
     assert f"error[{code}]" in result.out
+    assert "Traceback" not in result.output
+    assert snapshot(repo) == before
+
+
+SENTIMENT = "environments/production/models/sentiment.yaml"
+FRAUD = "environments/staging/models/fraud-detector.yaml"
+PRODUCTION = "environments/production/environment.yaml"
+STAGING = "environments/staging/environment.yaml"
+ONCALL = "policies/escalation/ml-oncall.yaml"
+CPU_BURST = "policies/scaling/cpu-burst.yaml"
+DUPLICATE_POLICY = ("apiVersion: modelops.dev/v1\nkind: ScalingPolicy\nmetadata:\n  name: cpu-burst\n"
+                    "spec: {minReplicas: 1, maxReplicas: 2, targets: {cpuUtilization: 50}}\n")
+
+ERROR_LINE = re.compile(r"^(?P<file>\S+?):(?P<line>\d+):\d+: error\[(?P<code>MO\d{3})\]", re.MULTILINE)
+
+
+def located_errors(out: str) -> list[tuple[str, int, str]]:
+    """Each error of the text output as (file, line, code)."""
+    return [(m["file"], int(m["line"]), m["code"]) for m in ERROR_LINE.finditer(out)]
+
+
+SEMANTIC_MISTAKES: list[tuple[str, str, str, str, str, str, int]] = [
+    # (id, file edited, text replaced ("" writes the file), replacement, expected code, located file, line)
+    ("unknown-policy", SENTIMENT, "scaling: gpu-standard", "scaling: gpu-standrad", "MO201", SENTIMENT, 33),
+    # a duplicate is reported on the later of the two in path order, at its name
+    ("duplicate-policy", "policies/scaling/burst-copy.yaml", "", DUPLICATE_POLICY, "MO202", CPU_BURST, 5),
+    ("non-dns-name", FRAUD, "name: fraud-detector", "name: Fraud_Detector", "MO111", FRAUD, 5),
+    ("canary-weight-not-increasing", FRAUD, "- setWeight: 50", "- setWeight: 5", "MO204", FRAUD, 25),
+    ("min-above-max-replicas", CPU_BURST, "minReplicas: 3", "minReplicas: 50", "MO205", CPU_BURST, 7),
+    ("repeat-below-interval", ONCALL, "repeat: 4h", "repeat: 1m", "MO206", ONCALL, 23),
+    ("freeze-ends-before-start", PRODUCTION, 'to: "2028-01-04T00:00:00Z"', 'to: "2027-01-04T00:00:00Z"', "MO207",
+     PRODUCTION, 17),
+    # a cycle is reported once, on the first environment of it, at its promotesFrom
+    ("promotion-cycle", STAGING, "  approval: none", "  approval: none\n  promotesFrom: production", "MO208",
+     PRODUCTION, 13),
+    ("warning-above-critical", "policies/alerts/infrastructure.yaml", "above: {warning: 80, critical: 95}",
+     "above: {warning: 96, critical: 95}", "MO209", "policies/alerts/infrastructure.yaml", 10),
+]
+
+
+@pytest.mark.parametrize(("name", "rel", "old", "new", "code", "located", "line"), SEMANTIC_MISTAKES,
+                         ids=[m[0] for m in SEMANTIC_MISTAKES])
+def test_semantic_mistake_is_located_and_changes_nothing(name: str, rel: str, old: str, new: str, code: str,
+                                                         located: str, line: int, repo: Path,
+                                                         cli: Callable[..., Result]) -> None:
+    path = repo / rel
+    if old:
+        text = path.read_text(encoding="utf-8")
+        assert text.count(old) == 1, f"{old!r} is not once in {rel}"
+        write(repo, rel, text.replace(old, new))
+    else:
+        assert not path.exists()
+        write(repo, rel, new)
+    before = snapshot(repo)
+    result = cli("--repo", repo, "validate")
+    assert result.code == 1, result.output
+    assert located_errors(result.out) == [(located, line, code)], result.out
     assert "Traceback" not in result.output
     assert snapshot(repo) == before
 

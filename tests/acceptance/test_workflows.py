@@ -101,9 +101,15 @@ def test_plan_workflow() -> None:
     commands = [s.get("with", {}).get("command", "") for s in job["steps"]]
     assert "validate --format github" in commands
     assert "plan --changed-since origin/${{ github.base_ref }} --format markdown" in commands
-    script = next(s["with"]["script"] for s in job["steps"] if "github-script" in s.get("uses", ""))
-    assert 'const marker = "<!-- modelops-plan";' in script  # the sticky comment's hidden marker
-    assert "updateComment" in script and "createComment" in script and "deleteComment" in script
+    # The sticky comment runs .github/scripts/sticky-comment.js from the checkout (tests/acceptance/
+    # test_workflow_scripts.py runs it under node); the checkout comes first.
+    uses = [s.get("uses", "") for s in job["steps"]]
+    comment = job["steps"][next(i for i, u in enumerate(uses) if "github-script" in u)]
+    assert any("actions/checkout" in u for u in uses[:uses.index(comment["uses"])])
+    assert 'require("./.github/scripts/sticky-comment.js")' in comment["with"]["script"]
+    assert (ROOT / ".github/scripts/sticky-comment.js").is_file()
+    assert {"PLAN_FILE", "VALIDATE_OUTCOME", "PLAN_OUTCOME"} <= set(comment["env"])
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]  # no forks
     gate = job["steps"][-1]
     assert "steps.validate.outcome != 'success'" in gate["if"] and "exit 1" in gate["run"]
 
@@ -119,8 +125,12 @@ def test_apply_workflow() -> None:
     assert "startsWith(github.event.head_commit.message, 'modelops apply:')" in job["if"]
     assert job["permissions"] == {"contents": "write"}
     assert any(s.get("with", {}).get("command") == "apply --auto-approve --commit" for s in job["steps"])
-    push = job["steps"][-1]["run"]
-    assert "git push" in push and "git pull --rebase" in push and "for attempt in" in push
+    # The push with retry is scripts/push-with-retry.sh (tests/acceptance/test_workflow_scripts.py runs it
+    # against real git); the job condition above keeps the workflow's own commit from applying again.
+    push = job["steps"][-1]
+    assert push["run"] == 'sh scripts/push-with-retry.sh origin "$BRANCH"'
+    assert push["env"] == {"BRANCH": "${{ github.ref_name }}"}
+    assert (ROOT / "scripts/push-with-retry.sh").is_file()
 
 
 def test_ci_workflow_runs_make_test() -> None:

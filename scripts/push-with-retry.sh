@@ -1,0 +1,52 @@
+#!/bin/sh
+# Push HEAD to a branch of a remote; when the push is rejected (someone pushed meanwhile), rebase onto the
+# branch and try again, at most PUSH_ATTEMPTS pushes in all. A rebase conflict fails at once (retrying can not
+# resolve it) and leaves the clone as it was, not half-rebased. Rebasing (never merging) keeps the pushed tip
+# the commit it was, message included: the apply workflow skips commits starting with "modelops apply:", and a
+# merge commit would escape that guard.
+#
+#   scripts/push-with-retry.sh REMOTE BRANCH
+#
+# PUSH_ATTEMPTS (default 5) bounds the pushes; PUSH_RETRY_DELAY (seconds, default 5) times the attempt
+# number is the wait before the next one. Exit 0 when pushed, 1 when not, 64 on a usage error.
+# Used by .github/workflows/modelops-apply.yml; tested with real git by tests/acceptance/test_workflow_scripts.py.
+set -eu
+
+if [ "$#" -ne 2 ] || [ -z "$1" ] || [ -z "$2" ]; then
+  echo "usage: $0 REMOTE BRANCH" >&2
+  exit 64
+fi
+remote=$1
+branch=$2
+attempts=${PUSH_ATTEMPTS:-5}
+delay=${PUSH_RETRY_DELAY:-5}
+case $attempts in
+  '' | *[!0-9]* | 0 | 0*) echo "PUSH_ATTEMPTS must be a positive whole number, not '$attempts'" >&2; exit 64 ;;
+esac
+case $delay in
+  '' | *[!0-9]*) echo "PUSH_RETRY_DELAY must be a whole number of seconds, not '$delay'" >&2; exit 64 ;;
+esac
+
+attempt=1
+while :; do
+  if git push "$remote" "HEAD:refs/heads/$branch"; then
+    exit 0
+  fi
+  if [ "$attempt" -ge "$attempts" ]; then
+    break
+  fi
+  echo "push rejected (attempt $attempt of $attempts): rebasing onto $remote/$branch and trying again"
+  if git fetch "$remote" "refs/heads/$branch"; then
+    if ! git rebase FETCH_HEAD; then
+      git rebase --abort || true
+      echo "::error::the commit does not rebase cleanly onto $branch; resolve by hand"
+      exit 1
+    fi
+  else
+    echo "could not fetch $branch from $remote (attempt $attempt of $attempts)"
+  fi
+  sleep $((attempt * delay))
+  attempt=$((attempt + 1))
+done
+echo "::error::could not push to $branch after $attempts attempts"
+exit 1

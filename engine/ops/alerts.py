@@ -370,7 +370,9 @@ class Planner:
         if not firing and not gone:
             return None
         views = tuple([self._view(k, a, "firing") for k, a in firing] + [self._view(k, a, "resolved") for k, a in gone])
-        digest = _digest(views)
+        # What the channel knows as firing: a resolved alert, once told, drops out of the group and must not
+        # look like a change to the next run (gone alerts are in the previous digest, so a resolve still shows).
+        digest = _digest([v for v in views if v.status == "firing"])
         grouping = policy.grouping
         decision: Decision
         if previous is None:

@@ -291,3 +291,60 @@ def test_quiet_hours_across_midnight(moment: str, inside: bool) -> None:
     quiet = QuietHours.model_validate({"start": "20:00", "end": "08:00", "timezone": "Europe/Berlin",
                                        "weekdays": ["monday", "tuesday", "wednesday", "thursday", "friday"]})
     assert in_quiet_hours(quiet, datetime.fromisoformat(moment.replace("Z", "+00:00"))) is inside
+
+
+
+def group_by_model_only(lab: Lab) -> None:
+    """Every other test groups by [model, rule]; grouping by [model] lets two rules share one group key."""
+    path = lab.root / "policies/escalation/oncall.yaml"
+    text = path.read_text()
+    assert "by: [model, rule]" in text
+    path.write_text(text.replace("by: [model, rule]", "by: [model]"))
+
+
+def slack_lines(lab: Lab) -> list[str]:
+    """The alert lines of the one Slack message this run sent (one section per alert)."""
+    [body] = [body for path, body in lab.sent() if path == "/slack"]
+    return [block["text"]["text"].split("\n")[0] for block in body["blocks"] if block["type"] == "section"]
+
+
+def test_two_rules_of_one_model_share_one_group_and_resolve_one_at_a_time(lab: Lab) -> None:
+    group_by_model_only(lab)
+    lab.set("m1", "error_rate", 0.03, held=timedelta(minutes=5))
+    lab.set("m1", "response_time", 0.9, held=timedelta(minutes=5))
+    fired = lab.run()
+    # One group, one message carrying both alerts (not one message per rule).
+    assert outcomes(fired) == [("chat", "trigger", "sent")]
+    assert [n.group for n in fired.notifications] == ['oncall:{model="m1"}']
+    assert fired.notifications[0].title == "[FIRING:2] prod: m1 (warning)"
+    assert slack_lines(lab) == ["*FIRING* warning · *m1* / errors", "*FIRING* warning · *m1* / latency"]
+    group = read_state(lab.root, "prod").monitor.groups['oncall:{model="m1"}']
+    assert group.channels["chat"].firing == ["m1/slo/errors", "m1/slo/latency"]
+
+    quiet = lab.run(timedelta(minutes=30))  # inside `repeat` (4h), nothing changed
+    assert quiet.notifications == [] and lab.sent() == []
+
+    # A resolved alert changes the group: an update (not a resolve) tells it, with the other still firing.
+    lab.set("m1", "response_time", 0.1)
+    assert lab.run(timedelta(minutes=1)).notifications == []  # keepFiringFor 2m holds latency firing
+    update = lab.run(timedelta(minutes=5))
+    assert outcomes(update) == [("chat", "update", "sent")]
+    assert update.notifications[0].title == "[FIRING:1] prod: m1 (warning)"
+    assert slack_lines(lab) == ["*FIRING* warning · *m1* / errors", "*RESOLVED* warning · *m1* / latency"]
+    monitor = read_state(lab.root, "prod").monitor
+    assert monitor.groups['oncall:{model="m1"}'].channels["chat"].firing == ["m1/slo/errors"]
+    assert list(monitor.alerts) == ["m1/slo/errors"] and [h.alert for h in monitor.history] == ["m1/slo/latency"]
+
+    # The resolve was told once: later runs, past `interval`, see no change and send nothing.
+    for _ in range(2):
+        later = lab.run(timedelta(minutes=6))
+        assert later.notifications == [] and lab.sent() == []
+
+    # The last alert of the group resolving closes the group with a resolve.
+    lab.set("m1", "error_rate", 0.001)
+    closed = lab.run(timedelta(minutes=6))
+    assert outcomes(closed) == [("chat", "resolve", "sent")]
+    assert closed.notifications[0].title == "[RESOLVED:1] prod: m1 (warning)"
+    monitor = read_state(lab.root, "prod").monitor
+    assert monitor.alerts == {} and monitor.groups == {}
+    assert [d.event for d in monitor.deliveries] == ["trigger", "update", "resolve"]

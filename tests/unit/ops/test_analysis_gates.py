@@ -1,4 +1,7 @@
-"""Analysis gates against a real Prometheus: real measurements `interval` apart, verdicts with the values."""
+"""Analysis gates against a real Prometheus: real measurements `interval` apart, verdicts with the values.
+
+The counting rules (`onNoData`, `minSamples`) are also judged directly, from measured values, at the end.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.gates import GateContext, GateResult, metric_source, run_analyses
+from engine.config.spec.model import Analysis
+from engine.gates import GateContext, GateResult, _verdict, metric_source, run_analyses
 from engine.workspace import Workspace
 from tests.ops_support import ENVIRONMENT, PrometheusServer, free_port, lab_repo
 
@@ -78,3 +82,45 @@ def test_unreachable_prometheus_pauses_instead_of_rolling_back(tmp_path: Path) -
     assert result.status == "inconclusive"
     assert "analysis errors: cannot query Prometheus (http://127.0.0.1:" in result.summary
     assert "connection refused" in result.summary
+
+
+# -- counting rules, from measured values (no source needed) --------------------------------------
+
+
+def analysis(**fields: object) -> Analysis:
+    return Analysis.model_validate({"metric": "error_rate", "max": 0.05, "interval": "1s", "count": 3, **fields})
+
+
+def test_on_no_data_pass_passes_when_no_measurement_has_data() -> None:
+    # No data counts as a passing sample, so it also satisfies the default minSamples of 1.
+    measured = "analysis errors (error_rate, max 0.05): measured [no data, no data, no data]"
+    assert _verdict("errors", analysis(onNoData="pass"), [None, None, None]) == GateResult(
+        "pass", f"{measured}: ok", measured)
+
+
+def test_on_no_data_pass_counts_no_data_toward_min_samples() -> None:
+    assert _verdict("errors", analysis(onNoData="pass", minSamples=3), [None, 0.01, None]).status == "pass"
+
+
+def test_on_no_data_pass_does_not_hide_a_failed_measurement() -> None:
+    result = _verdict("errors", analysis(onNoData="pass"), [None, 0.5, None])
+    assert result.status == "fail" and result.summary.endswith("1 failed measurements, more than maxFailures 0")
+
+
+def test_fewer_measurements_with_data_than_min_samples_is_inconclusive() -> None:
+    # onNoData: fail with a tolerated failure, so only minSamples stands between these values and a pass.
+    spec = analysis(onNoData="fail", maxFailures=1, minSamples=3)
+    result = _verdict("errors", spec, [0.01, None, 0.02])
+    assert result.status == "inconclusive"
+    assert result.summary == ("analysis errors (error_rate, max 0.05): measured [0.01, no data, 0.02]: "
+                              "not enough data (2 of 3 needed)")
+
+
+def test_fewer_measurements_than_min_samples_is_inconclusive() -> None:
+    result = _verdict("errors", analysis(count=2, minSamples=3), [0.01, 0.02])
+    assert result.status == "inconclusive" and result.summary.endswith("not enough data (2 of 3 needed)")
+
+
+def test_exactly_min_samples_measurements_with_data_pass() -> None:
+    spec = analysis(onNoData="fail", maxFailures=1, minSamples=2)
+    assert _verdict("errors", spec, [0.01, None, 0.02]).status == "pass"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -273,6 +274,17 @@ def test_backoff_grows_exponentially_with_jitter(receiver: HTTPServer) -> None:
     result = NOTIFIERS["webhook"].send(channel, note(), opts)
     assert not result.ok and result.attempts == 4 and result.describe() == "webhook channel hook: HTTP 502 (4 attempts)"
     assert slept == [0.01, 0.02, 0.04]
+
+
+def test_backoff_waits_use_the_send_options_jitter(receiver: HTTPServer) -> None:
+    # The pinned-jitter test above cannot tell a jittered wait from a fixed one: a seeded generator can.
+    receiver.expect_request(SECRET_PATH).respond_with_data("down", status=502)
+    channel, opts, slept = webhook(receiver)
+    opts.retries, opts.backoff_s, opts.backoff_cap_s, opts.jitter = 3, 0.01, 1.0, random.Random(42).random
+    assert NOTIFIERS["webhook"].send(channel, note(), opts).attempts == 4
+    same = random.Random(42)
+    assert slept == [step * (0.5 + same.random() / 2) for step in (0.01, 0.02, 0.04)]
+    assert all(step / 2 <= wait < step for wait, step in zip(slept, (0.01, 0.02, 0.04), strict=True))
 
 
 def test_timeout_is_retried(receiver: HTTPServer) -> None:

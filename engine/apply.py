@@ -134,10 +134,8 @@ def _work_to_do(ws: Workspace, env_plan: EnvironmentPlan) -> bool:
 
 
 def _check_tree(root: Path, request: ApplyRequest) -> str | None:
-    repo = gitutil.open_repo(root)
+    repo = gitutil.repo_for_commit(root) if request.commit else gitutil.open_repo(root)
     if repo is None:
-        if request.commit:
-            raise UsageError("--commit needs a git repository", hint=f"{root} is not inside one")
         return None
     dirty = gitutil.dirty_config(repo, root)
     if dirty and not request.allow_dirty:
@@ -240,12 +238,15 @@ def _check_saved(shown: EnvironmentPlan, state: EnvironmentState, digest: str, i
 
 
 def _commit(ws: Workspace, outcome: ApplyOutcome) -> str | None:
-    repo = gitutil.open_repo(ws.root)
-    assert repo is not None
     touched = [e.name for e in outcome.environments if e.results]
     if not touched:
         return None
-    paths = [f"environments/{name}/{file}" for name in touched for file in ("state.json", "REPORT.md", "rendered")]
     summary = ", ".join(f"{e.name} ({len(e.results)} change{'s' if len(e.results) != 1 else ''})"
                         for e in outcome.environments if e.results)
-    return gitutil.commit(repo, ws.root, paths, f"modelops apply: {summary}")
+    return gitutil.commit(gitutil.repo_for_commit(ws.root), ws.root, [p for n in touched for p in written_by(n)],
+                          f"modelops apply: {summary}")
+
+
+def written_by(environment: str) -> list[str]:
+    """What an apply writes for an environment (and commits with `--commit`)."""
+    return [f"environments/{environment}/{file}" for file in ("state.json", "REPORT.md", "rendered")]

@@ -1,4 +1,8 @@
-"""Git, through gitpython: the config tree's cleanliness, HEAD, commits, and what changed since a ref."""
+"""Git, through gitpython: the config tree's cleanliness, HEAD and commits.
+
+(`--changed-since` runs `git diff` itself, in engine/changes.py: a scoped plan must answer in well under a
+second, and importing gitpython alone would take a good part of that.)
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 import git
 
 from engine.config.repo import placement
-from engine.errors import EngineError
+from engine.errors import EngineError, UsageError
 
 
 def open_repo(root: Path) -> git.Repo | None:
@@ -15,6 +19,14 @@ def open_repo(root: Path) -> git.Repo | None:
         return git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
+
+
+def repo_for_commit(root: Path) -> git.Repo:
+    """The repository a `--commit` writes to, checked before anything is done."""
+    repo = open_repo(root)
+    if repo is None:
+        raise UsageError("--commit needs a git repository", hint=f"{root} is not inside one")
+    return repo
 
 
 def _rel(repo: git.Repo, root: Path, path: str) -> str | None:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.apply import ApplyOutcome, ApplyRequest, run_apply
+from engine import gitutil
+from engine.apply import ApplyOutcome, ApplyRequest, run_apply, written_by
 from engine.config.loader import load_text
 from engine.config.spec import ModelDocument
 from engine.errors import EngineError, UsageError
@@ -36,10 +37,13 @@ class RollbackResult:
     to_version: str
     apply: ApplyOutcome
     edited: list[str]
+    committed: str | None = None
 
 
 def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, write: bool,
-                 confirm: Callable[[Plan], bool], observer: Observer, log: Callable[[str], None]) -> RollbackResult:
+                 confirm: Callable[[Plan], bool], observer: Observer, log: Callable[[str], None],
+                 commit: bool = False) -> RollbackResult:
+    repo = gitutil.repo_for_commit(ws.root) if commit else None
     env = ws.environment(environment)
     desired = _desired(env, model)
     recorded = ws.state(env.name).models.get(model)
@@ -65,7 +69,12 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
         from engine.report import write_reports
 
         write_reports(Workspace.load(ws.root), [env.name])
-    return RollbackResult(model, env.name, recorded.version, release.version, outcome, edited)
+    result = RollbackResult(model, env.name, recorded.version, release.version, outcome, edited)
+    if repo is not None and not outcome.failed and not outcome.declined:
+        message = f"modelops rollback: {model} in {env.name}, {recorded.version} -> {release.version}"
+        result = replace(result, committed=gitutil.commit(repo, ws.root, [*written_by(env.name), desired.file],
+                                                          message))
+    return result
 
 
 def _blocked(plan: Plan) -> str:
@@ -153,9 +162,12 @@ class Promotion:
     version: str
     edited: list[str]
     file: str
+    committed: str | None = None
 
 
-def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bool) -> Promotion:
+def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bool,
+                  commit: bool = False) -> Promotion:
+    repo = gitutil.repo_for_commit(ws.root) if commit and write else None
     src, dst = ws.environment(source), ws.environment(target)
     desired = _desired(dst, model)
     upstream = ws.state(src.name).models.get(model)
@@ -170,4 +182,8 @@ def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bo
     if missing:
         raise EngineError(f"the recorded state of {model} in {src.name} lacks {', '.join(missing)}")
     edited = write_revision(ws, dst, desired, upstream.spec) if write else []
-    return Promotion(model, src.name, dst.name, upstream.version, edited, desired.file)
+    done = Promotion(model, src.name, dst.name, upstream.version, edited, desired.file)
+    if repo is not None and edited:
+        message = f"modelops promote: {model} {upstream.version} from {src.name} to {dst.name}"
+        done = replace(done, committed=gitutil.commit(repo, ws.root, [desired.file], message))
+    return done

@@ -49,6 +49,47 @@ def test_fast_rollback_switches_back_and_rewrites_the_yaml(upgraded: Path, cli: 
     assert plan.code == 0 and "No changes." in plan.out
 
 
+def test_the_warm_slot_is_retired_when_its_window_ends_and_rollback_is_then_a_full_deploy(
+        upgraded: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    warm = model(upgraded, "staging")["slots"]["blue"]
+    assert warm["status"] == "warm" and warm["version"] == "1.4.2" and warm["warm_until"]
+    monkeypatch.setenv("MODELOPS_NOW", warm["warm_until"])  # scaleDownDelay (10m) has passed
+    plan = cli("--repo", upgraded, "plan", "--env", "staging")
+    assert f"warm window of slot blue (1.4.2) ended at {warm['warm_until']}" in plan.out, plan.output
+    applied = cli("--repo", upgraded, "apply", "--env", "staging", "--auto-approve")
+    assert applied.code == 0, applied.output
+    assert "blue" not in model(upgraded, "staging")["slots"]  # retired: nothing warm any more
+    back = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--auto-approve")
+    assert back.code == 0, back.output
+    assert "op=deploy" in back.out and "op=test" in back.out  # not warm: deployed and tested again
+    recorded = model(upgraded, "staging")
+    assert recorded["version"] == "1.4.2" and recorded["desired_rejected"]["version"] == "1.5.0"
+    assert cli("--repo", upgraded, "plan", "--env", "staging", "--detailed-exitcode").code == 0
+
+
+def test_rollback_and_promote_commit_what_they_changed(upgraded: Path, cli: Callable[..., Result]) -> None:
+    import git
+
+    outside = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--auto-approve", "--commit")
+    assert outside.code == 64 and "--commit needs a git repository" in outside.err
+    assert model(upgraded, "staging")["version"] == "1.5.0"  # refused before anything was done
+    (upgraded / ".gitignore").write_text(".modelops/\n")
+    repo = git.Repo.init(upgraded)
+    repo.git.add("--all")
+    repo.git.commit("-qm", "served", "--author", "t <t@example.com>")
+    promoted = cli("--repo", upgraded, "promote", "sentiment", "--from", "staging", "--to", "production", "--commit")
+    assert promoted.code == 0, promoted.output
+    assert repo.head.commit.message == "modelops promote: sentiment 1.5.0 from staging to production"
+    assert set(repo.head.commit.stats.files) == {PRODUCTION}
+    back = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--auto-approve", "--commit")
+    assert back.code == 0, back.output
+    head = repo.head.commit
+    assert f"Committed {head.hexsha[:12]}." in back.out
+    assert head.message == "modelops rollback: sentiment in staging, 1.5.0 -> 1.4.2"
+    assert set(head.stats.files) == {STAGING, "environments/staging/state.json", "environments/staging/REPORT.md"}
+    assert not repo.is_dirty(untracked_files=True)  # Git says what serves, nothing left to commit by hand
+
+
 def test_rollback_without_writing_keeps_git_but_blocks_the_bad_version(upgraded: Path,
                                                                       cli: Callable[..., Result]) -> None:
     result = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--auto-approve", "--no-write")

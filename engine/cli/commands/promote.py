@@ -14,9 +14,10 @@ from engine.errors import EXIT_FAILED, EXIT_OK, UsageError
 @click.option("--to", "target", metavar="ENV", help="Environment whose YAML gets that version.")
 @click.option("--env", "environment", metavar="ENV", help="Resume MODEL's paused rollout in ENV instead.")
 @click.option("--no-write", is_flag=True, help="With --from/--to: only check, do not edit the YAML.")
+@click.option("--commit", is_flag=True, help="With --from/--to: commit the YAML edit.")
 @pass_app
 def command(app: App, model: str, source: str | None, target: str | None, environment: str | None,
-            no_write: bool) -> int:
+            no_write: bool, commit: bool) -> int:
     """Promote MODEL's Healthy version from one environment to the next (edits YAML, applies nothing),
     or, with --env, pass the manual gate or inconclusive analysis its rollout is paused at."""
     from engine.workspace import Workspace
@@ -30,14 +31,15 @@ def command(app: App, model: str, source: str | None, target: str | None, enviro
     from engine.rollback import run_promotion
 
     assert source is not None and target is not None
-    done = run_promotion(ws, model, source, target, not no_write)
+    done = run_promotion(ws, model, source, target, not no_write, commit)
     if not done.edited:
         verb = "would be promoted" if no_write else "already matches"
         app.console.print(f"{model} in {target} {verb} {source}'s {done.version}." if not no_write else
                           f"{model} {done.version} is Healthy in {source} and can be promoted to {target}.")
         return EXIT_OK
+    then = f"Committed {done.committed[:12]}" if done.committed else "Review and commit it"
     app.console.print(f"Promoted {model} {done.version} from {source} to {target}: edited {done.file} "
-                      f"({', '.join(done.edited)}).\nReview and commit it, then: modelops plan --env {target}")
+                      f"({', '.join(done.edited)}).\n{then}, then: modelops plan --env {target}")
     return EXIT_OK
 
 

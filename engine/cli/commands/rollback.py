@@ -16,8 +16,10 @@ from engine.errors import EXIT_FAILED, EXIT_OK
 @click.option("--to", "to", metavar="VERSION", help="Roll back to this earlier release (default: the previous one).")
 @click.option("--no-write", is_flag=True, help="Do not rewrite the model's YAML.")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--commit", is_flag=True, help="Commit the state, the report and the YAML edit.")
 @pass_app
-def command(app: App, model: str, environment: str, to: str | None, no_write: bool, auto_approve: bool) -> int:
+def command(app: App, model: str, environment: str, to: str | None, no_write: bool, auto_approve: bool,
+            commit: bool) -> int:
     """Roll MODEL back: instantly when the release is still warm, else a normal (tested) rollout.
 
     Afterwards the version, artifact and serving fields of the model's YAML are rewritten to the release
@@ -33,7 +35,7 @@ def command(app: App, model: str, environment: str, to: str | None, no_write: bo
         ws = Workspace.load(app.repo)
     confirm = Confirmation(app.console, auto_approve, interactive=sys.stdin.isatty())
     progress = view.ProgressView(app.console, human=app.console.interactive_out)
-    result = run_rollback(ws, model, environment, to, not no_write, confirm, progress, app.console.print)
+    result = run_rollback(ws, model, environment, to, not no_write, confirm, progress, app.console.print, commit)
     if not result.apply.environments and not result.apply.declined:
         app.console.print(f"{model} already serves {result.to_version} in {environment}.")
         if result.edited:
@@ -41,6 +43,8 @@ def command(app: App, model: str, environment: str, to: str | None, no_write: bo
         return EXIT_OK
     app.console.print("\n" + view.summary(result.apply, app.console))
     if result.edited:
-        app.console.print(f"Rewrote {', '.join(result.edited)} of {model} in its YAML to {result.to_version}; "
-                          "commit it so Git matches what serves.")
+        app.console.print(f"Rewrote {', '.join(result.edited)} of {model} in its YAML to {result.to_version}"
+                          + ("." if commit else "; commit it so Git matches what serves."))
+    if result.committed:
+        app.console.print(f"Committed {result.committed[:12]}.")
     return EXIT_FAILED if result.apply.failed or result.apply.declined else EXIT_OK

@@ -50,20 +50,20 @@ def _git(root: Path, *args: str) -> str:
 
 def changed_files(root: Path, ref: str) -> tuple[list[str], dict[str, str]]:
     """Files changed between `ref` and the working tree (untracked included), relative to `root`, and the
-    old text of the deleted ones."""
+    old text of the configuration files that were modified or deleted."""
     _git(root, "rev-parse", "--git-dir")
     try:
         _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     except UsageError:
         raise UsageError(f'unknown git revision "{ref}"', hint="try origin/main or a commit SHA") from None
-    changed, deleted = set(), []
+    changed, existed = set(), []
     for line in _git(root, "diff", "--name-status", "--no-renames", "--relative", ref, "--").splitlines():
         status, _, path = line.partition("\t")
         changed.add(path)
-        if status.startswith("D"):
-            deleted.append(path)
+        if status[:1] in ("D", "M", "T") and placement(path) is not None:
+            existed.append(path)  # what it named before matters too: a renamed policy breaks its users
     changed |= set(_git(root, "ls-files", "--others", "--exclude-standard").splitlines())
-    old = {path: _git(root, "show", f"{ref}:./{path}") for path in deleted}
+    old = {path: _git(root, "show", f"{ref}:./{path}") for path in existed}
     return sorted(changed), old
 
 

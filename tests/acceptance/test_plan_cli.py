@@ -47,6 +47,25 @@ def test_changed_since_plans_what_a_diff_touches_and_its_dependents(served_repo:
         "production/ScalingPolicy/gpu-standard", "staging/ScalingPolicy/gpu-standard", "staging/model/summarizer"]
 
 
+def test_changed_since_reads_the_models_that_use_a_changed_policy(served_repo: Path,
+                                                                    cli: Callable[..., Result]) -> None:
+    """A renamed policy breaks the models that name it: a scoped plan reads them, so it says so."""
+    repo = git.Repo.init(served_repo)
+    commit_all(repo, "base")
+    policy = served_repo / "policies/scaling/gpu-standard.yaml"
+    policy.write_text(policy.read_text().replace("name: gpu-standard", "name: gpu-default"))
+    result = cli("--repo", served_repo, "plan", "--changed-since", "HEAD")
+    assert result.code == 1, result.output
+    assert "environments/staging/models/sentiment.yaml:33:12: error[MO201]" in result.out, result.output
+
+
+def test_detailed_exitcode_is_1_on_an_error(served_repo: Path, cli: Callable[..., Result]) -> None:
+    path = served_repo / "environments/staging/models/sentiment.yaml"
+    path.write_text(path.read_text().replace("scaling: gpu-standard", "scaling: gpu-standrad"))
+    result = cli("--repo", served_repo, "plan", "--detailed-exitcode")
+    assert result.code == 1 and "error[MO201]" in result.out  # not 2: an error is never "changes present"
+
+
 def test_changed_since_needs_git_and_a_real_revision(served_repo: Path, cli: Callable[..., Result]) -> None:
     outside = cli("--repo", served_repo, "plan", "--changed-since", "HEAD")
     assert outside.code == 64 and "--changed-since needs a git repository" in outside.err

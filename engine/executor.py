@@ -96,6 +96,10 @@ class Executor:
         if config_digest is not None:
             update["config_digest"] = config_digest
         self.state = self.state.model_copy(update=update)
+        if self.env.spec.target.driver == "gitops":
+            from engine.drivers.gitops import recorded_rendering
+
+            self.state = self.state.model_copy(update={"rendered": recorded_rendering(self.env, self.state)})
         write_state(self.root, self.state)
         self._last_checkpoint = time.monotonic()
         return self.state

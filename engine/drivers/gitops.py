@@ -32,7 +32,7 @@ from engine.export import ExportFile
 from engine.export import kubernetes as k8s
 from engine.export.files import digest, inside_root, write_files
 from engine.model import EnvironmentConfig, dump
-from engine.state.format import EnvironmentState
+from engine.state.format import EnvironmentState, Rendered
 from engine.state.store import atomic_write
 from engine.timeutil import now_iso
 
@@ -112,10 +112,8 @@ class GitopsDriver:
                                   "kubernetes", self.environment)
         except EngineError as exc:
             return Outcome(False, exc.message + (f" ({exc.hint})" if exc.hint else ""))
-        rendering = digest(files)
-        table["rendered"] = {"digest": rendering, "flavor": self.settings.flavor,
-                             "files": {f.name: "sha256:" + hashlib.sha256(f.text.encode()).hexdigest()
-                                       for f in files}}
+        table["rendered"] = record_of(files, self.settings.flavor)
+        rendering = table["rendered"]["digest"]
         table["updated"] = now_iso()
         self.table = table
         atomic_write(self.path, json.dumps(table, indent=2, sort_keys=True) + "\n", self.root, durable=False)
@@ -200,6 +198,19 @@ class GitopsDriver:
 
     def close(self) -> None:
         return None
+
+
+def record_of(files: list[ExportFile], flavor: str) -> dict[str, Any]:
+    return {"flavor": flavor, "digest": digest(files),
+            "files": {f.name: "sha256:" + hashlib.sha256(f.text.encode()).hexdigest() for f in files}}
+
+
+def recorded_rendering(env: EnvironmentConfig, state: EnvironmentState) -> Rendered:
+    """What `rendered/` holds for this state, for state.json to record. A pure function of the state (as the
+    driver's own rendering is, by `export kubernetes --check`), so an apply killed and resumed records the
+    same value as one that ran through."""
+    flavor = (env.spec.target.gitops or GitopsTarget()).flavor
+    return Rendered.model_validate(record_of(k8s.rendered(env, state), flavor))
 
 
 def rendered_staleness(root: Path, env: EnvironmentConfig, state: EnvironmentState) -> list[str]:

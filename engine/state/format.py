@@ -143,6 +143,15 @@ class ModelState(Record):
         return max((a.id for a in self.history), default=0) + 1
 
 
+class Rendered(Record):
+    """What the gitops driver rendered into `environments/<env>/rendered/` for this state: the flavor, the
+    digest of the whole rendering and of every file (the files themselves are committed next to state.json)."""
+
+    flavor: str
+    digest: str
+    files: dict[str, str] = Field(default_factory=dict)
+
+
 class EnvironmentState(Record):
     """Recorded state of one environment."""
 
@@ -158,6 +167,7 @@ class EnvironmentState(Record):
     models: dict[str, ModelState] = Field(default_factory=dict)
     policies: dict[str, str] = Field(default_factory=dict)
     monitor: MonitorState = Field(default_factory=MonitorState)  # alert lifecycle kept by `modelops monitor`
+    rendered: Rendered | None = None  # gitops targets only
 
     @property
     def exists(self) -> bool:
@@ -173,6 +183,7 @@ def render(state: EnvironmentState) -> str:
     """
     # An environment that was never monitored keeps the layout it had before monitoring existed.
     exclude = {"models"} | ({"monitor"} if state.monitor == MonitorState() else set())
+    exclude |= {"rendered"} if state.rendered is None else set()
     head = state.model_dump(mode="json", exclude=exclude)
     head["models"] = _MODELS_MARK
     text = json.dumps(head, indent=2, sort_keys=True, ensure_ascii=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -83,6 +84,13 @@ def test_the_driver_records_what_it_rendered(served_repo: Path, cli: Callable[..
     assert sorted(live["rendered"]["files"]) == sorted(p.name for p in out.iterdir())
     assert live["models"]["sentiment"]["slots"]["blue"]["version"] == "1.4.2"
     assert live["specs"], "the spec of every rendered revision is kept"
+    _upgrade(served_repo)  # a switch: the rendering changes, and the committed state says to what
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    recorded = json.loads((served_repo / "environments/staging/state.json").read_text())["rendered"]
+    on_disk = {p.name: "sha256:" + hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()}
+    assert recorded["files"] == on_disk and recorded["flavor"] == "plain"
+    assert recorded["digest"] == json.loads(live_path(served_repo, "staging").read_text())["rendered"]["digest"]
+    assert recorded["digest"] != live["rendered"]["digest"]
 
 
 def test_rendered_is_deterministic_and_rebuilt_from_the_committed_state(

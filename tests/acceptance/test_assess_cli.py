@@ -20,12 +20,15 @@ def golden(name: str, actual: str, update: bool) -> None:
     check_golden(GOLDENS / name, actual, update, "assess")
 
 
-def test_the_example_repository(repo: Path, cli: Callable[..., Result], update_goldens: bool) -> None:
+def test_the_example_repository(repo: Path, cli: Callable[..., Result], update_goldens: bool,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
     before = snapshot(repo)
     result = cli("--repo", repo, "assess")
     assert result.code == 0, result.output
     golden("example.txt", result.out, update_goldens)
     assert snapshot(repo) == before  # assessing writes nothing
+    monkeypatch.setenv("MODELOPS_CACHE", "off")
+    assert cli("--repo", repo, "assess").out == result.out  # the parse cache is a fast path only
     assert result.out.startswith("staging: standard (score 2.75 of 4)\n")
     assert "\nproduction: advanced (score 3.00 of 4)\n" in result.out
 

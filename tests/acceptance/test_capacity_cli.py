@@ -32,12 +32,14 @@ def usage_repo(repo: Path) -> Path:
 
 
 def test_the_environments_own_history_in_text(usage_repo: Path, cli: Callable[..., Result],
-                                              update_goldens: bool) -> None:
+                                              update_goldens: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     before = snapshot(usage_repo)
     result = cli("--repo", usage_repo, "capacity", "--env", "production")
     assert result.code == 0, result.output
     golden("production.txt", result.out, update_goldens)
     assert snapshot(usage_repo) == before  # planning writes nothing
+    monkeypatch.setenv("MODELOPS_CACHE", "off")
+    assert cli("--repo", usage_repo, "capacity", "--env", "production").out == result.out  # a fast path only
     assert "from file environments/production/usage.csv, projected 90d ahead" in result.out
     assert "HIGH embedder (max-replicas): 32 replicas + 2 spare are needed in 90d" in result.out
     assert "→ raise maxReplicas from 20 to 34 in policies/scaling/gpu-standard.yaml" in result.out

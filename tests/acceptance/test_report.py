@@ -53,7 +53,8 @@ def test_golden_reports_of_the_example(history_repo: Path, env: str, update_gold
     assert actual == golden.read_text(encoding="utf-8")
 
 
-def test_same_inputs_give_the_same_bytes(history_repo: Path, cli: Callable[..., Result]) -> None:
+def test_same_inputs_give_the_same_bytes(history_repo: Path, cli: Callable[..., Result],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     first = [render_environment(Workspace.load(history_repo), env).text for env in ENVIRONMENTS]
     second = [render_environment(Workspace.load(history_repo), env).text for env in ENVIRONMENTS]
     assert first == second
@@ -62,6 +63,8 @@ def test_same_inputs_give_the_same_bytes(history_repo: Path, cli: Callable[..., 
     again = cli("--repo", history_repo, "report")
     assert again.code == 0 and "Wrote" not in again.out
     assert snapshot(history_repo / "environments") == before  # an up-to-date report is not even rewritten
+    monkeypatch.setenv("MODELOPS_CACHE", "off")
+    assert cli("--repo", history_repo, "report", "--check").code == 0  # the same bytes without the parse cache
 
 
 def test_check_names_stale_and_missing_reports_and_writes_nothing(history_repo: Path,

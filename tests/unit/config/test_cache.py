@@ -46,6 +46,19 @@ def test_a_warm_run_parses_only_changed_files(repo: Path, monkeypatch: pytest.Mo
     assert validate_repo(repo).valid and seen == [MODEL, MODEL]
 
 
+def test_only_a_file_with_a_problem_is_read_again_for_positions(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.config.repo as repo_module
+
+    mapped: list[str] = []
+    real = repo_module.build_source_map
+    monkeypatch.setattr(repo_module, "build_source_map", lambda rel, *a: mapped.append(rel) or real(rel, *a))
+    assert validate_repo(repo).valid and mapped == []  # a clean repository: positions are never built
+    path = repo / MODEL
+    path.write_text(path.read_text().replace("scaling: gpu-standard", "scaling: gpu-standrad"))
+    broken = validate_repo(repo)
+    assert mapped == [MODEL] and (broken.diagnostics[0].file, broken.diagnostics[0].line) == (MODEL, 33)
+
+
 def test_recall_reports_an_unchanged_repository_without_validating(repo: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     first = validate_repo(repo, recall=True)

@@ -68,6 +68,21 @@ def test_failed_gate_rolls_back_records_the_rejection_and_exits_1(served_repo: P
     assert retried.code == 2
 
 
+def test_with_auto_rollback_off_a_failed_gate_leaves_the_new_version_degraded(served_repo: Path,
+                                                                             cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    bump(served_repo, STAGING_RECOMMENDER, "2.7.1", "2.8.0-broken.1")
+    path = served_repo / STAGING_RECOMMENDER
+    path.write_text(path.read_text() + "  autoRollback: {onTestFailure: false}\n")
+    result = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert result.code == 1, result.output
+    assert "test ping failed: GET /ping answered 500, expected 200" in result.out
+    assert "rolled back" not in result.out
+    model = state(served_repo, "staging")["models"]["recommender"]
+    assert model["phase"] == "Degraded" and model["desired_rejected"] is None  # nobody decided it was bad
+    assert model["history"][-1]["outcome"] == "Failed"
+
+
 def test_retire_removes_the_model_from_the_target(served_repo: Path, cli: Callable[..., Result]) -> None:
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
     (served_repo / "environments/staging/models/summarizer.yaml").unlink()

@@ -1,7 +1,8 @@
 """A small HTTP client with timeouts and retries, for drivers, metric sources and notifiers.
 
 Retries cover what is worth retrying: connection failures, timeouts, 429 (honouring Retry-After) and
-5xx. Waits grow exponentially with full jitter. Other 4xx answers come back to the caller at once.
+5xx. Waits grow exponentially, each drawn between half and all of its step (jitter). Other 4xx answers
+come back to the caller at once.
 Messages name a caller-given label, never the URL, because URLs often carry credentials.
 """
 

@@ -83,6 +83,18 @@ def test_with_auto_rollback_off_a_failed_gate_leaves_the_new_version_degraded(se
     assert model["history"][-1]["outcome"] == "Failed"
 
 
+def test_a_failed_environment_stops_the_ones_downstream(served_repo: Path, cli: Callable[..., Result]) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve").code == 0
+    production = state(served_repo, "production")
+    for env in ("staging", "production"):
+        bump(served_repo, f"environments/{env}/models/recommender.yaml", "2.7.1", "2.8.0-broken.1")
+    result = cli("--repo", served_repo, "apply", "--auto-approve")
+    assert result.code == 1, result.output
+    assert "production: not applied (staging failed)" in result.out, result.output
+    assert state(served_repo, "production") == production  # not touched: no serial, no journal, no lock
+    assert not (served_repo / "environments/production/state.journal").exists()
+
+
 def test_retire_removes_the_model_from_the_target(served_repo: Path, cli: Callable[..., Result]) -> None:
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
     (served_repo / "environments/staging/models/summarizer.yaml").unlink()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +23,8 @@ from tests.conftest import copy_example
 
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
+        if self.path.endswith("/slow"):
+            time.sleep(1.5)  # longer than the test's timeout
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         status = 200 if self.command == "GET" or b'"text": "great"' in body else 422
         self.send_response(status)
@@ -65,6 +68,17 @@ def test_http_expectations(workspace: Workspace) -> None:
     assert gates.run_tests(ctx, ["ping"]).ok  # GET /ping, body contains Healthy
     fraud = gates.run_tests(context(workspace, "fraud-detector"), ["smoke"])
     assert not fraud.ok and "answered 422, expected 200" in fraud.summary
+
+
+def test_an_http_test_that_does_not_answer_in_time_fails_at_its_timeout(workspace: Workspace) -> None:
+    ctx = context(workspace, "recommender")
+    ping = next(t for t in ctx.model.spec.tests if t.name == "ping")
+    assert ping.http is not None
+    slow = ping.http.model_copy(update={"path": "/slow"})
+    started = time.perf_counter()
+    result = gates._http_test(ctx, slow, 0.3)
+    assert time.perf_counter() - started < 1.2  # gave up at the timeout, not when the server answered
+    assert result.status == "fail" and result.summary == "GET /slow: no answer (timed out)", result.summary
 
 
 def test_an_environment_without_endpoints_fails_http_tests_clearly(workspace: Workspace) -> None:

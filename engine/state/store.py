@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from engine.errors import ConflictError, EngineError
 from engine.pathguard import inside
+from engine.state.excerpt import excerpt
 from engine.state.format import FORMAT_VERSION, EnvironmentState, FormatTooNew, render, upgrade
 from engine.state.lock import process_alive
 
@@ -29,29 +30,35 @@ def state_path(root: Path, environment: str) -> Path:
 def read_state(root: Path, environment: str, models: frozenset[str] | None = None) -> EnvironmentState:
     """The recorded state, or an empty one when the environment was never applied.
 
-    With `models`, only those models' records are read (a plan scoped to a few models need not validate the
-    records of thousands of others)."""
+    With `models`, only those models' records are read (a plan scoped to a few models need not parse or
+    validate the records of thousands of others: see engine.state.excerpt)."""
     path = state_path(root, environment)
     rel = path.relative_to(root).as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return EnvironmentState(environment=environment)
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise EngineError(f"cannot read {rel}: {exc}", hint=_RECOVER.format(rel=rel)) from None
-    return parse_state(text, rel, environment, models)
+    data = (excerpt(raw, models) if models is not None else None) or _decoded(raw, rel)
+    return _validated(data, rel, environment, models)
 
 
 _RECOVER = ("restore the last good version from git (`git log -p -- {rel}`, then `git checkout <commit> -- {rel}`); "
             "never edit serial or lineage by hand")
 
 
-def parse_state(text: str, rel: str, environment: str, models: frozenset[str] | None = None) -> EnvironmentState:
+def _decoded(raw: bytes, rel: str) -> Any:
     try:
-        data = (_scoped(text, models) if models is not None else None) or json.loads(text)
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise EngineError(f"cannot read {rel}: {exc}", hint=_RECOVER.format(rel=rel)) from None
     except json.JSONDecodeError as exc:
         raise EngineError(f"{rel}:{exc.lineno}:{exc.colno}: state file is not valid JSON ({exc.msg})",
                           hint=_RECOVER.format(rel=rel)) from None
+
+
+def _validated(data: Any, rel: str, environment: str, models: frozenset[str] | None) -> EnvironmentState:
     if not isinstance(data, dict):
         raise EngineError(f"{rel}: state file must hold a JSON object", hint=_RECOVER.format(rel=rel))
     try:
@@ -69,36 +76,6 @@ def parse_state(text: str, rel: str, environment: str, models: frozenset[str] | 
         raise EngineError(f'{rel}: state belongs to environment "{state.environment}", not "{environment}"',
                           hint="was the file copied from another environment? " + _RECOVER.format(rel=rel))
     return state
-
-
-def _scoped(text: str, models: frozenset[str]) -> dict[str, Any] | None:
-    """Only `models` of a state, cut out of the text `render` writes (one block per model, four spaces in)
-    instead of parsing thousands of records: a plan scoped to one model reads the same whatever the size of
-    the environment. None when the text is laid out otherwise (edited by hand): then it is parsed whole."""
-    start = text.find(_MODELS_OPEN)
-    end = text.find("\n  }", start + len(_MODELS_OPEN)) if start >= 0 else -1
-    if end < 0:
-        return None
-    try:
-        head = json.loads(text[:start] + '\n  "models": {}' + text[end + 4:])
-        if not isinstance(head, dict) or head.get("format_version") != FORMAT_VERSION:
-            return None  # an older format is upgraded as a whole
-        return {**head, "models": _blocks(text, start, end, models)}
-    except ValueError:
-        return None  # parsed whole, so the error is located in the file as it is
-
-
-def _blocks(text: str, start: int, end: int, models: frozenset[str]) -> dict[str, Any]:
-    found = {}
-    for name in models:
-        key = f"\n    {json.dumps(name, ensure_ascii=False)}: {{"
-        at = text.find(key, start, end)
-        if at >= 0:
-            found[name] = json.loads(text[at + len(key) - 1:text.index("\n    }", at) + 6])
-    return found
-
-
-_MODELS_OPEN = '\n  "models": {\n'
 
 
 def _first_problem(exc: ValueError) -> str:

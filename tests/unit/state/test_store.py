@@ -115,7 +115,7 @@ def test_render_splices_model_texts_exactly_as_one_json_dump_would() -> None:
                                   slots={"blue": Slot(version="1", revision="r", status="active", since="t")})
               for i in range(3)}
     state = EnvironmentState(environment="staging", lineage="l", models=models)
-    whole = json.dumps(state.model_dump(mode="json", exclude={"monitor"}), indent=2, sort_keys=True,
+    whole = json.dumps(state.model_dump(mode="json", exclude={"monitor", "rendered"}), indent=2, sort_keys=True,
                        ensure_ascii=False) + "\n"
     assert render(state) == whole
     changed = state.model_copy(update={"models": {**models, "m1": models["m1"].model_copy(update={"version": "2"})}})
@@ -127,19 +127,21 @@ def test_a_scoped_read_cuts_out_its_models_and_agrees_with_a_whole_read(tmp_path
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.state.format import Slot
 
-    names = ["a", "b\"q", "ü-model", "z"]  # quoting and non-ASCII names are cut out by their JSON spelling
+    # quoting and non-ASCII names are found by their JSON spelling; sixty of them make a real binary search
+    names = ["a", "b\"q", "ü-model", "z", *(f"m-{i:03d}" for i in range(0, 120, 2))]
     models = {n: ModelState(version="1.0.0", spec={"x": [1, {"}": "\n    }"}]}, active_slot="blue",
                             slots={"blue": Slot(version="1", revision="r", status="active", since="t")})
               for n in names}
     write_state(tmp_path, EnvironmentState(environment="staging", lineage="l", serial=4, models=models,
                                            policies={"AlertPolicy/p": "sha256:c"}))
-    wanted = frozenset({"b\"q", "ü-model", "missing"})
+    wanted = frozenset({"b\"q", "ü-model", "missing", "a", "z", "m-000", "m-058", "m-059", "m-118"})
     whole = read_state(tmp_path, "staging")
     parsed: list[int] = []
     real = json.loads
     monkeypatch.setattr("engine.state.store.json.loads", lambda text: parsed.append(len(text)) or real(text))
     scoped = read_state(tmp_path, "staging", wanted)
-    assert set(scoped.models) == {"b\"q", "ü-model"} and scoped.models["ü-model"] == whole.models["ü-model"]
+    assert set(scoped.models) == wanted - {"missing", "m-059"}  # asked for and recorded
+    assert all(scoped.models[name] == whole.models[name] for name in scoped.models)
     assert scoped.model_copy(update={"models": whole.models}) == whole  # everything but the models map agrees
     assert max(parsed) < len(state_path(tmp_path, "staging").read_text()) / 2  # never the whole file
     hand_written = json.dumps(json.loads(state_path(tmp_path, "staging").read_text()))  # one line: not our layout

@@ -112,6 +112,7 @@ def test_a_killed_applys_lock_is_stale_and_unlock_needs_its_id(lab: Path, cli: C
     assert (f"The lock is stale: process {holder['pid']} on this host ({socket.gethostname()}) is no longer "
             "running.") in refused.err
     assert f"break the lock with: modelops unlock {holder['id']} --env {ENV}" in refused.err
+    assert "nothing is running" in refused.err and "wait for it" not in refused.err  # no one to wait for
     assert cli("--repo", lab, "monitor", "--env", ENV).code == 3  # every writer is held off
     assert cli("--repo", lab, "plan").code == 0  # readers are not
 

@@ -21,9 +21,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -43,6 +42,7 @@ from tests.crash_support import (
     set_version,
     write_lab,
 )
+from tests.http_support import QuietHandler, listen, shut
 from tests.ops_support import CERT_DIR, free_port, smtp_server
 from tests.unit.drivers.platform import Platform, serve
 
@@ -50,24 +50,6 @@ Cli = Callable[..., Result]
 
 
 # -- a Prometheus that can go down ------------------------------------------------------------------------
-
-
-class _Quiet(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        return None
-
-
-def _serve(port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    """Listen on a fixed loopback port, so a server that died can come back at the same address."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _shut(server: ThreadingHTTPServer | None) -> None:
-    if server is not None:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass
@@ -85,16 +67,16 @@ class FlakyPrometheus:
     def start(self) -> FlakyPrometheus:
         flaky = self
 
-        class Handler(_Quiet):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 flaky.queries += 1
                 if flaky.healthy and flaky.queries > flaky.answers:
                     flaky.healthy = False
                 if flaky.healthy:
-                    return self._send(200, {"status": "success", "data": {"resultType": "vector", "result": [
+                    return self.send_json(200, {"status": "success", "data": {"resultType": "vector", "result": [
                         {"metric": {}, "value": [time.time(), "0.001"]}]}})
                 if flaky.outage == "503":
-                    return self._send(503, {"status": "error", "error": "overloaded"})
+                    return self.send_json(503, {"status": "error", "error": "overloaded"})
                 if flaky.outage == "hang":
                     time.sleep(1.5)
                     return None
@@ -102,20 +84,12 @@ class FlakyPrometheus:
                 self.close_connection = True
                 return None
 
-            def _send(self, code: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = _serve(self.port, Handler)
+        self._server = listen(Handler, self.port)
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        _shut(server)
+        shut(server)
 
     def recover(self) -> None:
         """Back up, on the same address."""
@@ -251,7 +225,7 @@ class DyingSlack:
     def start(self) -> DyingSlack:
         slack = self
 
-        class Handler(_Quiet):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if slack.die_after is not None and len(slack.texts) >= slack.die_after:
@@ -264,12 +238,12 @@ class DyingSlack:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-        self._server = _serve(self.port, Handler)
+        self._server = listen(Handler, self.port)
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        _shut(server)
+        shut(server)
 
     @property
     def url(self) -> str:

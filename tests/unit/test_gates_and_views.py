@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,9 +17,10 @@ from engine.views.apply import ProgressView
 from engine.views.confirm import Confirmation
 from engine.workspace import Workspace
 from tests.conftest import copy_example
+from tests.http_support import QuietHandler, listen, shut
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     def do_POST(self) -> None:
         if self.path.endswith("/slow"):
             time.sleep(1.5)  # longer than the test's timeout
@@ -33,20 +32,15 @@ class Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST
 
-    def log_message(self, format: str, *args: object) -> None:
-        return None
-
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[Workspace]:
     repo = copy_example(tmp_path / "ops")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = listen(Handler)
     env = repo / "environments/staging/environment.yaml"
     env.write_text(env.read_text().replace("127.0.0.1:8790", f"127.0.0.1:{server.server_port}"))
     yield Workspace.load(repo)
-    server.shutdown()
-    server.server_close()
+    shut(server)
 
 
 def context(ws: Workspace, model: str, version: str = "1.4.2") -> gates.GateContext:

@@ -8,8 +8,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.http_support import QuietHandler, listen
 
 
 @dataclass
@@ -51,7 +53,7 @@ class Platform:
 
 
 def serve(platform: Platform) -> tuple[ThreadingHTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             key = self.headers["Idempotency-Key"]
@@ -63,39 +65,25 @@ def serve(platform: Platform) -> tuple[ThreadingHTTPServer, str]:
                 time.sleep(platform.delay)
             if failing is not None:
                 extra = {"Retry-After": platform.retry_after} if failing == 429 and platform.retry_after else {}
-                return self._send(failing, {"detail": "try again"}, extra)
+                return self.send_json(failing, {"detail": "try again"}, extra)
             if platform.reject:
-                return self._send(200, {"status": "failed", "detail": platform.reject})
+                return self.send_json(200, {"status": "failed", "detail": platform.reject})
             with platform.lock:
                 if platform.executed[key] == 0:
                     platform.apply(body)
                 platform.executed[key] += 1 if platform.executed[key] == 0 else 0
             if platform.pending_polls:
-                return self._send(202, {"status": "pending", "status_url": f"/status/{key}"})
-            return self._send(200, {"status": "succeeded", "detail": f"{body['operation']} done"})
+                return self.send_json(202, {"status": "pending", "status_url": f"/status/{key}"})
+            return self.send_json(200, {"status": "succeeded", "detail": f"{body['operation']} done"})
 
         def do_GET(self) -> None:
             if self.path.startswith("/status/"):
                 platform.polls += 1
                 done = platform.polls >= platform.pending_polls
-                return self._send(200, {"status": "succeeded" if done else "pending", "status_url": self.path})
+                return self.send_json(200, {"status": "succeeded" if done else "pending", "status_url": self.path})
             name = self.path.split("/models/", 1)[1].split("?", 1)[0] if "/models/" in self.path else ""
             found = platform.models.get(name)
-            return self._send(200, found) if found is not None else self._send(404, {"error": "unknown model"})
+            return self.send_json(200, found) if found is not None else self.send_json(404, {"error": "unknown model"})
 
-        def _send(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = listen(Handler)
     return server, f"http://127.0.0.1:{server.server_port}/deploy"

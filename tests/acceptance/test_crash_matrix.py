@@ -122,21 +122,27 @@ def test_killed_at_every_journal_boundary(strategy: str, driver: str, tmp_path: 
     """Kill points: every journal boundary, 18 for blue-green, 23 for canary, 16 for rolling (ENTRIES)."""
     with Target(driver).running() as target:
         lab = prepare(tmp_path, strategy, target)
-        boundary = 0
-        while True:
-            boundary += 1
-            repo = lab.trial(tmp_path / f"kill-{boundary}")
-            with reader(repo).polling() as watch:
-                first = apply(repo, target.url, fault=boundary)
-                if first.returncode == 0:
-                    break  # the apply wrote fewer entries than this: every boundary was tried
-                assert first.returncode == -9, first.stderr
-                killed = [Killed.read(repo, target)]
-                assert break_stale_lock(repo)
-                code, output = resume(repo, target.url)
-                assert code == 0, output
-            lab.check(repo, killed, watch)
-        assert boundary - 1 == ENTRIES[strategy]
+        assert kill_at_every_boundary(lab, target, tmp_path, ends=0, resumes=(0,)) == ENTRIES[strategy]
+
+
+def kill_at_every_boundary(lab: Lab, target: Target, tmp_path: Path, *, ends: int, resumes: tuple[int, ...]) -> int:
+    """Kill a copy of the lab's apply after its first, second, ... journal entry, resume it, and check that it
+    converged. Returns how many boundaries there were: the first apply that runs to its end (exit `ends`)
+    before its kill point wrote fewer entries than that."""
+    boundary = 0
+    while True:
+        boundary += 1
+        repo = lab.trial(tmp_path / f"kill-{boundary}")
+        with reader(repo).polling() as watch:
+            first = apply(repo, target.url, fault=boundary)
+            if first.returncode != -9:
+                assert first.returncode == ends, first.stdout + first.stderr
+                return boundary - 1
+            killed = [Killed.read(repo, target)]
+            assert break_stale_lock(repo)
+            code, output = resume(repo, target.url)
+            assert code in resumes, output
+        lab.check(repo, killed, watch)
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
@@ -241,21 +247,8 @@ def test_killed_during_an_automatic_rollback_at_every_journal_boundary(tmp_path:
         assert model["desired_rejected"]["version"] == "1.1.0"
         assert [key.rsplit("/", 2)[1:] for key in lab.keys] == [["2", "1"], ["2", "4"], ["2-rollback", "0"],
                                                                  ["2-rollback", "1"]]  # deploy, switch, back, retire
-        boundary = 0
-        while True:
-            boundary += 1
-            repo = lab.trial(tmp_path / f"kill-{boundary}")
-            with reader(repo).polling() as watch:
-                first = apply(repo, target.url, fault=boundary)
-                if first.returncode != -9:
-                    assert first.returncode == 1
-                    break
-                killed = [Killed.read(repo, target)]
-                assert break_stale_lock(repo)
-                code, output = resume(repo, target.url)
-                assert code in (0, 1), output  # 0: the rollback had finished
-            lab.check(repo, killed, watch)
-        assert boundary - 1 == 20
+        # a resume exits 0 when the rollback had finished before the kill, 1 when it finishes it
+        assert kill_at_every_boundary(lab, target, tmp_path, ends=1, resumes=(0, 1)) == 20
 
 
 def lab_from(template: Path, path: Path, target: Target, seed: tuple[dict[str, Any], dict[str, Any]]) -> Path:

@@ -13,6 +13,7 @@ exporter plays traffic for a few fictional models:
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 import ssl
@@ -189,6 +190,13 @@ def smtp_server(user: str, password: str) -> Iterator[tuple[int, Mailbox]]:
         yield port, box
     finally:
         controller.stop()
+
+
+def route_to_loopback(policy: Path, smtp_port: int, pagerduty_url: str) -> None:
+    """Point an example escalation policy's e-mail channel at the loopback SMTP server and its PagerDuty
+    channels at `pagerduty_url` (otherwise they would send to PagerDuty's own Events API)."""
+    text = policy.read_text().replace("{host: smtp.example.com, port: 587,", f"{{host: 127.0.0.1, port: {smtp_port},")
+    policy.write_text(re.sub(r'(routingKey: "\$\{env:\w+\}")\}', rf'\1, url: "{pagerduty_url}"}}', text))
 
 
 def client_tls() -> ssl.SSLContext:

@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import Result, snapshot
-from tests.ops_support import CERT_DIR, Mailbox, free_port, smtp_server
+from tests.ops_support import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
 
 NOW = "2026-11-25T10:00:00Z"  # a Wednesday: the weekend quiet hours of ml-oncall do not apply
 SECRETS = {
@@ -37,11 +37,7 @@ def servers(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[HTTPS
     for path in (SECRETS["SLACK_WEBHOOK_URL"], "/v2/enqueue", SECRETS["INCIDENT_WEBHOOK_URL"]):
         receiver.expect_request(path, method="POST").respond_with_data("ok", status=202 if "enqueue" in path else 200)
     with smtp_server(SECRETS["SMTP_USER"], SECRETS["SMTP_PASSWORD"]) as (port, box):
-        policy = repo / "policies/escalation/ml-oncall.yaml"
-        text = policy.read_text().replace("{host: smtp.example.com, port: 587,", f"{{host: 127.0.0.1, port: {port},")
-        text = text.replace('routingKey: "${env:PAGERDUTY_ROUTING_KEY}"}',
-                            f'routingKey: "${{env:PAGERDUTY_ROUTING_KEY}}", url: "{receiver.url_for("/v2/enqueue")}"}}')
-        policy.write_text(text)
+        route_to_loopback(repo / "policies/escalation/ml-oncall.yaml", port, receiver.url_for("/v2/enqueue"))
         for name, value in SECRETS.items():
             monkeypatch.setenv(name, receiver.url_for(value) if value.startswith("/") else value)
         monkeypatch.setenv("SSL_CERT_FILE", str(CERT_DIR / "localhost.crt"))  # trust the test SMTP server

@@ -43,7 +43,7 @@ from tests.crash_support import (
     write_lab,
 )
 from tests.http_support import QuietHandler, listen, shut
-from tests.ops_support import CERT_DIR, free_port, smtp_server
+from tests.ops_support import CERT_DIR, free_port, route_to_loopback, smtp_server
 from tests.unit.drivers.platform import Platform, serve
 
 Cli = Callable[..., Result]
@@ -306,11 +306,7 @@ def test_a_notifier_dying_mid_monitor_fails_only_its_deliveries_and_the_next_run
 
 def _wire(repo: Path, receiver: HTTPServer, smtp_port: int, slack: DyingSlack,
           monkeypatch: pytest.MonkeyPatch) -> None:
-    policy = repo / "policies/escalation/ml-oncall.yaml"
-    text = policy.read_text().replace("{host: smtp.example.com, port: 587,", f"{{host: 127.0.0.1, port: {smtp_port},")
-    text = text.replace('routingKey: "${env:PAGERDUTY_ROUTING_KEY}"}',
-                        f'routingKey: "${{env:PAGERDUTY_ROUTING_KEY}}", url: "{receiver.url_for("/v2/enqueue")}"}}')
-    policy.write_text(text)
+    route_to_loopback(repo / "policies/escalation/ml-oncall.yaml", smtp_port, receiver.url_for("/v2/enqueue"))
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)

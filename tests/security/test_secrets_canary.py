@@ -27,7 +27,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import ROOT, Result
-from tests.ops_support import CERT_DIR, Mailbox, free_port, smtp_server
+from tests.ops_support import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
 
 NOW = "2026-11-25T10:00:00Z"  # a Wednesday, 11:00 in Berlin: no quiet hours
 REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -70,10 +70,7 @@ def canary(served_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Canar
     receiver.expect_request("/v2/enqueue", method="POST").respond_with_data("{}", status=202)
     with smtp_server(markers["SMTP_USER"], markers["SMTP_PASSWORD"]) as (port, box):
         for rel in ("policies/escalation/ml-oncall.yaml", "policies/escalation/growth-oncall.yaml"):
-            path = served_repo / rel
-            text = path.read_text().replace("{host: smtp.example.com, port: 587,", f"{{host: 127.0.0.1, port: {port},")
-            text = re.sub(r'(routingKey: "\$\{env:\w+\}")\}', rf'\1, url: "{receiver.url_for("/v2/enqueue")}"}}', text)
-            path.write_text(text)
+            route_to_loopback(served_repo / rel, port, receiver.url_for("/v2/enqueue"))
         for name in names:
             value = receiver.url_for(f"/hook/{markers[name]}") if name in URL_SECRETS else markers[name]
             monkeypatch.setenv(name, value)

@@ -98,14 +98,12 @@ def _held(root: Path, environment: str) -> ConflictError:
         return ConflictError(f'environment "{environment}" is locked (the lock file is unreadable)',
                              hint=f"inspect {lock_path(root, environment)} and remove it if no apply is running")
     unlock = f"modelops unlock {holder.id} --env {environment}"
+    message = f'environment "{environment}" is locked by another operation\nLock Info:\n{holder.describe()}'
     if holder.stale:
         return ConflictError(
-            f'environment "{environment}" is locked by another operation\nLock Info:\n{holder.describe()}\n'
-            f"The lock is stale: process {holder.pid} on this host ({holder.host}) is no longer running.",
+            f"{message}\nThe lock is stale: process {holder.pid} on this host ({holder.host}) is no longer running.",
             hint=f"nothing is running: break the lock with: {unlock}; the next apply resumes its journal")
-    return ConflictError(
-        f'environment "{environment}" is locked by another operation\nLock Info:\n{holder.describe()}',
-        hint=f"wait for it to finish; if it is stuck, break the lock with: {unlock}")
+    return ConflictError(message, hint=f"wait for it to finish; if it is stuck, break the lock with: {unlock}")
 
 
 def read_lock(root: Path, environment: str) -> LockInfo | None:

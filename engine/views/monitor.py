@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from engine.console import Console
@@ -53,14 +54,16 @@ def _body(body: Any) -> str:
     return body if isinstance(body, str) else json.dumps(body, indent=2, ensure_ascii=False)
 
 
+NOTIFICATION_OUTCOMES = ("sent", "failed", "would send", "muted", "held")
+
+
 def summary(report: MonitorReport) -> str:
     counts = report.counts()
     order = ("healthy", "warning", "critical", "no data", "error")
     models = ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
-    outcomes: dict[str, int] = {}
-    for note in report.notifications:
-        outcomes[note.outcome] = outcomes.get(note.outcome, 0) + 1
-    sent = ", ".join(f"{n} {k}" for k, n in outcomes.items()) or "nothing to notify"
+    # a fixed order: channels are sent to at once, so which row failed first is not the same every run
+    outcomes = Counter(note.outcome for note in report.notifications)
+    sent = ", ".join(f"{outcomes[k]} {k}" for k in NOTIFICATION_OUTCOMES if outcomes[k]) or "nothing to notify"
     tail = " State recorded." if report.state_written else (" State unchanged." if not report.dry_run else "")
     return f"Models: {models or 'none'}. Notifications: {sent}.{tail}"
 

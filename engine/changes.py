@@ -4,8 +4,9 @@ that must be read to plan them.
 A changed model file selects its models; a changed environment file selects everything in that
 environment; a changed policy selects the policy and every model that references it (found by a cheap
 text search first, then confirmed by parsing). Deleted and renamed files are read at the base revision, so
-a removed model is planned (as a retirement). The plan then reads only those files, the environments and
-the policies: its cost follows the size of the change, not of the repository.
+a removed model is planned (as a retirement). The plan then reads only those files, the environments, the
+guardrails and the policies the changed models name (every policy when a policy or an environment changed):
+its cost follows the size of the change, not of the repository.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.config.loader import load_text
 from engine.config.repo import discover, placement
@@ -33,6 +34,8 @@ class Scope:
     targets: set[str] = field(default_factory=set)
     files: set[str] = field(default_factory=set)
     environments: set[str] = field(default_factory=set)
+    #: the policy names the changed models refer to; None when every policy must be read
+    references: set[str] | None = field(default_factory=set)
 
 
 def _git(root: Path, *args: str) -> str:
@@ -75,23 +78,35 @@ def scope_of(root: Path, ref: str, envs: dict[str, str | None]) -> Scope:
         where = placement(rel)
         if where is None:
             continue
-        for kind, name in _names(root, rel, old_texts.get(rel)):
+        for kind, name, spec in _documents(root, rel, old_texts.get(rel)):
             _select(root, scope, rel, kind, name, where.environment, envs)
+            if kind == "Model" and scope.references is not None:
+                scope.references |= _references(spec)
     scope.environments |= {up for env in scope.environments if (up := envs.get(env))}
     return scope
 
 
-def _names(root: Path, rel: str, old_text: str | None) -> set[tuple[str, str]]:
-    found: set[tuple[str, str]] = set()
-    texts = [old_text.encode()] if old_text is not None else []
+def _documents(root: Path, rel: str, old_text: str | None) -> list[tuple[str, str, Any]]:
+    """(kind, name, raw spec) of each document the file holds now, and (kind, name, None) of those it held."""
+    found: list[tuple[str, str, Any]] = []
+    texts = [(old_text.encode(), False)] if old_text is not None else []
     if (root / rel).exists():
-        texts.append((root / rel).read_bytes())
-    for raw in texts:
+        texts.append(((root / rel).read_bytes(), True))
+    for raw, current in texts:
         for doc in load_text(rel, raw).documents:
             kind, name = doc.data.get("kind"), (doc.data.get("metadata") or {}).get("name")
             if isinstance(kind, str) and isinstance(name, str):
-                found.add((kind, name))
+                found.append((kind, name, doc.data.get("spec") if current else None))
     return found
+
+
+def _references(spec: Any) -> set[str]:
+    """The policy names a model's raw spec mentions (a malformed spec is the validator's to report)."""
+    names: set[str] = set()
+    for field_name in POLICY_REFS if isinstance(spec, dict) else ():
+        ref = spec.get(field_name)
+        names |= {n for n in (ref if isinstance(ref, list) else [ref]) if isinstance(n, str)}
+    return names
 
 
 def _select(root: Path, scope: Scope, rel: str, kind: str, name: str, environment: str | None,
@@ -105,7 +120,9 @@ def _select(root: Path, scope: Scope, rel: str, kind: str, name: str, environmen
         scope.targets.add(f"{name}/*")
         scope.files |= set(_model_files(root, [name]))
         scope.environments.add(name)
+        scope.references = None
     elif kind in POLICY_REFS.values():
+        scope.references = None
         for env in envs:
             scope.targets.add(target_key(env, f"{kind}/{name}"))
         for path in _mentioning(root, name, envs):
@@ -137,6 +154,21 @@ def upstreams(root: Path) -> dict[str, str | None]:
             upstream = spec.get("promotesFrom") if isinstance(spec, dict) else None
             found[rel.split("/")[1]] = upstream if isinstance(upstream, str) else None
     return found
+
+
+def shared_files(root: Path, references: set[str] | None) -> list[str]:
+    """The environments, the guardrails and the policies a scoped plan reads: with `references`, only the
+    policy files whose text could define one of those names. A file with a backslash might spell a name
+    with a YAML escape, so it is always read; a name still missing is the caller's cue to read them all."""
+    found = discover_shared(root)
+    if references is None:
+        return found
+    needles = [n.encode() for n in references] + [b"Guardrail", b"\\"]
+    return [rel for rel in found if rel.startswith("environments/") or _mentions((root / rel).read_bytes(), needles)]
+
+
+def _mentions(raw: bytes, needles: list[bytes]) -> bool:
+    return any(n in raw for n in needles)
 
 
 def discover_shared(root: Path) -> list[str]:

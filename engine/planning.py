@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import __version__
-from engine.changes import changed_targets, discover_shared, expand, scope_of, upstreams
+from engine.changes import changed_targets, expand, scope_of, shared_files, upstreams
 from engine.plan import Plan
 from engine.planner import PlanOptions, make_plan
 from engine.state.store import atomic_write
 from engine.timeutil import iso, now
-from engine.workspace import Workspace
+from engine.workspace import InvalidConfig, Workspace
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,16 @@ def _save(plan: Plan, out: Path | None) -> Plan:
 
 
 def _scoped(root: Path, ref: str, requested: tuple[str, ...]) -> tuple[Workspace, tuple[str, ...], frozenset[str]]:
-    """Read only what the change touches, plus every environment and policy (they are few)."""
+    """Read only what the change touches, the environments, and the policies it needs."""
     envs = upstreams(root)
     scope = scope_of(root, ref, envs)
-    ws = Workspace.load(root, sorted(scope.files | set(discover_shared(root))))
+    try:
+        ws = Workspace.load(root, sorted(scope.files | set(shared_files(root, scope.references))))
+    except InvalidConfig:
+        if scope.references is None:
+            raise
+        # the text search may have missed a policy (a dangling reference): the answer is the one all policies give
+        ws = Workspace.load(root, sorted(scope.files | set(shared_files(root, None))))
     selected = tuple(e for e in ws.select(requested) or tuple(ws.desired.order) if e in scope.environments)
     only = expand(scope.targets, ws)
     for env in scope.environments:

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import git
+import pytest
 
+from engine.workspace import Workspace
 from tests.conftest import Result
 
 
@@ -57,6 +59,44 @@ def test_changed_since_reads_the_models_that_use_a_changed_policy(served_repo: P
     result = cli("--repo", served_repo, "plan", "--changed-since", "HEAD")
     assert result.code == 1, result.output
     assert "environments/staging/models/sentiment.yaml:33:12: error[MO201]" in result.out, result.output
+
+
+def test_a_model_change_reads_only_the_policies_it_names_and_plans_as_a_whole_read_does(
+        served_repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli("--repo", served_repo, "apply", "--auto-approve").code == 0
+    commit_all(git.Repo.init(served_repo), "applied")
+    fraud = served_repo / "environments/staging/models/fraud-detector.yaml"
+    fraud.write_text(fraud.read_text().replace("3.2.0", "3.3.0"))
+    read: list[str] = []
+    load = Workspace.load
+    monkeypatch.setattr(Workspace, "load", lambda root, paths=None: read.extend(paths or ["*"]) or load(root, paths))
+    scoped = cli("--repo", served_repo, "plan", "--changed-since", "HEAD", "--format", "json")
+    assert scoped.code == 0, scoped.output
+    assert sorted(p for p in read if p.startswith("policies/")) == [  # fraud-detector's three and the guardrails
+        "policies/alerts/model-slo.yaml", "policies/escalation/ml-oncall.yaml", "policies/guardrails/ownership.yaml",
+        "policies/guardrails/production-safety.yaml", "policies/scaling/cpu-burst.yaml"]
+    whole = cli("--repo", served_repo, "plan", "--changed-since", "HEAD", "--format", "json", "--out",
+                served_repo.parent / "saved.json")
+    assert read[-1] == "*"  # a saved plan read everything
+    assert planned(scoped.out) == planned(whole.out) and planned(scoped.out)[0][1]  # the same actions, in full
+
+
+def test_a_reference_to_no_policy_is_reported_as_a_whole_read_reports_it(served_repo: Path,
+                                                                        cli: Callable[..., Result]) -> None:
+    """The narrowed read finds no such policy, so it reads them all: the error and its suggestion are the same."""
+    commit_all(git.Repo.init(served_repo), "base")
+    fraud = served_repo / "environments/staging/models/fraud-detector.yaml"
+    fraud.write_text(fraud.read_text().replace("escalation: ml-oncall", "escalation: ml-on-call"))
+    scoped = cli("--repo", served_repo, "plan", "--changed-since", "HEAD")
+    whole = cli("--repo", served_repo, "plan", "--changed-since", "HEAD", "--out", served_repo.parent / "saved.json")
+    assert scoped.code == whole.code == 1
+    assert '"ml-on-call" (did you mean "ml-oncall"?)' in scoped.out and "known: growth-oncall, ml-oncall" in scoped.out
+    assert scoped.out == whole.out
+
+
+def planned(plan_json: str) -> list[tuple[str, list[dict[str, object]]]]:
+    """Each environment's actions, steps and reasons included (a scoped plan lists only the environments it read)."""
+    return [(env["name"], env["actions"]) for env in json.loads(plan_json)["environments"] if env["actions"]]
 
 
 def test_detailed_exitcode_is_1_on_an_error(served_repo: Path, cli: Callable[..., Result]) -> None:

@@ -13,17 +13,21 @@ gives None, and the caller parses the file whole, with located errors.
 from __future__ import annotations
 
 import json
+import mmap
 from typing import Any
 
 from engine.state.format import FORMAT_VERSION
+
+Raw = bytes | mmap.mmap  # a mapped file is searched in place: only the pages looked at are read
 
 _MODELS_OPEN = b'\n  "models": {\n'
 _TOP_KEY = b'\n  "'
 _MODEL_KEY = b'\n    "'
 _MODEL_CLOSE = b"\n    }"
+_MONITOR_LAST = b'\n    "history": ['
 
 
-def excerpt(raw: bytes, models: frozenset[str]) -> dict[str, Any] | None:
+def excerpt(raw: Raw, models: frozenset[str]) -> dict[str, Any] | None:
     """The state's top-level values, with only `models` (those recorded) in its models map."""
     start = raw.find(_MODELS_OPEN)
     end = _models_end(raw, start) if start >= 0 else -1
@@ -40,15 +44,28 @@ def excerpt(raw: bytes, models: frozenset[str]) -> dict[str, Any] | None:
     return {**head, "models": {name: record for name, record in found.items() if record is not None}}
 
 
-def _models_end(raw: bytes, start: int) -> int:
-    """Where the models map closes (its `\\n  }`), found from the first top-level key after it."""
-    after, bound = -1, len(raw)
+def _models_end(raw: Raw, start: int) -> int:
+    """Where the models map closes (its `\\n  }`), found from the first top-level key after it.
+
+    Sorted, the keys after `models` are `monitor` (written once an environment is monitored), `policies`
+    (always written) and a few short ones. Walking back over them finds `monitor` or `policies` without
+    scanning the models; whether `policies` follows the models or the monitor is told by the last line that
+    opens a value before it: the monitor's ends with its `history` list, every model's record is a map."""
+    bound = len(raw)
     while (at := raw.rfind(_TOP_KEY, start + 1, bound)) > start:
-        after, bound = at, at
-    return after - 5 if after > 0 and raw[after - 5:after] == b"\n  }," else -1
+        key = raw[at + len(_TOP_KEY):raw.find(b'"', at + len(_TOP_KEY))]
+        if key == b"monitor" or (key == b"policies" and not _follows_monitor(raw, start, at)):
+            return at - 5 if raw[at - 5:at] == b"\n  }," else -1
+        bound = at
+    return -1
 
 
-def _record(raw: bytes, first: int, end: int, name: str) -> Any:
+def _follows_monitor(raw: Raw, start: int, at: int) -> bool:
+    last = raw.rfind(_MODEL_KEY, start, at)
+    return raw[last:last + len(_MONITOR_LAST)] == _MONITOR_LAST
+
+
+def _record(raw: Raw, first: int, end: int, name: str) -> Any:
     """The record of model `name` (keys start in first..end), by binary search over the sorted model keys."""
     lo, hi = first, end
     while lo < hi:
@@ -57,12 +74,19 @@ def _record(raw: bytes, first: int, end: int, name: str) -> Any:
         if not 0 <= at < hi:
             hi = mid
             continue
-        close = raw.index(b": {\n", at)
+        close = _index(raw, b": {\n", at)
         key = json.loads(raw[at + len(_MODEL_KEY) - 1:close])
         if key == name:
-            return json.loads(raw[close + 2:raw.index(_MODEL_CLOSE, close) + len(_MODEL_CLOSE)])
+            return json.loads(raw[close + 2:_index(raw, _MODEL_CLOSE, close) + len(_MODEL_CLOSE)])
         if key < name:
             lo = at + 1
         else:
             hi = mid
     return None
+
+
+def _index(raw: Raw, needle: bytes, start: int) -> int:
+    at = raw.find(needle, start)
+    if at < 0:
+        raise ValueError(f"{needle!r} not found")  # the layout is not the one the engine writes
+    return at

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
@@ -35,13 +36,21 @@ def read_state(root: Path, environment: str, models: frozenset[str] | None = Non
     path = state_path(root, environment)
     rel = path.relative_to(root).as_posix()
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            data = _excerpt(file, models) if models is not None else None
+            raw = file.read() if data is None else b""
     except FileNotFoundError:
         return EnvironmentState(environment=environment)
     except OSError as exc:
         raise EngineError(f"cannot read {rel}: {exc}", hint=_RECOVER.format(rel=rel)) from None
-    data = (excerpt(raw, models) if models is not None else None) or _decoded(raw, rel)
-    return _validated(data, rel, environment, models)
+    return _validated(data if data is not None else _decoded(raw, rel), rel, environment, models)
+
+
+def _excerpt(file: BinaryIO, models: frozenset[str]) -> dict[str, Any] | None:
+    if os.fstat(file.fileno()).st_size == 0:
+        return None  # nothing to map (and nothing to excerpt)
+    with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        return excerpt(view, models)
 
 
 _RECOVER = ("restore the last good version from git (`git log -p -- {rel}`, then `git checkout <commit> -- {rel}`); "

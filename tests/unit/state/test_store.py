@@ -9,6 +9,8 @@ import pytest
 
 from engine.errors import ConflictError, EngineError
 from engine.state import format as fmt
+from engine.state.alerts import ClosedAlert, MonitorState
+from engine.state.excerpt import excerpt
 from engine.state.format import EnvironmentState, ModelState, render
 from engine.state.store import read_state, state_path, write_state
 
@@ -147,6 +149,26 @@ def test_a_scoped_read_cuts_out_its_models_and_agrees_with_a_whole_read(tmp_path
     hand_written = json.dumps(json.loads(state_path(tmp_path, "staging").read_text()))  # one line: not our layout
     state_path(tmp_path, "staging").write_text(hand_written)
     assert read_state(tmp_path, "staging", wanted).models == scoped.models  # parsed whole instead
+
+
+@pytest.mark.parametrize("monitor", [
+    MonitorState(),  # never monitored: `policies` follows the models
+    MonitorState(escalations={"p#0": "t"}),  # `monitor` follows them, its history empty
+    MonitorState(history=[ClosedAlert(alert="a", severity="critical", firing_since="t", resolved_at="u",
+                                      last_notified=None)]),
+], ids=["unmonitored", "monitored", "monitored-with-history"])
+def test_a_scoped_read_finds_where_the_models_end_with_or_without_a_monitor(tmp_path: Path,
+                                                                            monitor: MonitorState) -> None:
+    """The models end before `monitor` or `policies`; a model named like a monitor field must not confuse it."""
+    names = ["alerts", "history", "monitor", "policies"]
+    models = {n: ModelState(version=f"1.0.{i}") for i, n in enumerate(names)}
+    write_state(tmp_path, EnvironmentState(environment="staging", lineage="l", models=models, monitor=monitor,
+                                           policies={"AlertPolicy/history": "sha256:c"}))
+    whole = read_state(tmp_path, "staging")
+    assert excerpt(state_path(tmp_path, "staging").read_bytes(), frozenset(names)) is not None  # not parsed whole
+    scoped = read_state(tmp_path, "staging", frozenset(names))
+    assert scoped == whole and scoped.monitor == monitor
+    assert read_state(tmp_path, "staging", frozenset({"history"})).models == {"history": models["history"]}
 
 
 def test_a_scoped_read_of_a_corrupt_state_still_locates_the_error(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ its cost follows the size of the change, not of the repository.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.config.loader import load_text
 from engine.config.repo import discover, placement
-from engine.errors import UsageError
+from engine.gitdiff import GitDiff
 from engine.model import POLICY_REFS
 from engine.planner import target_key
 
@@ -38,41 +37,19 @@ class Scope:
     references: set[str] | None = field(default_factory=set)
 
 
-def _git(root: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise UsageError("--changed-since needs git, which is not installed") from None
-    if done.returncode != 0:
-        problem = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"git {args[0]} failed"
-        if "not a git repository" in problem:
-            raise UsageError("--changed-since needs a git repository", hint=f"{root} is not inside one")
-        raise UsageError(f"git {args[0]}: {problem}")
-    return done.stdout
+def changed_files(diff: GitDiff) -> tuple[list[str], dict[str, str]]:
+    """Files changed between the revision and the working tree (untracked included), relative to the root,
+    and the old text of the configuration files that were modified or deleted."""
+    changes, untracked = diff.changes()
+    # what a modified or deleted file named before matters too: a renamed policy breaks its users
+    existed = [path for status, path in changes if status in ("D", "M", "T") and placement(path) is not None]
+    changed = {path for _, path in changes} | set(untracked)
+    return sorted(changed), {path: diff.old_text(path) for path in existed}
 
 
-def changed_files(root: Path, ref: str) -> tuple[list[str], dict[str, str]]:
-    """Files changed between `ref` and the working tree (untracked included), relative to `root`, and the
-    old text of the configuration files that were modified or deleted."""
-    _git(root, "rev-parse", "--git-dir")
-    try:
-        _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    except UsageError:
-        raise UsageError(f'unknown git revision "{ref}"', hint="try origin/main or a commit SHA") from None
-    changed, existed = set(), []
-    for line in _git(root, "diff", "--name-status", "--no-renames", "--relative", ref, "--").splitlines():
-        status, _, path = line.partition("\t")
-        changed.add(path)
-        if status[:1] in ("D", "M", "T") and placement(path) is not None:
-            existed.append(path)  # what it named before matters too: a renamed policy breaks its users
-    changed |= set(_git(root, "ls-files", "--others", "--exclude-standard").splitlines())
-    old = {path: _git(root, "show", f"{ref}:./{path}") for path in existed}
-    return sorted(changed), old
-
-
-def scope_of(root: Path, ref: str, envs: dict[str, str | None]) -> Scope:
+def scope_of(root: Path, diff: GitDiff, envs: dict[str, str | None]) -> Scope:
     """`envs` maps each environment to its upstream (promotesFrom)."""
-    files, old_texts = changed_files(root, ref)
+    files, old_texts = changed_files(diff)
     scope = Scope()
     for rel in files:
         where = placement(rel)
@@ -197,7 +174,7 @@ def expand(targets: Iterable[str], ws: Workspace) -> frozenset[str]:
     return frozenset(out)
 
 
-def changed_targets(ws: Workspace, ref: str) -> frozenset[str]:
+def changed_targets(ws: Workspace, diff: GitDiff) -> frozenset[str]:
     """The targets a change touches, for a workspace that read the whole repository."""
     envs = {name: env.spec.promotes_from for name, env in ws.desired.environments.items()}
-    return expand(scope_of(ws.root, ref, envs).targets, ws)
+    return expand(scope_of(ws.root, diff, envs).targets, ws)

@@ -1,6 +1,6 @@
 """Git, through gitpython: the config tree's cleanliness, HEAD and commits.
 
-(`--changed-since` runs `git diff` itself, in engine/changes.py: a scoped plan must answer in well under a
+(`--changed-since` runs `git diff` itself, in engine/gitdiff.py: a scoped plan must answer in well under a
 second, and importing gitpython alone would take a good part of that.)
 """
 

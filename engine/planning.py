@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine import __version__
 from engine.changes import changed_targets, expand, scope_of, shared_files, upstreams
+from engine.gitdiff import GitDiff
 from engine.plan import Plan
 from engine.planner import PlanOptions, make_plan
 from engine.state.store import atomic_write
@@ -21,19 +22,31 @@ class PlanRequest:
     changed_since: str | None = None
     retry_rejected: bool = False
     out: Path | None = None
+    #: the changes since `changed_since`, when the caller has already started asking git (see engine.gitdiff)
+    diff: GitDiff | None = None
 
 
 def run_plan(root: Path, request: PlanRequest) -> Plan:
+    ref = request.changed_since
+    diff = request.diff or (GitDiff(root, ref) if ref is not None else None)
+    try:
+        return _plan(root, request, diff)
+    finally:
+        if diff is not None:
+            diff.close()
+
+
+def _plan(root: Path, request: PlanRequest, diff: GitDiff | None) -> Plan:
     only: frozenset[str] | None
     ref = request.changed_since
-    if ref is not None and request.out is None:
-        ws, envs, only = _scoped(root, ref, request.environments)
+    if diff is not None and request.out is None:
+        ws, envs, only = _scoped(root, diff, request.environments)
         if not envs:  # the change touches no environment: nothing to plan, nothing to read
             return _save(Plan(str(uuid.uuid4()), __version__, iso(now()), (), {"changed_since": ref}), request.out)
     else:  # a saved plan binds the digest of the whole configuration, so it reads all of it
         ws = Workspace.load(root)
         envs = ws.select(request.environments)
-        only = changed_targets(ws, ref) if ref else None
+        only = changed_targets(ws, diff) if diff is not None else None
     options = PlanOptions(envs, only, request.retry_rejected, ref, notes=resume_notes(ws, envs))
     return _save(make_plan(ws.desired, ws.states(), options, now()), request.out)
 
@@ -46,10 +59,10 @@ def _save(plan: Plan, out: Path | None) -> Plan:
     return plan
 
 
-def _scoped(root: Path, ref: str, requested: tuple[str, ...]) -> tuple[Workspace, tuple[str, ...], frozenset[str]]:
+def _scoped(root: Path, diff: GitDiff, requested: tuple[str, ...]) -> tuple[Workspace, tuple[str, ...], frozenset[str]]:
     """Read only what the change touches, the environments, and the policies it needs."""
     envs = upstreams(root)
-    scope = scope_of(root, ref, envs)
+    scope = scope_of(root, diff, envs)
     try:
         ws = Workspace.load(root, sorted(scope.files | set(shared_files(root, scope.references))))
     except InvalidConfig:

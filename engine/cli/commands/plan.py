@@ -25,13 +25,16 @@ from engine.errors import EXIT_CHANGES, EXIT_OK
 def command(app: App, environments: tuple[str, ...], fmt: str, out: Path | None, detailed_exitcode: bool,
             changed_since: str | None, retry_rejected: bool, github_output: bool) -> int:
     """Show what apply would do: actions per environment, with reasons and steps."""
+    from engine.gitdiff import GitDiff
+
+    diff = GitDiff(app.repo, changed_since) if changed_since is not None else None  # git runs while we import
     from engine import publish
     from engine.planning import PlanRequest, run_plan
     from engine.views import plan as view
     from engine.views.markdown import join_parts
 
     with reporting_invalid_config(app):
-        plan = run_plan(app.repo, PlanRequest(environments, changed_since, retry_rejected, out))
+        plan = run_plan(app.repo, PlanRequest(environments, changed_since, retry_rejected, out, diff))
     parts = publish.plan_markdown(app.repo, plan) if publish.wants_markdown(fmt) else None
     if fmt == "markdown" and parts is not None:
         app.console.print(join_parts(parts).rstrip())

@@ -18,6 +18,8 @@ class GitDiff:
     """The changes between `ref` and the working tree, being computed since construction."""
 
     def __init__(self, root: Path, ref: str) -> None:
+        if ref.startswith("-"):  # git would take it for an option (`--output=FILE` writes a file)
+            raise UsageError(f'"{ref}" is not a git revision', hint="try origin/main or a commit SHA")
         self.root, self.ref = root, ref
         self._running = {
             "verify": _start(root, "rev-parse", "--verify", f"{ref}^{{commit}}"),

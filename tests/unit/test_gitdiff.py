@@ -44,6 +44,12 @@ def test_a_bad_revision_or_no_repository_is_a_usage_error(work: Path, tmp_path_f
     assert caught.value.hint == f"{outside} is not inside one"
 
 
+def test_a_revision_that_git_would_read_as_an_option_is_refused(work: Path) -> None:
+    with pytest.raises(UsageError, match='"--output=stolen" is not a git revision'):
+        GitDiff(work, "--output=stolen").changes()
+    assert not (work / "stolen").exists()
+
+
 def test_git_missing_is_a_usage_error(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(work / "no-bin"))
     with pytest.raises(UsageError, match="needs git, which is not installed"):

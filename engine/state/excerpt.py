@@ -24,7 +24,7 @@ _MODELS_OPEN = b'\n  "models": {\n'
 _TOP_KEY = b'\n  "'
 _MODEL_KEY = b'\n    "'
 _MODEL_CLOSE = b"\n    }"
-_MONITOR_LAST = b'\n    "history": ['
+_RECORD_KEYS = {"phase", "slots", "traffic"}  # written in every model's record (and in nothing else's entries)
 
 
 def excerpt(raw: Raw, models: frozenset[str]) -> dict[str, Any] | None:
@@ -47,22 +47,29 @@ def excerpt(raw: Raw, models: frozenset[str]) -> dict[str, Any] | None:
 def _models_end(raw: Raw, start: int) -> int:
     """Where the models map closes (its `\\n  }`), found from the first top-level key after it.
 
-    Sorted, the keys after `models` are `monitor` (written once an environment is monitored), `policies`
-    (always written) and a few short ones. Walking back over them finds `monitor` or `policies` without
-    scanning the models; whether `policies` follows the models or the monitor is told by the last line that
-    opens a value before it: the monitor's ends with its `history` list, every model's record is a map."""
+    The keys after `models` are few, and short but for the models themselves, so they are walked back over
+    from the end of the file until the map that closes just before one is the models map: the one whose
+    last entry is a model's record. (Sorted, that key is `monitor` or `policies`; a file in another order
+    is found all the same.)"""
     bound = len(raw)
     while (at := raw.rfind(_TOP_KEY, start + 1, bound)) > start:
-        key = raw[at + len(_TOP_KEY):raw.find(b'"', at + len(_TOP_KEY))]
-        if key == b"monitor" or (key == b"policies" and not _follows_monitor(raw, start, at)):
-            return at - 5 if raw[at - 5:at] == b"\n  }," else -1
+        if raw[at - 5:at] == b"\n  }," and _ends_with_record(raw, start, at - 5):
+            return at - 5
         bound = at
     return -1
 
 
-def _follows_monitor(raw: Raw, start: int, at: int) -> bool:
-    last = raw.rfind(_MODEL_KEY, start, at)
-    return raw[last:last + len(_MONITOR_LAST)] == _MONITOR_LAST
+def _ends_with_record(raw: Raw, start: int, close: int) -> bool:
+    """Whether the last entry of the map that closes at `close` is a model's record."""
+    key = raw.rfind(_MODEL_KEY, start, close)
+    brace = raw.find(b": {\n", key, close) if key >= 0 else -1
+    if brace < 0 or raw.find(b"\n", key + 1, brace) >= 0:  # the entry's value must open on its key's line
+        return False
+    try:
+        value = json.loads(raw[brace + 2:close])
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(value, dict) and value.keys() >= _RECORD_KEYS
 
 
 def _record(raw: Raw, first: int, end: int, name: str) -> Any:

@@ -47,9 +47,11 @@ def read_state(root: Path, environment: str, models: frozenset[str] | None = Non
 
 
 def _excerpt(file: BinaryIO, models: frozenset[str]) -> dict[str, Any] | None:
-    if os.fstat(file.fileno()).st_size == 0:
-        return None  # nothing to map (and nothing to excerpt)
-    with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+    try:
+        view = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # empty, or a file system that cannot map: the file is read whole instead
+        return None
+    with view:
         return excerpt(view, models)
 
 

@@ -151,24 +151,38 @@ def test_a_scoped_read_cuts_out_its_models_and_agrees_with_a_whole_read(tmp_path
     assert read_state(tmp_path, "staging", wanted).models == scoped.models  # parsed whole instead
 
 
-@pytest.mark.parametrize("monitor", [
-    MonitorState(),  # never monitored: `policies` follows the models
-    MonitorState(escalations={"p#0": "t"}),  # `monitor` follows them, its history empty
-    MonitorState(history=[ClosedAlert(alert="a", severity="critical", firing_since="t", resolved_at="u",
-                                      last_notified=None)]),
-], ids=["unmonitored", "monitored", "monitored-with-history"])
-def test_a_scoped_read_finds_where_the_models_end_with_or_without_a_monitor(tmp_path: Path,
-                                                                            monitor: MonitorState) -> None:
-    """The models end before `monitor` or `policies`; a model named like a monitor field must not confuse it."""
-    names = ["alerts", "history", "monitor", "policies"]
+MONITORED = MonitorState(escalations={"p#0": "t"}, history=[
+    ClosedAlert(alert="a", severity="critical", firing_since="t", resolved_at="u", last_notified=None)])
+
+
+@pytest.mark.parametrize(("monitor", "relayout"), [
+    (MonitorState(), None),  # never monitored: `policies` follows the models
+    (MonitorState(escalations={"p#0": "t"}), None),  # `monitor` follows them
+    (MONITORED, None),
+    (MONITORED, "no-history"),  # edited by hand: the monitor's last entry is another map
+    (MONITORED, "field-order"),  # keys unsorted: models, policies, monitor
+], ids=["unmonitored", "monitored", "monitored-with-history", "hand-edited", "field-order"])
+def test_a_scoped_read_finds_where_the_models_end_whatever_follows_them(tmp_path: Path, monitor: MonitorState,
+                                                                        relayout: str | None) -> None:
+    """Models named like monitor fields, maps and lists at the end of the monitor: the models' end is found, or
+    the file is parsed whole; never a monitor or policies cut short."""
+    names = ["alerts", "escalations", "groups", "history"]
     models = {n: ModelState(version=f"1.0.{i}") for i, n in enumerate(names)}
-    write_state(tmp_path, EnvironmentState(environment="staging", lineage="l", models=models, monitor=monitor,
-                                           policies={"AlertPolicy/history": "sha256:c"}))
+    state = EnvironmentState(environment="staging", lineage="l", models=models, monitor=monitor,
+                             policies={"AlertPolicy/history": "sha256:c"})
+    write_state(tmp_path, state)
+    path = state_path(tmp_path, "staging")
+    if relayout == "no-history":
+        data = json.loads(path.read_text())
+        del data["monitor"]["history"]
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    elif relayout == "field-order":
+        path.write_text(json.dumps(state.model_dump(mode="json", exclude={"rendered"}), indent=2) + "\n")
     whole = read_state(tmp_path, "staging")
-    assert excerpt(state_path(tmp_path, "staging").read_bytes(), frozenset(names)) is not None  # not parsed whole
-    scoped = read_state(tmp_path, "staging", frozenset(names))
-    assert scoped == whole and scoped.monitor == monitor
-    assert read_state(tmp_path, "staging", frozenset({"history"})).models == {"history": models["history"]}
+    cut = excerpt(path.read_bytes(), frozenset(names))
+    assert cut is not None and cut == json.loads(path.read_text())  # found, and every top-level value whole
+    assert read_state(tmp_path, "staging", frozenset(names)) == whole
+    assert read_state(tmp_path, "staging", frozenset({"history"})).models == {"history": whole.models["history"]}
 
 
 def test_a_scoped_read_of_a_corrupt_state_still_locates_the_error(tmp_path: Path) -> None:

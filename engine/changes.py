@@ -55,10 +55,11 @@ def scope_of(root: Path, diff: GitDiff, envs: dict[str, str | None]) -> Scope:
         where = placement(rel)
         if where is None:
             continue
-        for kind, name, spec in _documents(root, rel, old_texts.get(rel)):
+        documents = _documents(root, rel, old_texts.get(rel))
+        for kind, name in dict.fromkeys((kind, name) for kind, name, _ in documents):  # once, if in both texts
             _select(root, scope, rel, kind, name, where.environment, envs)
-            if kind == "Model" and scope.references is not None:
-                scope.references |= _references(spec)
+        if scope.references is not None:
+            scope.references |= {ref for kind, _, spec in documents if kind == "Model" for ref in _references(spec)}
     scope.environments |= {up for env in scope.environments if (up := envs.get(env))}
     return scope
 

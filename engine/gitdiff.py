@@ -21,11 +21,15 @@ class GitDiff:
         if ref.startswith("-"):  # git would take it for an option (`--output=FILE` writes a file)
             raise UsageError(f'"{ref}" is not a git revision', hint="try origin/main or a commit SHA")
         self.root, self.ref = root, ref
-        self._running = {
-            "verify": _start(root, "rev-parse", "--verify", f"{ref}^{{commit}}"),
-            "diff": _start(root, "diff", "--name-status", "--no-renames", "--relative", ref, "--"),
-            "untracked": _start(root, "ls-files", "--others", "--exclude-standard"),
-        }
+        self._running: dict[str, subprocess.Popen[str]] = {}
+        try:
+            for name, args in (("verify", ("rev-parse", "--verify", f"{ref}^{{commit}}")),
+                               ("diff", ("diff", "--name-status", "--no-renames", "--relative", ref, "--")),
+                               ("untracked", ("ls-files", "--others", "--exclude-standard"))):
+                self._running[name] = _start(root, *args)
+        except BaseException:
+            self.close()  # the ones already started
+            raise
 
     def changes(self) -> tuple[list[tuple[str, str]], list[str]]:
         """(status letter, path) of each file that differs from `ref`, and the untracked files."""
@@ -40,7 +44,9 @@ class GitDiff:
         if verify.returncode != 0:
             if "not a git repository" in problem:
                 raise UsageError("--changed-since needs a git repository", hint=f"{self.root} is not inside one")
-            raise UsageError(f'unknown git revision "{self.ref}"', hint="try origin/main or a commit SHA")
+            if "Needed a single revision" in problem:
+                raise UsageError(f'unknown git revision "{self.ref}"', hint="try origin/main or a commit SHA")
+            raise UsageError(f"git rev-parse: {_last_line(problem, 'rev-parse')}")  # ownership, corruption...
         lines = (line.partition("\t") for line in _output(self._running.pop("diff")).splitlines())
         return [(status[:1], path) for status, _, path in lines], _output(self._running.pop("untracked")).splitlines()
 
@@ -67,6 +73,9 @@ def _output(run: subprocess.Popen[str]) -> str:
     out, err = run.communicate()
     if run.returncode != 0:
         command = run.args[1] if isinstance(run.args, list) else "git"
-        problem = err.strip().splitlines()[-1] if err.strip() else f"git {command} failed"
-        raise UsageError(f"git {command}: {problem}")
+        raise UsageError(f"git {command}: {_last_line(err, command)}")
     return out
+
+
+def _last_line(stderr: str, command: str) -> str:
+    return stderr.strip().splitlines()[-1] if stderr.strip() else f"git {command} failed"

@@ -44,6 +44,12 @@ def test_a_bad_revision_or_no_repository_is_a_usage_error(work: Path, tmp_path_f
     assert caught.value.hint == f"{outside} is not inside one"
 
 
+def test_any_other_git_failure_is_reported_in_git_s_words(work: Path) -> None:
+    (work / ".git" / "config").write_text("[core\n")
+    with pytest.raises(UsageError, match=r"^git rev-parse: fatal: bad config line 1 in file \.git/config$"):
+        GitDiff(work, "HEAD").changes()
+
+
 def test_a_revision_that_git_would_read_as_an_option_is_refused(work: Path) -> None:
     with pytest.raises(UsageError, match='"--output=stolen" is not a git revision'):
         GitDiff(work, "--output=stolen").changes()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli.main import main
+from tests.http_support import shut
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PARTS = ("environments", "policies", "schemas", "examples")
@@ -86,8 +87,7 @@ def serve_models(repo: Path) -> tuple[int, Callable[[], None]]:
         env_file.write_text(env_file.read_text().replace("127.0.0.1:8790", f"127.0.0.1:{port}"))
 
     def stop() -> None:
-        server.shutdown()
-        server.server_close()
+        shut(server)
 
     return port, stop
 

@@ -158,21 +158,17 @@ def test_a_saved_plan_applies_without_confirmation(served_repo: Path, cli: Calla
 
 def test_apply_through_the_webhook_driver(served_repo: Path, cli: Callable[..., Result],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.unit.drivers.platform import Platform, serve
+    from tests.http_support import shut
+    from tests.unit.drivers.platform import Platform, serve, staging_on_webhook
 
     platform = Platform(failures=[503])
     server, url = serve(platform)
     monkeypatch.setenv("DEPLOY_WEBHOOK_URL", url)
-    for name in ("fraud-detector", "recommender", "sentiment"):  # their HTTP tests need the local serving table
-        (served_repo / f"environments/staging/models/{name}.yaml").unlink()
-    env_file = served_repo / "environments/staging/environment.yaml"
-    env_file.write_text(env_file.read_text().replace(
-        "    driver: local\n", '    driver: webhook\n    webhook: {url: "${env:DEPLOY_WEBHOOK_URL}", maxRetries: 2}\n'))
+    staging_on_webhook(served_repo, "DEPLOY_WEBHOOK_URL", max_retries=2)
     try:
         result = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
     finally:
-        server.shutdown()
-        server.server_close()
+        shut(server)
     assert result.code == 0, result.output
     assert platform.models["embedder"]["traffic"] == {"blue": 100}
     assert platform.models["summarizer"]["slots"]["blue"]["version"] == "0.3.0-rc.1"

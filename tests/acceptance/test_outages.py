@@ -335,8 +335,7 @@ def test_the_webhook_platform_dying_mid_apply_fails_the_step_and_the_next_apply_
     def die_after_the_deploy() -> None:
         while len(platform.executed) == len(first_deploy):
             time.sleep(0.001)
-        server.shutdown()
-        server.server_close()
+        shut(server)
 
     killer = threading.Thread(target=die_after_the_deploy)
     killer.start()
@@ -361,8 +360,7 @@ def test_the_webhook_platform_dying_mid_apply_fails_the_step_and_the_next_apply_
     try:
         resumed = cli("--repo", root, "apply", "--auto-approve")
     finally:
-        server.shutdown()
-        server.server_close()
+        shut(server)
     assert resumed.code == 0, resumed.output
     model = json.loads((root / STATE).read_text())["models"]["m"]
     assert model["phase"] == "Healthy" and model["version"] == "1.1.0"

@@ -262,7 +262,8 @@ def test_driver_and_metric_source_secrets_stay_out_of_state_and_output(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The other two secret fields: the webhook driver's deployment URL (staging) and a Prometheus URL
     (production's metric source), both on loopback, both answering with refusals that echo the secret."""
-    from tests.unit.drivers.platform import Platform, serve
+    from tests.http_support import shut
+    from tests.unit.drivers.platform import Platform, serve, staging_on_webhook
 
     caplog.set_level(logging.DEBUG)
     start = time.time()
@@ -279,11 +280,7 @@ def test_driver_and_metric_source_secrets_stay_out_of_state_and_output(
     monkeypatch.setenv("PLATFORM_URL", f"{url}/{markers['PLATFORM_URL']}")
     monkeypatch.setenv("PROMETHEUS_URL", prometheus.url_for(f"/prom/{markers['PROMETHEUS_URL']}"))
     monkeypatch.setenv("MODELOPS_NOW", NOW)
-    for name in ("fraud-detector", "recommender", "sentiment"):  # their HTTP tests need the local serving table
-        (served_repo / f"environments/staging/models/{name}.yaml").unlink()
-    staging = served_repo / "environments/staging/environment.yaml"
-    staging.write_text(staging.read_text().replace(
-        "    driver: local\n", '    driver: webhook\n    webhook: {url: "${env:PLATFORM_URL}", maxRetries: 1}\n'))
+    staging_on_webhook(served_repo, "PLATFORM_URL", max_retries=1)
     production = served_repo / "environments/production/environment.yaml"
     production.write_text(production.read_text().replace(
         "    source: file\n    path: examples/metrics/production.json\n",
@@ -310,8 +307,7 @@ def test_driver_and_metric_source_secrets_stay_out_of_state_and_output(
         run("monitor", "--env", "production", codes=(0, 1))
         queried = [request.path for request, _ in prometheus.log]
     finally:
-        server.shutdown()
-        server.server_close()
+        shut(server)
         prometheus.clear()
         prometheus.stop()
     assert platform.requests and any("/api/v1/query" in path for path in queried)

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from tests.http_support import QuietHandler, listen
@@ -87,3 +88,15 @@ def serve(platform: Platform) -> tuple[ThreadingHTTPServer, str]:
 
     server = listen(Handler)
     return server, f"http://127.0.0.1:{server.server_port}/deploy"
+
+
+def staging_on_webhook(repo: Path, variable: str, max_retries: int) -> None:
+    """Point the example repository's staging environment at a webhook platform whose URL is in `variable`.
+
+    The example models with HTTP tests are removed: those tests read the local driver's serving table."""
+    for name in ("fraud-detector", "recommender", "sentiment"):
+        (repo / f"environments/staging/models/{name}.yaml").unlink()
+    env_file = repo / "environments/staging/environment.yaml"
+    env_file.write_text(env_file.read_text().replace(
+        "    driver: local\n",
+        f'    driver: webhook\n    webhook: {{url: "${{env:{variable}}}", maxRetries: {max_retries}}}\n'))

@@ -12,6 +12,7 @@ from engine.config.spec.environment import EnvironmentSpec
 from engine.drivers.base import Driver, Operation
 from engine.drivers.registry import DRIVERS
 from tests.conftest import copy_example
+from tests.http_support import shut
 from tests.unit.drivers.platform import Platform, serve
 
 Factory = Callable[[Path], Driver]
@@ -28,8 +29,7 @@ def make_driver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         server, url = serve(Platform())
         monkeypatch.setenv("DEPLOY_URL", url)
         yield lambda root: DRIVERS[name](root, "staging", _spec("webhook", webhook={"url": "${env:DEPLOY_URL}"}))
-        server.shutdown()
-        server.server_close()
+        shut(server)
     elif name == "gitops":  # renders from the repository's configuration: give it the example repository
         def gitops(root: Path) -> Driver:
             if not (root / "environments").exists():

@@ -10,6 +10,7 @@ import pytest
 from engine.config.spec.environment import WebhookTarget
 from engine.drivers.base import Operation
 from engine.drivers.webhook import WebhookDriver
+from tests.http_support import shut
 from tests.unit.drivers.platform import Platform, serve
 
 
@@ -19,8 +20,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     server, url = serve(state)
     monkeypatch.setenv("DEPLOY_URL", url)
     yield state
-    server.shutdown()
-    server.server_close()
+    shut(server)
 
 
 def driver(**settings: Any) -> tuple[WebhookDriver, list[float]]:

@@ -179,7 +179,6 @@ def _apply_linearity(work: Path, models: int, results: Results, times: int) -> N
             sample.seconds.append(seconds)
             sample.rss_kb.append(rss)
         results.add(f"(f) apply, {label} = {count} upgrades (no gates)", sample)
-    results.notes["k"] = str(k)
 
 
 def planned_steps(repo: Path) -> int:

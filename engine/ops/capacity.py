@@ -443,8 +443,8 @@ def plan_model(model: ModelConfig, scaling: Scaling, samples: Sequence[Sample], 
         utilisation=_utilisation(samples), growth=growth, daily=daily_means(samples), design_load=design_load,
         projected_avg=projected_avg, projected_load=design_load * ratio, capacity=binding, capacities=capacities,
         replicas_now=replicas_now, replicas_recorded=recorded is not None, replicas_later=later,
-        needed_now=replicas_for(design_load, binding, scaling.min_replicas) if binding else None,
-        needed=replicas_for(design_load * ratio, binding, scaling.min_replicas) if binding else None,
+        needed_now=replicas_for(design_load, binding, 1) if binding else None,
+        needed=replicas_for(design_load * ratio, binding, 1) if binding else None,
         headroom=headroom(scaling.rules), cost=cost)
     return replace(plan, recommendations=recommend(model, plan))
 
@@ -467,13 +467,14 @@ def replica_hour(model: ModelConfig, pricing: Pricing) -> float:
 
 def replicas_later(scaling: Scaling, recent: Sequence[Sample], ratio: float, capacity: Capacity | None,
                    replicas_now: float) -> float:
-    """The mean replica count at the horizon.
+    """The mean replica count that serves the load at the horizon.
 
     An autoscaled model's fleet is simulated over the last week, today and on the grown load: per sample
-    clamp(⌈requests/s × growth / per-replica⌉, minReplicas, maxReplicas), averaged. The recorded mean grows
-    by the ratio of the two simulations (within the bounds): a model idling at its floor stays there, a flat
-    one keeps its fleet, a busy growing one grows. A fixed model keeps its count; without a per-replica
-    capacity the fleet is taken to grow with the load, within the bounds.
+    max(⌈requests/s × growth / per-replica⌉, minReplicas), averaged. The recorded mean grows by the ratio of
+    the two simulations (never below the floor): a model idling at its floor stays there, a flat one keeps
+    its fleet, a busy growing one grows. maxReplicas does not cap it: the projected cost is that of serving
+    the projected load, and the max-replicas recommendation says when the policy would not allow it. A fixed
+    model keeps its count; without a per-replica capacity the fleet is taken to grow with the load.
     """
     if scaling.policy is None:
         return replicas_now
@@ -482,14 +483,13 @@ def replicas_later(scaling: Scaling, recent: Sequence[Sample], ratio: float, cap
         rates = [s.requests_per_s for s in recent if s.requests_per_s is not None]
 
         def fleet(factor: float) -> float:
-            return statistics.fmean(min(replicas_for(r * factor, capacity, scaling.min_replicas),
-                                        scaling.max_replicas) for r in rates)
+            return statistics.fmean(replicas_for(r * factor, capacity, scaling.min_replicas) for r in rates)
 
         today = fleet(1.0)
         if today == 0:  # scaled to zero today (minReplicas 0, no traffic): the simulation is the answer
             return fleet(ratio)
         growth = fleet(ratio) / today
-    return min(max(replicas_now * growth, scaling.min_replicas), scaling.max_replicas)
+    return max(replicas_now * growth, scaling.min_replicas)
 
 
 def price(model: ModelConfig, pricing: Pricing, replicas_now: float, replicas_later: float, rate: float,

@@ -4,7 +4,6 @@ rule at, just below and just above its threshold."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -80,7 +79,11 @@ def test_replicas_follow_the_binding_target_and_the_headroom() -> None:
     assert [c.target for c in result.capacities] == ["rps 8", "CPU 70%"]
     assert (result.needed_now, result.needed, result.headroom, result.with_headroom) == (6, 6, 3, 9)  # ceil(36/7)
     assert plan(history, scaling(2, 20, Targets(cpu_utilization=70, rps=6))).needed == 6  # rps binds: 36/6
-    assert plan(history, scaling(8, 20)).needed == 8  # never below minReplicas
+    # what the load needs, whatever the floor: a floor of 8 is not a need for 8 (nor for 8 + 2)
+    floored = plan(history, scaling(8, 20))
+    assert (floored.needed, floored.with_headroom, floored.replicas_later) == (6, 8, 8)
+    idle = plan(samples(rps=0.5, replicas=3.0, cpu_percent=10.0), scaling(3, 20))
+    assert (idle.needed, idle.with_headroom) == (1, 3)  # 0.5 / (3 · 10%) · 70% = 1.17 per replica: ceil(0.43)
 
 
 def test_growth_scales_the_design_load_and_the_replicas() -> None:
@@ -112,7 +115,7 @@ def test_cost_by_hand() -> None:
     assert plan(samples(), pricing=None).cost is None
 
 
-def test_an_autoscaled_model_grows_its_fleet_within_its_bounds() -> None:
+def test_an_autoscaled_model_grows_its_fleet_above_its_floor() -> None:
     # Last week: 142..154 req/s on 10 replicas at 50% CPU -> 0.14·rps per replica at 70%, median 0.14·148 = 20.72.
     # Today the simulated fleet is ⌈rps / 20.72⌉ = 7 replicas for 142 and 144 req/s, 8 for 146..154: (2·7 + 5·8) / 7.
     # In 30 days the load is ×214/154 = ×1.3896: 10 replicas for 142..148 req/s (148 -> 9.93), 11 for 150..154
@@ -123,9 +126,11 @@ def test_an_autoscaled_model_grows_its_fleet_within_its_bounds() -> None:
     assert [math.ceil(rps / per_replica) for rps in range(142, 156, 2)] == [7, 7, 8, 8, 8, 8, 8]
     assert grown.replicas_later == pytest.approx(10 * 73 / 54)
     assert grown.cost is not None and grown.cost.monthly_projected == pytest.approx(10 * 73 / 54 * 0.1 * 730)
-    capped = plan(history, scaling(2, 12), horizon=30)
-    assert capped.replicas_later == 12 and capped.cost is not None
-    assert capped.cost.monthly_projected == pytest.approx(12 * 0.1 * 730)
+    # maxReplicas does not cap the projection: its cost is that of serving the load; the rule says it is too low
+    bounded = plan(history, scaling(2, 10), horizon=30)
+    assert bounded.replicas_later == pytest.approx(10 * 73 / 54) and bounded.cost is not None
+    assert bounded.cost.monthly_projected == pytest.approx(10 * 73 / 54 * 0.1 * 730)
+    assert [r.rule for r in bounded.recommendations if r.rule == "max-replicas"] == ["max-replicas"]
     idle = plan(samples(rps=2.0, replicas=4.0, cpu_percent=5.0), scaling(4, 20))
     assert idle.replicas_later == 4  # a model at its floor stays there
     flat = plan(samples(rps=36.0, replicas=7.0, cpu_percent=50.0), scaling(2, 20))
@@ -268,7 +273,6 @@ def test_recommendations_come_in_the_seed_order() -> None:
                       scaling(1, 2, cpu_high=70, memory_high=80, max_cost_per_request=1e-9, growth_warning=0.1))
     assert [r.rule for r in everything.recommendations] == ["cpu-high", "memory-high", "cost-high", "growth-high",
                                                            "max-replicas"]
-    assert replace(everything, recommendations=[]).recommendations == []
 
 
 def test_no_traffic_and_trailing_gaps_do_not_break_the_plan() -> None:

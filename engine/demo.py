@@ -64,7 +64,7 @@ def _story(repo: Path) -> int:
     failures += _run(repo, "a bad day in production: alerts, grouped and routed (nothing is sent)", "monitor",
                      "--env", "production", "--metrics", "examples/metrics/bad-day.json", "--dry-run")
     failures += _run(repo, "six weeks of usage: growth, replicas and cost at 90 days", "capacity", "--env",
-                     "production", "--usage", "examples/usage/production.csv")
+                     "production")
     failures += _run(repo, "operations maturity, with the YAML change that raises each area", "assess")
     failures += _run(repo, "refresh environments/<env>/REPORT.md (apply already rendered what it touched)", "report")
     failures += _run(repo, "what CI checks: committed reports are current", "report", "--check")

@@ -1,6 +1,7 @@
 """Generate the example usage histories of the example models (deterministic: run it, get the same bytes).
 
-    python3 examples/usage/generate.py [DIR]      # writes production.csv and staging.json (default: beside this file)
+    python3 examples/usage/generate.py [ROOT]     # writes ROOT/environments/production/usage.csv and
+                                                 # ROOT/environments/staging/usage.json (default: this repo)
 
 Each model's traffic is a level that grows linearly, times a daily cycle (busiest at 14:00 UTC), times a
 weekend dip, times noise. An autoscaler sizes the replicas from the previous step's traffic (so a morning
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 10, 12, tzinfo=UTC)  # a Monday
 COLUMNS = ("timestamp", "model", "requests_per_s", "latency_s", "cpu_percent", "memory_percent", "gpu_percent",
            "replicas")
@@ -122,10 +123,12 @@ def write_json(path: Path, profiles: tuple[Profile, ...], step: timedelta) -> No
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def main(out: Path = HERE) -> None:
-    write_csv(out / "production.csv", PRODUCTION, timedelta(hours=1))
-    write_json(out / "staging.json", STAGING, timedelta(hours=2))
+def main(root: Path = ROOT) -> None:
+    for env in ("production", "staging"):
+        (root / "environments" / env).mkdir(parents=True, exist_ok=True)
+    write_csv(root / "environments/production/usage.csv", PRODUCTION, timedelta(hours=1))
+    write_json(root / "environments/staging/usage.json", STAGING, timedelta(hours=2))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT)

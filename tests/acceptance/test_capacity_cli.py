@@ -16,30 +16,23 @@ from tests.goldens import check_golden
 from tests.report_support import mermaid_check
 
 GOLDENS = ROOT / "tests" / "cases" / "capacity-cli"
-PRODUCTION = ROOT / "examples/usage/production.csv"
-STAGING = ROOT / "examples/usage/staging.json"
+PRODUCTION = ROOT / "environments/production/usage.csv"
+STAGING = ROOT / "environments/staging/usage.json"
 
 
 def golden(name: str, actual: str, update: bool) -> None:
     check_golden(GOLDENS / name, actual, update, "capacity")
 
 
-@pytest.fixture
-def usage_repo(repo: Path) -> Path:
-    """The example repository with production's usage history where the environment keeps it."""
-    shutil.copy(PRODUCTION, repo / "environments/production/usage.csv")
-    return repo
-
-
-def test_the_environments_own_history_in_text(usage_repo: Path, cli: Callable[..., Result],
+def test_the_environments_own_history_in_text(repo: Path, cli: Callable[..., Result],
                                               update_goldens: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    before = snapshot(usage_repo)
-    result = cli("--repo", usage_repo, "capacity", "--env", "production")
+    before = snapshot(repo)
+    result = cli("--repo", repo, "capacity", "--env", "production")
     assert result.code == 0, result.output
     golden("production.txt", result.out, update_goldens)
-    assert snapshot(usage_repo) == before  # planning writes nothing
+    assert snapshot(repo) == before  # planning writes nothing
     monkeypatch.setenv("MODELOPS_CACHE", "off")
-    assert cli("--repo", usage_repo, "capacity", "--env", "production").out == result.out  # a fast path only
+    assert cli("--repo", repo, "capacity", "--env", "production").out == result.out  # a fast path only
     assert "from file environments/production/usage.csv, projected 90d ahead" in result.out
     assert "HIGH embedder (max-replicas): 32 replicas + 2 spare are needed in 90d" in result.out
     assert "→ raise maxReplicas from 20 to 34 in policies/scaling/gpu-standard.yaml" in result.out
@@ -73,9 +66,9 @@ def test_json_carries_every_figure(repo: Path, cli: Callable[..., Result]) -> No
     assert data["missing"] == [] and data["unknown"] == []
 
 
-def test_a_shorter_horizon_projects_less(usage_repo: Path, cli: Callable[..., Result]) -> None:
+def test_a_shorter_horizon_projects_less(repo: Path, cli: Callable[..., Result]) -> None:
     def needed(horizon: str) -> int:
-        result = cli("--repo", usage_repo, "capacity", "--env", "production", "--horizon", horizon, "--format",
+        result = cli("--repo", repo, "capacity", "--env", "production", "--horizon", horizon, "--format",
                      "json")
         assert result.code == 0, result.output
         (embedder,) = [m for m in json.loads(result.out)["models"] if m["name"] == "embedder"]
@@ -84,8 +77,8 @@ def test_a_shorter_horizon_projects_less(usage_repo: Path, cli: Callable[..., Re
     assert needed("30d") < needed("90d") < needed("180d")
 
 
-def test_markdown_is_the_report_section(usage_repo: Path, cli: Callable[..., Result], tmp_path: Path) -> None:
-    result = cli("--repo", usage_repo, "capacity", "--env", "production", "--format", "markdown")
+def test_markdown_is_the_report_section(repo: Path, cli: Callable[..., Result], tmp_path: Path) -> None:
+    result = cli("--repo", repo, "capacity", "--env", "production", "--format", "markdown")
     assert result.code == 0, result.output
     assert result.out.startswith("## Capacity of `production`\n\nUsage history from file")
     assert result.out.count("xychart-beta") == 4
@@ -139,6 +132,7 @@ def test_bad_usage_files_exit_1_with_the_place(repo: Path, cli: Callable[..., Re
 
 
 def test_no_history_anywhere_says_where_to_put_one(repo: Path, cli: Callable[..., Result]) -> None:
+    (repo / "environments/staging/usage.json").unlink()
     result = cli("--repo", repo, "capacity", "--env", "staging")
     assert result.code == 1
     assert result.err == ("Error: no usage history for environment staging\n"
@@ -146,10 +140,10 @@ def test_no_history_anywhere_says_where_to_put_one(repo: Path, cli: Callable[...
                           "environments/staging/usage.csv (format: docs/capacity.md)\n")
 
 
-def test_an_invalid_configuration_is_reported_first(usage_repo: Path, cli: Callable[..., Result]) -> None:
-    write(usage_repo, "policies/scaling/broken.yaml", "apiVersion: modelops.dev/v1\nkind: ScalingPolicy\n"
+def test_an_invalid_configuration_is_reported_first(repo: Path, cli: Callable[..., Result]) -> None:
+    write(repo, "policies/scaling/broken.yaml", "apiVersion: modelops.dev/v1\nkind: ScalingPolicy\n"
                                                       "metadata: {name: broken}\nspec: {minReplicas: 3}\n")
-    result = cli("--repo", usage_repo, "capacity", "--env", "production")
+    result = cli("--repo", repo, "capacity", "--env", "production")
     assert result.code == 1 and "error[" in result.out and "policies/scaling/broken.yaml" in result.out
 
 
@@ -205,6 +199,7 @@ def test_prometheus_on_the_command_line(repo: Path, cli: Callable[..., Result], 
 
 def test_an_environment_on_prometheus_is_queried_without_flags(repo: Path, cli: Callable[..., Result],
                                                                prometheus_api: HTTPServer) -> None:
+    (repo / "environments/staging/usage.json").unlink()
     env = repo / "environments/staging/environment.yaml"
     url = prometheus_api.url_for("/").rstrip("/")
     env.write_text(env.read_text().replace("source: file\n    path: examples/metrics/staging.json",

@@ -97,12 +97,13 @@ def test_sections_appear_only_when_they_have_data(repo: Path, cli: Callable[...,
     assert cli("--repo", repo, "report").code == 0
     text = report(repo, "staging")
     headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
-    # nothing recorded yet, and no usage history (environments/staging/usage.csv) for a capacity section
-    assert headings == ["Models", "Alert rules", "Escalation routing", "Scaling", "Operations maturity"]
+    # nothing recorded yet: no rollout history, no traffic switches
+    assert headings == ["Models", "Alert rules", "Escalation routing", "Scaling", "Capacity", "Operations maturity"]
     assert "- **Recorded state:** never applied" in text
     assert "| `sentiment` | team=nlp, tier=gold | 1.4.2 | - | - | - | NotDeployed | - |" in text
     for rel in repo.glob("environments/staging/models/*.yaml"):
         rel.write_text(re.sub(r"\n  (scaling|alerts|escalation):.*", "", rel.read_text()))
+    (repo / "environments/staging/usage.json").unlink()
     assert cli("--repo", repo, "report", "--env", "staging").code == 0
     assert re.findall(r"^## (.+)$", report(repo, "staging"), re.MULTILINE) == ["Models", "Scaling",
                                                                                "Operations maturity"]  # fixed replicas

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from markupsafe import Markup
@@ -35,6 +35,7 @@ from engine.report.escape import mermaid
 from engine.report.section import Section
 
 HORIZON_DAYS = 90.0
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,9 @@ def chart(plan: ModelCapacity) -> Markup:
     """A Mermaid xychart: weekly mean requests/s observed (bars) and the trend through the horizon (line).
 
     Weeks count from the first full day of the history; the trend line is the fitted growth where it
-    could be projected, else today's level held flat. Future weeks have no bar (0).
+    could be projected, else today's level held flat. An xychart has no gaps, so weeks without samples
+    (every week after the last sample) get a bar of 0, and the title says the bars are observations. Labels
+    carry the year on the first week and on the first week of each new year.
     """
     daily = plan.daily
     labels: list[str] = []
@@ -165,11 +168,11 @@ def chart(plan: ModelCapacity) -> Markup:
     for week in range(history_weeks + future_weeks):
         start = first + timedelta(days=7 * week)
         values = [v for d, v in daily if 0 <= (d - start).days < 7]
-        labels.append(start.strftime("%m-%d"))
+        labels.append(_week_label(start, first))
         bars.append(sum(values) / len(values) if values and week < history_weeks else 0.0)
         line.append(plan.growth.projected((start - last).days + 3.5))  # at mid-week, in days after the last day
     top = _axis_top(max(bars + line))
-    title = f"{plan.model}: requests/s, weekly mean (bars) and trend to {plan.horizon} (line)"
+    title = f"{plan.model}: requests/s, observed weekly mean (bars) and trend to {plan.horizon} (line)"
     return Markup("\n".join([
         "xychart-beta",
         f'  title "{mermaid(title)}"',
@@ -178,6 +181,12 @@ def chart(plan: ModelCapacity) -> Markup:
         f"  bar [{', '.join(significant(v, 3) for v in bars)}]",
         f"  line [{', '.join(significant(v, 3) for v in line)}]",
     ]))
+
+
+def _week_label(start: date, first: date) -> str:
+    """`12 Oct 2026`, `19 Oct`, …, `4 Jan 2027`: the year where the axis starts and where it changes."""
+    new_year = start == first or (start - timedelta(days=7)).year != start.year
+    return f"{start.day} {MONTHS[start.month - 1]}" + (f" {start.year}" if new_year else "")  # not %b: locale
 
 
 def _axis_top(value: float) -> float:

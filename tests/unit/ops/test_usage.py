@@ -65,17 +65,17 @@ def test_json_holds_the_same_fields() -> None:
 
 
 def test_the_shipped_examples_load() -> None:
-    production = load_usage(ROOT / "examples/usage/production.csv", "production.csv")
+    production = load_usage(ROOT / "environments/production/usage.csv", "usage.csv")
     assert set(production.models) == {"embedder", "fraud-detector", "recommender", "sentiment"}
     assert all(len(samples) == 42 * 24 for samples in production.models.values())  # six weeks, hourly
-    staging = load_usage(ROOT / "examples/usage/staging.json", "staging.json")
+    staging = load_usage(ROOT / "environments/staging/usage.json", "usage.json")
     assert set(staging.models) == {"embedder", "fraud-detector", "recommender", "sentiment", "summarizer"}
 
 
 def test_the_example_generator_is_deterministic(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "examples/usage/generate.py"), str(tmp_path)], check=True, timeout=60)
-    assert (tmp_path / "production.csv").read_bytes() == (ROOT / "examples/usage/production.csv").read_bytes()
-    assert (tmp_path / "staging.json").read_bytes() == (ROOT / "examples/usage/staging.json").read_bytes()
+    for example in ("environments/production/usage.csv", "environments/staging/usage.json"):
+        assert (tmp_path / example).read_bytes() == (ROOT / example).read_bytes()
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -145,7 +145,8 @@ def evaluate(item: RuleInput, prior: AlertRecord | None, now: datetime) -> Evalu
                              status="firing", severity=fired, value=same.value if same else value,
                              active_since=stamps, firing_since=since,
                              last_notified=prior.last_notified if was_firing and prior is not None else None)
-        return Evaluation(fired, value, record, arrived=not was_firing, since=since)
+        note = "" if was_firing or since is None else _bounded(item.points, active[fired], since)
+        return Evaluation(fired, value, record, arrived=not was_firing, since=since, detail=note)
     if prior is not None and prior.status == "firing":
         keep = item.rule.keep_firing_for
         cleared = parse_iso(prior.cleared_at) if prior.cleared_at else now
@@ -188,6 +189,15 @@ def _active(item: RuleInput, prior: AlertRecord | None, now: datetime) -> dict[S
                 start = min(start, before)
         found[severity] = min(start, now)
     return found
+
+
+def _bounded(points: Sequence[Point], start: datetime, since: str) -> str:
+    """A note when the condition held in every sample looked at: it started then at the latest, maybe before
+    (the monitor looks back a bounded time, and a source holds only so much)."""
+    if len(points) < 2 or start != points[0][0]:
+        return ""
+    held = Duration(round((points[-1][0] - points[0][0]).total_seconds() * 1000))
+    return f"at least since {since}: the condition held in every sample of the last {held}"
 
 
 def _annotations(item: RuleInput, severity: Severity, value: float) -> dict[str, str]:

@@ -17,11 +17,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from engine.catalog import METRICS
-from engine.config.spec.policies import EscalationPolicySpec
+from engine.config.spec.policies import AlertRule, EscalationPolicySpec
 from engine.errors import EngineError, UsageError
 from engine.model import EnvironmentConfig
 from engine.ops import alerts as lifecycle
-from engine.ops.metrics import FileSource, MetricError, MetricQuery, MetricSource, PrometheusSource, open_source
+from engine.ops.metrics import (
+    FileSource,
+    MetricError,
+    MetricQuery,
+    MetricSource,
+    Point,
+    PrometheusSource,
+    open_source,
+)
 from engine.ops.notify import DeliveryResult, Preview, SendOptions, notifier_for
 from engine.report import write_reports
 from engine.state.alerts import (
@@ -164,9 +172,19 @@ def choose_source(root: Path, env: EnvironmentConfig, request: MonitorRequest) -
     return open_source(root, env.name, spec)
 
 
+LOOKBACK_FLOOR = 3600.0  # how far back a condition seen for the first time is dated, at least
+MAX_POINTS = 3600  # per deep look back: Prometheus refuses more than 11,000 points per series
+
+
 def lookback(rule_for: float) -> float:
     """Seconds of samples to fetch: enough to see a condition that has held beyond `for` (and group wait)."""
     return rule_for + max(rule_for, 300.0)
+
+
+def deep_lookback(rule_for: float, escalation_window: float) -> float:
+    """How far back to look for the start of a condition that covers the whole first window: an hour, or the
+    escalation window, or the first window, whichever is longest. Beyond it the start is reported as a bound."""
+    return max(LOOKBACK_FLOOR, escalation_window, lookback(rule_for))
 
 
 def measure(env: EnvironmentConfig, source: MetricSource, state: EnvironmentState, moment: datetime) -> list[_Measured]:
@@ -176,14 +194,13 @@ def measure(env: EnvironmentConfig, source: MetricSource, state: EnvironmentStat
         serving = state.models.get(model.name)
         version = serving.version if serving is not None and serving.version else model.version
         escalation = model.spec.escalation if f"EscalationPolicy/{model.spec.escalation}" in env.policies else None
+        window = _escalation_window(env, escalation)
         for policy_name, rule in env.alert_rules(model):
             query = MetricQuery(env.name, model.name, version, rule.metric, rule.query, str(rule.window), rule.name)
-            span = lookback(rule.for_.seconds)
-            # Fine enough to judge `for` (a tenth of it), coarse enough to stay cheap: 1s to 1m.
-            step = min(60.0, max(1.0, rule.for_.seconds / 10))
+            key = lifecycle.alert_key(model.name, policy_name, rule.name)
             error, points = None, []
             try:
-                points = source.series(query, moment - timedelta(seconds=span), moment, step)
+                points = _samples(source, query, rule, moment, window, state.monitor.alerts.get(key))
             except MetricError as exc:
                 if exc.unreachable:
                     raise
@@ -191,8 +208,41 @@ def measure(env: EnvironmentConfig, source: MetricSource, state: EnvironmentStat
             labels = lifecycle.alert_labels(env.name, model.name, model.labels, rule)
             unit = METRICS[rule.metric].unit if rule.metric else ""
             item = lifecycle.RuleInput(model.name, policy_name, escalation, rule, labels, unit, points, error)
-            out.append(_Measured(item, lifecycle.alert_key(model.name, policy_name, rule.name)))
+            out.append(_Measured(item, key))
     return out
+
+
+def _escalation_window(env: EnvironmentConfig, escalation: str | None) -> float:
+    policy = env.policies.get(f"EscalationPolicy/{escalation}") if escalation else None
+    spec = policy.spec if policy is not None else None
+    rules = spec.escalate if isinstance(spec, EscalationPolicySpec) else []
+    return max((r.when.within.seconds for r in rules), default=0.0)
+
+
+def _samples(source: MetricSource, query: MetricQuery, rule: AlertRule, moment: datetime, escalation_window: float,
+             prior: AlertRecord | None) -> list[Point]:
+    """The rule's window; when the condition covers all of it and no earlier run dated it, a deeper look back
+    finds when it started (otherwise "firing since" would be the window's start, understated)."""
+    span = lookback(rule.for_.seconds)
+    # Fine enough to judge `for` (a tenth of it), coarse enough to stay cheap: 1s to 1m.
+    step = min(60.0, max(1.0, rule.for_.seconds / 10))
+    start = moment - timedelta(seconds=span)
+    points = source.series(query, start, moment, step)
+    deep = deep_lookback(rule.for_.seconds, escalation_window)
+    if deep > span and _throughout(points, rule) and not _dated(prior, start):
+        points = source.series(query, moment - timedelta(seconds=deep), moment, max(step, deep / MAX_POINTS))
+    return points
+
+
+def _throughout(points: list[Point], rule: AlertRule) -> bool:
+    """Whether every sample crosses a threshold of the rule."""
+    first, broken = lifecycle.trailing_run(points, lifecycle.limits(rule))
+    return first is not None and broken is None
+
+
+def _dated(prior: AlertRecord | None, start: datetime) -> bool:
+    """Whether a previous run saw the condition start at or before `start` (the state already dates it)."""
+    return prior is not None and any(parse_iso(t) <= start for t in prior.active_since.values())
 
 
 def _tick(env: EnvironmentConfig, state: EnvironmentState, measured: list[_Measured], moment: datetime,

@@ -67,6 +67,12 @@ def test_bad_day_dry_run_reports_health_and_masks_secrets(repo: Path, cli: Calla
     assert "MODEL           HEALTH    RULE                STATE     VALUE     THRESHOLDS" in result.out
     assert any(line.startswith("sentiment       critical  high-latency        critical  2.42s") for line in lines)
     assert any(line.startswith("fraud-detector  warning   high-latency        ok        61ms") for line in lines)
+    # Firing since the condition's start plus `for`: latency above 2s since 09:46 (`for` 5m), errors above 0.02
+    # since 09:51 (`for` 2m), both before the first window the monitor reads.
+    assert "high-latency        critical  2.42s     > 500ms warning, > 2s critical   since 2026-11-25T09:51:00Z" in (
+        result.out)
+    assert "high-error-rate     warning   0.036     > 0.02 warning, > 0.05 critical  since 2026-11-25T09:53:00Z" in (
+        result.out)
     assert "                          low-throughput      no data   no data   < 1 warning" in result.out
     assert "  would send  pager (pagerduty)    trigger  [FIRING:1] production: sentiment high-latency (critical)" in (
         result.out)

@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 
 from engine.config.spec.policies import QuietHours
 from engine.ops.alerts import in_quiet_hours
-from engine.ops.metrics import FileSource, Recorded
+from engine.ops.metrics import FileSource, MetricQuery, Point, Recorded
 from engine.ops.monitor import MonitorReport, MonitorRequest, run_monitor
 from engine.ops.notify import SendOptions
 from engine.state.store import read_state, state_path
@@ -60,6 +60,18 @@ spec:
 """
 
 
+class AskedSource(FileSource):
+    """A file source that remembers the windows it was asked for: (model, how far back, step)."""
+
+    def __init__(self, entries: dict[str, dict[str, Recorded]]) -> None:
+        super().__init__(entries)
+        self.asked: list[tuple[str, timedelta, float]] = []
+
+    def series(self, query: MetricQuery, start: datetime, end: datetime, step_s: float) -> list[Point]:
+        self.asked.append((query.model, end - start, step_s))
+        return super().series(query, start, end, step_s)
+
+
 @dataclass
 class Lab:
     """A repository, its metrics, its clock and its receiver; `run()` is one monitor tick."""
@@ -69,6 +81,7 @@ class Lab:
     metrics: dict[str, dict[str, Recorded]]
     now: datetime
     environ: dict[str, str]
+    source: AskedSource | None = None
 
     def set(self, model: str, metric: str, value: float | None, held: timedelta | None = None) -> None:
         """A snapshot, or (held) a one-minute series showing the value for that long."""
@@ -79,12 +92,25 @@ class Lab:
         offsets = tuple(60.0 * i for i in range(steps, -1, -1))
         self.metrics.setdefault(model, {})[metric] = Recorded(offsets=offsets, values=(value,) * len(offsets))
 
+    def series(self, model: str, metric: str, *runs: tuple[float, int]) -> None:
+        """A one-minute series, oldest first: `(value, minutes)` runs; the last sample is taken now."""
+        values = tuple(value for value, minutes in runs for _ in range(minutes))
+        offsets = tuple(60.0 * i for i in range(len(values) - 1, -1, -1))
+        self.metrics.setdefault(model, {})[metric] = Recorded(offsets=offsets, values=values)
+
     def run(self, after: timedelta = timedelta(0), dry_run: bool = False) -> MonitorReport:
         self.now += after
         self.receiver.clear_log()
         options = SendOptions(timeout_s=2, retries=1, backoff_s=0.01, environ=self.environ, sleep=lambda _: None)
+        self.source = AskedSource(self.metrics)
         return run_monitor(self.root, MonitorRequest("prod", dry_run=dry_run), clock=lambda: self.now,
-                           options=options, source=FileSource(self.metrics))
+                           options=options, source=self.source)
+
+    def asked(self, model: str) -> list[tuple[timedelta, float]]:
+        """The windows the last run read for a model's error_rate (its first rule)."""
+        assert self.source is not None
+        found = [(span, step) for name, span, step in self.source.asked if name == model]
+        return [w for w in found if w[1] == 12.0]  # `for: 2m` reads one point per 12s; latency's `for: 0s` per 1s
 
     def sent(self) -> list[tuple[str, Any]]:
         return [(request.path, request.get_json()) for request, _ in self.receiver.log]
@@ -348,3 +374,46 @@ def test_two_rules_of_one_model_share_one_group_and_resolve_one_at_a_time(lab: L
     monitor = read_state(lab.root, "prod").monitor
     assert monitor.alerts == {} and monitor.groups == {}
     assert [d.event for d in monitor.deliveries] == ["trigger", "update", "resolve"]
+
+
+def test_firing_since_is_dated_beyond_the_first_window(lab: Lab) -> None:
+    """The condition started 19 minutes ago (20 samples), beyond the first window (`for` 2m + 5m): the monitor
+    looks further back and dates it, so the state, the table and PagerDuty's timestamp say 09:43 (start + `for`),
+    not 09:55."""
+    lab.series("m1", "error_rate", (0.001, 30), (0.09, 20))
+    report = lab.run()
+    assert lab.asked("m1") == [(timedelta(minutes=7), 12.0), (timedelta(hours=1), 12.0)]
+    row = rule(report, "m1", "errors")
+    assert (row.status, row.since, row.detail) == ("critical", "2026-11-25T09:43:00Z", "")
+    assert read_state(lab.root, "prod").monitor.alerts["m1/slo/errors"].firing_since == "2026-11-25T09:43:00Z"
+    assert outcomes(report) == [("pager", "trigger", "sent"), ("chat", "trigger", "sent")]
+    assert dict(lab.sent())["/pd"]["payload"]["timestamp"] == "2026-11-25T09:43:00Z"
+
+    again = lab.run(timedelta(minutes=1))  # the state dates it now: no second deep look
+    assert lab.asked("m1") == [(timedelta(minutes=7), 12.0)]
+    assert rule(again, "m1", "errors").since == "2026-11-25T09:43:00Z" and again.notifications == []
+
+
+def test_a_condition_older_than_the_look_back_is_reported_as_a_bound(lab: Lab) -> None:
+    lab.series("m1", "error_rate", (0.09, 90))
+    report = lab.run()
+    assert lab.asked("m1") == [(timedelta(minutes=7), 12.0), (timedelta(hours=1), 12.0)]
+    row = rule(report, "m1", "errors")
+    assert row.since == "2026-11-25T09:02:00Z"  # an hour back, plus `for`
+    assert row.detail == ("at least since 2026-11-25T09:02:00Z: the condition held in every sample of the last 1h")
+
+
+def test_a_condition_shorter_than_the_recording_is_not_a_bound(lab: Lab) -> None:
+    lab.series("m1", "error_rate", (0.001, 1), (0.09, 10))
+    row = rule(lab.run(), "m1", "errors")
+    assert (row.since, row.detail) == ("2026-11-25T09:53:00Z", "")
+
+
+def test_the_escalation_window_sets_the_look_back_when_it_is_longer(lab: Lab) -> None:
+    path = lab.root / "policies/escalation/oncall.yaml"
+    path.write_text(path.read_text().replace("within: 15m", "within: 2h"))
+    lab.series("m1", "error_rate", (0.001, 60), (0.09, 100))
+    report = lab.run()
+    assert lab.asked("m1") == [(timedelta(minutes=7), 12.0), (timedelta(hours=2), 12.0)]
+    row = rule(report, "m1", "errors")
+    assert (row.since, row.detail) == ("2026-11-25T08:23:00Z", "")

@@ -208,3 +208,36 @@ def test_unreachable_prometheus_is_a_clear_failure(repo: Path, cli: Callable[...
     assert f"Error: cannot query Prometheus ({url}): connection refused after 3 attempts" in result.err
     assert "Hint: check that Prometheus runs" in result.err
     assert not (repo / "environments/production/state.json").exists()
+
+
+def test_pagerduty_resolves_when_an_alert_drops_from_critical_to_warning(
+        repo: Path, cli: Callable[..., Result], servers: tuple[HTTPServer, Mailbox],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """ml-oncall pages only critical alerts: when sentiment's latency falls to a warning, the pager is told the
+    incident is over (a `resolve` with the trigger's dedup_key) while Slack, which hears both, gets an update."""
+    receiver, _ = servers
+    assert cli("--repo", repo, "monitor", "--env", "production", "--metrics", bad_day(repo)).code == 0
+    [trigger] = posted(receiver)["/v2/enqueue"]
+    assert trigger["event_action"] == "trigger" and trigger["payload"]["severity"] == "critical"
+
+    data = json.loads(Path(bad_day(repo)).read_text())
+    data["models"]["sentiment"]["response_time"] = 0.9  # above the 500ms warning, below the 2s critical
+    warning_day = repo / "examples/metrics/warning-day.json"
+    warning_day.write_text(json.dumps(data))
+    receiver.clear_log()
+    monkeypatch.setenv("MODELOPS_NOW", "2026-11-25T10:06:00Z")  # past ml-oncall's group interval (5m)
+    result = cli("--repo", repo, "monitor", "--env", "production", "--metrics", str(warning_day), "--format", "json")
+    assert result.code == 0, result.output
+    report = json.loads(result.out)
+    assert {m["name"]: m["status"] for m in report["models"]}["sentiment"] == "warning"
+    assert sorted((n["channel"], n["event"], n["outcome"]) for n in report["notifications"]) == [
+        ("incidents", "resolve", "sent"),  # the incident webhook hears critical alerts only
+        ("mail", "trigger", "sent"),  # sentiment is a gold tier model: its warnings are mailed
+        ("pager", "resolve", "sent"), ("slack-ml", "update", "sent")]
+    assert posted(receiver)["/v2/enqueue"] == [{"routing_key": SECRETS["PAGERDUTY_ROUTING_KEY"],
+                                                "event_action": "resolve", "dedup_key": trigger["dedup_key"]}]
+    [slack] = posted(receiver)[SECRETS["SLACK_WEBHOOK_URL"]]
+    assert slack["text"] == "[FIRING:1] production: sentiment high-latency (warning)"
+    state = json.loads((repo / "environments/production/state.json").read_text())["monitor"]
+    assert state["alerts"]["sentiment/model-slo/high-latency"]["severity"] == "warning"
+    assert [d["event"] for d in state["deliveries"] if d["channel"] == "pager"] == ["trigger", "resolve"]

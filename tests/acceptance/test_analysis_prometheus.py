@@ -1,7 +1,8 @@
 """Analysis gates during `modelops apply`, measured on a real Prometheus (skipped without the binary).
 
-A canary whose error rate is bad is rolled back automatically, with the measured values in the reason; a
-canary without data pauses (phase Paused) and `modelops promote MODEL --env ENV` resumes it.
+A canary whose error rate is bad is rolled back automatically, with the measured values in the reason, and so
+is a blue-green version whose post-promotion analysis fails after the switch; a canary without data pauses
+(phase Paused) and `modelops promote MODEL --env ENV` resumes it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Result
-from tests.ops_support import ENVIRONMENT, PrometheusServer, lab_repo, prometheus_server, write_lab_model
+from tests.ops_support import (
+    ENVIRONMENT,
+    LAB_ANALYSES,
+    SHA,
+    PrometheusServer,
+    lab_repo,
+    prometheus_server,
+    write_lab_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +54,42 @@ def test_failed_analysis_rolls_back_with_measured_values(lab: Path, cli: Callabl
     assert reason.startswith("analysis errors (error_rate, max 0.05): measured [0.5"), reason
     assert reason.endswith("3 failed measurements, more than maxFailures 0")
     assert bad["history"][-1]["outcome"] == "RolledBack"
+
+
+def write_blue_green(root: Path, name: str, version: str) -> None:
+    """A blue-green model whose post-promotion analysis `errors` judges the version once it takes traffic."""
+    path = root / "environments" / ENVIRONMENT / "models" / f"{name}.yaml"
+    path.write_text(
+        f"apiVersion: modelops.dev/v1\nkind: Model\nmetadata: {{name: {name}, labels: {{team: lab}}}}\nspec:\n"
+        f"  version: {version}\n  artifact: {{uri: \"s3://models/{name}/{version}/m.tar.gz\", sha256: \"{SHA}\"}}\n"
+        "  serving: {runtime: custom, image: \"lab/model:1\", resources: {cpu: \"1\", memory: 1Gi}}\n"
+        "  strategy:\n    blueGreen: {postPromotionAnalysis: [errors], scaleDownDelay: 1h}\n"
+        f"  analysis:\n{LAB_ANALYSES}", encoding="utf-8")
+
+
+def test_failed_post_promotion_analysis_switches_a_blue_green_back(tmp_path: Path, prometheus: PrometheusServer,
+                                                                   cli: Callable[..., Result]) -> None:
+    root = lab_repo(tmp_path / "ops", prometheus.url, ())
+    write_blue_green(root, "bad", "1.0.0")
+    assert cli("--repo", root, "apply", "--auto-approve", "--allow-dirty").code == 0
+    first = model_state(root, "bad")
+    write_blue_green(root, "bad", "1.1.0")
+    result = cli("--repo", root, "apply", "--auto-approve", "--allow-dirty")
+    assert result.code == 1, result.output
+    bad = model_state(root, "bad")
+    assert bad["phase"] == "RolledBack" and bad["version"] == "1.0.0", bad
+    assert bad["traffic"] == first["traffic"] == {first["active_slot"]: 100}  # the Service points back
+    assert bad["active_slot"] == first["active_slot"]
+    reason = bad["desired_rejected"]["reason"]
+    assert reason.startswith("analysis errors (error_rate, max 0.05): measured [0.5"), reason
+    assert reason.endswith("3 failed measurements, more than maxFailures 0")
+    assert bad["desired_rejected"]["version"] == "1.1.0"
+    assert bad["history"][-1]["outcome"] == "RolledBack"
+    # Judged after the switch, on Prometheus's numbers: traffic went to the new slot, then back.
+    assert "post-promotion analysis errors on slot" in result.out
+    assert result.output.count("op=traffic status=ok") == 2, result.output
+    assert f"{reason}\n    | analysis errors (error_rate, max 0.05): measured [0.5" in result.out
+    assert f"from prometheus {prometheus.url}" in result.out
 
 
 def test_inconclusive_analysis_pauses_and_promote_resumes(lab: Path, cli: Callable[..., Result]) -> None:

@@ -47,6 +47,7 @@ class Limits:
     max_scalar_chars: int = 64 << 10
     max_depth: int = 64
     max_alias_nodes: int = 10_000
+    max_number_chars: int = 100  # no setting needs more; Python cannot even print an int of 4,300 digits
 
 
 DEFAULT_LIMITS = Limits()
@@ -131,7 +132,8 @@ def decode(path: str, raw: bytes, limits: Limits) -> tuple[str, Diagnostic | Non
     if nul >= 0:
         line, column = _position(raw, nul)
         return "", error("MO007", "file contains a NUL byte: it looks binary, not YAML", file=path, line=line,
-                         column=column)
+                         column=column, hint="a binary file does not belong in environments/ or policies/; if it "
+                         "should be YAML, re-save it as UTF-8 text")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -247,6 +249,7 @@ class _Abort(Exception):
 _PLAIN_FIRST = frozenset("0123456789+-.~nNtTfF")
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_NUMBER = re.compile(rf"{_INT.pattern}|{_FLOAT.pattern}|0o[0-7]+|0x[0-9a-fA-F]+")
 _SPECIAL: dict[str, object] = {
     "~": None, "null": None, "Null": None, "NULL": None,
     "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
@@ -331,6 +334,12 @@ class _Builder:
         self.doc_line = event.start_mark.line + 1
         if self.positions is not None:
             self.positions.documents[self.index] = self._span(event)
+        if event.version is not None and tuple(event.version) != (1, 2):
+            # 1.1 reads `yes` as true and `017` as 15 where 1.2 (what modelops reads) has "yes" and 17. Located at
+            # the "---" under the directive: libyaml and the pure-Python parser start the document elsewhere.
+            version = ".".join(map(str, event.version))
+            self._fail("MO016", f"the file declares YAML {version}; modelops reads YAML 1.2", event.end_mark.line + 1,
+                       1, hint="remove the %YAML line (YAML 1.2 reads yes/no as text and 017 as 17)")
 
     def _document_end(self, event: Any) -> None:
         index, self.index = self.index, self.index + 1
@@ -363,12 +372,14 @@ class _Builder:
         self._add(value, 1, event, event.anchor)
 
     def _plain(self, text: str, event: Any) -> object:
-        try:
-            return resolve_plain(text)
-        except ValueError:  # an integer too long for Python to convert
-            self._fail("MO012", f"number with {len(text)} digits is too large", event.start_mark.line + 1,
-                       event.start_mark.column + 1)
+        # Checked before conversion: a decimal of 4,300 digits does not convert, a longer float becomes inf,
+        # and a long hex number converts but cannot be printed in a message.
+        if len(text) > self.limits.max_number_chars and _NUMBER.fullmatch(text):
+            self._fail("MO012", f"number of {len(text)} characters is too long (the limit is "
+                       f"{self.limits.max_number_chars})", event.start_mark.line + 1, event.start_mark.column + 1,
+                       hint="quote it if it is text, not a number")
             return text
+        return resolve_plain(text)
 
     def _key(self, frame: _Frame, text: str, event: Any) -> None:
         line = event.start_mark.line + 1
@@ -378,7 +389,7 @@ class _Builder:
                        hint=f"the first one is on line {first}; YAML keeps only one of them" if first else None,
                        span=max(1, len(text)))
         frame.key = text
-        frame.key_lines[text] = line
+        frame.key_lines.setdefault(text, line)  # a third copy still points at the first
         frame.key_span = self._span(event) if self.positions is not None else None
 
     def _start(self, event: Any) -> None:
@@ -452,7 +463,7 @@ class _Builder:
         return ptr
 
     def _check_tag(self, event: Any) -> None:
-        tag = str(event.tag)
+        tag = str(event.tag).replace(_STANDARD_TAGS, "!!", 1)  # the parser expands `!!x`; show what was written
         self._fail("MO004", f'YAML tag "{tag}" is not allowed', event.start_mark.line + 1,
                    event.start_mark.column + 1,
                    hint="modelops reads plain YAML: remove the tag (quote the value if it must stay a string)")
@@ -471,3 +482,4 @@ class _Builder:
 
 
 _MISSING = object()
+_STANDARD_TAGS = "tag:yaml.org,2002:"

@@ -62,11 +62,35 @@ def test_source_map_points_at_keys_and_values() -> None:
     ("? [a, b]\n: 1\n", [("MO015", 1, 3)]),
     ("a: &x [*x]\n", [("MO001", 1, 8)]),
     ("a: *nothing\n", [("MO001", 1, 4)]),
+    ("%YAML 1.1\n---\na: yes\n", [("MO016", 2, 1)]),
+    ("a: " + "9" * 5000 + "\n", [("MO012", 1, 4)]),
+    ("a: 0x" + "f" * 5000 + "\n", [("MO012", 1, 4)]),
+    ("a: 0o" + "7" * 5000 + "\n", [("MO012", 1, 4)]),
+    ("a: 1" + "0" * 5000 + ".5\n", [("MO012", 1, 4)]),
+    ("a: " + "9" * 101 + "\n", [("MO012", 1, 4)]),
 ])
 def test_refusals_are_located(text: str, expected: list[tuple[str, int, int]]) -> None:
     source = load(text)
     assert codes(source) == expected
     assert source.documents == ()
+
+
+def test_yaml_1_2_directive_and_numbers_up_to_the_limit_are_read() -> None:
+    assert load("%YAML 1.2\n---\na: 017\n").documents[0].data == {"a": 17}
+    assert load("a: " + "9" * 100 + "\n").documents[0].data == {"a": int("9" * 100)}
+
+
+def test_messages_name_what_the_user_wrote() -> None:
+    tag = load("a: !!python/object/apply:os.system [id]\n").diagnostics[0]
+    assert tag.message == 'YAML tag "!!python/object/apply:os.system" is not allowed'
+    third = load("a: 1\nb: 2\na: 3\na: 4\n").diagnostics
+    assert [(d.line, d.hint) for d in third] == [(3, "the first one is on line 1; YAML keeps only one of them"),
+                                                 (4, "the first one is on line 1; YAML keeps only one of them")]
+    long = load("a: 0x" + "f" * 5000 + "\n").diagnostics[0]
+    assert long.message == "number of 5002 characters is too long (the limit is 100)"
+    assert load("%YAML 1.1\n---\na: yes\n").diagnostics[0].message == (
+        "the file declares YAML 1.1; modelops reads YAML 1.2")
+    assert load(b"a: \x00\n").diagnostics[0].hint
 
 
 def test_encoding_problems_are_located() -> None:
@@ -88,7 +112,6 @@ def test_size_limits() -> None:
     small = Limits(max_file_bytes=100, max_scalar_chars=10)
     assert codes(load("a: " + "x" * 200, small)) == [("MO011", 1, 1)]
     assert codes(load("a: " + "x" * 20, small)) == [("MO012", 1, 4)]
-    assert codes(load("a: " + "9" * 5000)) == [("MO012", 1, 4)]
 
 
 def test_billion_laughs_is_refused_quickly() -> None:
@@ -117,6 +140,7 @@ SAMPLES = [
     "a: 1\na: 2\n",
     "a: !!str 1\n",
     "a: [1,\n",
+    "a: 1\n...\n%YAML 1.1\n---\nb: 2\n",
 ]
 
 

@@ -87,7 +87,8 @@ class ModelHealth:
 
 @dataclass(frozen=True)
 class NotificationRow:
-    """A notification: sent, failed, would send (dry run), muted or held, and to whom."""
+    """A notification: sent, partial (some recipients refused it), failed, would send (dry run), muted or held,
+    and to whom."""
 
     group: str
     policy: str
@@ -114,8 +115,9 @@ class MonitorReport:
 
     @property
     def failed(self) -> bool:
-        """A delivery failed or a rule could not be evaluated: the run did not do its whole job."""
-        return any(n.outcome == "failed" for n in self.notifications) or any(
+        """A delivery failed or missed recipients, or a rule could not be evaluated: the run did not do its whole
+        job."""
+        return any(n.outcome in ("failed", "partial") for n in self.notifications) or any(
             r.status == "error" for m in self.models for r in m.rules)
 
     def counts(self) -> dict[str, int]:
@@ -356,10 +358,9 @@ def _deliver(outgoing: list[lifecycle.Outgoing], policies: Mapping[str, Escalati
         else:
             result = results[id(item)]
             done.append((item, result))
-            rows.append(NotificationRow(item.group, item.policy, item.channel, kind, item.event,
-                                        "sent" if result.ok else "failed", item.note.title(), result.detail,
-                                        result.attempts))
-            level = logging.INFO if result.ok else logging.WARNING
+            rows.append(NotificationRow(item.group, item.policy, item.channel, kind, item.event, result.outcome,
+                                        item.note.title(), result.detail, result.attempts))
+            level = logging.INFO if result.outcome == "sent" else logging.WARNING
             log.log(level, "%s %s to %s (%s): %s", item.event, item.group, item.channel, kind, result.describe())
     return rows, done
 

@@ -13,7 +13,7 @@ from engine.views.table import table
 
 FORMAT_VERSION = 1
 _COLOURS = {"critical": "red", "error": "red", "warning": "yellow", "healthy": "green", "pending": "cyan",
-            "failed": "red", "sent": "green", "muted": "dim", "held": "dim", "no data": "dim"}
+            "failed": "red", "partial": "yellow", "sent": "green", "muted": "dim", "held": "dim", "no data": "dim"}
 
 
 def render_text(report: MonitorReport, console: Console) -> str:
@@ -46,7 +46,8 @@ def _paint(status: str, console: Console) -> str:
 
 
 def _notification(note: NotificationRow, console: Console) -> list[str]:
-    detail = with_attempts(note.detail, note.attempts) if note.outcome in ("sent", "failed") else note.detail
+    detail = with_attempts(note.detail, note.attempts) if note.outcome in ("sent", "partial", "failed") else (
+        note.detail)
     return [_paint(note.outcome, console), f"{note.channel} ({note.type})", note.event, note.title, detail]
 
 
@@ -54,7 +55,7 @@ def _body(body: Any) -> str:
     return body if isinstance(body, str) else json.dumps(body, indent=2, ensure_ascii=False)
 
 
-NOTIFICATION_OUTCOMES = ("sent", "failed", "would send", "muted", "held")
+NOTIFICATION_OUTCOMES = ("sent", "partial", "failed", "would send", "muted", "held")
 
 
 def summary(report: MonitorReport) -> str:

@@ -26,6 +26,7 @@ from engine.scalars import ScalarError
 from engine.scalars.secretref import SecretRef, scrub
 
 Reveal = Callable[[SecretRef], str]
+Outcome = Literal["sent", "partial", "failed"]
 SEVERITY_ORDER = {"warning": 1, "critical": 2}
 
 
@@ -117,11 +118,19 @@ def _common(maps: list[Mapping[str, str]]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """The outcome of sending one notification to one channel."""
+    """The outcome of sending one notification to one channel. A message some recipients refused is delivered
+    (`ok`: sending it again would repeat it to the others) but partial: `refused` names who did not get it."""
 
     ok: bool
     attempts: int
     detail: str
+    refused: tuple[str, ...] = ()
+
+    @property
+    def outcome(self) -> Outcome:
+        if not self.ok:
+            return "failed"
+        return "partial" if self.refused else "sent"
 
     def describe(self) -> str:
         return with_attempts(self.detail, self.attempts)

@@ -1,8 +1,10 @@
 """E-mail over SMTP with STARTTLS and authentication (smtplib).
 
 TLS is negotiated with STARTTLS whenever the server offers it; with `requireTls` (the default) a server
-that does not offer it is refused before any credential is sent. Replies 4xx and dropped connections are
-retried with backoff; 5xx replies, refused recipients and certificate errors are final.
+that does not offer it is refused before any credential is sent. Replies 4xx and dropped connections
+are retried with backoff; 5xx replies, refused recipients and certificate errors are final. A
+message that some recipients refused is a partial delivery, naming them with the server's reply; it is not
+sent again (the others would get it twice).
 """
 
 from __future__ import annotations
@@ -64,7 +66,12 @@ def describe(smtp: Smtp) -> str:
     return f"smtp://{smtp.host}:{smtp.port} ({tls}{auth})"
 
 
-def _deliver(smtp: Smtp, msg: EmailMessage, user: str | None, password: str | None, options: SendOptions) -> None:
+Refusals = dict[str, tuple[int, bytes]]
+
+
+def _deliver(smtp: Smtp, msg: EmailMessage, user: str | None, password: str | None,
+             options: SendOptions) -> Refusals:
+    """Send the message; what comes back are the recipients the server refused (the others have it)."""
     with smtplib.SMTP(smtp.host, smtp.port, timeout=options.timeout_s) as client:
         client.ehlo()
         if client.has_extn("starttls"):
@@ -75,7 +82,7 @@ def _deliver(smtp: Smtp, msg: EmailMessage, user: str | None, password: str | No
                               "(set smtp.requireTls: false to allow it)")
         if user is not None:
             client.login(user, password or "")
-        client.send_message(msg)
+        return client.send_message(msg)
 
 
 class EmailNotifier:
@@ -99,27 +106,42 @@ class EmailNotifier:
         problem = ""
         for attempt in range(options.retries + 1):
             try:
-                _deliver(smtp, msg, user, password, options)
+                refused = _deliver(smtp, msg, user, password, options)
             except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused, smtplib.SMTPServerDisconnected,
                     smtplib.SMTPException, OSError) as exc:
                 problem, transient = _explain(exc)
                 if not transient:
                     return DeliveryResult(False, attempt + 1, revealer.scrub(problem))
             else:
-                return DeliveryResult(True, attempt + 1, f"accepted by {smtp.host}:{smtp.port} for "
-                                                          f"{len(channel.to)} recipient(s)")
+                return _accepted(smtp, len(channel.to), refused, attempt + 1, revealer)
             if attempt < options.retries:
                 retry.sleep(retry.delay(attempt))
         return DeliveryResult(False, options.retries + 1, revealer.scrub(problem))
 
 
+def _accepted(smtp: Smtp, recipients: int, refused: Refusals, attempts: int, revealer: Revealer) -> DeliveryResult:
+    where = f"accepted by {smtp.host}:{smtp.port}"
+    if not refused:
+        return DeliveryResult(True, attempts, f"{where} for {recipients} recipient(s)")
+    detail = f"{where} for {recipients - len(refused)} of {recipients} recipient(s); refused: {_refusals(refused)}"
+    return DeliveryResult(True, attempts, revealer.scrub(detail), tuple(sorted(refused)))
+
+
+def _refusals(refused: Refusals) -> str:
+    """`a@x (550 5.1.1 no such user), b@y (...)`: each refused recipient with the server's reply."""
+    return ", ".join(f"{address} ({code} {_text(reply)})" for address, (code, reply) in sorted(refused.items()))
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
 def _explain(exc: BaseException) -> tuple[str, bool]:
     """A message and whether trying again may help."""
     if isinstance(exc, smtplib.SMTPResponseException):
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        return f"SMTP {exc.smtp_code}: {text}", 400 <= exc.smtp_code < 500
+        return f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}", 400 <= exc.smtp_code < 500
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return f"recipients refused: {', '.join(sorted(exc.recipients))}", False
+        return f"every recipient refused: {_refusals(exc.recipients)}", False
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return "the SMTP server closed the connection", True
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):

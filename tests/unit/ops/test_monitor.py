@@ -22,6 +22,7 @@ from engine.ops.metrics import FileSource, MetricQuery, Point, Recorded
 from engine.ops.monitor import MonitorReport, MonitorRequest, run_monitor
 from engine.ops.notify import SendOptions
 from engine.state.store import read_state, state_path
+from tests.unit.ops.servers import picky_smtp
 
 WEDNESDAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -417,3 +418,30 @@ def test_the_escalation_window_sets_the_look_back_when_it_is_longer(lab: Lab) ->
     assert lab.asked("m1") == [(timedelta(minutes=7), 12.0), (timedelta(hours=2), 12.0)]
     row = rule(report, "m1", "errors")
     assert (row.since, row.detail) == ("2026-11-25T08:23:00Z", "")
+
+
+def page_by_mail(lab: Lab, port: int) -> None:
+    """Critical alerts also go to `mail`, two recipients on a loopback SMTP server without TLS."""
+    path = lab.root / "policies/escalation/oncall.yaml"
+    text = path.read_text()
+    channel = ("    mail: {type: email, to: [oncall@example.com, lead@example.com], from: modelops@example.com, "
+               f"smtp: {{host: 127.0.0.1, port: {port}, requireTls: false}}}}\n  routes:\n")
+    text = text.replace("  routes:\n", channel).replace("channels: [pager, chat]}", "channels: [pager, chat, mail]}")
+    path.write_text(text)
+
+
+def test_a_partial_mail_delivery_is_its_own_outcome_and_is_not_sent_again(lab: Lab) -> None:
+    with picky_smtp({"lead@example.com": "550 5.1.1 no such user"}) as (port, box):
+        page_by_mail(lab, port)
+        lab.set("m1", "error_rate", 0.09, held=timedelta(minutes=5))
+        report = lab.run()
+        later = lab.run(timedelta(minutes=10))
+    assert outcomes(report) == [("pager", "trigger", "sent"), ("chat", "trigger", "sent"),
+                                ("mail", "trigger", "partial")]
+    row = report.notifications[2]
+    assert row.detail == (f"accepted by 127.0.0.1:{port} for 1 of 2 recipient(s); refused: lead@example.com "
+                          "(550 5.1.1 no such user)")
+    assert report.failed  # someone who should have heard did not: exit 1
+    [mail] = [d for d in read_state(lab.root, "prod").monitor.deliveries if d.channel == "mail"]
+    assert (mail.ok, mail.detail) == (True, row.detail)
+    assert later.notifications == [] and box.recipients == [["oncall@example.com"]]  # oncall is not told twice

@@ -22,6 +22,7 @@ from werkzeug import Request, Response
 from engine.config.spec.policies import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
 from engine.ops.notify import NOTIFIERS, AlertView, DeliveryResult, Notification, SendOptions
 from tests.ops_support import Mailbox, client_tls, smtp_server
+from tests.unit.ops.servers import picky_smtp
 
 SECRET_PATH = "/hooks/T0KEN-5ecret"
 ROUTING_KEY = "R0UTING-KEY-0123456789abcdef0123"
@@ -406,3 +407,30 @@ def test_email_unreachable_is_retried() -> None:
     opts, slept = options()
     result = NOTIFIERS["email"].send(mail_channel(free_port()), note(), opts)
     assert result == DeliveryResult(False, 3, "connection refused") and len(slept) == 2
+
+
+def plain_mail_channel(port: int) -> EmailChannel:
+    """Two recipients, a server without TLS or accounts (the refusing test server has neither)."""
+    return EmailChannel.model_validate({"type": "email", "to": ["oncall@example.com", "lead@example.com"],
+                                        "from": "modelops@example.com",
+                                        "smtp": {"host": "127.0.0.1", "port": port, "requireTls": False}})
+
+
+def test_email_a_refused_recipient_is_a_partial_delivery_naming_it() -> None:
+    with picky_smtp({"lead@example.com": "550 5.1.1 no such user"}) as (port, box):
+        opts, slept = options()
+        result = NOTIFIERS["email"].send(plain_mail_channel(port), note(), opts)
+    assert result == DeliveryResult(True, 1, f"accepted by 127.0.0.1:{port} for 1 of 2 recipient(s); refused: "
+                                             "lead@example.com (550 5.1.1 no such user)", ("lead@example.com",))
+    assert result.outcome == "partial"
+    assert box.recipients == [["oncall@example.com"]] and slept == []  # not sent again: oncall has it
+
+
+def test_email_every_recipient_refused_is_a_final_failure() -> None:
+    refuse = {"lead@example.com": "550 5.1.1 no such user", "oncall@example.com": "553 5.7.1 relaying denied"}
+    with picky_smtp(refuse) as (port, box):
+        opts, slept = options()
+        result = NOTIFIERS["email"].send(plain_mail_channel(port), note(), opts)
+    assert result == DeliveryResult(False, 1, "every recipient refused: lead@example.com (550 5.1.1 no such user), "
+                                              "oncall@example.com (553 5.7.1 relaying denied)")
+    assert result.outcome == "failed" and box.recipients == [] and slept == []

@@ -1,8 +1,8 @@
 """E-mail over SMTP with STARTTLS and authentication (smtplib).
 
 TLS is negotiated with STARTTLS whenever the server offers it; with `requireTls` (the default) a server
-that does not offer it is refused before any credential is sent. Replies 4xx and dropped connections
-are retried with backoff; 5xx replies, refused recipients and certificate errors are final. A
+that does not offer it is refused before any credential is sent. Replies 4xx, timeouts and dropped
+connections are retried with backoff; 5xx replies, refused recipients and certificate errors are final. A
 message that some recipients refused is a partial delivery, naming them with the server's reply; it is not
 sent again (the others would get it twice).
 """
@@ -143,6 +143,9 @@ def _explain(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return f"every recipient refused: {_refusals(exc.recipients)}", False
     if isinstance(exc, smtplib.SMTPServerDisconnected):
+        # smtplib reports a reply that never came within the timeout as a disconnection: say which it was
+        if isinstance(exc.__context__, TimeoutError):
+            return "timed out waiting for the SMTP server", True
         return "the SMTP server closed the connection", True
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return f"TLS failed: {getattr(exc, 'reason', None) or exc}", False

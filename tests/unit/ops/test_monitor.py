@@ -7,6 +7,7 @@ changes between runs, and channels that are real HTTP receivers on loopback.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from engine.ops.metrics import FileSource, MetricQuery, Point, Recorded
 from engine.ops.monitor import MonitorReport, MonitorRequest, run_monitor
 from engine.ops.notify import SendOptions
 from engine.state.store import read_state, state_path
-from tests.unit.ops.servers import picky_smtp
+from tests.unit.ops.servers import picky_smtp, silent_server
 
 WEDNESDAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -99,10 +100,11 @@ class Lab:
         offsets = tuple(60.0 * i for i in range(len(values) - 1, -1, -1))
         self.metrics.setdefault(model, {})[metric] = Recorded(offsets=offsets, values=values)
 
-    def run(self, after: timedelta = timedelta(0), dry_run: bool = False) -> MonitorReport:
+    def run(self, after: timedelta = timedelta(0), dry_run: bool = False, timeout_s: float = 2) -> MonitorReport:
         self.now += after
         self.receiver.clear_log()
-        options = SendOptions(timeout_s=2, retries=1, backoff_s=0.01, environ=self.environ, sleep=lambda _: None)
+        options = SendOptions(timeout_s=timeout_s, retries=1, backoff_s=0.01, environ=self.environ,
+                              sleep=lambda _: None)
         self.source = AskedSource(self.metrics)
         return run_monitor(self.root, MonitorRequest("prod", dry_run=dry_run), clock=lambda: self.now,
                            options=options, source=self.source)
@@ -445,3 +447,29 @@ def test_a_partial_mail_delivery_is_its_own_outcome_and_is_not_sent_again(lab: L
     [mail] = [d for d in read_state(lab.root, "prod").monitor.deliveries if d.channel == "mail"]
     assert (mail.ok, mail.detail) == (True, row.detail)
     assert later.notifications == [] and box.recipients == [["oncall@example.com"]]  # oncall is not told twice
+
+
+def test_channels_that_never_answer_time_out_without_holding_up_the_others(lab: Lab) -> None:
+    """PagerDuty and the SMTP server accept the connection and never answer: each attempt ends at the timeout,
+    the retries are bounded, Slack still delivers, and both failures are recorded; the next run retries them."""
+    with silent_server() as pager, silent_server() as smtp:
+        path = lab.root / "policies/escalation/oncall.yaml"
+        path.write_text(path.read_text().replace(lab.receiver.url_for("/pd"), f"http://127.0.0.1:{pager.port}/pd"))
+        page_by_mail(lab, smtp.port)
+        lab.set("m1", "error_rate", 0.09, held=timedelta(minutes=5))
+        started = time.monotonic()
+        report = lab.run(timeout_s=0.5)
+        took = time.monotonic() - started
+        attempts = (pager.accepted, smtp.accepted)
+    assert outcomes(report) == [("pager", "trigger", "failed"), ("chat", "trigger", "sent"),
+                                ("mail", "trigger", "failed")]
+    assert [(n.detail, n.attempts) for n in report.notifications] == [
+        ("pagerduty channel pager: timed out", 2), ("HTTP 200: ok", 1), ("timed out waiting for the SMTP server", 2)]
+    assert attempts == (2, 2) and report.failed
+    assert took < 1.8, took  # two attempts of 0.5s each, for both channels at once (not one after the other)
+    assert [p for p, _ in lab.sent()] == ["/slack"]
+    deliveries = read_state(lab.root, "prod").monitor.deliveries
+    assert [(d.channel, d.ok, d.attempts) for d in deliveries] == [("pager", False, 2), ("chat", True, 1),
+                                                                  ("mail", False, 2)]
+    retried = lab.run(timedelta(minutes=1), timeout_s=0.5)  # only what failed is tried again (now refused)
+    assert outcomes(retried) == [("pager", "trigger", "failed"), ("mail", "trigger", "failed")]

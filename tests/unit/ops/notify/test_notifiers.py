@@ -22,7 +22,7 @@ from werkzeug import Request, Response
 from engine.config.spec.policies import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
 from engine.ops.notify import NOTIFIERS, AlertView, DeliveryResult, Notification, SendOptions
 from tests.ops_support import Mailbox, client_tls, smtp_server
-from tests.unit.ops.servers import picky_smtp
+from tests.unit.ops.servers import picky_smtp, silent_server
 
 SECRET_PATH = "/hooks/T0KEN-5ecret"
 ROUTING_KEY = "R0UTING-KEY-0123456789abcdef0123"
@@ -434,3 +434,29 @@ def test_email_every_recipient_refused_is_a_final_failure() -> None:
     assert result == DeliveryResult(False, 1, "every recipient refused: lead@example.com (550 5.1.1 no such user), "
                                               "oncall@example.com (553 5.7.1 relaying denied)")
     assert result.outcome == "failed" and box.recipients == [] and slept == []
+
+
+# -- a server that accepts the connection and never answers ----------------------------------------
+
+
+def test_http_that_never_answers_times_out_each_attempt_and_gives_up() -> None:
+    channel = WebhookChannel.model_validate({"type": "webhook", "url": "${env:T_URL}"})
+    with silent_server() as silent:
+        opts, slept = options(environ={"T_URL": f"http://127.0.0.1:{silent.port}{SECRET_PATH}"}, timeout_s=0.3)
+        started = time.monotonic()
+        result = NOTIFIERS["webhook"].send(channel, note(), opts)
+        took = time.monotonic() - started
+    assert result == DeliveryResult(False, 3, "webhook channel hook: timed out")
+    assert silent.accepted == 3 and len(slept) == 2  # one try, two retries: bounded
+    assert 0.9 <= took < 2.0, took  # each attempt ends at the 0.3s timeout (the waits are not slept here)
+
+
+def test_smtp_that_never_greets_times_out_each_attempt_and_gives_up() -> None:
+    with silent_server() as silent:
+        opts, slept = options(timeout_s=0.3)
+        started = time.monotonic()
+        result = NOTIFIERS["email"].send(plain_mail_channel(silent.port), note(), opts)
+        took = time.monotonic() - started
+    assert result == DeliveryResult(False, 3, "timed out waiting for the SMTP server")
+    assert silent.accepted == 3 and len(slept) == 2
+    assert 0.9 <= took < 2.0, took

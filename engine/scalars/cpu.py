@@ -6,8 +6,10 @@ import math
 import re
 from dataclasses import dataclass
 
+from engine.diagnostics import clip
 from engine.scalars import ScalarError
 
+MAX_MILLICORES = 10**9  # a million cores: beyond any machine
 PATTERN = r"^([0-9]+(\.[0-9]+)?|[0-9]+m)$"
 _CPU = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m?)")
 
@@ -35,9 +37,17 @@ def parse_cpu(value: object) -> Cpu:
     text = str(value).strip()
     match = _CPU.fullmatch(text)
     if not match or (match.group(2) and "." in match.group(1)):
-        raise ScalarError(f'invalid CPU amount "{text}": use cores ("4", "0.5") or millicores ("500m")')
+        raise ScalarError(f'invalid CPU amount "{clip(text)}": use cores ("4", "0.5") or millicores ("500m")')
     number, milli = match.groups()
+    if len(number.partition(".")[0]) > 10:  # checked first: keeps int() and float() in their range
+        raise _too_large(text)
     millicores = int(number) if milli else round(float(number) * 1000)
+    if millicores > MAX_MILLICORES:
+        raise _too_large(text)
     if millicores <= 0:
-        raise ScalarError(f'CPU amount "{text}" must be greater than zero')
+        raise ScalarError(f'CPU amount "{clip(text)}" must be greater than zero')
     return Cpu(millicores, text)
+
+
+def _too_large(text: str) -> ScalarError:
+    return ScalarError(f'CPU amount "{clip(text)}" is too large: at most a million cores')

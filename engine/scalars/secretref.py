@@ -8,6 +8,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from engine.diagnostics import clip
 from engine.scalars import ScalarError
 
 PATTERN = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$"
@@ -42,9 +43,15 @@ def parse_secret_ref(value: object) -> SecretRef:
         return SecretRef(match.group(1))
     loose = _LOOSE.search(value)
     if loose:
-        name = next(g for g in loose.groups() if g is not None).strip() or "NAME"
-        raise ScalarError(f'malformed secret reference: write "${{env:{name}}}"')
+        name = _variable(next(g for g in loose.groups() if g is not None))
+        raise ScalarError(f'malformed secret reference: write "${{env:{clip(name)}}}"')
     raise ScalarError('literal value where a secret reference is required: write "${env:NAME}" and set NAME')
+
+
+def _variable(written: str) -> str:
+    """A valid variable name close to what was written (`slack-url` -> `SLACK_URL`), so the suggestion parses."""
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", written.strip()).strip("_").upper()
+    return ("_" + name if name[:1].isdigit() else name) or "NAME"
 
 
 def refs_in(value: object) -> set[SecretRef]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.diagnostics import clip
 from engine.scalars import ScalarError
 
 _NUM = r"0|[1-9][0-9]*"
@@ -51,7 +52,7 @@ def parse_semver(value: object) -> SemVer:
         raise ScalarError(f'expected a semantic version such as "1.4.2", got {type(value).__name__}')
     text = value.strip()
     if text[:1] in ("v", "V") and _SEMVER.match(text[1:]):
-        raise ScalarError(f'semantic versions have no "v" prefix: write "{text[1:]}" instead of "{text}"')
+        raise ScalarError(f'semantic versions have no "v" prefix: write "{clip(text[1:])}" instead of "{clip(text)}"')
     match = _SEMVER.match(text)
     if not match:
         raise ScalarError(_explain(text))
@@ -63,7 +64,8 @@ def _explain(text: str) -> str:
     core = re.split(r"[-+]", text, maxsplit=1)[0]
     parts = core.split(".")
     if len(parts) != 3:
-        return f'invalid semantic version "{text}": expected MAJOR.MINOR.PATCH (three numbers), such as "1.4.2"'
+        return f'invalid semantic version "{clip(text)}": expected MAJOR.MINOR.PATCH (three numbers), such as "1.4.2"'
     if any(p.startswith("0") and len(p) > 1 for p in parts if p.isdigit()):
-        return f'invalid semantic version "{text}": numbers must not have leading zeros'
-    return f'invalid semantic version "{text}": expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], such as "2.0.0-rc.1"'
+        return f'invalid semantic version "{clip(text)}": numbers must not have leading zeros'
+    return (f'invalid semantic version "{clip(text)}": expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], such as '
+            '"2.0.0-rc.1"')

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.diagnostics import clip
 from engine.scalars import ScalarError
 
 SUFFIXES: dict[str, int] = {
@@ -12,6 +13,7 @@ SUFFIXES: dict[str, int] = {
     "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
 }
+MAX = 2**60  # 1 EiB: far beyond any machine, and a bound that keeps the arithmetic finite
 PATTERN = r"^[0-9]+(\.[0-9]+)?(k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$"
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([A-Za-z]*)")
 
@@ -37,9 +39,14 @@ def parse_size(value: object) -> Size:
     text = str(value).strip()
     match = _SIZE.fullmatch(text)
     if not match:
-        raise ScalarError(f'invalid size "{text}": expected a number with an optional suffix such as "512Mi" or "16Gi"')
+        raise ScalarError(f'invalid size "{clip(text)}": expected a number with an optional suffix such as "512Mi" '
+                          'or "16Gi"')
     number, suffix = match.groups()
     if suffix not in SUFFIXES:
         hint = f' (did you mean "{number}{suffix[0].upper()}i"?)' if suffix[:1].lower() in "kmgtp" else ""
-        raise ScalarError(f'unknown size suffix "{suffix}" in "{text}"{hint}; use Ki, Mi, Gi, Ti or k, M, G, T')
-    return Size(int(float(number) * SUFFIXES[suffix]), text)
+        raise ScalarError(f'unknown size suffix "{clip(suffix)}" in "{clip(text)}"{hint}; use Ki, Mi, Gi, Ti or k, '
+                          "M, G, T")
+    amount = float(number) * SUFFIXES[suffix]
+    if amount > MAX:  # also a number too long for a float (inf), which no int() could take
+        raise ScalarError(f'size "{clip(text)}" is over 1 EiB, the largest modelops accepts')
+    return Size(int(amount), text)

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from engine.diagnostics import clip
 from engine.scalars import ScalarError, cpu, duration, semver, size
 from engine.scalars import secretref as secret
 from engine.scalars.cpu import Cpu
@@ -81,7 +82,7 @@ def _checked(kind: str, parse: Callable[[Any], T]) -> Callable[[Any], T]:
         # The parsers strip spaces (friendly for command-line flags); the published schemas' patterns do not,
         # and editors must accept exactly what validate accepts.
         if isinstance(value, str) and value != value.strip():
-            raise PydanticCustomError(kind, f'"{value}" has spaces or line breaks around it: remove them')
+            raise PydanticCustomError(kind, f'"{clip(value)}" has spaces or line breaks around it: remove them')
         try:
             return memo(value) if isinstance(value, str | int | float) else parse(value)
         except ScalarError as exc:
@@ -134,7 +135,7 @@ def parse_name(value: Any) -> str:
     fixed = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63]
     hint = f' (try "{fixed}")' if fixed and _NAME.match(fixed) else ""
     raise ScalarError(
-        f'invalid name "{value}": use a DNS-1123 label, lowercase letters, digits and "-", '
+        f'invalid name "{clip(value)}": use a DNS-1123 label, lowercase letters, digits and "-", '
         f"starting and ending with a letter or digit, at most 63 characters{hint}"
     )
 
@@ -155,9 +156,9 @@ def parse_timestamp(value: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ScalarError(f'invalid timestamp "{value}": use RFC 3339, such as "2026-12-20T00:00:00Z"') from None
+        raise ScalarError(f'invalid timestamp "{clip(value)}": use RFC 3339, such as "2026-12-20T00:00:00Z"') from None
     if parsed.tzinfo is None:
-        raise ScalarError(f'timestamp "{value}" has no time zone: add "Z" for UTC or an offset such as "+01:00"')
+        raise ScalarError(f'timestamp "{clip(value)}" has no time zone: add "Z" for UTC or an offset such as "+01:00"')
     return parsed
 
 
@@ -173,7 +174,8 @@ def parse_timezone(value: Any) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScalarError(f'unknown time zone "{value}": use an IANA name such as "UTC" or "Europe/Berlin"') from None
+        raise ScalarError(f'unknown time zone "{clip(value)}": use an IANA name such as "UTC" or '
+                          '"Europe/Berlin"') from None
     return value
 
 

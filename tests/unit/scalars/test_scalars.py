@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from engine.scalars import ScalarError
+from engine.scalars import ScalarError, duration
 from engine.scalars.cpu import parse_cpu
 from engine.scalars.duration import Duration, parse_duration
 from engine.scalars.secretref import SecretRef, parse_secret_ref
@@ -28,12 +30,33 @@ def test_durations_parse_to_milliseconds(text: str, ms: int, canonical: str) -> 
     ("1m1h", "must go from largest to smallest"),
     ("", "empty duration"),
     ("1.5h", 'invalid duration "1.5h"'),
+    ("99999999999999999999999999999w", 'duration "99999999999999999999999999999w" is longer than 10 years (3650d)'),
+    ("3650d1ms", "is longer than 10 years"),
+    ("9" * 5000 + "w", 'duration "' + "9" * 59 + '…" is longer than 10 years'),
     (True, "got bool"),
 ])
 def test_duration_errors_say_what_to_write(value: object, message: str) -> None:
     with pytest.raises(ScalarError) as caught:
         parse_duration(value)
     assert message in str(caught.value)
+
+
+def test_the_longest_duration_is_ten_years() -> None:
+    assert parse_duration("3650d") == parse_duration("521w3d")
+
+
+@pytest.mark.parametrize(("text", "accepted"), [
+    ("30s", True), ("1h30m", True), ("500ms", True), ("1d2h3m4s5ms", True), ("5m1h", False), ("1h1h", False),
+    ("1m1ms", True), ("", False), ("5", False), ("1.5h", False), ("1s1m", False),
+])
+def test_the_published_duration_pattern_accepts_what_the_parser_accepts(text: str, accepted: bool) -> None:
+    try:
+        parse_duration(text)
+        parsed = True
+    except ScalarError:
+        parsed = False
+    assert parsed is accepted
+    assert bool(re.search(duration.PATTERN, text)) is accepted
 
 
 @pytest.mark.parametrize(("text", "size"), [("512Mi", 512 * 2**20), ("16Gi", 16 * 2**30), ("1G", 10**9),
@@ -54,10 +77,16 @@ def test_cpu(text: object, millicores: int) -> None:
     assert parse_cpu(text).millicores == millicores
 
 
-@pytest.mark.parametrize("bad", ["0", "1.5m", "four", "-1", float("inf")])
+@pytest.mark.parametrize("bad", ["0", "1.5m", "four", "-1", float("inf"), "1000001", "9" * 400, "0.0000001"])
 def test_cpu_rejects(bad: object) -> None:
     with pytest.raises(ScalarError):
         parse_cpu(bad)
+
+
+def test_a_huge_size_is_refused_not_an_overflow() -> None:
+    with pytest.raises(ScalarError, match="is over 1 EiB"):
+        parse_size("9" * 400 + "Gi")
+    assert parse_size("1024Pi").bytes == 2**60
 
 
 def test_semver_precedence_follows_the_spec() -> None:
@@ -99,9 +128,15 @@ def test_secret_reference_round_trip_and_resolution() -> None:
     ("${SLACK_URL}", 'malformed secret reference: write "${env:SLACK_URL}"'),
     ("$SLACK_URL", 'write "${env:SLACK_URL}"'),
     ("${ env : SLACK_URL }", 'write "${env:SLACK_URL}"'),
+    ("${env:slack-url}", 'write "${env:SLACK_URL}"'),
+    ("${env:9 lives}", 'write "${env:_9_LIVES}"'),
+    ("${env:}", 'write "${env:NAME}"'),
 ])
 def test_secret_literals_are_refused_without_echoing_them(value: str, message: str) -> None:
     with pytest.raises(ScalarError) as caught:
         parse_secret_ref(value)
     assert message in str(caught.value)
     assert "very-secret" not in str(caught.value)
+    suggested = re.search(r'write "(.*?)"', message)
+    if suggested and "NAME" not in suggested[1]:
+        assert parse_secret_ref(suggested[1])  # the suggestion is itself valid

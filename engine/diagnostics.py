@@ -157,6 +157,11 @@ def dotted(ptr: str) -> str:
     return out
 
 
+def clip(text: str, limit: int = 60) -> str:
+    """User text as a message quotes it: cut to `limit` characters, so a message never carries a whole file."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def did_you_mean(word: str, candidates: Sequence[str] | Iterable[str]) -> str | None:
     """The closest candidate to a misspelt word (or the one it abbreviates), or None when nothing is close."""
     options = list(candidates)

@@ -36,7 +36,7 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.reader import ReaderError
 
-from engine.diagnostics import Diagnostic, error, pointer, warning
+from engine.diagnostics import Diagnostic, clip, error, pointer, warning
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +349,7 @@ class _Builder:
             self.diagnostics.append(warning("MO013", "empty YAML document", file=self.path, line=self.doc_line,
                                             column=1))
         elif not isinstance(self.root, dict):
-            kind = "a list" if isinstance(self.root, list) else f"the scalar {self.root!r}"
+            kind = "a list" if isinstance(self.root, list) else f"the scalar {clip(repr(self.root))}"
             self._fail("MO008", f"document is {kind}; expected a mapping with apiVersion, kind, metadata and spec",
                        self.doc_line, 1)
         else:
@@ -385,7 +385,7 @@ class _Builder:
         line = event.start_mark.line + 1
         if text in frame.container:
             first = frame.key_lines.get(text)
-            self._fail("MO003", f'duplicate key "{text}"', line, event.start_mark.column + 1,
+            self._fail("MO003", f'duplicate key "{clip(text)}"', line, event.start_mark.column + 1,
                        hint=f"the first one is on line {first}; YAML keeps only one of them" if first else None,
                        span=max(1, len(text)))
         frame.key = text
@@ -464,7 +464,7 @@ class _Builder:
 
     def _check_tag(self, event: Any) -> None:
         tag = str(event.tag).replace(_STANDARD_TAGS, "!!", 1)  # the parser expands `!!x`; show what was written
-        self._fail("MO004", f'YAML tag "{tag}" is not allowed', event.start_mark.line + 1,
+        self._fail("MO004", f'YAML tag "{clip(tag)}" is not allowed', event.start_mark.line + 1,
                    event.start_mark.column + 1,
                    hint="modelops reads plain YAML: remove the tag (quote the value if it must stay a string)")
 

@@ -20,7 +20,7 @@ from engine.config.repo import Sources, placement
 from engine.config.spec import API_VERSION, DOCUMENTS
 from engine.config.spec.policies import CLOCK_PATTERN, CRON_PATTERN, EMAIL_PATTERN, LABEL_PATTERN
 from engine.config.spec.types import HTTP_URL_PATTERN, LABEL_KEY_PATTERN, NAME_PATTERN, URL_TEMPLATE_PATTERN, parse_name
-from engine.diagnostics import did_you_mean, pointer, suggestion
+from engine.diagnostics import clip, did_you_mean, pointer, suggestion
 from engine.scalars import ScalarError
 from engine.validate.findings import Findings
 
@@ -96,7 +96,7 @@ def _kind(raw: SourceDocument, allowed: tuple[str, ...], findings: Findings) -> 
         findings.error("MO102", 'missing required field "apiVersion"', raw, "", hint=f"add apiVersion: {API_VERSION}")
         return None
     if version != API_VERSION:
-        findings.error("MO100", f'unknown apiVersion "{version}"; this engine reads {API_VERSION}', raw,
+        findings.error("MO100", f'unknown apiVersion "{clip(str(version))}"; this engine reads {API_VERSION}', raw,
                        "/apiVersion")
         return None
     kind = data.get("kind")
@@ -110,7 +110,7 @@ def _kind(raw: SourceDocument, allowed: tuple[str, ...], findings: Findings) -> 
     if kind not in DOCUMENTS:
         close = did_you_mean(str(kind), DOCUMENTS) or next((k for k in DOCUMENTS if k.lower() == str(kind).lower()),
                                                            None)
-        findings.error("MO101", f'unknown kind "{kind}"' + (f' (did you mean "{close}"?)' if close else ""), raw,
+        findings.error("MO101", f'unknown kind "{clip(kind)}"' + (f' (did you mean "{close}"?)' if close else ""), raw,
                        "/kind", hint=f"kinds: {', '.join(DOCUMENTS)}")
         return None
     if kind not in allowed:
@@ -207,7 +207,7 @@ def _describe(err: Any, model: type[BaseModel], parts: list[str | int]) -> tuple
     if kind == "union_tag_invalid":
         tags = ctx["expected_tags"].replace("'", "")
         found = str(ctx["tag"])
-        return "MO105", f'unknown {ctx["discriminator"].strip(chr(39))} "{found}"' + suggestion(
+        return "MO105", f'unknown {ctx["discriminator"].strip(chr(39))} "{clip(found)}"' + suggestion(
             found, tags.split(", ")), f"one of: {tags}"
     if kind == "union_tag_not_found":
         return "MO102", f'missing required field "{ctx["discriminator"].strip(chr(39))}"', None
@@ -231,7 +231,7 @@ def _literal(err: Any, ctx: dict[str, Any]) -> tuple[str, str, str | None]:
     value = err.get("input")
     if not isinstance(value, str):
         return "MO104", f"expected one of {', '.join(expected)}, got {_describe_value(value)}", None
-    return "MO105", f'invalid value "{value}"' + suggestion(value, expected), f"one of: {', '.join(expected)}"
+    return "MO105", f'invalid value "{clip(value)}"' + suggestion(value, expected), f"one of: {', '.join(expected)}"
 
 
 def _constraint(kind: str, err: Any, ctx: dict[str, Any]) -> str:
@@ -243,7 +243,7 @@ def _constraint(kind: str, err: Any, ctx: dict[str, Any]) -> str:
         return f"must be {words} {ctx[key]} (got {value})"
     if kind == "string_pattern_mismatch":
         expected = _PATTERNS.get(ctx["pattern"], f"text matching {ctx['pattern']}")
-        return f'expected {expected}, got "{value}"'
+        return f'expected {expected}, got "{clip(str(value))}"'
     if kind == "too_short":
         minimum = ctx.get("min_length", 1)
         return "must not be empty" if minimum == 1 else f"needs at least {minimum} items"

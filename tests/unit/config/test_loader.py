@@ -93,6 +93,14 @@ def test_messages_name_what_the_user_wrote() -> None:
     assert load(b"a: \x00\n").diagnostics[0].hint
 
 
+
+def test_messages_quote_file_content_only_in_part() -> None:
+    scalar = load("root:x:0:0:root:/root:/bin/bash " * 200 + "\n").diagnostics[0]
+    assert scalar.code == "MO008" and len(scalar.message) < 150 and scalar.message.count("root:x") == 2
+    key = load(f"{'k' * 1000}: 1\n{'k' * 1000}: 2\n").diagnostics[0]
+    assert key.code == "MO003" and len(key.message) < 100
+
+
 def test_encoding_problems_are_located() -> None:
     assert codes(load("a: caf\xe9\n".encode("latin-1"))) == [("MO006", 1, 7)]
     assert codes(load("a: b\n".encode("utf-16"))) == [("MO006", 1, 1)]

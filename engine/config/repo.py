@@ -3,11 +3,16 @@
 The engine reads only `environments/*/environment.y?ml`, `environments/*/models/**/*.y?ml` and
 `policies/**/*.y?ml`. Paths are kept repository-relative with forward slashes, sorted, so every
 later stage sees the same order on every machine.
+
+The repository is untrusted input: a file is read only if it is a regular file inside the repository (a
+link is followed only when it stays inside), and a FIFO is opened without waiting for a writer.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,18 +106,24 @@ def load_repo(root: Path, paths: Iterable[str] | None = None, limits: Limits = D
               cache: ConfigCache | None = None) -> Sources:
     """Read every configuration file (or the given repository-relative ones), reusing cached parses."""
     sources = Sources(root, {}, limits)
+    directories: dict[str, bool] = {}  # a few directories hold every file: check each once
     for rel in discover(root) if paths is None else paths:
-        sources.files[rel] = read_file(root, rel, limits, cache, sources.digests)
+        parent = rel.rpartition("/")[0]
+        if parent not in directories:
+            directories[parent] = _inside(root / parent, root)
+        if directories[parent]:
+            sources.files[rel] = read_file(root, rel, limits, cache, sources.digests)
+        else:
+            sources.files[rel] = _unreadable(rel, "it is under a symbolic link that leads outside the repository",
+                                             sources.digests)
     return sources
 
 
 def read_file(root: Path, rel: str, limits: Limits = DEFAULT_LIMITS, cache: ConfigCache | None = None,
               digests: dict[str, str] | None = None) -> SourceFile:
-    try:
-        raw = (root / rel).read_bytes()
-    except OSError as exc:
-        problem = error("MO014", f"cannot read file: {exc.strerror or exc}", file=rel, line=1, column=1)
-        return SourceFile(rel, "", (), (problem,))
+    raw, problem = read_bytes(root, rel)
+    if raw is None:
+        return _unreadable(rel, problem, digests)
     if cache is None:
         return load_text(rel, raw, limits)
     digest = file_digest(raw)
@@ -124,3 +135,50 @@ def read_file(root: Path, rel: str, limits: Limits = DEFAULT_LIMITS, cache: Conf
     loaded = load_text(rel, raw, limits)
     cache.store(rel, digest, loaded)
     return loaded
+
+
+def _unreadable(rel: str, problem: str, digests: dict[str, str] | None) -> SourceFile:
+    # The problem is part of the repository's digest: a cached "valid" must not be recalled for a repository
+    # whose file cannot be read (the file was never hashed, so the digests alone would still match).
+    if digests is not None:
+        digests[rel] = f"unreadable: {problem}"
+    hint = "modelops reads regular files inside the repository that it has permission to read"
+    return SourceFile(rel, "", (), (error("MO014", f"cannot read file: {problem}", file=rel, line=1, column=1,
+                                          hint=hint),))
+
+
+# O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: a link is followed only once checked.
+_READ = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_bytes(root: Path, rel: str) -> tuple[bytes | None, str]:
+    """A configuration file's bytes, or None and why not: it cannot be opened, is not a regular file, or is a
+    symbolic link that leads outside the repository (its content is never read, so never shown)."""
+    path = root / rel
+    try:
+        fd = os.open(path, _READ)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            return None, exc.strerror or str(exc)
+        target = Path(os.path.realpath(path))  # never raises: a link loop comes back unresolved, and fails to open
+        if not _inside(target, root):
+            return None, f"it is a symbolic link to {target}, outside the repository"
+        try:
+            fd = os.open(target, _READ)
+        except OSError as exc2:
+            problem = "it is a symbolic link to a file that does not exist" if exc2.errno == errno.ENOENT else (
+                exc2.strerror or str(exc2))
+            return None, problem
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None, "it is not a regular file (a FIFO, device or directory)"
+        with open(fd, "rb", closefd=False) as handle:
+            return handle.read(), ""
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    finally:
+        os.close(fd)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))

@@ -1,0 +1,75 @@
+"""Which files the engine reads, and how a file it cannot (or must not) read is reported: located, never
+hanging on a FIFO, never echoing what a link out of the repository points at, never hidden by the cache."""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.validate import validate_repo
+
+POLICY = "policies/scaling/extra.yaml"
+
+
+def problems(repo: Path) -> list[tuple[str, str | None, int | None, str]]:
+    return [(d.code, d.file, d.line, d.message) for d in validate_repo(repo).diagnostics]
+
+
+def test_a_dangling_link_is_mo014_on_every_run_even_with_a_warm_cache(repo: Path) -> None:
+    assert validate_repo(repo).valid  # the cache now remembers a valid repository
+    os.symlink("/nonexistent", repo / POLICY)
+    expected = [("MO014", POLICY, 1, "cannot read file: it is a symbolic link to /nonexistent, outside the repository")]
+    assert problems(repo) == expected
+    assert problems(repo) == expected  # recalled from the cache, still reported
+
+
+def test_an_unreadable_file_is_mo014_and_not_recalled_as_valid(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert validate_repo(repo).valid
+    (repo / POLICY).write_text("a: 1\n")
+    real_open = os.open
+
+    def denied(path: str | Path, flags: int, *args: int) -> int:  # as chmod 000 would, even for root
+        if str(path).endswith(POLICY):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", denied)
+    assert problems(repo) == [("MO014", POLICY, 1, "cannot read file: Permission denied")]
+    assert problems(repo) == [("MO014", POLICY, 1, "cannot read file: Permission denied")]
+
+
+def test_a_link_inside_the_repository_is_read(repo: Path) -> None:
+    os.symlink("gpu-standard.yaml", repo / POLICY)
+    assert [p[0] for p in problems(repo)] == ["MO202"]  # the same policy twice: it was read
+
+
+def test_a_link_out_of_the_repository_is_refused_without_reading_it(repo: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("root:x:0:0:hunter2-password\n")
+    os.symlink(secret, repo / POLICY)
+    found = problems(repo)
+    assert found == [("MO014", POLICY, 1, f"cannot read file: it is a symbolic link to {secret}, outside the "
+                      "repository")]
+    assert "hunter2" not in str(validate_repo(repo).diagnostics)
+
+
+def test_a_directory_linked_out_of_the_repository_is_refused(repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    (repo / "policies").rename(outside)
+    os.symlink(outside, repo / "policies")
+    found = problems(repo)
+    assert found and {p[0] for p in found} >= {"MO014"}
+    assert all(p[3] == "cannot read file: it is under a symbolic link that leads outside the repository"
+               for p in found if p[1] and p[1].startswith("policies/"))
+
+
+def test_a_fifo_does_not_hang_validation(repo: Path) -> None:
+    os.mkfifo(repo / POLICY)
+    started = time.perf_counter()
+    found = problems(repo)
+    assert time.perf_counter() - started < 10  # a guard against hangs only
+    assert found == [("MO014", POLICY, 1, "cannot read file: it is not a regular file (a FIFO, device or directory)")]

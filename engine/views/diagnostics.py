@@ -13,9 +13,37 @@ FORMAT_VERSION = "1.0"
 SourceText = Callable[[str], str | None]
 
 
+#: Diagnostics shown per file in text; the rest are counted (JSON and GitHub output carry them all). A file
+#: with thousands of mistakes needs its first ones fixed, not a screenful of the same error.
+PER_FILE = 100
+
+
 def render_text(diagnostics: Sequence[Diagnostic], source: SourceText, console: Console) -> str:
     """rustc/Terraform-style: a header line, the source line with a caret, then the hint."""
-    return "\n".join(_one(d, source, console) for d in diagnostics)
+    lines = _SourceLines(source)
+    by_file: dict[str | None, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_file.setdefault(d.file, []).append(d)
+    out: list[str] = []
+    for file, found in by_file.items():
+        out += [_one(d, lines, console) for d in found[:PER_FILE]]
+        if len(found) > PER_FILE:
+            out.append(f"… and {len(found) - PER_FILE} more in {_line(file or '<input>')} "
+                       "(--format json lists them all)\n")
+    return "\n".join(out)
+
+
+class _SourceLines:
+    """Each file's text split into lines once: splitting it again for every diagnostic was quadratic."""
+
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.split: dict[str, list[str]] = {}
+
+    def __call__(self, file: str) -> list[str]:
+        if file not in self.split:
+            self.split[file] = (self.source(file) or "").splitlines()
+        return self.split[file]
 
 
 # Characters a terminal acts on: C0 controls but tab and newline, DEL, C1 controls, bidi embeddings,
@@ -42,7 +70,7 @@ def _line(text: str) -> str:
     return visible(text).translate(_BREAKS)
 
 
-def _one(d: Diagnostic, source: SourceText, console: Console) -> str:
+def _one(d: Diagnostic, source: _SourceLines, console: Console) -> str:
     colour = "red" if d.is_error else "yellow"
     label = console.style(f"{d.severity.value}[{d.code}]", colour, "bold")
     where = _line(f"{d.file}:{d.line}:{d.column}" if d.file and d.line else (d.file or "<input>"))
@@ -58,12 +86,9 @@ def _gutter(d: Diagnostic) -> int:
     return len(str(d.line or 0)) + 1
 
 
-def _snippet(d: Diagnostic, source: SourceText, console: Console) -> list[str]:
-    text = source(d.file) if d.file else None
-    if not text or not d.line:
-        return []
-    all_lines = text.splitlines()
-    if d.line > len(all_lines):
+def _snippet(d: Diagnostic, source: _SourceLines, console: Console) -> list[str]:
+    all_lines = source(d.file) if d.file else []
+    if not d.line or d.line > len(all_lines):
         return []
     line = visible(all_lines[d.line - 1].replace("\t", " "))
     column = max(1, d.column or 1)

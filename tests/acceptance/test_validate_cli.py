@@ -120,6 +120,17 @@ def test_semantic_mistake_is_located_and_changes_nothing(name: str, rel: str, ol
     assert snapshot(repo) == before
 
 
+def test_a_file_with_200_000_mistakes_is_reported_quickly_and_in_part(repo: Path, cli: Callable[..., Result]) -> None:
+    write(repo, "policies/alerts/bad.yaml", "a: 1\n" * 200_000)  # just under the 1 MiB limit
+    started = time.perf_counter()
+    result = cli("--repo", repo, "validate")
+    assert time.perf_counter() - started < 60  # a guard against hangs only (it took minutes when quadratic)
+    assert result.code == 1
+    assert result.out.count("error[MO003]") == 100
+    assert "… and 199899 more in policies/alerts/bad.yaml (--format json lists them all)" in result.out
+    assert "Found 199999 errors and 0 warnings in 1 file." in result.out
+
+
 def test_example_repository_validates_clean(cli: Callable[..., Result]) -> None:
     result = cli("--repo", ROOT, "validate")
     assert result.code == 0

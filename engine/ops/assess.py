@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.catalog import METRICS
+from engine.config.spec.model import Canary
 from engine.config.spec.policies import AlertPolicySpec, AlertRule, EscalationPolicySpec, ScalingPolicySpec
 from engine.errors import UsageError
 from engine.model import EnvironmentConfig, ModelConfig
@@ -201,19 +202,31 @@ def _names(items: Sequence[str]) -> str:
 # -- deployment -----------------------------------------------------------------------------------
 
 
+def _step_analyses(canary: Canary | None) -> list[str]:
+    """The analyses a canary's steps run, by name, in step order."""
+    found: list[str] = []
+    for step in canary.steps if canary is not None else []:
+        names = [step.analysis] if isinstance(step.analysis, str) else (step.analysis or [])
+        found += [n for n in names if n not in found]
+    return found
+
+
 def deployment(ev: Evidence) -> ModelLevel:
     """basic: recreate, or no automatic rollback; standard: a progressive strategy whose gate rolls back on
-    its own; advanced: blue-green (or canary) with preview tests; expert: canary with analysis steps and
-    rollback on analysis failure."""
+    its own; advanced: blue-green (or canary) with preview tests; expert: canary with analysis steps that
+    missing metrics stop (an analysis with `onNoData: pass` passes a canary nobody measures) and rollback on
+    analysis failure."""
     spec, name, file = ev.model.spec, ev.model.name, ev.model.file
     strategy, rollback = spec.strategy, spec.auto_rollback
     tests = [t.name for t in spec.tests]
     previews: list[str] = []
-    analysis_steps = False
+    stepped = _step_analyses(strategy.canary if strategy is not None else None)
+    analysis_steps = bool(stepped)
+    # An analysis the model does not define is refused by validation; here it simply does not count.
+    guarded = [n for n in stepped if n in spec.analysis and spec.analysis[n].on_no_data != "pass"]
     if strategy is not None:
         chosen = strategy.blue_green or strategy.canary or strategy.rolling
         previews = list(chosen.preview_tests) if chosen is not None else []
-        analysis_steps = strategy.canary is not None and any(s.analysis for s in strategy.canary.steps)
     bg_analysis = strategy is not None and strategy.blue_green is not None and bool(
         strategy.blue_green.pre_promotion_analysis or strategy.blue_green.post_promotion_analysis)
     tested = bool(previews) and rollback.on_test_failure
@@ -223,13 +236,20 @@ def deployment(ev: Evidence) -> ModelLevel:
     found = f"{kind}" + (f" with {' and '.join(gates)}" if gates else " without gates")
     test_hint = f"[{tests[0]}]" if tests else "[smoke] (add a test named smoke to spec.tests)"
     analysis = next(iter(spec.analysis), None)
-    if strategy is not None and strategy.canary is not None and analysis_steps and rollback.on_analysis_failure:
-        return ModelLevel(name, 4, f"{found}, rolled back when an analysis fails")
-    expert = Step("a canary whose traffic steps are gated by analysis, rolled back automatically",
-                  "spec.strategy: canary: {steps: [{setWeight: 10}, {analysis: " + (analysis or "slo")
-                  + "}, {setWeight: 50}, {analysis: " + (analysis or "slo") + "}]}"
-                  + ("" if analysis else " with spec.analysis.slo: {metric: error_rate, max: 0.02}")
-                  + ("" if rollback.on_analysis_failure else "; autoRollback.onAnalysisFailure: true"), file)
+    if guarded and rollback.on_analysis_failure:
+        return ModelLevel(name, 4, f"{found} that missing metrics stop, rolled back when an analysis fails")
+    if analysis_steps and not guarded:
+        found += " that pass without metrics (onNoData: pass)"
+        expert = Step("a canary analysis that missing metrics stop (onNoData: inconclusive pauses, fail rolls "
+                      "back; with pass, a canary nobody measures passes)",
+                      f"onNoData: inconclusive on analysis {stepped[0]}"
+                      + ("" if rollback.on_analysis_failure else "; autoRollback.onAnalysisFailure: true"), file)
+    else:
+        expert = Step("a canary whose traffic steps are gated by analysis, rolled back automatically",
+                      "spec.strategy: canary: {steps: [{setWeight: 10}, {analysis: " + (analysis or "slo")
+                      + "}, {setWeight: 50}, {analysis: " + (analysis or "slo") + "}]}"
+                      + ("" if analysis else " with spec.analysis.slo: {metric: error_rate, max: 0.02}")
+                      + ("" if rollback.on_analysis_failure else "; autoRollback.onAnalysisFailure: true"), file)
     if strategy is not None and (strategy.blue_green or strategy.canary) and tested:
         return ModelLevel(name, 3, f"{found}, rolled back when a test fails", (expert,))
     listed = f"[{_names(previews)}]" if previews else test_hint
@@ -368,11 +388,38 @@ def _policy_hint(ev: Evidence) -> str:
 # -- incident management --------------------------------------------------------------------------
 
 
+def _routed(ev: Evidence, policy: EscalationPolicySpec, rule: AlertRule, severity: str) -> bool:
+    """Whether this model's alert of `rule` at `severity` reaches a channel of its EscalationPolicy."""
+    labels = {**alert_labels(ev.env.name, ev.model.name, ev.model.labels, rule), "severity": severity}
+    return any(c in policy.channels for c in route(policy, labels))
+
+
+def _inhibition_step(ev: Evidence, policy: EscalationPolicySpec, graded: list[tuple[str, AlertRule]],
+                     file: str) -> Step:
+    """What makes a critical alert inhibit its warning: a graded rule, then both severities routed."""
+    criterion = ("graded alerts: a rule with warning and critical thresholds, both routed, so the critical "
+                 "inhibits the warning of the same rule")
+    if not graded:
+        first = ev.rules()[0] if ev.rules() else None
+        return Step(criterion, f"above: {{warning: …, critical: …}} on rule {first[1].name}" if first else
+                    "spec.alerts: [<an AlertPolicy with warning and critical thresholds>]",
+                    ev.policy_file("AlertPolicy", first[0]) if first else ev.model.file)
+    rule = graded[0][1]
+    severity = "critical" if not _routed(ev, policy, rule, "critical") else "warning"
+    channel = next(iter(policy.channels), "<a channel>")
+    if severity == "critical":
+        channel = next((c for c, ch in policy.channels.items() if ch.type == "pagerduty"), channel)
+    return Step(criterion, f"routes: - {{match: {{severity: {severity}}}, channels: [{channel}]}} (rule {rule.name}"
+                f"'s {severity} alert reaches no channel)", file)
+
+
 def incident_management(ev: Evidence) -> ModelLevel:
     """standard: an EscalationPolicy routes alerts and groups duplicates; advanced: plus escalation when alerts
-    pile up, and graded rules (a critical threshold beside a warning one, so the critical inhibits the
-    warning); expert: plus alerts that roll back (autoRollback.onAlerts: [critical]) and a rollback recorded
-    in the environment's state (the path has been exercised)."""
+    pile up, and a graded rule whose warning and critical alerts both reach a channel, so that the exported
+    Alertmanager inhibition (a critical alert silences the warning of the same model and rule) replaces the
+    warning rather than silencing the rule, or having nothing to silence; expert: plus alerts that roll back
+    (autoRollback.onAlerts: [critical]) and a rollback recorded in the environment's state (the path has been
+    exercised)."""
     name, model_file = ev.model.name, ev.model.file
     policy = ev.escalation
     if policy is None:
@@ -383,22 +430,19 @@ def incident_management(ev: Evidence) -> ModelLevel:
     if not policy.grouping.by:
         return ModelLevel(name, 1, "alerts are routed but never grouped", (
             Step("duplicates grouped into one notification", "grouping: {by: [model, rule]}", file),))
-    graded = [r.name for _, r in ev.rules() if _has(r, "warning") and _has(r, "critical")]
+    graded = [(p, r) for p, r in ev.rules() if _has(r, "warning") and _has(r, "critical")]
+    inhibiting = [r.name for _, r in graded if all(_routed(ev, policy, r, s) for s in ("warning", "critical"))]
     found = f"routed by {ev.model.spec.escalation}, grouped by {_names(policy.grouping.by)}"
     steps = []
     if not policy.escalate:
         pager = next((c for c, ch in policy.channels.items() if ch.type == "pagerduty"), "<a pagerduty channel>")
         steps.append(Step("escalation when similar alerts pile up",
                           f"escalate: [{{when: {{count: 3, within: 15m}}, channels: [{pager}]}}]", file))
-    if not graded:
-        first = ev.rules()[0] if ev.rules() else None
-        steps.append(Step("graded alerts: a critical threshold inhibits the warning of the same rule",
-                          f"above: {{warning: …, critical: …}} on rule {first[1].name}" if first else
-                          "spec.alerts: [<an AlertPolicy with warning and critical thresholds>]",
-                          ev.policy_file("AlertPolicy", first[0]) if first else model_file))
+    if not inhibiting:
+        steps.append(_inhibition_step(ev, policy, graded, file))
     if steps:
         return ModelLevel(name, 2, found, tuple(steps))
-    found += f"; escalates; {len(graded)} graded rule(s), where critical inhibits warning"
+    found += f"; escalates; {len(inhibiting)} graded rule(s) whose critical alert inhibits the warning"
     if "critical" not in ev.model.spec.auto_rollback.on_alerts:
         steps.append(Step("rollback on critical alerts during a rollout", "autoRollback: {onAlerts: [critical]}",
                           model_file))

@@ -214,6 +214,8 @@ def test_applying_a_recommended_change_raises_the_level(tmp_path: Path) -> None:
       "  autoRollback: {onAlerts: [critical], onAnalysisFailure: false}\n"), "standard"),  # alerts still roll back
     (("  autoRollback: {onAlerts: [critical]}\n", "  autoRollback: {onAnalysisFailure: false}\n"),
      "basic"),  # nothing rolls back on its own
+    (("max: 0.02}", "max: 0.02, onNoData: pass}"), "standard"),  # its analysis passes a canary nobody measures
+    (("max: 0.02}", "max: 0.02, onNoData: fail}"), "expert"),  # no metrics fail it
 ])
 def test_deployment_criteria_at_their_edges(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     root = build(tmp_path, "expert")
@@ -221,6 +223,21 @@ def test_deployment_criteria_at_their_edges(tmp_path: Path, change: tuple[str, s
     assert change[0] in model.read_text()
     model.write_text(model.read_text().replace(*change))
     assert levels(assess(root))["deployment"] == expected
+
+
+def test_an_analysis_that_passes_without_metrics_is_not_expert_and_the_fix_is_named(tmp_path: Path) -> None:
+    root = build(tmp_path, "expert")
+    model = root / "environments/prod/models/m.yaml"
+    model.write_text(model.read_text().replace("max: 0.02}", "max: 0.02, onNoData: pass}").replace(
+        "canary: {steps:", "canary: {previewTests: [ping], steps:"))
+    deployment = assess(root).areas[0].models[0]
+    assert (deployment.name, deployment.evidence) == (
+        "advanced", "canary with preview tests ping and analysis steps that pass without metrics (onNoData: pass), "
+                    "rolled back when a test fails")
+    [step] = deployment.missing
+    assert (step.change, step.file) == ("onNoData: inconclusive on analysis slo", "environments/prod/models/m.yaml")
+    model.write_text(model.read_text().replace("onNoData: pass", "onNoData: inconclusive"))
+    assert levels(assess(root))["deployment"] == "expert"
 
 
 def test_monitoring_needs_the_pager_for_every_critical_rule(tmp_path: Path) -> None:
@@ -274,8 +291,31 @@ def test_incident_management_needs_a_graded_rule_where_critical_inhibits_warning
     found = assess(root).areas[3].models[0]
     assert found.name == "standard"  # grouped and escalating, but no rule has a warning and a critical threshold
     assert [(s.criterion, s.change, s.file) for s in found.missing] == [
-        ("graded alerts: a critical threshold inhibits the warning of the same rule",
-         "above: {warning: …, critical: …} on rule latency", "policies/alerts/slo.yaml")]
+        (INHIBITION, "above: {warning: …, critical: …} on rule latency", "policies/alerts/slo.yaml")]
+
+
+INHIBITION = ("graded alerts: a rule with warning and critical thresholds, both routed, so the critical inhibits the "
+              "warning of the same rule")
+
+
+@pytest.mark.parametrize(("routes", "change"), [
+    # warnings reach nobody: the exported inhibition has nothing to silence
+    ("    - {match: {severity: critical}, channels: [pager]}\n",
+     "routes: - {match: {severity: warning}, channels: [slack]} (rule latency's warning alert reaches no channel)"),
+    # criticals reach nobody: the inhibition would silence the warning and leave the rule unheard
+    ("    - {match: {severity: warning}, channels: [slack]}\n",
+     "routes: - {match: {severity: critical}, channels: [pager]} (rule latency's critical alert reaches no channel)"),
+])
+def test_inhibition_counts_only_when_both_severities_are_routed(tmp_path: Path, routes: str, change: str) -> None:
+    root = build(tmp_path, "advanced")
+    team = root / "policies/escalation/team.yaml"
+    both = "    - {match: {severity: critical}, channels: [pager]}\n    - {match: {}, channels: [slack]}\n"
+    assert both in team.read_text()
+    team.write_text(team.read_text().replace(both, routes))
+    found = assess(root).areas[3].models[0]
+    assert found.name == "standard"  # graded rules exist, but a critical alert cannot take the warning's place
+    assert [(s.criterion, s.change, s.file) for s in found.missing] == [
+        (INHIBITION, change, "policies/escalation/team.yaml")]
 
 
 def test_rollbacks_recorded_count_automatic_and_manual_ones() -> None:

@@ -6,7 +6,42 @@
 # Idempotent and quiet when everything is present. Tests that need a tool that could not be installed
 # skip with a reason; CI (root, Debian) installs them all.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
+
+# Debian packages start their services when installed; the tests start their own servers on free ports, so
+# nothing needs to run. The Debian way to say so is a policy-rc.d that refuses every start (exit 101), which
+# invoke-rc.d and deb-systemd-invoke honour. Ours exists only while apt-get runs, only when none was there (a
+# container image often ships one), and it is removed however the script ends. Nothing else is stopped or
+# killed: another Prometheus on this host (a CI runner's, another job's) is none of this script's business.
+POLICY_RC_D=${POLICY_RC_D:-/usr/sbin/policy-rc.d}  # overridable for the script's own tests
+SERVICES=(prometheus prometheus-alertmanager prometheus-node-exporter)
+own_policy=""
+
+drop_policy() {
+  if [ -n "$own_policy" ]; then
+    rm -f "$POLICY_RC_D"
+    own_policy=""
+  fi
+}
+trap drop_policy EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+service_running() {
+  if [ -d /run/systemd/system ]; then
+    systemctl is-active --quiet "$1" 2>/dev/null
+  else
+    service "$1" status >/dev/null 2>&1
+  fi
+}
+
+service_stop() {
+  if [ -d /run/systemd/system ]; then
+    systemctl stop "$1" >/dev/null 2>&1
+  else
+    service "$1" stop >/dev/null 2>&1
+  fi
+}
 
 need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
@@ -15,14 +50,29 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "installing ${need_apt[*]} (Debian packages)"
     export DEBIAN_FRONTEND=noninteractive
+    running_before=()
+    if [ -e "$POLICY_RC_D" ]; then
+      # Not ours: it stays as it is. Should it let services start, the ones the install starts are stopped
+      # below, by their service manager, and only those (a service already running is left alone).
+      for svc in "${SERVICES[@]}"; do
+        if service_running "$svc"; then running_before+=("$svc"); fi
+      done
+    else
+      printf '#!/bin/sh\n# scripts/install-test-tools.sh: no service starts while it installs packages\nexit 101\n' \
+        >"$POLICY_RC_D" && chmod 755 "$POLICY_RC_D" && own_policy=1
+    fi
     apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null \
       || echo "warning: could not install ${need_apt[*]}; tests that need them will be skipped"
-    # the packages start services; tests start their own servers on free ports
-    for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
-      (service "$svc" stop || systemctl stop "$svc") >/dev/null 2>&1 || true
-      pkill -x "$svc" >/dev/null 2>&1 || true
-    done
-    pkill -f '/usr/bin/prometheus' >/dev/null 2>&1 || true
+    if [ -n "$own_policy" ]; then
+      drop_policy
+    else
+      for svc in "${SERVICES[@]}"; do
+        case " ${running_before[*]} " in *" $svc "*) continue ;; esac
+        if service_running "$svc"; then
+          service_stop "$svc" && echo "stopped $svc, which the install started"
+        fi
+      done
+    fi
   else
     echo "note: ${need_apt[*]} missing and cannot be installed here (needs root and apt); related tests will skip"
   fi

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
 from typing import Literal
@@ -21,6 +21,7 @@ from typing import Literal
 from engine.config.spec.model import Analysis, HttpCheck, ModelTest
 from engine.model import EnvironmentConfig, ModelConfig
 from engine.ops.metrics import MetricError, MetricQuery, MetricSource, open_source, values_text
+from engine.scalars import ScalarError
 from engine.scalars.duration import Duration
 from engine.scalars.secretref import scrub, sensitive_values
 
@@ -109,12 +110,19 @@ def _http_test(ctx: GateContext, check: HttpCheck, timeout: float) -> GateResult
         return GateResult("fail", f"no preview endpoint for {ctx.environment.name}",
                           "set spec.target.endpoints.preview in the environment")
     body = json.dumps(check.json_).encode() if check.json_ is not None else None
-    headers = {"Content-Type": "application/json", **check.headers} if body is not None else dict(check.headers)
+    try:  # references are resolved here, for this request only: the values are never stored or shown
+        headers = {name: value.resolve() for name, value in check.headers.items()}
+    except ScalarError as exc:
+        return GateResult("fail", f"{check.method} {check.path}: {exc}", "set the variable where modelops runs")
+    if body is not None:
+        headers = {"Content-Type": "application/json", **headers}
     request = urllib.request.Request(base.rstrip("/") + check.path, data=body, headers=headers, method=check.method)
     started = time.perf_counter()
     status, text = _send(request, timeout)
     elapsed = time.perf_counter() - started
-    return _judge(check, status, text, elapsed)
+    result = _judge(check, status, text, elapsed)
+    secrets = [ref.resolve() for value in check.headers.values() for ref in value.refs]  # a server may echo them
+    return replace(result, summary=scrub(result.summary, secrets), output=scrub(result.output, secrets))
 
 
 def _send(request: urllib.request.Request, timeout: float) -> tuple[int | None, str]:

@@ -48,6 +48,41 @@ def parse_secret_ref(value: object) -> SecretRef:
     raise ScalarError('literal value where a secret reference is required: write "${env:NAME}" and set NAME')
 
 
+@dataclass(frozen=True, slots=True)
+class Template:
+    """Text that may hold `${env:NAME}` references (an HTTP header value such as "Bearer ${env:MODEL_TOKEN}").
+
+    `str()` gives the text as written; the references are resolved only by `resolve`, when the text is used."""
+
+    text: str
+    refs: tuple[SecretRef, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+    def resolve(self, environ: Mapping[str, str] | None = None) -> str:
+        """The text with each reference replaced by its value. Raises `ScalarError` when a variable is unset."""
+        return _REF.sub(lambda match: SecretRef(match.group(1)).resolve(environ), self.text)
+
+    @property
+    def literal(self) -> str:
+        """The text without its references: what is written in the file itself."""
+        return _REF.sub("", self.text)
+
+
+def parse_template(value: object) -> Template:
+    """Text with optional `${env:NAME}` references; a malformed reference (`${SLACK_URL}`) is an error."""
+    if not isinstance(value, str):
+        raise ScalarError(f"expected text, got {type(value).__name__}")
+    refs = tuple(SecretRef(match.group(1)) for match in _REF.finditer(value))
+    rest = _REF.sub("", value)
+    if "${" in rest:
+        loose = _LOOSE.search(rest[rest.index("${"):])
+        name = _variable(next((g for g in loose.groups() if g is not None), "") if loose else "")
+        raise ScalarError(f'malformed secret reference: write "${{env:{clip(name)}}}"')
+    return Template(value, refs)
+
+
 def _variable(written: str) -> str:
     """A valid variable name close to what was written (`slack-url` -> `SLACK_URL`), so the suggestion parses."""
     name = re.sub(r"[^A-Za-z0-9_]+", "_", written.strip()).strip("_").upper()
@@ -58,6 +93,8 @@ def refs_in(value: object) -> set[SecretRef]:
     """Every secret reference inside a configuration value (pydantic models, mappings, sequences)."""
     if isinstance(value, SecretRef):
         return {value}
+    if isinstance(value, Template):
+        return set(value.refs)
     if isinstance(value, Mapping):
         return {ref for item in value.values() for ref in refs_in(item)}
     if isinstance(value, (list, tuple)):

@@ -177,7 +177,7 @@ def _data_path(data: Any, err: Any) -> tuple[list[str | int], bool]:
         if _has(node, item):
             parts.append(item)
             node = node[item]
-    if kind == "null_value":
+    if kind in ("null_value", "secret") and "key" in (err.get("ctx") or {}):  # a validator naming a mapping's key
         parts.append(err["ctx"]["key"])
     at_key = kind in ("missing", "extra_forbidden", "null_value") or "[key]" in loc
     return parts, at_key

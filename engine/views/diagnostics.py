@@ -20,7 +20,7 @@ PER_FILE = 100
 
 def render_text(diagnostics: Sequence[Diagnostic], source: SourceText, console: Console) -> str:
     """rustc/Terraform-style: a header line, the source line with a caret, then the hint."""
-    lines = _SourceLines(source)
+    lines = _SourceLines(source, diagnostics)
     by_file: dict[str | None, list[Diagnostic]] = {}
     for d in diagnostics:
         by_file.setdefault(d.file, []).append(d)
@@ -34,11 +34,16 @@ def render_text(diagnostics: Sequence[Diagnostic], source: SourceText, console: 
 
 
 class _SourceLines:
-    """Each file's text split into lines once: splitting it again for every diagnostic was quadratic."""
+    """Each file's text split into lines once (splitting it again for every diagnostic was quadratic), and
+    where secret literals sit, so that every snippet of their lines masks them, not only their own."""
 
-    def __init__(self, source: SourceText) -> None:
+    def __init__(self, source: SourceText, diagnostics: Sequence[Diagnostic]) -> None:
         self.source = source
         self.split: dict[str, list[str]] = {}
+        self.secrets: dict[tuple[str, int], set[tuple[int, int]]] = {}
+        for d in diagnostics:
+            if d.sensitive and d.file and d.line:
+                self.secrets.setdefault((d.file, d.line), set()).add((max(1, d.column or 1), d.span))
 
     def __call__(self, file: str) -> list[str]:
         if file not in self.split:
@@ -90,16 +95,35 @@ def _snippet(d: Diagnostic, source: _SourceLines, console: Console) -> list[str]
     all_lines = source(d.file) if d.file else []
     if not d.line or d.line > len(all_lines):
         return []
-    line = visible(all_lines[d.line - 1].replace("\t", " "))
-    column = max(1, d.column or 1)
-    if d.sensitive:  # the line may hold a credential: show its shape, never its value
-        line = line[: column - 1] + "*" * min(8, max(1, len(line) - column + 1))
-    line, column = _window(line, column)
+    secrets = source.secrets.get((d.file, d.line), set()) if d.file else set()
+    line, column, span = _mask(all_lines[d.line - 1].replace("\t", " "), max(1, d.column or 1), d.span, secrets)
+    line, column = _window(visible(line), column)
     pad = " " * _gutter(d)
-    width = max(1, min(d.span, len(line) - column + 1))
+    width = max(1, min(span, len(line) - column + 1))
     caret = " " * (column - 1) + console.style("^" * width, "red" if d.is_error else "yellow", "bold")
     number = str(d.line).rjust(_gutter(d) - 1)
     return [f"{pad}|", f"{number} | {line}", f"{pad}| {caret}"]
+
+
+_MASK = "*" * 8
+
+
+def _mask(line: str, column: int, span: int, secrets: set[tuple[int, int]]) -> tuple[str, int, int]:
+    """The line with each secret literal on it replaced by eight stars (its length is not shown either), and
+    the caret's column and width moved with the text. A value whose width is unknown (it goes on over more
+    lines) is masked to the end of the line."""
+    for start, width in sorted(secrets, reverse=True):
+        end = len(line) if width <= 1 else min(len(line), start - 1 + width)  # 1-based, inclusive
+        if start > len(line):
+            continue
+        line = line[: start - 1] + _MASK + line[end:]
+        if column == start:
+            span = len(_MASK)
+        elif start < column <= end:
+            column, span = start, len(_MASK)
+        elif column > end:
+            column += len(_MASK) - (end - start + 1)
+    return line, column, span
 
 
 _WIDTH = 100

@@ -131,6 +131,16 @@ def test_a_file_with_200_000_mistakes_is_reported_quickly_and_in_part(repo: Path
     assert "Found 199999 errors and 0 warnings in 1 file." in result.out
 
 
+def test_a_secret_literal_is_masked_in_every_snippet_of_its_line(repo: Path, cli: Callable[..., Result]) -> None:
+    path = repo / ONCALL
+    text = path.read_text().replace("port: 587,", 'port: "587",')
+    path.write_text(text.replace('password: "${env:SMTP_PASSWORD}"', "password: hunter2-secret"))
+    result = cli("--repo", repo, "validate")
+    assert [(code, line) for _, line, code in located_errors(result.out)] == [("MO104", 14), ("MO109", 14)]
+    assert "hunter2" not in result.output
+    assert result.out.count('password: ********}') == 2
+
+
 def test_example_repository_validates_clean(cli: Callable[..., Result]) -> None:
     result = cli("--repo", ROOT, "validate")
     assert result.code == 0

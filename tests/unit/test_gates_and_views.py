@@ -13,6 +13,7 @@ from engine import gates
 from engine.console import Console
 from engine.executor import StepOutcome
 from engine.plan import Action, ActionKind, Plan, Step
+from engine.scalars.secretref import parse_template
 from engine.views.apply import ProgressView
 from engine.views.confirm import Confirmation
 from engine.workspace import Workspace
@@ -22,6 +23,11 @@ from tests.http_support import QuietHandler, listen, shut
 
 class Handler(QuietHandler):
     def do_POST(self) -> None:
+        if self.path.endswith("/whoami"):  # echoes the credential back, as a careless server might
+            self.send_response(418)
+            self.end_headers()
+            self.wfile.write(f"you sent {self.headers.get('Authorization')}".encode())
+            return
         if self.path.endswith("/slow"):
             time.sleep(1.5)  # longer than the test's timeout
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -82,6 +88,22 @@ def test_an_environment_without_endpoints_fails_http_tests_clearly(workspace: Wo
                                                       env.digest), env.models["sentiment"], "1.4.2", "green", None)
     result = gates.run_tests(ctx, ["smoke"])
     assert not result.ok and "no preview endpoint for staging" in result.summary
+
+
+def test_a_header_reference_is_resolved_only_when_sent_and_never_shown(workspace: Workspace,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = context(workspace, "recommender")
+    ping = next(t for t in ctx.model.spec.tests if t.name == "ping")
+    assert ping.http is not None
+    check = ping.http.model_copy(update={"path": "/whoami",
+                                         "headers": {"Authorization": parse_template("Bearer ${env:MODEL_TOKEN}")}})
+    monkeypatch.delenv("MODEL_TOKEN", raising=False)
+    unset = gates._http_test(ctx, check, 5)
+    assert unset.status == "fail" and "environment variable MODEL_TOKEN is not set" in unset.summary
+    monkeypatch.setenv("MODEL_TOKEN", "tok-live-0123456789")
+    sent = gates._http_test(ctx, check, 5)
+    assert sent.summary == "GET /whoami answered 418, expected 200"
+    assert sent.output == "you sent Bearer ***"  # the server saw the value; the result never shows it
 
 
 def test_command_timeouts_are_failures(workspace: Workspace) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
+from pydantic import Field, PlainValidator, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from engine.catalog import MetricName
@@ -17,9 +17,12 @@ from engine.config.spec.types import (
     SemVerField,
     SizeField,
     Spec,
+    TemplateField,
     described,
 )
+from engine.diagnostics import clip
 from engine.scalars.duration import Duration
+from engine.scalars.secretref import Template
 
 
 def exactly_one(model: Spec, fields: tuple[str, ...], what: str) -> None:
@@ -183,12 +186,32 @@ class HttpCheck(Spec):
 
     path: str = described("Request path, appended to the slot URL.", pattern=r"^/")
     method: Literal["GET", "POST", "PUT", "HEAD"] = described("HTTP method.", default="GET")
-    headers: dict[str, str] = described("Extra request headers.", default_factory=dict)
+    headers: dict[str, TemplateField] = described(
+        'Extra request headers. Values may hold ${env:NAME} references, resolved only when the request is sent; a '
+        'credential header (Authorization, Cookie, X-Api-Key, any name with token, secret, key or auth) must take '
+        'one, such as "Bearer ${env:MODEL_TOKEN}".', default_factory=dict)
     json_: Any = Field(default=None, alias="json", description="JSON request body.",
                        json_schema_extra={"type": ["object", "array", "string", "number", "boolean"]})
     expect_status: Int = described("Expected HTTP status.", default=200, ge=100, le=599)
     expect_body_contains: str | None = described("Text the response body must contain.", default=None)
     max_latency: DurationField | None = described("Slowest acceptable response.", default=None)
+
+
+    @field_validator("headers")
+    @classmethod
+    def _no_literal_credentials(cls, headers: dict[str, Template]) -> dict[str, Template]:
+        for name, value in headers.items():
+            if _CREDENTIAL_HEADER.search(name) and not (value.refs and _SCHEME.fullmatch(value.literal)):
+                raise PydanticCustomError(
+                    "secret", f'literal value in the {clip(name)} header, which carries a credential: write a '
+                    'reference such as "Bearer ${env:MODEL_TOKEN}" and set the variable', {"key": name})
+        return headers
+
+
+#: Header names that carry credentials: their values must come from references, never from the file.
+_CREDENTIAL_HEADER = re.compile(r"cookie|token|secret|key|auth|passw|credential", re.IGNORECASE)
+#: What a credential header may say besides its reference: an authentication scheme ("Bearer ", "Basic ").
+_SCHEME = re.compile(r"(?:[A-Za-z][A-Za-z0-9-]* )?")
 
 
 class ModelTest(Spec):

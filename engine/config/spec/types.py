@@ -35,7 +35,7 @@ from engine.scalars import ScalarError, cpu, duration, semver, size
 from engine.scalars import secretref as secret
 from engine.scalars.cpu import Cpu
 from engine.scalars.duration import Duration
-from engine.scalars.secretref import SecretRef
+from engine.scalars.secretref import SecretRef, Template
 from engine.scalars.semver import SemVer
 from engine.scalars.size import Size
 
@@ -120,6 +120,11 @@ SecretField = Annotated[
     *_scalar("secret", secret.parse_secret_ref,
              {"type": "string", "format": "secret-ref", "pattern": secret.PATTERN,
               "examples": ["${env:SLACK_WEBHOOK_URL}"]}),
+]
+TemplateField = Annotated[
+    Template,
+    *_scalar("secret", secret.parse_template,
+             {"type": "string", "format": "text-with-secret-refs", "examples": ["Bearer ${env:MODEL_TOKEN}"]}),
 ]
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"

@@ -59,3 +59,33 @@ def test_a_canary_weight_over_100_is_refused_at_its_step(repo: Path) -> None:
 def test_a_canary_may_end_at_exactly_100(repo: Path) -> None:
     edit(repo, FRAUD, "- setWeight: 50", "- setWeight: 100")
     assert validate_repo(repo).valid
+
+
+RECOMMENDER = "environments/staging/models/recommender.yaml"
+PING = "http: {path: /ping, expectStatus: 200, expectBodyContains: Healthy}"
+
+
+@pytest.mark.parametrize(("headers", "message"), [
+    ('{Authorization: "Bearer sk-live-abc"}', "literal value in the Authorization header, which carries a credential"),
+    ("{X-Api-Key: abc123}", "literal value in the X-Api-Key header, which carries a credential"),
+    ("{Cookie: session=1}", "literal value in the Cookie header, which carries a credential"),
+    ('{X-Auth-Token: "Bearer ${env:A} extra"}', "literal value in the X-Auth-Token header"),
+    ('{Authorization: "Bearer ${MODEL_TOKEN}"}', 'malformed secret reference: write "${env:MODEL_TOKEN}"'),
+])
+def test_a_credential_header_takes_a_reference(repo: Path, headers: str, message: str) -> None:
+    edit(repo, RECOMMENDER, PING, PING[:-1] + f", headers: {headers}}}")
+    found = errors(repo)
+    assert [(f[0], f[1], f[2]) for f in found] == [("MO109", RECOMMENDER, 22)]
+    assert found[0][3].startswith("/spec/tests/0/http/headers/") and found[0][4].startswith(message)
+
+
+def test_headers_with_references_or_without_credentials_are_valid(repo: Path) -> None:
+    edit(repo, RECOMMENDER, PING, PING[:-1] + ', headers: {Authorization: "Bearer ${env:MODEL_TOKEN}", '
+         'X-Api-Key: "${env:MODEL_KEY}", Accept: text/plain}}')
+    result = validate_repo(repo)
+    assert result.valid, result.diagnostics
+    model = next(d for d in result.documents if d.source.file == RECOMMENDER)
+    headers = model.spec.tests[0].http.headers
+    assert {k: str(v) for k, v in headers.items()} == {"Authorization": "Bearer ${env:MODEL_TOKEN}",
+                                                       "X-Api-Key": "${env:MODEL_KEY}", "Accept": "text/plain"}
+    assert {r.variable for v in headers.values() for r in v.refs} == {"MODEL_TOKEN", "MODEL_KEY"}

@@ -24,7 +24,7 @@ from engine.gates import metric_source
 from engine.model import DesiredState, EnvironmentConfig
 from engine.plan import Action, EnvironmentPlan, Plan
 from engine.planner import PlanOptions, make_plan, plan_environment
-from engine.state.format import EnvironmentState
+from engine.state.format import EnvironmentState, Rejection
 from engine.state.journal import journal_path, open_journal
 from engine.state.lock import locked
 from engine.state.store import remove_stale_temporaries, state_path, write_state
@@ -41,6 +41,7 @@ class ApplyRequest:
     commit: bool = False
     promote: frozenset[str] = frozenset()
     only: frozenset[str] | None = None
+    reject: tuple[tuple[str, Rejection], ...] = ()  # (model, version left) recorded with the first state write
 
 
 @dataclass
@@ -133,6 +134,16 @@ def _work_to_do(ws: Workspace, env_plan: EnvironmentPlan) -> bool:
     return bool(env_plan.runnable) or bool(ws.recorded(env_plan.name)[1].entries)
 
 
+def _rejecting(state: EnvironmentState, reject: tuple[tuple[str, Rejection], ...]) -> EnvironmentState:
+    """Record, before anything moves, the versions a hand rollback leaves: killed halfway, the next apply
+    must not bring them back."""
+    models = dict(state.models)
+    for name, rejection in reject:
+        if name in models:
+            models[name] = models[name].model_copy(update={"desired_rejected": rejection})
+    return state.model_copy(update={"models": models})
+
+
 def _check_tree(root: Path, request: ApplyRequest) -> str | None:
     repo = gitutil.repo_for_commit(root) if request.commit else gitutil.open_repo(root)
     if repo is None:
@@ -171,6 +182,8 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
         lineage = state.lineage or str(uuid.uuid4())
         state = state.model_copy(update={"lineage": lineage, "serial": state.serial + 1, "applied_plan": plan.id,
                                          "engine_version": __version__, "git_sha": git_sha or state.git_sha})
+        if request.reject and not replay.interrupted:
+            state = _rejecting(state, request.reject)
         metrics = metric_source(ws.root, env)  # like the journal, a source that cannot be opened fails before any write
         journal = open_journal(ws.root, env.name)
         try:

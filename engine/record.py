@@ -139,8 +139,9 @@ def finish(state: ModelState, now: datetime) -> ModelState:
     automatic = rollout.kind == "autorollback"
     outcome = "RolledBack" if automatic else "Promoted"
     history = state.history if automatic else _close(state.history, rollout.attempt, outcome, "", now)
-    # a successful rollout means the configuration moved past any earlier rejection
-    rejected = state.desired_rejected if automatic else None
+    # A successful rollout means the configuration moved past any earlier rejection; a rollback does not:
+    # `modelops rollback` records the version it leaves as rejected when it starts.
+    rejected = state.desired_rejected if rollout.kind in ("autorollback", "rollback") else None
     return state.model_copy(update={"rollout": None, "phase": "RolledBack" if automatic else "Healthy",
                                     "history": history, "desired_rejected": rejected})
 

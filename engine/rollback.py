@@ -1,8 +1,11 @@
 """`modelops rollback` and `modelops promote`: change what serves, then make Git say the same thing.
 
-Rollback picks an earlier release (the warm slot's, the previous one, or `--to VERSION`), applies it
-(instantly when it is still warm), records the version it left as rejected, and rewrites the revision
-fields of the model's YAML (version, artifact, serving) so the next plan is `No changes.`.
+Rollback picks an earlier release (the warm slot's, the previous one, or `--to VERSION`) and prepares the
+edit of the revision fields of the model's YAML (version, artifact, serving) first, so a file it cannot
+edit stops it before anything moves. Once confirmed, it writes the YAML, then applies the release
+(instantly when it is still warm) with the version it leaves recorded as rejected in the apply's first
+state write. Killed at any point after that, the next `apply` converges to what Git now says and will not
+bring the left version back; a rollback that fails puts the YAML back as it was.
 Promotion copies the revision that is Healthy upstream into the downstream YAML; it applies nothing.
 """
 
@@ -26,7 +29,7 @@ from engine.state.lock import locked
 from engine.state.store import read_state, write_state
 from engine.timeutil import now_iso
 from engine.workspace import Workspace
-from engine.yamledit import update_model
+from engine.yamledit import Edit, prepare_model_edit
 
 
 @dataclass(frozen=True)
@@ -52,29 +55,74 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
     release = pick_release(recorded, to, desired.revision)
     target = with_revision(desired, release.spec)
     override = replace(env, models={**env.models, model: target})
+    edit = prepare_revision(ws, desired, release.spec) if write else None
+    left = _left(recorded, release)
     # naming a version is the explicit consent a rejected version needs (`--retry-rejected` for apply)
     request = ApplyRequest((env.name,), retry_rejected=to is not None,
-                           only=frozenset({target_key(env.name, f"model/{model}")}), allow_dirty=True)
-    outcome = run_apply(ws, request, confirm, observer, log, overrides={env.name: override})
+                           only=frozenset({target_key(env.name, f"model/{model}")}), allow_dirty=True,
+                           reject=((model, left),) if left is not None else ())
+    written: list[Edit] = []
+
+    def confirmed(plan: Plan) -> bool:
+        if not confirm(plan):
+            return False
+        if edit is not None:  # Git says where traffic goes before it moves
+            edit.write()
+            written.append(edit)
+        return True
+
+    try:
+        outcome = run_apply(ws, request, confirmed, observer, log, overrides={env.name: override})
+    except BaseException:
+        _undo_unless_moved(ws, env.name, model, recorded, written)
+        raise
     if not outcome.environments and not outcome.declined and recorded.revision != release.revision:
         rejected = recorded.desired_rejected is not None and recorded.desired_rejected.revision == release.revision
         hint = f"name it to bring it back: --to {release.version}" if rejected and to is None else "nothing changed"
         raise EngineError(f"{model} was not rolled back to {release.version}: {_blocked(outcome.plan)}", hint=hint)
-    edited: list[str] = []
-    if not outcome.failed and not outcome.declined:
-        if write:
-            edited = write_revision(ws, env, desired, release.spec)
-        _settle(ws, env.name, model, left=recorded if outcome.environments else None, git_agrees=write)
+    succeeded = not outcome.failed and not outcome.declined
+    if outcome.failed:
+        for done in written:
+            done.undo()  # the release failed and traffic went back: so does Git
+    elif succeeded:
+        if edit is not None and not written:  # nothing to apply (Git catching up after an automatic rollback)
+            edit.write()
+        _agree(ws, env.name, model, git_agrees=write)
         # the YAML and the state both moved since `ws` was read: render the report from what is there now
         from engine.report import write_reports
 
         write_reports(Workspace.load(ws.root), [env.name])
+    edited = _fields(desired, release.spec) if edit is not None and succeeded else []
     result = RollbackResult(model, env.name, recorded.version, release.version, outcome, edited)
-    if repo is not None and not outcome.failed and not outcome.declined:
+    if repo is not None and succeeded:
         message = f"modelops rollback: {model} in {env.name}, {recorded.version} -> {release.version}"
         result = replace(result, committed=gitutil.commit(repo, ws.root, [*written_by(env.name), desired.file],
                                                           message))
     return result
+
+
+def _left(recorded: ModelState, release: Release) -> Rejection | None:
+    """The rejection of the version a rollback leaves (none when it is already serving the release)."""
+    if not recorded.version or not recorded.revision or recorded.revision == release.revision:
+        return None
+    return Rejection(version=recorded.version, revision=recorded.revision, at=now_iso(),
+                     reason="rolled back by hand (modelops rollback)")
+
+
+def _undo_unless_moved(ws: Workspace, environment: str, model: str, recorded: ModelState,
+                       written: list[Edit]) -> None:
+    """An apply that stopped with an error: if it never recorded a move (a held lock, a failed write), Git
+    goes back to what it said; if it did, the YAML stays with the release now recorded."""
+    if not written:
+        return
+    ws.forget(environment)
+    try:
+        current = ws.state(environment).models.get(model)
+    except EngineError:
+        return
+    if current is not None and current.revision == recorded.revision and current.rollout is None:
+        for done in written:
+            done.undo()
 
 
 def _blocked(plan: Plan) -> str:
@@ -114,34 +162,34 @@ def pick_release(state: ModelState, to: str | None, desired_revision: str) -> Re
     return earlier[-1]
 
 
-def _settle(ws: Workspace, environment: str, model: str, left: ModelState | None, git_agrees: bool) -> None:
-    """After a rollback: remember the version that was left (so a later apply does not silently bring it
-    back), and once Git says what serves, the model is simply Healthy again."""
+def _agree(ws: Workspace, environment: str, model: str, git_agrees: bool) -> None:
+    """After an automatic rollback, once Git says what serves, the model is simply Healthy again."""
+    if not git_agrees:
+        return
     with locked(ws.root, environment, "rollback"):
         state = read_state(ws.root, environment)
         current = state.models.get(model)
-        if current is None:
+        if current is None or current.phase != "RolledBack" or current.rollout is not None:
             return
-        update: dict[str, Any] = {}
-        if left is not None and left.version and left.revision and current.revision != left.revision:
-            update["desired_rejected"] = Rejection(version=left.version, revision=left.revision, at=now_iso(),
-                                                   reason="rolled back by hand (modelops rollback)")
-        if git_agrees and current.phase == "RolledBack" and current.rollout is None:
-            update["phase"] = "Healthy"
-        if update:
-            models = {**state.models, model: current.model_copy(update=update)}
-            write_state(ws.root, state.model_copy(update={"serial": state.serial + 1, "models": models}))
+        models = {**state.models, model: current.model_copy(update={"phase": "Healthy"})}
+        write_state(ws.root, state.model_copy(update={"serial": state.serial + 1, "models": models}))
     ws.forget(environment)
 
 
-def write_revision(ws: Workspace, env: EnvironmentConfig, model: ModelConfig, release: dict[str, Any]) -> list[str]:
-    """Rewrite version, artifact and serving of the model's YAML to the release's; returns what changed."""
-    current = revision_part(dump(model.spec))
-    wanted = revision_part(release)
-    changes = spec_changes(current, wanted)
+def _changes(model: ModelConfig, release: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    return spec_changes(revision_part(dump(model.spec)), revision_part(release))
+
+
+def _fields(model: ModelConfig, release: dict[str, Any]) -> list[str]:
+    return [path for path, _, _ in _changes(model, release)]
+
+
+def prepare_revision(ws: Workspace, model: ModelConfig, release: dict[str, Any]) -> Edit | None:
+    """The edit of version, artifact and serving in the model's YAML to the release's (None: nothing differs)."""
+    changes = _changes(model, release)
     if not changes:
-        return []
-    expected = digest(wanted)
+        return None
+    expected = digest(revision_part(release))
 
     def verify(text: str) -> str | None:
         for doc in load_text(model.file, text.encode()).documents:
@@ -150,8 +198,7 @@ def write_revision(ws: Workspace, env: EnvironmentConfig, model: ModelConfig, re
                 return None if digest(revision_part(body)) == expected else "the revision fields differ"
         return "the model disappeared"
 
-    update_model(ws.root, model.file, model.name, changes, verify)
-    return [path for path, _, _ in changes]
+    return prepare_model_edit(ws.root, model.file, model.name, changes, verify)
 
 
 @dataclass(frozen=True)
@@ -181,7 +228,10 @@ def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bo
     missing = [f for f in REVISION_FIELDS if f not in upstream.spec]
     if missing:
         raise EngineError(f"the recorded state of {model} in {src.name} lacks {', '.join(missing)}")
-    edited = write_revision(ws, dst, desired, upstream.spec) if write else []
+    edit = prepare_revision(ws, desired, upstream.spec) if write else None
+    if edit is not None:
+        edit.write()
+    edited = _fields(desired, upstream.spec) if edit is not None else []
     done = Promotion(model, src.name, dst.name, upstream.version, edited, desired.file)
     if repo is not None and edited:
         message = f"modelops promote: {model} {upstream.version} from {src.name} to {dst.name}"

@@ -1,23 +1,30 @@
 """Editing a model's YAML in place, the way a careful person would: only the values that must change.
 
-ruamel.yaml's round-trip mode keeps comments, key order, flow style and quoting. Its indentation must be
-told, so it is measured from the file first; then a no-op round-trip must reproduce the file byte for
-byte, or the edit is refused (modelops never silently reformats a file). The written file is checked to
-parse to the intended values before it replaces the old one.
+When every change replaces an existing scalar, the new values are spliced into the original text at the
+positions the YAML composer reports, in the scalar's own style (plain, single or double quoted): every
+other byte stays, whatever the file's layout (a leading `---`, CRLF line ends, flow mappings with spaces,
+aligned values). Adding or removing keys needs ruamel.yaml's round-trip mode, which keeps comments, key
+order, flow style and quoting; its indentation must be told, so it is measured from the file first, and a
+no-op round-trip must reproduce the file byte for byte or the edit is refused (modelops never silently
+reformats a file). Either way the new text is checked to parse to the intended values before it is used.
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import json
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from engine.errors import EngineError
@@ -61,27 +68,118 @@ def _dump(yaml: YAML, docs: list[Any]) -> str:
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class Edit:
+    """A prepared edit of one file: written only if the file still holds `before`."""
+
+    root: Path
+    rel: str
+    before: str
+    after: str
+
+    def write(self) -> None:
+        self._swap(self.before, self.after)
+
+    def undo(self) -> None:
+        self._swap(self.after, self.before)
+
+    def _swap(self, expected: str, wanted: str) -> None:
+        path = self.root / self.rel
+        if _read(path) != expected:
+            raise EngineError(f"{self.rel} changed while modelops was editing it; it was left as it is now")
+        atomic_write(path, wanted, self.root)
+
+
 def update_model(root: Path, rel: str, name: str, changes: list[tuple[str, Any, Any]],
                  verify: Callable[[str], str | None]) -> None:
-    """Apply leaf changes (dotted path under `spec`, old, new; new None removes the key) to Model `name`.
+    """Apply leaf changes (dotted path under `spec`, old, new; new None removes the key) to Model `name`."""
+    prepare_model_edit(root, rel, name, changes, verify).write()
 
-    `verify` gets the new text and returns a problem (the file is then left alone) or None.
-    """
-    path = root / rel
-    text = path.read_text(encoding="utf-8")
+
+def prepare_model_edit(root: Path, rel: str, name: str, changes: list[tuple[str, Any, Any]],
+                       verify: Callable[[str], str | None]) -> Edit:
+    """The edit `update_model` makes, without writing it. `verify` gets the new text and returns a problem
+    (the edit is then refused) or None."""
+    text = _read(root / rel)
+    new_text = _spliced(text, name, changes)
+    if new_text is None:
+        new_text = _round_trip(text, rel, name, changes)
+    problem = verify(new_text)
+    if problem is not None:
+        raise EngineError(f"editing {rel} would not give the intended model: {problem}; the file was left unchanged")
+    return Edit(root, rel, text, new_text)
+
+
+def _read(path: Path) -> str:
+    with path.open(encoding="utf-8", newline="") as handle:  # keep CRLF line ends as they are
+        return handle.read()
+
+
+def _round_trip(text: str, rel: str, name: str, changes: list[tuple[str, Any, Any]]) -> str:
     yaml = _yaml(text)
     docs = list(yaml.load_all(text))
     if _dump(yaml, docs) != text:
         raise EngineError(f"{rel} cannot be edited without reformatting it (unusual indentation or layout)",
-                          hint="edit it by hand: " + ", ".join(f"spec.{p} = {new!r}" for p, _, new in changes))
+                          hint="nothing was changed; run again with --no-write and edit it by hand: "
+                               + ", ".join(f"spec.{p} = {new!r}" for p, _, new in changes))
     spec = _model_spec(docs, name, rel)
     for dotted, _, new in changes:
         _set(spec, dotted.split("."), new)
-    new_text = _dump(yaml, docs)
-    problem = verify(new_text)
-    if problem is not None:
-        raise EngineError(f"editing {rel} would not give the intended model: {problem}; the file was left unchanged")
-    atomic_write(path, new_text, root)
+    return _dump(yaml, docs)
+
+
+def _spliced(text: str, name: str, changes: list[tuple[str, Any, Any]]) -> str | None:
+    """The text with each changed scalar replaced in place, or None when a change is not a scalar swap."""
+    try:
+        spec = _spec_node(text, name)
+    except YAMLError:
+        return None
+    spans: list[tuple[int, int, str]] = []
+    for dotted, _, new in changes:
+        node = _child(spec, dotted.split(".")) if spec is not None else None
+        if node is None or new is None or isinstance(new, dict | list) or node.style not in (None, "'", '"'):
+            return None
+        spans.append((node.start_mark.index, node.end_mark.index, _scalar(new, node.style)))
+    for start, end, value in sorted(spans, reverse=True):  # from the end, so earlier offsets stay valid
+        text = text[:start] + value + text[end:]
+    return text
+
+
+def _spec_node(text: str, name: str) -> MappingNode | None:
+    for doc in YAML(typ="rt").compose_all(text):
+        if isinstance(doc, MappingNode) and _value(_child(doc, ["kind"])) == "Model" and _value(
+                _child(doc, ["metadata", "name"])) == name:
+            spec = _child(doc, ["spec"])
+            return spec if isinstance(spec, MappingNode) else None
+    return None
+
+
+def _child(node: Node | None, keys: list[str]) -> Any:
+    for key in keys:
+        if not isinstance(node, MappingNode):
+            return None
+        node = next((v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key), None)
+    return node
+
+
+def _value(node: Node | None) -> str | None:
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_./@+~-]+")
+_NOT_A_STRING = re.compile(r"[-+]?(\d[\d_]*\.?\d*([eE][-+]?\d+)?|\.inf|\.nan|0x[0-9a-fA-F]+|0o[0-7]+)|"
+                           r"true|false|True|False|TRUE|FALSE|null|Null|NULL|~|yes|no|on|off")
+
+
+def _scalar(value: Any, style: str | None) -> str:
+    """`value` as YAML in the style of the scalar it replaces (a plain one is quoted if it must be)."""
+    if not isinstance(value, str):
+        return json.dumps(value)
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    if style is None and _PLAIN.fullmatch(value) and not _NOT_A_STRING.fullmatch(value):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _model_spec(docs: list[Any], name: str, rel: str) -> CommentedMap:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import EngineError
-from engine.yamledit import guess_indent, update_model
+from engine.yamledit import guess_indent, prepare_model_edit, update_model
 from tests.conftest import ROOT
 
 SENTIMENT = "environments/production/models/sentiment.yaml"
@@ -54,14 +54,59 @@ def test_keys_are_added_and_removed_in_place(tmp_path: Path) -> None:
         "  artifact:\n    uri: s3://a\n  serving:\n    replicas: 2\n")
 
 
-def test_a_file_ruamel_would_reformat_is_left_alone(tmp_path: Path) -> None:
+def test_a_file_ruamel_would_reformat_is_left_alone_when_keys_must_be_added(tmp_path: Path) -> None:
     rel = "environments/staging/models/m.yaml"
     (tmp_path / rel).parent.mkdir(parents=True)
     odd = "kind: Model\nmetadata: {name: m}\nspec:\n  version:    1.0.0\n  tests: [ {name: a} ,  {name: b} ]\n"
     (tmp_path / rel).write_text(odd)
     with pytest.raises(EngineError, match="cannot be edited without reformatting it"):
-        update_model(tmp_path, rel, "m", [("version", "1.0.0", "1.1.0")], lambda _: None)
+        update_model(tmp_path, rel, "m", [("version", "1.0.0", "1.1.0"), ("serving.replicas", None, 2)],
+                     lambda _: None)
     assert (tmp_path / rel).read_text() == odd
+    update_model(tmp_path, rel, "m", [("version", "1.0.0", "1.1.0")], lambda _: None)  # a scalar swap: spliced
+    assert (tmp_path / rel).read_text() == odd.replace("1.0.0", "1.1.0")
+
+
+LAYOUTS = {
+    "yamllint's leading ---": "---\nkind: Model\nmetadata:\n  name: m\nspec:\n  version: 1.0.0\n",
+    "a comment, then ---": "# owned by nlp\n---\nkind: Model\nmetadata: {name: m}\nspec:\n  version: '1.0.0'\n",
+    "prettier's flow style": 'kind: Model\nmetadata: { name: m }\nspec: { version: "1.0.0", port:  8000 }\n',
+    "CRLF line ends": "kind: Model\r\nmetadata:\r\n  name: m\r\nspec:\r\n  version: 1.0.0  # pinned\r\n",
+    "aligned values": "kind:       Model\nmetadata:\n  name:     m\nspec:\n  version:  1.0.0\n",
+    "two documents": "kind: Other\nspec: {version: 1.0.0}\n---\nkind: Model\nmetadata: {name: m}\nspec:\n"
+                     "  version: 1.0.0\n",
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_common_layouts_keep_every_byte_but_the_value(tmp_path: Path, layout: str) -> None:
+    rel = "m.yaml"
+    text = LAYOUTS[layout]
+    (tmp_path / rel).write_bytes(text.encode())
+    update_model(tmp_path, rel, "m", [("version", "1.0.0", "1.0.1")], lambda _: None)
+    model_at = text.index("kind: Model") if "kind: Other" in text else 0
+    assert (tmp_path / rel).read_bytes() == (text[:model_at] + text[model_at:].replace("1.0.0", "1.0.1")).encode()
+
+
+def test_a_plain_value_that_would_read_as_a_number_is_quoted(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text("kind: Model\nmetadata: {name: m}\nspec:\n  version: v1\n  replicas: 2\n")
+    update_model(tmp_path, "m.yaml", "m", [("version", "v1", "2.0"), ("replicas", 2, 3)], lambda _: None)
+    assert (tmp_path / "m.yaml").read_text() == ('kind: Model\nmetadata: {name: m}\nspec:\n  version: "2.0"\n'
+                                                 "  replicas: 3\n")
+
+
+def test_a_prepared_edit_is_not_written_over_a_file_that_changed(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text("kind: Model\nmetadata: {name: m}\nspec:\n  version: 1.0.0\n")
+    edit = prepare_model_edit(tmp_path, "m.yaml", "m", [("version", "1.0.0", "1.1.0")], lambda _: None)
+    assert (tmp_path / "m.yaml").read_text().endswith("version: 1.0.0\n")  # nothing written yet
+    edit.write()
+    assert (tmp_path / "m.yaml").read_text().endswith("version: 1.1.0\n")
+    edit.undo()
+    assert (tmp_path / "m.yaml").read_text().endswith("version: 1.0.0\n")
+    (tmp_path / "m.yaml").write_text("kind: Model\nmetadata: {name: m}\nspec:\n  version: 1.0.5\n")
+    with pytest.raises(EngineError, match=r"m\.yaml changed while modelops was editing it"):
+        edit.write()
+    assert (tmp_path / "m.yaml").read_text().endswith("version: 1.0.5\n")
 
 
 def test_a_failed_verification_leaves_the_file_unchanged(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from engine.config.documents import Document
-from engine.config.loader import SourceDocument
+from engine.config.loader import SourceDocument, resolve_plain
 from engine.config.repo import Sources, placement
 from engine.config.spec import API_VERSION, DOCUMENTS
 from engine.config.spec.policies import CLOCK_PATTERN, CRON_PATTERN, EMAIL_PATTERN, LABEL_PATTERN
@@ -129,8 +129,8 @@ def _home(kind: str) -> str:
 
 # -- pydantic errors to diagnostics -----------------------------------------------------------------
 
-_CUSTOM_CODES = {"duration": "MO106", "size": "MO107", "cpu": "MO107", "semver": "MO108", "secret": "MO109",
-                 "name": "MO111", "null_value": "MO104"}
+_CUSTOM_CODES = {"duration": "MO106", "measure": "MO106", "size": "MO107", "cpu": "MO107", "semver": "MO108",
+                 "secret": "MO109", "name": "MO111", "null_value": "MO104"}
 _TYPE_NAMES = {
     "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
     "bool_type": "true or false", "dict_type": "a mapping", "model_type": "a mapping",
@@ -192,7 +192,7 @@ def _has(node: Any, item: Any) -> bool:
 def _describe(err: Any, model: type[BaseModel], parts: list[str | int]) -> tuple[str, str, str | None]:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind in _CUSTOM_CODES:
-        return _CUSTOM_CODES[kind], err["msg"], None
+        return _CUSTOM_CODES[kind], err["msg"], _QUOTED_NUMBER if kind == "measure" and _numeric(err) else None
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN:
         return "MO111", _name_problem(err.get("input")), None
     if kind == "missing":
@@ -268,11 +268,23 @@ def _type_hint(err: Any) -> str | None:
     value = err.get("input")
     if err["type"] == "bool_type" and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
         return f'YAML 1.2 reads "{value}" as text; write true or false'
-    if err["type"] in ("int_type", "float_type") and isinstance(value, str):
-        return "remove the quotes around the number"
+    if err["type"] in ("int_type", "float_type") and _numeric(err):
+        return _QUOTED_NUMBER
     if err["type"] == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
         return "quote the value to make it a string"
     return None
+
+
+_QUOTED_NUMBER = "remove the quotes around the number"
+
+
+def _numeric(err: Any) -> bool:
+    """Whether the input is text that YAML would read as a number without its quotes."""
+    value = err.get("input")
+    if not isinstance(value, str) or len(value) > 100:
+        return False
+    number = resolve_plain(value)
+    return isinstance(number, int | float) and not isinstance(number, bool)
 
 
 def fields_at(model: type[BaseModel], loc: Iterable[Any]) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from engine.catalog import METRICS
 from engine.config.documents import Document
 from engine.config.spec.policies import AlertRule, Thresholds
+from engine.config.spec.types import valid_name
 from engine.diagnostics import pointer, suggestion
 from engine.scalars.duration import Duration
 from engine.validate.findings import Findings
@@ -108,7 +109,7 @@ def _environment(env: Document, refs: _References, findings: Findings) -> None:
     directory = env.directory
     if directory != env.name:
         findings.error("MO203", f'environment "{env.name}" lives in environments/{directory}/', env.source,
-                       "/metadata/name", hint=f"rename the directory or set metadata.name: {directory}")
+                       "/metadata/name", hint=_directory_hint(env.name, directory or ""))
     spec = env.spec
     if spec.promotes_from is not None:
         if spec.promotes_from == env.name:
@@ -121,6 +122,16 @@ def _environment(env: Document, refs: _References, findings: Findings) -> None:
                            f"({window.from_.isoformat()})", env.source, pointer("spec", "freeze", i, "to"))
     _target(env, findings)
     _metrics(env, findings)
+
+
+def _directory_hint(name: str, directory: str) -> str:
+    if valid_name(directory) == directory:
+        return f"rename the directory to {name} or set metadata.name: {directory}"
+    # the directory is no valid name (metadata.name: Staging_EU would fail MO111): only renaming it helps
+    suggested = valid_name(directory)
+    label = f" such as {suggested}" if suggested and suggested != name else ""
+    return f"rename the directory to {name}" + (f" (or to a DNS-1123 label{label}, and set metadata.name to match)"
+                                                if label else "")
 
 
 def _target(env: Document, findings: Findings) -> None:

@@ -137,12 +137,18 @@ def parse_name(value: Any) -> str:
         raise ScalarError(f"expected a name (a string), got {type(value).__name__}")
     if _NAME.match(value):
         return value
-    fixed = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63]
-    hint = f' (try "{fixed}")' if fixed and _NAME.match(fixed) else ""
+    fixed = valid_name(value)
+    hint = f' (try "{fixed}")' if fixed else ""
     raise ScalarError(
         f'invalid name "{clip(value)}": use a DNS-1123 label, lowercase letters, digits and "-", '
         f"starting and ending with a letter or digit, at most 63 characters{hint}"
     )
+
+
+def valid_name(value: str) -> str | None:
+    """The DNS-1123 label closest to `value` ("Staging_EU" -> "staging-eu"), or None when nothing is left."""
+    fixed = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63].rstrip("-")
+    return fixed if _NAME.match(fixed) else None
 
 
 # Checked by pydantic's own (Rust) pattern matcher: names are the most frequent field. The schema layer

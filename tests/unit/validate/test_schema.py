@@ -89,3 +89,28 @@ def test_headers_with_references_or_without_credentials_are_valid(repo: Path) ->
     assert {k: str(v) for k, v in headers.items()} == {"Authorization": "Bearer ${env:MODEL_TOKEN}",
                                                        "X-Api-Key": "${env:MODEL_KEY}", "Accept": "text/plain"}
     assert {r.variable for v in headers.values() for r in v.refs} == {"MODEL_TOKEN", "MODEL_KEY"}
+
+
+SLO = "policies/alerts/model-slo.yaml"
+SENTIMENT = "environments/staging/models/sentiment.yaml"
+
+
+def hints(repo: Path) -> list[tuple[str, int | None, str, str | None]]:
+    return [(d.code, d.line, d.message, d.hint) for d in validate_repo(repo).diagnostics]
+
+
+def test_a_quoted_number_threshold_is_mo106_with_a_hint_to_unquote(repo: Path) -> None:
+    edit(repo, SLO, "above: {warning: 0.02, critical: 0.05}", 'above: {warning: "0.02", critical: 0.05}')
+    assert hints(repo) == [("MO106", 16, 'invalid duration "0.02": expected numbers with units ms, s, m, h, d or w, '
+                            'such as "30s", "5m", "1h30m"', "remove the quotes around the number")]
+
+
+def test_a_threshold_that_is_neither_is_mo106_without_that_hint(repo: Path) -> None:
+    edit(repo, SLO, "above: {warning: 0.02, critical: 0.05}", "above: {warning: lots, critical: 0.05}")
+    assert [(h[0], h[3]) for h in hints(repo)] == [("MO106", None)]
+
+
+@pytest.mark.parametrize(("port", "hint"), [('"8000"', "remove the quotes around the number"), ("nope", None)])
+def test_the_unquote_hint_is_given_only_for_a_quoted_number(repo: Path, port: str, hint: str | None) -> None:
+    edit(repo, SENTIMENT, "port: 8000", f"port: {port}")
+    assert [(h[0], h[3]) for h in hints(repo)] == [("MO104", hint)]

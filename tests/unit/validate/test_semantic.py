@@ -131,6 +131,17 @@ def test_webhook_driver_needs_its_settings(repo: Path) -> None:
     assert [p[4] for p in found(repo)] == ['missing required field "webhook" for driver webhook']
 
 
+@pytest.mark.parametrize(("directory", "hint"), [
+    ("staging-eu", "rename the directory to staging or set metadata.name: staging-eu"),
+    ("Staging_EU", "rename the directory to staging (or to a DNS-1123 label such as staging-eu, and set "
+                   "metadata.name to match)"),
+])
+def test_an_environment_in_another_directory_gets_a_hint_that_validates(repo: Path, directory: str, hint: str) -> None:
+    (repo / "environments/staging").rename(repo / "environments" / directory)
+    mismatch = [d for d in validate_repo(repo).diagnostics if d.code == "MO203"]
+    assert [(d.file, d.hint) for d in mismatch] == [(f"environments/{directory}/environment.yaml", hint)]
+
+
 def test_error_guardrail_blocks_and_names_itself(repo: Path) -> None:
     edit(repo, "environments/production/models/recommender.yaml",
          "  strategy:\n    rolling: {maxUnavailable: 0, maxSurge: 1, previewTests: [ping]}\n", "")

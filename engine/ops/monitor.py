@@ -215,10 +215,9 @@ def measure(env: EnvironmentConfig, source: MetricSource, state: EnvironmentStat
 
 
 def _escalation_window(env: EnvironmentConfig, escalation: str | None) -> float:
+    """The longest `within` of the model's escalation rules (0 without any)."""
     policy = env.policies.get(f"EscalationPolicy/{escalation}") if escalation else None
-    spec = policy.spec if policy is not None else None
-    rules = spec.escalate if isinstance(spec, EscalationPolicySpec) else []
-    return max((r.when.within.seconds for r in rules), default=0.0)
+    return max((r.when.within.seconds for r in policy.spec.escalate), default=0.0) if policy is not None else 0.0
 
 
 def _samples(source: MetricSource, query: MetricQuery, rule: AlertRule, moment: datetime, escalation_window: float,

@@ -11,8 +11,11 @@ alert over `ALERTS` (see `meta_expr`).
 The generated tests feed synthetic raw series through the real catalogue queries (or, for raw queries and
 per-environment overrides, the recorded series itself) and assert, for every threshold, that a value on
 the quiet side does not alert and a value on the firing side held longer than `for` fires with exactly
-the expected labels and annotations; and for every escalation rule, that N-1 alert activations within the
-window do not escalate and N do. Output is deterministic: same configuration, same bytes.
+the expected labels and annotations; for a rule with `keep_firing_for`, that the alert still fires in the last
+minute of it after the value drops back and is gone the minute after; and for every escalation rule, that N-1
+alert activations within the window do not escalate and N do, the first of them at the window's very edge,
+and that N activations spread one minute wider than the window do not. The boundaries are tight, so a
+changed `keep_firing_for` or window fails a test. Output is deterministic: same configuration, same bytes.
 """
 
 from __future__ import annotations
@@ -472,6 +475,33 @@ def threshold_tests(b: Binding) -> list[dict[str, Any]]:
             name = (f"{b.model.name}/{b.rule.name} {cond.severity} {cond.direction} {cond.shown}: "
                     f"{number(p.value)} {verb}{via}")
             tests.append(_test(name, _inputs(b, p, at), checks))
+    return tests + keep_firing_tests(b)
+
+
+def quiet_value(b: Binding) -> float | None:
+    """A value (next to one of the rule's thresholds) at which no severity of the rule fires."""
+    return next((v for c in b.conditions for side in ("below", "above")
+                 if not b.firing(v := probe(b, c.value, side).value)), None)
+
+
+def keep_firing_tests(b: Binding) -> list[dict[str, Any]]:
+    """With `keep_firing_for`: per threshold, the value fires, then drops to the quiet side at minute `d`.
+    Prometheus keeps the alert firing while less than `keep_firing_for` has passed since `d`, so it must
+    still fire at `d + keep - 1` and be gone at `d + keep`: a removed, shortened or lengthened
+    `keep_firing_for` fails one of the two checks. Fed as the recorded series, so the drop is immediate."""
+    quiet = quiet_value(b)
+    if b.rule.keep_firing_for is None or quiet is None:
+        return []
+    hold, keep = _minutes(b.rule.for_), _minutes(b.rule.keep_firing_for)
+    drop = hold + 1
+    tests = []
+    for cond in b.conditions:
+        value = probe(b, cond.value, "above" if cond.direction == "above" else "below").value
+        checks = [_check(b, drop + keep - 1, b.firing(value)), _check(b, drop + keep, [])]
+        series = [{"series": b.selector, "values": _run_length([value] * drop + [quiet] * (keep + 2))}]
+        name = (f"{b.model.name}/{b.rule.name} {cond.severity} {cond.direction} {cond.shown}: {number(value)} "
+                f"then {number(quiet)} keeps firing for {b.rule.keep_firing_for}, then resolves")
+        tests.append(_test(name, series, checks))
     return tests
 
 
@@ -480,8 +510,7 @@ def _meta_candidates(bound: Sequence[Binding], rule: EscalationRule) -> list[tup
     found = []
     for b in bound:
         counted = [s for s in b.severities if rule.severity in (None, s)]
-        quiet = next((v for c in b.conditions for side in ("below", "above")
-                      if not b.firing(v := probe(b, c.value, side).value)), None)
+        quiet = quiet_value(b)
         firing = next((v for c in b.conditions if c.severity in counted
                        for v in [probe(b, c.value, "above" if c.direction == "above" else "below").value]
                        if len([s for s in b.firing(v) if s in counted]) == 1), None)
@@ -493,15 +522,19 @@ def _meta_candidates(bound: Sequence[Binding], rule: EscalationRule) -> list[tup
 
 
 def meta_tests(env: str, policy: str, spec: EscalationPolicySpec, bound: Sequence[Binding]) -> list[dict[str, Any]]:
-    """For each escalation rule: N-1 activations within the window do not escalate, N do."""
+    """For each escalation rule, two tests whose boundaries are tight, so a changed count or window fails one:
+    N activations whose first ends exactly a window before the last begins (N-1 do not escalate, N do), and N
+    activations spread one minute wider than the window (they never escalate)."""
     tests = []
     for step, rule in enumerate(spec.escalate, start=1):
         count, window = rule.when.count, rule.when.within.ms // 60_000
         usable = [c for c in _meta_candidates(bound, rule) if (count - 1) * c[0] + 2 <= window]
-        if usable:
-            tests.append(_driven_meta_test(env, policy, spec, rule, step, *usable[0]))
-        elif bound:
-            tests.append(_synthetic_meta_test(env, policy, spec, rule, step, bound[0]))
+        for spread in (False, True):
+            if usable:
+                _, b, firing, quiet = usable[0]
+                tests.append(_driven_meta_test(env, policy, spec, rule, step, b, (firing, quiet), spread))
+            elif bound:
+                tests.append(_synthetic_meta_test(env, policy, spec, rule, step, bound[0], spread))
     return tests
 
 
@@ -513,46 +546,62 @@ def _meta_expected(env: str, policy: str, spec: EscalationPolicySpec, rule: Esca
     return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": meta_annotations(env, policy, rule, spec)}
 
 
+def _meta_checks(env: str, policy: str, spec: EscalationPolicySpec, rule: EscalationRule, step: int, b: Binding,
+                 severity: str, last: int, spread: bool) -> list[dict[str, Any]]:
+    """At the minute the N-th activation fires (`last`): escalated, unless spread; one minute before: not."""
+    if spread:
+        return [{"eval_time": f"{last}m", "alertname": META_ALERT, "exp_alerts": []}]
+    return [{"eval_time": f"{last - 1}m", "alertname": META_ALERT, "exp_alerts": []},
+            {"eval_time": f"{last}m", "alertname": META_ALERT,
+             "exp_alerts": [_meta_expected(env, policy, spec, rule, step, b, severity)]}]
+
+
+def _meta_name(policy: str, step: int, rule: EscalationRule, what: str, spread: bool) -> str:
+    count, within = rule.when.count, rule.when.within
+    if spread:
+        return f"escalation {policy}#{step}: {count} {what} spread over {within} + 1m do not escalate"
+    return (f"escalation {policy}#{step}: {count} {what} within {within}, the first at its edge: {count - 1} do not "
+            f"escalate, {count} do")
+
+
 def _driven_meta_test(env: str, policy: str, spec: EscalationPolicySpec, rule: EscalationRule, step: int,
-                      cycle: int, b: Binding, firing: float, quiet: float) -> dict[str, Any]:
+                      b: Binding, values: tuple[float, float], spread: bool) -> dict[str, Any]:
+    """N-1 activations of one rule back to back, then the N-th: it starts firing exactly `within` (or, spread,
+    `within` + 1m) after the first stopped firing. A subquery range includes both ends, so the first counts
+    at `within` and not a minute later."""
+    firing, quiet = values
     hold, keep = _minutes(b.rule.for_), _minutes(b.rule.keep_firing_for)
-    values = [quiet, quiet]
-    fired_at = []
-    for _ in range(rule.when.count):
-        fired_at.append(len(values) + hold)
-        values += [firing] * (hold + 1) + [quiet] * (keep + 2)
+    cycle, window = hold + keep + 3, rule.when.within.ms // 60_000
+    starts = [2 + i * cycle for i in range(rule.when.count - 1)]
+    last = 2 + hold + keep + window + (1 if spread else 0)  # the first activation stops firing at 2 + hold + keep
+    series = [quiet] * (last + 2)
+    for start in [*starts, last - hold]:
+        series[start:start + hold + 1] = [firing] * (hold + 1)
     severity = next(s for s in b.firing(firing) if rule.severity in (None, s))
-    before, after = fired_at[-2] + 1, fired_at[-1] + 1
-    checks = [{"eval_time": f"{before}m", "alertname": META_ALERT, "exp_alerts": []},
-              {"eval_time": f"{after}m", "alertname": META_ALERT,
-               "exp_alerts": [_meta_expected(env, policy, spec, rule, step, b, severity)]}]
-    name = (f"escalation {policy}#{step}: {rule.when.count - 1} activations of {b.model.name}/{b.rule.name} within "
-            f"{rule.when.within} do not escalate, {rule.when.count} do")
-    return {"name": name, "interval": "1m",
-            "input_series": [{"series": b.selector, "values": _run_length(values[: after + 1])}],
-            "alert_rule_test": checks}
+    return {"name": _meta_name(policy, step, rule, f"activations of {b.model.name}/{b.rule.name}", spread),
+            "interval": "1m", "input_series": [{"series": b.selector, "values": _run_length(series)}],
+            "alert_rule_test": _meta_checks(env, policy, spec, rule, step, b, severity, last, spread)}
 
 
 def _synthetic_meta_test(env: str, policy: str, spec: EscalationPolicySpec, rule: EscalationRule, step: int,
-                         b: Binding) -> dict[str, Any]:
-    """No rule can fire N times inside the window (long `for`): feed `ALERTS` itself, one-minute activations."""
+                         b: Binding, spread: bool) -> dict[str, Any]:
+    """No rule can fire N times inside the window (long `for`): feed `ALERTS` itself, one-minute activations
+    two minutes apart, the N-th `within` (or `within` + 1m) after the first."""
     severity = rule.severity or b.severities[0]
     labels = {**b.labels(severity), "env": b.environment, "model": b.model.name, "alertname": b.alertname}
     inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    firing, state = ["_", "_"], ["_", "_"]
-    for _ in range(rule.when.count):
-        minute = len(firing)
-        firing += ["1", "stale"]
-        state += [number(minute * 60.0), "stale"]
-    before, after = len(firing) - 3, len(firing) - 1
+    last = 2 + rule.when.within.ms // 60_000 + (1 if spread else 0)
+    minutes = {*range(2, 2 + 2 * (rule.when.count - 1), 2), last}
+    firing, state = [], []
+    for minute in range(last + 2):
+        gone = "stale" if minute - 1 in minutes else "_"
+        firing.append("1" if minute in minutes else gone)
+        state.append(number(minute * 60.0) if minute in minutes else gone)
     series = [{"series": f'ALERTS{{alertstate="firing",{inner}}}', "values": " ".join(firing)},
               {"series": f"ALERTS_FOR_STATE{{{inner}}}", "values": " ".join(state)}]
-    checks = [{"eval_time": f"{before}m", "alertname": META_ALERT, "exp_alerts": []},
-              {"eval_time": f"{after}m", "alertname": META_ALERT,
-               "exp_alerts": [_meta_expected(env, policy, spec, rule, step, b, severity)]}]
-    name = (f"escalation {policy}#{step}: {rule.when.count - 1} alerts within {rule.when.within} do not escalate, "
-            f"{rule.when.count} do (synthetic ALERTS)")
-    return {"name": name, "interval": "1m", "input_series": series, "alert_rule_test": checks}
+    return {"name": _meta_name(policy, step, rule, "alerts", spread) + " (synthetic ALERTS)", "interval": "1m",
+            "input_series": series,
+            "alert_rule_test": _meta_checks(env, policy, spec, rule, step, b, severity, last, spread)}
 
 
 def test_document(env: EnvironmentConfig) -> tuple[dict[str, Any], int]:
@@ -565,7 +614,11 @@ def test_document(env: EnvironmentConfig) -> tuple[dict[str, Any], int]:
         bound = [b for user in users for b in bound_by_model.get(user, [])]
         if spec.escalate and users:
             tests += meta_tests(env.name, policy, spec, bound)
-    return {"rule_files": [rules_file(env.name)], "evaluation_interval": "1m", "tests": tests}, len(tests)
+    # Without an order promtool evaluates the groups in map order, which varies from run to run: the meta-alert
+    # saw the alerts of the same minute in some runs and not in others. Model groups first, as they are written.
+    order = [g["name"] for g in groups(env)]
+    return {"rule_files": [rules_file(env.name)], "evaluation_interval": "1m", "group_eval_order": order,
+            "tests": tests}, len(tests)
 
 
 def export(env: EnvironmentConfig) -> list[ExportFile]:

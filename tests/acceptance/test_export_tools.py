@@ -152,6 +152,48 @@ def test_wrong_for_labels_or_escalation_count_make_the_tests_fail(repo: Path, cl
     assert done.returncode == 1, done.stdout
 
 
+@needs_promtool
+@pytest.mark.parametrize(("wrong", "right", "failing"), [
+    # keep_firing_for removed, shortened or lengthened: the alert is gone too early or lingers too long
+    ("        keep_firing_for: 2m\n", "", "0.505 then 0.495 keeps firing for 2m, then resolves"),
+    ("keep_firing_for: 2m", "keep_firing_for: 1m", "0.505 then 0.495 keeps firing for 2m, then resolves"),
+    ("keep_firing_for: 2m", "keep_firing_for: 3m", "0.505 then 0.495 keeps firing for 2m, then resolves"),
+    # the escalation window one minute wider or narrower (it appears twice in the expression)
+    ("[15m:1m]", "[16m:1m]", "spread over 15m + 1m do not escalate"),
+    ("[15m:1m]", "[14m:1m]", "within 15m, the first at its edge: 2 do not escalate, 3 do"),
+])
+def test_a_changed_keep_firing_for_or_escalation_window_makes_the_tests_fail(
+        repo: Path, cli: Callable[..., Result], tmp_path: Path, wrong: str, right: str, failing: str) -> None:
+    export(cli, repo, tmp_path, "prometheus", "--env", "production")
+    rules = tmp_path / "modelops-production.rules.yml"
+    text = rules.read_text()
+    assert wrong in text
+    rules.write_text(text.replace(wrong, right))
+    assert run("promtool", "check", "rules", rules).returncode == 0
+    done = run("promtool", "test", "rules", tmp_path / "modelops-production.rules.test.yml")
+    assert done.returncode == 1, done.stdout
+    assert failing in done.stdout + done.stderr
+
+
+@needs_promtool
+@pytest.mark.parametrize(("window", "failing"), [
+    ("[6m:1m]", "3 alerts spread over 5m + 1m do not escalate (synthetic ALERTS)"),
+    ("[4m:1m]", "3 alerts within 5m, the first at its edge: 2 do not escalate, 3 do (synthetic ALERTS)"),
+])
+def test_the_synthetic_escalation_tests_pass_and_catch_a_changed_window(
+        repo: Path, cli: Callable[..., Result], tmp_path: Path, window: str, failing: str) -> None:
+    # 5m is too short for any example rule to fire three times: the tests feed ALERTS themselves
+    policy = repo / "policies/escalation/ml-oncall.yaml"
+    policy.write_text(policy.read_text().replace("within: 15m", "within: 5m"))
+    export(cli, repo, tmp_path, "prometheus", "--env", "production")
+    check_prometheus(tmp_path)
+    rules = tmp_path / "modelops-production.rules.yml"
+    rules.write_text(rules.read_text().replace("[5m:1m]", window))
+    done = run("promtool", "test", "rules", tmp_path / "modelops-production.rules.test.yml")
+    assert done.returncode == 1, done.stdout
+    assert failing in done.stdout + done.stderr
+
+
 @needs_amtool
 def test_a_wrong_route_makes_the_route_tests_fail(repo: Path, cli: Callable[..., Result], tmp_path: Path) -> None:
     export(cli, repo, tmp_path, "alertmanager", "--env", "production")

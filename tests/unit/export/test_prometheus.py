@@ -161,7 +161,9 @@ def test_two_tests_per_threshold_with_a_pending_check_and_exact_labels(repo: Pat
     assert tests["rule_files"] == ["modelops-production.rules.yml"] and tests["evaluation_interval"] == "1m"
     thresholds = sum(len(prometheus._conditions(b.rule)) for b in prometheus.bindings(env, env.models["sentiment"]))
     assert thresholds == 12
-    assert len(tests["tests"]) == 2 * thresholds + 1  # + the escalation sequence
+    keeping = 2  # high-latency (keepFiringFor: 2m) has two thresholds
+    assert len(tests["tests"]) == 2 * thresholds + keeping + 2  # + the two escalation sequences
+    assert tests["group_eval_order"] == ["modelops-sentiment", "modelops-escalation-ml-oncall"]
     quiet, fires = tests["tests"][0], tests["tests"][1]
     assert quiet["name"] == "sentiment/high-latency warning above 500ms: 0.495 stays quiet"
     assert fires["name"] == "sentiment/high-latency warning above 500ms: 0.505 fires"
@@ -184,6 +186,61 @@ def test_two_tests_per_threshold_with_a_pending_check_and_exact_labels(repo: Pat
                     and t["name"].endswith("fires"))
     fired = critical["alert_rule_test"][-1]["exp_alerts"]
     assert sorted(a["exp_labels"]["severity"] for a in fired) == ["critical", "warning"]
+
+
+def test_keep_firing_for_is_tested_at_both_ends(repo: Path) -> None:
+    only_models(repo, {"sentiment"})
+    tests = yaml_docs(prometheus.export(load_env(repo))[1].text)[0]["tests"]
+    keeping = [t for t in tests if "keeps firing" in t["name"]]
+    assert [t["name"] for t in keeping] == [
+        "sentiment/high-latency warning above 500ms: 0.505 then 0.495 keeps firing for 2m, then resolves",
+        "sentiment/high-latency critical above 2s: 2.02 then 0.495 keeps firing for 2m, then resolves"]
+    # for: 5m fires at minute 5; the value drops at 6: still firing at 6 + 2m - 1m, gone at 6 + 2m
+    assert keeping[0]["input_series"] == [{"series": 'modelops:response_time:5m{env="production",model="sentiment"}',
+                                           "values": "0.505x5 0.495x3"}]
+    still, gone = keeping[0]["alert_rule_test"]
+    assert (still["eval_time"], gone["eval_time"], gone["exp_alerts"]) == ("7m", "8m", [])
+    assert [a["exp_labels"]["severity"] for a in still["exp_alerts"]] == ["warning"]
+    assert sorted(a["exp_labels"]["severity"] for a in keeping[1]["alert_rule_test"][0]["exp_alerts"]) == [
+        "critical", "warning"]
+
+
+def _values(text: str) -> list[str]:
+    """promtool's expanding notation, expanded (`axn` is n+1 times a)."""
+    out: list[str] = []
+    for token in text.split():
+        value, _, times = token.partition("x")
+        out += [value] * (int(times or 0) + 1)
+    return out
+
+
+def test_the_escalation_tests_sit_on_the_window_edge(repo: Path) -> None:
+    only_models(repo, {"sentiment"})
+    tests = yaml_docs(prometheus.export(load_env(repo))[1].text)[0]["tests"]
+    inside, spread = [t for t in tests if t["name"].startswith("escalation ml-oncall#1")]
+    assert inside["name"] == ("escalation ml-oncall#1: 3 activations of sentiment/high-error-rate within 15m, the "
+                              "first at its edge: 2 do not escalate, 3 do")
+    assert spread["name"] == ("escalation ml-oncall#1: 3 activations of sentiment/high-error-rate spread over "
+                              "15m + 1m do not escalate")
+    for test, last in ((inside, 19), (spread, 20)):
+        firing = [i for i, v in enumerate(_values(test["input_series"][0]["values"])) if v == "0.0202"]
+        # for: 2m, so each activation fires on its third minute: 4, 9 and `last`; the first stops firing at 4
+        assert firing == [2, 3, 4, 7, 8, 9, last - 2, last - 1, last]
+    assert [(c["eval_time"], len(c["exp_alerts"])) for c in inside["alert_rule_test"]] == [("18m", 0), ("19m", 1)]
+    assert [(c["eval_time"], c["exp_alerts"]) for c in spread["alert_rule_test"]] == [("20m", [])]
+
+
+def test_escalation_tests_feed_alerts_when_no_rule_fires_often_enough(repo: Path) -> None:
+    only_models(repo, {"sentiment"})
+    path = repo / "policies/escalation/ml-oncall.yaml"
+    path.write_text(path.read_text().replace("within: 15m", "within: 5m"))
+    tests = yaml_docs(prometheus.export(load_env(repo))[1].text)[0]["tests"]
+    inside, spread = [t for t in tests if t["name"].startswith("escalation ml-oncall#1")]
+    assert inside["name"].endswith("(synthetic ALERTS)") and spread["name"].endswith("(synthetic ALERTS)")
+    assert inside["input_series"][1]["values"] == "_ _ 120 stale 240 stale _ 420 stale"
+    assert spread["input_series"][1]["values"] == "_ _ 120 stale 240 stale _ _ 480 stale"
+    assert [c["eval_time"] for c in inside["alert_rule_test"]] == ["6m", "7m"]
+    assert [c["eval_time"] for c in spread["alert_rule_test"]] == ["8m"]
 
 
 def test_templates_in_annotations(repo: Path) -> None:

@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "MO014": "file cannot be read",
     "MO015": "complex mapping key",
     "MO016": "YAML version other than 1.2",
+    "MO017": "YAML file the engine does not read",
     # Layer 2: documents against the schema of their kind.
     "MO100": "unknown apiVersion",
     "MO101": "unknown kind",

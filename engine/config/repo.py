@@ -20,7 +20,7 @@ from pathlib import Path
 from engine.config.cache import ConfigCache, file_digest
 from engine.config.loader import DEFAULT_LIMITS, Limits, SourceDocument, SourceFile, SourceMap, Span, decode, load_text
 from engine.config.loader import source_map as build_source_map
-from engine.diagnostics import Diagnostic, error
+from engine.diagnostics import Diagnostic, did_you_mean, error, warning
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -54,21 +54,75 @@ def placement(rel: str) -> Placement | None:
 
 def discover(root: Path) -> list[str]:
     """Every configuration file of the repository, repository-relative and sorted."""
+    return scan(root)[0]
+
+
+_TOPS = ("environments", "policies")
+
+
+def scan(root: Path) -> tuple[list[str], list[str]]:
+    """The configuration files of the repository, and the YAML files beside them that the engine does not read
+    (`environments/staging/model/x.yaml`, `policy/x.yaml`, `x.YAML`): both repository-relative and sorted."""
     found: list[str] = []
-    for top in ("environments", "policies"):
+    for top in (*_TOPS, *_near_misses(root)):
         found.extend(_walk(root, root / top))
-    return sorted(rel for rel in found if placement(rel) is not None)
+    read = [rel for rel in found if placement(rel) is not None]
+    return sorted(read), sorted(set(found).difference(read))
+
+
+def _near_misses(root: Path) -> list[str]:
+    """Top-level folders whose name is close to environments/ or policies/ (policy/, Environments/, envs/)."""
+    try:
+        names = [entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith(".")]
+    except OSError:
+        return []
+    return [name for name in names if name not in _TOPS and _meant_top(name) is not None]
+
+
+def _meant_top(name: str) -> str | None:
+    lowered = name.lower()
+    if lowered in ("env", "envs", "environment"):
+        return "environments"
+    return did_you_mean(lowered, _TOPS) if len(lowered) >= 5 else None
 
 
 def _walk(root: Path, directory: Path) -> Iterator[str]:
+    """YAML files under `directory` (any case of suffix), skipping hidden folders and what the engine renders."""
     if not directory.is_dir():
         return
     for base, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         rel_base = Path(base).relative_to(root).as_posix()
+        generated = rel_base.count("/") == 1 and rel_base.startswith("environments/")  # environments/<env>/rendered
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (generated and d == "rendered"))
         for name in files:
-            if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+            if name.lower().endswith(YAML_SUFFIXES) and not name.startswith("."):
                 yield f"{rel_base}/{name}"
+
+
+def not_read(rel: str) -> Diagnostic:
+    """A warning for a YAML file the engine does not read, saying where it would be read."""
+    return warning("MO017", f"{rel} is not read by modelops", file=rel, line=1, column=1, hint=_where_instead(rel))
+
+
+def _where_instead(rel: str) -> str:
+    parts = rel.split("/")
+    name = parts[-1]
+    if not name.endswith(YAML_SUFFIXES):
+        return f"modelops reads files ending in .yaml or .yml (lowercase): rename it to {name.rsplit('.', 1)[0]}.yaml"
+    if parts[0] not in _TOPS:
+        top = _meant_top(parts[0])
+        return f'did you mean {"/".join([top or "policies", *parts[1:]])}?'
+    if parts[0] == "environments" and len(parts) == 2:
+        return "environments/ holds one folder per environment: environments/<env>/environment.yaml and models/"
+    environment = "/".join(parts[:2])
+    if len(parts) == 3:
+        if did_you_mean(name.rsplit(".", 1)[0].lower(), ["environment"]):
+            return f"did you mean {environment}/environment.yaml?"
+        return f"a model belongs in {environment}/models/{name}; the environment in {environment}/environment.yaml"
+    folder = did_you_mean(parts[2].lower(), ["models"])
+    if folder is not None:
+        return f"did you mean {environment}/models/{'/'.join(parts[3:])}?"
+    return f"models belong in {environment}/models/; modelops reads nothing else under {environment}/"
 
 
 @dataclass
@@ -81,6 +135,7 @@ class Sources:
     files: dict[str, SourceFile]
     limits: Limits = DEFAULT_LIMITS
     digests: dict[str, str] = field(default_factory=dict)
+    unread: list[Diagnostic] = field(default_factory=list)  # YAML files beside the configuration, not read
     _maps: dict[str, SourceMap] = field(default_factory=dict)
 
     def documents(self) -> Iterator[SourceDocument]:
@@ -88,7 +143,7 @@ class Sources:
             yield from source.documents
 
     def load_diagnostics(self) -> list[Diagnostic]:
-        return [d for source in self.files.values() for d in source.diagnostics]
+        return [*self.unread, *(d for source in self.files.values() for d in source.diagnostics)]
 
     def text(self, path: str) -> str | None:
         source = self.files.get(path)
@@ -106,8 +161,13 @@ def load_repo(root: Path, paths: Iterable[str] | None = None, limits: Limits = D
               cache: ConfigCache | None = None) -> Sources:
     """Read every configuration file (or the given repository-relative ones), reusing cached parses."""
     sources = Sources(root, {}, limits)
+    if paths is None:
+        paths, unread = scan(root)
+        sources.unread = [not_read(rel) for rel in unread]
+        # part of the repository's digest: a cached outcome without the warnings must not be recalled
+        sources.digests.update((rel, "not read") for rel in unread)
     directories: dict[str, bool] = {}  # a few directories hold every file: check each once
-    for rel in discover(root) if paths is None else paths:
+    for rel in paths:
         parent = rel.rpartition("/")[0]
         if parent not in directories:
             directories[parent] = _inside(root / parent, root)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.validate import validate_repo
+from tests.conftest import write
 
 POLICY = "policies/scaling/extra.yaml"
 
@@ -73,3 +74,34 @@ def test_a_fifo_does_not_hang_validation(repo: Path) -> None:
     found = problems(repo)
     assert time.perf_counter() - started < 10  # a guard against hangs only
     assert found == [("MO014", POLICY, 1, "cannot read file: it is not a regular file (a FIFO, device or directory)")]
+
+
+MODEL = "apiVersion: modelops.dev/v1\nkind: Model\nmetadata: {name: newmodel}\nspec: {}\n"
+
+
+@pytest.mark.parametrize(("rel", "hint"), [
+    ("environments/staging/model/newmodel.yaml", "did you mean environments/staging/models/newmodel.yaml?"),
+    ("environments/staging/newmodel.yaml", "a model belongs in environments/staging/models/newmodel.yaml; the "
+                                           "environment in environments/staging/environment.yaml"),
+    ("environments/staging/enviroment.yml", "did you mean environments/staging/environment.yaml?"),
+    ("policy/scaling/x.yaml", "did you mean policies/scaling/x.yaml?"),
+    ("Environments/staging/models/x.yaml", "did you mean environments/staging/models/x.yaml?"),
+    ("environments/staging/models/newmodel.YAML", "modelops reads files ending in .yaml or .yml (lowercase): rename "
+                                                  "it to newmodel.yaml"),
+    ("environments/notes.yaml", "environments/ holds one folder per environment: environments/<env>/environment.yaml "
+                                "and models/"),
+])
+def test_a_yaml_file_the_engine_does_not_read_is_a_located_warning(repo: Path, rel: str, hint: str) -> None:
+    assert validate_repo(repo).valid  # a warm cache must not hide the new file
+    write(repo, rel, MODEL)
+    result = validate_repo(repo)
+    assert result.valid
+    assert [(d.severity.value, d.code, d.file, d.line, d.message, d.hint) for d in result.diagnostics] == [
+        ("warning", "MO017", rel, 1, f"{rel} is not read by modelops", hint)]
+
+
+@pytest.mark.parametrize("rel", ["environments/staging/rendered/kubernetes/sentiment.yaml", ".modelops/x.yaml",
+                                 "schemas/x.yaml", "examples/x.yaml", "environments/staging/models/notes.txt"])
+def test_generated_and_unrelated_files_are_left_alone(repo: Path, rel: str) -> None:
+    write(repo, rel, "a: 1\n")
+    assert validate_repo(repo).diagnostics == ()

@@ -17,6 +17,7 @@ from engine.config.spec.types import valid_name
 from engine.diagnostics import pointer, suggestion
 from engine.scalars.duration import Duration
 from engine.validate.findings import Findings
+from engine.validate.promql import promql_problem
 from engine.validate.schema import SchemaResult
 
 
@@ -153,6 +154,16 @@ def _metrics(env: Document, findings: Findings) -> None:
     if getattr(metrics, needed) is None:
         findings.error("MO102", f'missing required field "{needed}" for a {metrics.source} metric source', env.source,
                        "/spec/metrics", at_key=True)
+    for metric, query in metrics.queries.items():
+        _promql(env, query, pointer("spec", "metrics", "queries", metric), findings)
+
+
+def _promql(doc: Document, query: str, ptr: str, findings: Findings) -> None:
+    """Brackets and quotes of a raw query: a slip fails here instead of when a rollout first queries it."""
+    problem = promql_problem(query)
+    if problem is not None:
+        findings.error("MO105", f"invalid PromQL: {problem}", doc.source, ptr,
+                       hint="check the query's brackets and quotes (promtool or the Prometheus UI show the rest)")
 
 
 def _promotion_cycles(index: Index, findings: Findings) -> None:
@@ -195,6 +206,9 @@ def _model(model: Document, refs: _References, findings: Findings) -> None:
     if spec.escalation is not None:
         refs.check(model, "/spec/escalation", "EscalationPolicy", spec.escalation, None)
     _unique_tests(model, findings)
+    for name, analysis in spec.analysis.items():
+        if analysis.query is not None:
+            _promql(model, analysis.query, pointer("spec", "analysis", name, "query"), findings)
     _distinct_rules(model, refs.index, findings)
     if spec.strategy is not None:
         _strategy_refs(model, findings)
@@ -296,6 +310,8 @@ def _alert_policy(policy: Document, findings: Findings) -> None:
     seen: set[str] = set()
     for i, rule in enumerate(policy.spec.rules):
         base = ("spec", "rules", i)
+        if rule.query is not None:
+            _promql(policy, rule.query, pointer(*base, "query"), findings)
         if rule.name in seen:
             findings.error("MO202", f'duplicate rule "{rule.name}"', policy.source, pointer(*base, "name"))
         seen.add(rule.name)

@@ -35,6 +35,10 @@ BAD_INPUTS: list[tuple[str, str, bytes, str, int]] = [
     ("deep-nesting", "policies/alerts/bad.yaml", b"a: " + b"[" * 10_000 + b"]" * 10_000 + b"\n", "MO010", 1),
     ("huge-file", "policies/alerts/bad.yaml", b"a: '" + b"x" * (2 << 20) + b"'\n", "MO011", 1),
     ("huge-scalar", "policies/alerts/bad.yaml", b"a: '" + b"x" * (100 << 10) + b"'\n", "MO012", 1),
+    ("huge-hex-number", "policies/alerts/bad.yaml", b"apiVersion: modelops.dev/v1\ncpuHigh: 0x" + b"f" * 5000 + b"\n",
+     "MO012", 2),
+    ("complex-key", "policies/alerts/bad.yaml", b"apiVersion: modelops.dev/v1\n? [a, b]\n: 1\n", "MO015", 2),
+    ("yaml-1.1", "policies/alerts/bad.yaml", b"%YAML 1.1\n---\napiVersion: modelops.dev/v1\n", "MO016", 2),
     ("unknown-api-version", "policies/alerts/bad.yaml",
      b"apiVersion: modelops.dev/v2\nkind: AlertPolicy\nmetadata: {name: x}\nspec: {rules: []}\n", "MO100", 1),
     ("unknown-kind", "policies/alerts/bad.yaml", b"apiVersion: modelops.dev/v1\nkind: AlertPolicyy\n", "MO101", 2),
@@ -69,6 +73,10 @@ PRODUCTION = "environments/production/environment.yaml"
 STAGING = "environments/staging/environment.yaml"
 ONCALL = "policies/escalation/ml-oncall.yaml"
 CPU_BURST = "policies/scaling/cpu-burst.yaml"
+INFRA = "policies/alerts/infrastructure.yaml"
+RECOMMENDER = "environments/production/models/recommender.yaml"
+OWNERSHIP = "policies/guardrails/ownership.yaml"
+ROLLING = "  strategy:\n    rolling: {maxUnavailable: 0, maxSurge: 1, previewTests: [ping]}\n"
 DUPLICATE_POLICY = ("apiVersion: modelops.dev/v1\nkind: ScalingPolicy\nmetadata:\n  name: cpu-burst\n"
                     "spec: {minReplicas: 1, maxReplicas: 2, targets: {cpuUtilization: 50}}\n")
 
@@ -80,7 +88,7 @@ def located_errors(out: str) -> list[tuple[str, int, str]]:
     return [(m["file"], int(m["line"]), m["code"]) for m in ERROR_LINE.finditer(out)]
 
 
-SEMANTIC_MISTAKES: list[tuple[str, str, str, str, str, str, int]] = [
+EDITED_MISTAKES: list[tuple[str, str, str, str, str, str, int]] = [
     # (id, file edited, text replaced ("" writes the file), replacement, expected code, located file, line)
     ("unknown-policy", SENTIMENT, "scaling: gpu-standard", "scaling: gpu-standrad", "MO201", SENTIMENT, 33),
     # a duplicate is reported on the later of the two in path order, at its name
@@ -94,14 +102,47 @@ SEMANTIC_MISTAKES: list[tuple[str, str, str, str, str, str, int]] = [
     # a cycle is reported once, on the first environment of it, at its promotesFrom
     ("promotion-cycle", STAGING, "  approval: none", "  approval: none\n  promotesFrom: production", "MO208",
      PRODUCTION, 13),
-    ("warning-above-critical", "policies/alerts/infrastructure.yaml", "above: {warning: 80, critical: 95}",
-     "above: {warning: 96, critical: 95}", "MO209", "policies/alerts/infrastructure.yaml", 10),
+    ("warning-above-critical", INFRA, "above: {warning: 80, critical: 95}",
+     "above: {warning: 96, critical: 95}", "MO209", INFRA, 10),
+    ("non-finite-threshold", INFRA, "above: {warning: 80, critical: 95}", "above: {warning: 80, critical: .inf}",
+     "MO209", INFRA, 10),
+    # layer 2, one per code
+    ("unknown-field", SENTIMENT, "escalation: ml-oncall", "escalation: ml-oncall\n  escalaton: x", "MO103", SENTIMENT,
+     36),
+    ("wrong-type", SENTIMENT, "runtime: vllm", "runtime: [vllm]", "MO104", SENTIMENT, 13),
+    ("bad-value", SENTIMENT, "method: POST", "method: PATCH", "MO105", SENTIMENT, 27),
+    ("bad-duration", ONCALL, "repeat: 4h", "repeat: 4 hours", "MO106", ONCALL, 23),
+    ("duration-over-ten-years", ONCALL, "repeat: 4h", "repeat: 99999999999999999999999999999w", "MO106", ONCALL, 23),
+    ("bad-size", SENTIMENT, "memory: 16Gi", "memory: 16GB", "MO107", SENTIMENT, 17),
+    ("bad-semver", SENTIMENT, "version: 1.4.2", "version: 1.4", "MO108", SENTIMENT, 8),
+    ("secret-literal", ONCALL, 'routingKey: "${env:PAGERDUTY_ROUTING_KEY}"', "routingKey: abcdef0123456789", "MO109",
+     ONCALL, 9),
+    ("unbalanced-promql", STAGING, "    path: examples/metrics/staging.json\n",
+     "    path: examples/metrics/staging.json\n    queries: {error_rate: 'rate(errors[5m]'}\n", "MO105", STAGING, 17),
+    # layer 3 references, each kind
+    ("unknown-alert-policy", SENTIMENT, "alerts: [model-slo, infrastructure]", "alerts: [model-slo, infra]", "MO201",
+     SENTIMENT, 34),
+    ("unknown-escalation-policy", SENTIMENT, "escalation: ml-oncall", "escalation: ml-on-call", "MO201", SENTIMENT, 35),
+    ("unknown-channel", ONCALL, "channels: [pager, slack-ml, incidents]", "channels: [pagr, slack-ml, incidents]",
+     "MO201", ONCALL, 18),
+    ("unknown-test", SENTIMENT, "previewTests: [smoke, eval]", "previewTests: [smoke, evals]", "MO201", SENTIMENT, 20),
+    ("unknown-analysis", SENTIMENT, "postPromotionAnalysis: [slo]", "postPromotionAnalysis: [slos]", "MO201",
+     SENTIMENT, 23),
+    ("unknown-promotes-from", PRODUCTION, "promotesFrom: staging", "promotesFrom: stagign", "MO201", PRODUCTION, 13),
+    ("duplicate-model", "environments/staging/models/sentiment-copy.yaml", "",
+     (ROOT / "environments/staging/models/sentiment.yaml").read_text(), "MO202",
+     "environments/staging/models/sentiment.yaml", 5),
+    # layer 4
+    ("guardrail-violated", RECOMMENDER, ROLLING, "", "MO301", RECOMMENDER, 7),
+    ("guardrail-not-a-schema", OWNERSHIP, "required: [labels]", "required: labels", "MO302", OWNERSHIP, 13),
+    ("guardrail-remote-ref", OWNERSHIP, "labels: {required: [team]}", 'labels: {$ref: "https://example.com/s.json"}',
+     "MO302", OWNERSHIP, 15),
 ]
 
 
-@pytest.mark.parametrize(("name", "rel", "old", "new", "code", "located", "line"), SEMANTIC_MISTAKES,
-                         ids=[m[0] for m in SEMANTIC_MISTAKES])
-def test_semantic_mistake_is_located_and_changes_nothing(name: str, rel: str, old: str, new: str, code: str,
+@pytest.mark.parametrize(("name", "rel", "old", "new", "code", "located", "line"), EDITED_MISTAKES,
+                         ids=[m[0] for m in EDITED_MISTAKES])
+def test_an_edited_mistake_is_located_and_changes_nothing(name: str, rel: str, old: str, new: str, code: str,
                                                          located: str, line: int, repo: Path,
                                                          cli: Callable[..., Result]) -> None:
     path = repo / rel
@@ -139,6 +180,32 @@ def test_a_secret_literal_is_masked_in_every_snippet_of_its_line(repo: Path, cli
     assert [(code, line) for _, line, code in located_errors(result.out)] == [("MO104", 14), ("MO109", 14)]
     assert "hunter2" not in result.output
     assert result.out.count('password: ********}') == 2
+
+
+@pytest.mark.parametrize("kind", ["dangling-link", "link-out-of-the-repository", "fifo"])
+def test_a_file_that_cannot_be_read_is_mo014_on_every_run(kind: str, repo: Path, cli: Callable[..., Result]) -> None:
+    rel = "policies/scaling/extra.yaml"
+    before = snapshot(repo)
+    if kind == "fifo":
+        os.mkfifo(repo / rel)
+    else:
+        os.symlink("/nonexistent" if kind == "dangling-link" else "/etc/passwd", repo / rel)
+    for _ in range(2):  # the second run finds a warm cache
+        result = cli("--repo", repo, "validate")
+        assert result.code == 1, result.output
+        assert located_errors(result.out) == [(rel, 1, "MO014")]
+        assert "Traceback" not in result.output and "root:" not in result.output
+    (repo / rel).unlink()
+    assert snapshot(repo) == before
+
+
+def test_a_misplaced_yaml_file_is_a_warning_not_a_silent_success(repo: Path, cli: Callable[..., Result]) -> None:
+    write(repo, "environments/staging/model/newmodel.yaml", "apiVersion: modelops.dev/v1\n")
+    result = cli("--repo", repo, "validate")
+    assert result.code == 0
+    assert ("environments/staging/model/newmodel.yaml:1:1: warning[MO017] environments/staging/model/newmodel.yaml "
+            "is not read by modelops") in result.out
+    assert "did you mean environments/staging/models/newmodel.yaml?" in result.out
 
 
 def test_example_repository_validates_clean(cli: Callable[..., Result]) -> None:

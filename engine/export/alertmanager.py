@@ -8,6 +8,11 @@ The route tree, for Alertmanager 0.25 (field set and classic `label="value"` mat
         route j x severity    P's route j matchers plus severity; continue as route j says
           one leaf per channel, `continue: true` except the last: every channel of the route is notified
 
+A child route no alert can reach is not emitted, and the head of the file says which and why: an earlier
+child without `continue` whose matchers are a subset of its own (with the policy route's) takes every such
+alert first, as the policy's own first-match rule says (a `match: {}` after `severity: critical` reaches
+warnings only), or it matches another environment than the one exported.
+
 Receivers are `<policy>/<channel>`. Secrets are never written: Slack URLs, PagerDuty routing keys and SMTP
 passwords become `*_file` paths (`<secrets dir>/<VARIABLE>`, read by Alertmanager when it sends); an SMTP
 user name and a webhook URL, which 0.25 can only take literally, become documented placeholders
@@ -16,7 +21,8 @@ Critical alerts inhibit warnings of the same model and rule; quiet hours become 
 the leaves of the severities they silence (mute intervals are not inherited by child routes).
 
 The route tests are computed from the EscalationPolicy itself (first matching route wins unless it says
-`continue`), not from the generated tree, so `amtool config routes test` checks the tree against intent.
+`continue`), not from the generated tree, so `amtool config routes test` checks the tree against intent:
+an alert of every model at both severities, and one alert per emitted child route, built from its matchers.
 """
 
 from __future__ import annotations
@@ -182,28 +188,69 @@ def _route_severities(route: Route) -> list[str]:
     return [route.match["severity"]] if "severity" in route.match else list(SEVERITIES)
 
 
-def _route_matchers(route: Route, severity: str) -> list[str]:
-    found = [matcher(routing_label(k), v) for k, v in sorted(route.match.items()) if k != "severity"]
-    return [*found, matcher("severity", severity)]
+@dataclass(frozen=True)
+class Child:
+    """One child of a policy route: what it matches, whether it continues, where it sends."""
+
+    why: str  # "route 2 (critical)", "escalation step 1"
+    matchers: dict[str, str]  # label -> value, in the order they are written
+    continue_: bool
+    channels: tuple[str, ...]
+    severity: str  # which quiet hours mute it
+
+
+def _candidates(spec: EscalationPolicySpec) -> list[Child]:
+    found = [Child(f"escalation step {step}", {"alertname": META_ALERT, "modelops_escalation_step": str(step)},
+                   False, tuple(rule.channels), "critical")
+             for step, rule in enumerate(spec.escalate, start=1)]
+    for index, route in enumerate(spec.routes, start=1):
+        for severity in _route_severities(route):
+            matchers = {routing_label(k): v for k, v in sorted(route.match.items()) if k != "severity"}
+            found.append(Child(f"route {index} ({severity})", {**matchers, "severity": severity}, route.continue_,
+                               tuple(route.channels), severity))
+    return found
+
+
+def _unreachable(child: Child, earlier: Sequence[Child], base: Mapping[str, str]) -> str | None:
+    """Why no alert of this policy route can reach `child`, or None when one can."""
+    clash = next((k for k, v in child.matchers.items() if base.get(k, v) != v), None)
+    if clash is not None:
+        return f'it matches {matcher(clash, child.matchers[clash])}, and this file is for {matcher(clash, base[clash])}'
+    known = {**base, **child.matchers}
+    first = next((e for e in earlier if not e.continue_ and all(known.get(k) == v for k, v in e.matchers.items())),
+                 None)
+    if first is not None:
+        shown = ", ".join(matcher(k, v) for k, v in first.matchers.items())
+        return f"{first.why} ({shown}) comes first, matches every such alert and does not continue"
+    return None
+
+
+def children(env: str, policy: str, spec: EscalationPolicySpec) -> tuple[list[Child], list[str]]:
+    """The child routes of a policy route that alerts can reach, and a note for each one left out."""
+    base = {"modelops_env": env, "modelops_escalation": policy}
+    emitted: list[Child] = []
+    notes: list[str] = []
+    for child in _candidates(spec):
+        why = _unreachable(child, emitted, base)
+        if why is None:
+            emitted.append(child)
+        else:
+            notes.append(f"policy {policy}, {child.why}: not emitted, unreachable: {why}")
+    return emitted, notes
 
 
 def policy_route(env: str, policy: str, spec: EscalationPolicySpec) -> dict[str, Any]:
-    children: list[dict[str, Any]] = []
-    for step, rule in enumerate(spec.escalate, start=1):
-        children.append({"matchers": [matcher("alertname", META_ALERT), matcher("modelops_escalation_step",
-                                                                                  str(step))],
-                         "routes": _leaves(policy, rule.channels, _mutes(policy, spec, "critical"))})
-    for route in spec.routes:
-        for severity in _route_severities(route):
-            child: dict[str, Any] = {"matchers": _route_matchers(route, severity)}
-            if route.continue_:
-                child["continue"] = True
-            child["routes"] = _leaves(policy, route.channels, _mutes(policy, spec, severity))
-            children.append(child)
+    routes: list[dict[str, Any]] = []
+    for child in children(env, policy, spec)[0]:
+        route: dict[str, Any] = {"matchers": [matcher(k, v) for k, v in child.matchers.items()]}
+        if child.continue_:
+            route["continue"] = True
+        route["routes"] = _leaves(policy, child.channels, _mutes(policy, spec, child.severity))
+        routes.append(route)
     grouping = spec.grouping
     return {"matchers": [matcher("modelops_env", env), matcher("modelops_escalation", policy)],
             "group_by": group_labels(spec), "group_wait": str(grouping.wait), "group_interval": str(grouping.interval),
-            "repeat_interval": str(grouping.repeat), "routes": children}
+            "repeat_interval": str(grouping.repeat), "routes": routes}
 
 
 def config(env: EnvironmentConfig, secrets: Secrets) -> dict[str, Any]:
@@ -263,7 +310,6 @@ def route_tests(env: EnvironmentConfig) -> list[RouteTest]:
         if not users:
             continue
         base = {"modelops_env": env.name, "modelops_escalation": name}
-        covered: set[tuple[int, str]] = set()
         for user in users:
             model = env.models[user]
             bound = bindings(env, model)
@@ -275,34 +321,13 @@ def route_tests(env: EnvironmentConfig) -> list[RouteTest]:
                 labels = {"alertname": alertname, **labels}
                 tests.append(RouteTest(labels, expected_receivers(name, spec, labels),
                                        f"{user} {severity} alert, policy {name}"))
-                covered |= _first_match(spec, labels, severity)
-        for index, route in enumerate(spec.routes):
-            for severity in _route_severities(route):
-                if (index, severity) in covered:
-                    continue
-                labels = {"alertname": "ModelopsAlert", **base, "modelops_model": users[0],
-                          "modelops_rule": "rule", **{routing_label(k): v for k, v in route.match.items()},
-                          "severity": severity}
-                tests.append(RouteTest(labels, expected_receivers(name, spec, labels),
-                                       f"route {index + 1} of policy {name} ({severity})"))
-        for step in range(1, len(spec.escalate) + 1):
-            labels = {"alertname": META_ALERT, **base, "modelops_escalation_step": str(step),
-                      "modelops_model": users[0], "severity": "critical"}
-            tests.append(RouteTest(labels, expected_receivers(name, spec, labels),
-                                   f"escalation step {step} of policy {name}"))
+        # one alert per emitted child route, carrying only its matchers: it reaches that route and no later one
+        for child in children(env.name, name, spec)[0]:
+            labels = {"alertname": "ModelopsAlert", **base, **child.matchers}
+            tests.append(RouteTest(labels, expected_receivers(name, spec, labels), f"{child.why} of policy {name}"))
     tests.append(RouteTest({"alertname": "SomethingElse", "severity": "critical"}, [UNROUTED],
                            "an alert of no modelops policy"))
     return tests
-
-
-def _first_match(spec: EscalationPolicySpec, labels: Mapping[str, str], severity: str) -> set[tuple[int, str]]:
-    found = set()
-    for index, route in enumerate(spec.routes):
-        if all(labels.get(routing_label(k)) == v for k, v in route.match.items()):
-            found.add((index, severity))
-            if not route.continue_:
-                break
-    return found
 
 
 def _label_arg(label: str, value: str) -> str:
@@ -340,8 +365,10 @@ def export(env: EnvironmentConfig, secrets_dir: str = SECRETS_DIR) -> list[Expor
     secrets = Secrets(secrets_dir)
     document = config(env, secrets)
     policies = [spec for _, spec, users in escalation_policies(env) if users]
+    dropped = [n for name, spec, users in escalation_policies(env) if users for n in children(env.name, name, spec)[1]]
     notes = [header("alertmanager", env.name).rstrip("\n"),
              f"# Check with: amtool check-config {CONFIG}; route tests: sh {ROUTES_TEST}",
+             *[f"# note: {n}" for n in dropped],
              "# Secrets are never written here. Files Alertmanager reads when it sends (mount them):"]
     notes += [f"#   {path}" for path in sorted({p for spec in policies for p in _secret_files(spec, secrets)})]
     placeholders = sorted({p for spec in policies for p in _placeholders(spec)})
@@ -353,6 +380,8 @@ def export(env: EnvironmentConfig, secrets_dir: str = SECRETS_DIR) -> list[Expor
     return [
         ExportFile(CONFIG, "\n".join(notes) + "\n" + dump(document),
                    f"{len(document['route']['routes'])} policy routes, {n_routes} leaf routes, "
-                   f"{len(document['receivers'])} receivers"),
+                   f"{len(document['receivers'])} receivers"
+                   + (f", {len(dropped)} unreachable route{'s' if len(dropped) > 1 else ''} left out" if dropped
+                      else "")),
         ExportFile(ROUTES_TEST, routes_script(env.name, tests), f"{len(tests)} amtool route tests", executable=True),
     ]

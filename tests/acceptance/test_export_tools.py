@@ -10,7 +10,8 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,91 @@ def test_a_wrong_route_makes_the_route_tests_fail(repo: Path, cli: Callable[...,
     done = run("sh", tmp_path / "alertmanager-routes-test.sh")
     assert done.returncode == 1
     assert "FAIL: sentiment warning alert, policy ml-oncall: expected ml-oncall/slack-ml,ml-oncall/mail" in done.stdout
+
+
+@dataclass
+class Node:
+    """A route as amtool draws it: its matchers (or `default-route`), its receiver, its children."""
+
+    key: str
+    receiver: str | None
+    children: list[Node] = field(default_factory=list)
+
+
+def parse_tree(text: str) -> Node:
+    """amtool's routing tree (`config routes`, or the matching routes of `config routes test --tree`)."""
+    root = Node(".", None)
+    stack: list[tuple[int, Node]] = [(-1, root)]
+    for line in text.splitlines():
+        at = line.find("── ")
+        if at < 0:
+            continue
+        depth = (at - 1) // 4  # every level indents by four columns
+        key, *rest = line[at + 3:].split("  ")
+        receiver = next((r.removeprefix("receiver: ") for r in rest if r.startswith("receiver: ")), None)
+        node = Node(key, receiver)
+        while stack[-1][0] >= depth:
+            stack.pop()
+        stack[-1][1].children.append(node)
+        stack.append((depth, node))
+    return root
+
+
+def mark_reached(full: Node, matched: Node, reached: set[int]) -> None:
+    """Find the matched routes in the full tree. Alertmanager tries siblings in order, so the matched children
+    are a subsequence of the full ones: the next sibling with the same matchers (and receiver, for a leaf)."""
+    siblings = iter(full.children)
+    for want in matched.children:
+        node = next(n for n in siblings if n.key == want.key and (n.children or n.receiver == want.receiver))
+        if node.children:
+            mark_reached(node, want, reached)
+        else:
+            reached.add(id(node))
+
+
+def leaves(node: Node, path: str = "") -> Iterator[tuple[str, Node]]:
+    for child in node.children:
+        here = f"{path} > {child.key}"
+        yield from leaves(child, here) if child.children else [(f"{here} -> {child.receiver}", child)]
+
+
+def unreached_routes(out: Path) -> list[str]:
+    """Leaf routes of alertmanager.yml that none of the generated route tests reaches, as amtool routes them."""
+    config = out / "alertmanager.yml"
+    full = parse_tree(run("amtool", "config", "routes", "--config.file", config).stdout)
+    reached: set[int] = set()
+    for line in (out / "alertmanager-routes-test.sh").read_text().splitlines():
+        if line.startswith("check "):
+            labels = shlex.split(line)[3:]
+            done = run("amtool", "config", "routes", "test", "--config.file", config, "--tree", *labels)
+            mark_reached(full, parse_tree(done.stdout), reached)
+    return [path for path, node in leaves(full) if id(node) not in reached]
+
+
+@needs_amtool
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_every_emitted_route_is_reached_by_a_route_test(repo: Path, cli: Callable[..., Result], tmp_path: Path,
+                                                        env: str) -> None:
+    export(cli, repo, tmp_path, "alertmanager", "--env", env)
+    assert unreached_routes(tmp_path) == []
+    if env == "production":  # growth-oncall's `match: {}` cannot reach critical alerts: left out, and said so
+        head = (tmp_path / "alertmanager.yml").read_text().split("route:")[0]
+        assert "# note: policy growth-oncall, route 2 (critical): not emitted, unreachable" in head
+
+
+@needs_amtool
+def test_a_dead_route_is_found_unreached(repo: Path, cli: Callable[..., Result], tmp_path: Path) -> None:
+    export(cli, repo, tmp_path, "alertmanager", "--env", "production")
+    config = tmp_path / "alertmanager.yml"
+    # the child route this export used to emit: after route 1 (critical), which does not continue
+    dead = ("        - matchers:\n            - 'severity=\"critical\"'\n          routes:\n"
+            "            - receiver: growth-oncall/slack-growth\n")
+    text = config.read_text()
+    anchor = "    - matchers:\n        - 'modelops_env=\"production\"'\n        - 'modelops_escalation=\"ml-oncall\"'"
+    assert anchor in text
+    config.write_text(text.replace(anchor, dead + anchor))
+    assert run("amtool", "check-config", config).returncode == 0
+    assert run("sh", tmp_path / "alertmanager-routes-test.sh").returncode == 0  # receivers alone cannot tell...
+    assert unreached_routes(tmp_path) == [  # ...but the route never matches
+        ' > default-route > {modelops_env="production",modelops_escalation="growth-oncall"} > {severity="critical"}'
+        " > default-route -> growth-oncall/slack-growth"]

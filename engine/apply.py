@@ -50,6 +50,7 @@ class EnvironmentResult:
     results: list[ActionResult] = field(default_factory=list)
     skipped: str | None = None
     serial: int | None = None
+    blocked: list[Action] = field(default_factory=list)  # held back by a plan-time check when it ran
 
     @property
     def failed(self) -> bool:
@@ -70,6 +71,13 @@ class ApplyOutcome:
 
     def count(self, status: str) -> int:
         return sum(1 for e in self.environments for r in e.results if r.status == status)
+
+    @property
+    def blocked(self) -> list[Action]:
+        """Actions a plan-time check held back: those of the environments applied, else the preview's."""
+        if not self.environments:
+            return [a for a in self.plan.actions if a.blocked]
+        return [a for e in self.environments for a in e.blocked]
 
 
 def load_saved_plan(path: Path) -> Plan:
@@ -171,12 +179,13 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
             "retry_rejected")), promote=request.promote)
         current = plan_environment(env, ws.states(), [], options, now())
         actions = _runnable(shown, current)
+        blocked = [a for a in current.actions if a.blocked]
         if not actions and not replay.interrupted:
             if replay.entries:  # the apply that wrote this journal was killed after its end: finish its work
                 log(f"{env.name}: the last apply was stopped after recording its state; writing its report")
                 _write_report(ws, env)
                 journal_path(ws.root, env.name).unlink(missing_ok=True)
-            return EnvironmentResult(env.name, serial=state.serial)
+            return EnvironmentResult(env.name, serial=state.serial, blocked=blocked)
         if replay.interrupted:
             log(f"{env.name}: resuming an interrupted apply ({len(replay.entries)} journal entries)")
         lineage = state.lineage or str(uuid.uuid4())
@@ -208,7 +217,7 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
             journal.close(remove=True)
         finally:
             journal.close(remove=False)  # on a failure the journal stays, for the next apply to resume from
-        return EnvironmentResult(env.name, results, serial=final.serial)
+        return EnvironmentResult(env.name, results, serial=final.serial, blocked=blocked)
 
 
 def _runnable(shown: EnvironmentPlan, current: EnvironmentPlan) -> list[Action]:

@@ -63,6 +63,15 @@ def _logfmt(**fields: str) -> str:
     return " ".join(f"{key}={quote(str(value).replace(chr(34), chr(39)))}" for key, value in fields.items())
 
 
+def _blocked_lines(blocked: list[Action]) -> list[str]:
+    """One line per environment and reason: a freeze holds back every action alike."""
+    reasons: dict[tuple[str, str], list[str]] = {}
+    for action in blocked:
+        reasons.setdefault((action.environment, action.blocked or ""), []).append(action.target)
+    return [f"{env}: {targets[0] if len(targets) == 1 else f'{len(targets)} actions'} blocked: {why}"
+            for (env, why), targets in reasons.items()]
+
+
 def summary(outcome: ApplyOutcome, console: Console) -> str:
     if outcome.declined:
         return "Apply cancelled."
@@ -74,8 +83,13 @@ def summary(outcome: ApplyOutcome, console: Console) -> str:
     counts = f"{buckets['deploy']} deployed, {buckets['change']} changed, {buckets['retire']} retired"
     extra = ", ".join(f"{n} {w}" for n, w in ((rolled, "rolled back"), (failed, "failed"), (paused, "paused")) if n)
     lines = [f"{env.name}: not applied ({env.skipped})" for env in outcome.environments if env.skipped]
+    blocked = outcome.blocked
+    lines += _blocked_lines(blocked)
     if outcome.failed:
         lines.append(console.style(f"Apply failed! {counts}; {extra}.", "red", "bold"))
+    elif blocked:
+        tail = f"; {extra}" if extra else ""
+        lines.append(console.style(f"Apply incomplete! {counts}{tail}; {len(blocked)} blocked.", "yellow", "bold"))
     else:
         tail = f"; {extra}" if extra else ""
         lines.append(console.style(f"Apply complete! {counts}{tail}.", "green", "bold"))

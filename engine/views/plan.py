@@ -16,22 +16,24 @@ VERBS = {
     ActionKind.RETIRE: "will be retired", ActionKind.POLICY_ADD: "will be added",
     ActionKind.POLICY_CHANGE: "will be changed", ActionKind.POLICY_REMOVE: "will be removed",
 }
-_LEGEND = {"+": "deploy / add", "~": "change (upgrade, rollback, reconfigure)", "-": "retire / remove"}
-_COLOURS = {"+": "green", "~": "yellow", "-": "red"}
+_LEGEND = {"+": "deploy / add", "~": "change (upgrade, rollback, reconfigure)", "-": "retire / remove",
+           "!": "blocked: will not run (the reason is on the line above it)"}
+_COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "red"}
 
 
 def summary_line(plan: Plan) -> str:
     counts = plan.change_summary()
     if not plan.has_changes:
-        tail = f" {counts['blocked']} blocked." if counts["blocked"] else ""
-        return "No changes. The recorded state matches the configuration." + tail
+        if counts["blocked"]:
+            return f"No changes can be applied: {counts['blocked']} blocked (the configuration is not what serves)."
+        return "No changes. The recorded state matches the configuration."
     line = f"Plan: {counts['deploy']} to deploy, {counts['change']} to change, {counts['retire']} to retire."
     return line + (f" {counts['blocked']} blocked." if counts["blocked"] else "")
 
 
 def render_text(plan: Plan, console: Console) -> str:
     lines: list[str] = []
-    symbols = sorted({a.kind.symbol for a in plan.actions}, key="+~-".index)
+    symbols = sorted({"!" if a.blocked else a.kind.symbol for a in plan.actions}, key="+~-!".index)
     if symbols:
         lines += ["Actions are marked with these symbols:"]
         lines += [f"  {console.style(s, _COLOURS[s], 'bold')} {_LEGEND[s]}" for s in symbols]

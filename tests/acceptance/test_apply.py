@@ -63,7 +63,12 @@ def test_failed_gate_rolls_back_records_the_rejection_and_exits_1(served_repo: P
     live = json.loads((served_repo / ".modelops/live/staging.json").read_text())["models"]["recommender"]
     assert live["traffic"] == {"blue": 100} and set(live["slots"]) == {"blue"}
     blocked = cli("--repo", served_repo, "plan", "--env", "staging", "--detailed-exitcode")
-    assert blocked.code == 0 and "1 blocked" in blocked.out
+    assert blocked.code == 2  # Git asks for what does not serve: a difference, even if it cannot run
+    assert "No changes can be applied: 1 blocked (the configuration is not what serves)." in blocked.out
+    held = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert held.code == 0 and "! model \"recommender\" (upgrade, blocked)" in held.out, held.output
+    assert "staging: model/recommender blocked: 2.8.0-broken.1 was rolled back at" in held.out
+    assert "Apply incomplete! 0 deployed, 0 changed, 0 retired; 1 blocked." in held.out
     retried = cli("--repo", served_repo, "plan", "--env", "staging", "--retry-rejected", "--detailed-exitcode")
     assert retried.code == 2
 

@@ -157,7 +157,8 @@ def test_promote_env_passes_a_manual_gate(served_repo: Path, cli: Callable[..., 
     assert model(served_repo, "staging", "embedder")["phase"] == "Paused"
     assert model(served_repo, "staging", "embedder")["traffic"] == {"blue": 75, "green": 25}
     again = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
-    assert again.code == 0 and "No changes." in again.out  # a manual gate waits for promote, not for apply
+    assert again.code == 0 and "No changes can be applied: 1 blocked" in again.out  # a manual gate waits for promote
+    assert "continue with `modelops promote embedder --env staging`" in again.out
     resumed = cli("--repo", served_repo, "promote", "embedder", "--env", "staging")
     assert resumed.code == 0, resumed.output
     done = model(served_repo, "staging", "embedder")

@@ -31,6 +31,7 @@ def command(app: App, plan_file: Path | None, environments: tuple[str, ...], aut
     from engine.publish import publish_apply
     from engine.views import apply as view
     from engine.views.confirm import Confirmation
+    from engine.views.plan import render_text
     from engine.workspace import Workspace
 
     with reporting_invalid_config(app):
@@ -40,8 +41,12 @@ def command(app: App, plan_file: Path | None, environments: tuple[str, ...], aut
     progress = view.ProgressView(app.console, human=app.console.interactive_out)
     outcome = run_apply(ws, request, confirm, progress, log=app.console.print)
     publish_apply(outcome)  # the job summary, in GitHub Actions
-    if not outcome.environments and not outcome.declined:
+    if not outcome.environments and not outcome.declined and not outcome.blocked:
         app.console.print(confirm.shown or "No changes. The recorded state matches the configuration.")
         return EXIT_OK
+    if not outcome.environments and not outcome.declined:  # nothing could run: show what holds it back
+        app.console.print(render_text(outcome.plan, app.console))
     app.console.print("\n" + view.summary(outcome, app.console))
+    # Blocked actions are holds (a freeze, a manual gate, an upstream not yet Healthy, a rejected version),
+    # not failures: the output names them and `plan --detailed-exitcode` exits 2 while they remain.
     return EXIT_FAILED if outcome.failed or outcome.declined else EXIT_OK

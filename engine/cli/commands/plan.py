@@ -16,7 +16,8 @@ from engine.errors import EXIT_CHANGES, EXIT_OK
               help="markdown: the pull-request comment; over 65,535 characters it is split into parts, each "
                    "starting with a <!-- modelops-plan part N/M --> line.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan for `modelops apply FILE`.")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are (blocked ones too).")
 @click.option("--changed-since", metavar="GIT_REF", help="Plan only what changed since GIT_REF (and its dependents).")
 @click.option("--retry-rejected", is_flag=True, help="Plan versions that were rolled back before.")
 @click.option("--github-output", is_flag=True, envvar="MODELOPS_GITHUB_OUTPUT",
@@ -43,4 +44,5 @@ def command(app: App, environments: tuple[str, ...], fmt: str, out: Path | None,
     if out is not None and fmt == "text":
         app.console.print(f"\nSaved the plan to {out}. Apply exactly these actions with: modelops apply {out}")
     publish.publish_plan(plan, parts, out, github_output)  # job summary and step outputs in GitHub Actions
-    return EXIT_CHANGES if detailed_exitcode and plan.has_changes else EXIT_OK
+    # a blocked action is a difference between Git and what serves, as much as a runnable one
+    return EXIT_CHANGES if detailed_exitcode and plan.actions else EXIT_OK

@@ -25,8 +25,10 @@ builds it from the recorded state, so `rendered/` mirrors what apply did, step b
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from string import Template
@@ -34,7 +36,7 @@ from typing import Any
 
 from engine.catalog import METRICS
 from engine.config.spec.environment import GitopsTarget
-from engine.config.spec.model import Analysis, ModelSpec, PauseSpec
+from engine.config.spec.model import Analysis, HttpCheck, ModelSpec, ModelTest, PauseSpec
 from engine.config.spec.policies import Behavior, ScaleRules, ScalingPolicySpec, Schedule
 from engine.errors import EngineError
 from engine.export import ExportFile
@@ -52,6 +54,8 @@ DEFAULT_PROMETHEUS = "http://prometheus-operated.monitoring.svc:9090"
 NAME_KEY, SLOT_KEY = "app.kubernetes.io/name", "modelops.dev/slot"
 PROMETHEUS_TARGETS = ("concurrency", "rps", "queue_depth", "gpu_utilization")
 MAX_NAME = 63
+#: The image of the Jobs that run HTTP preview tests in the cluster (curl and a POSIX shell).
+CURL_IMAGE = "curlimages/curl:8.10.1"
 
 
 class Refused(EngineError):
@@ -623,25 +627,158 @@ def _templates(view: ModelView, names: Sequence[str]) -> dict[str, Any]:
     return {"templates": [{"templateName": f"{view.name}-{n}"} for n in names]}
 
 
+def http_script(check: HttpCheck, url: str, timeout: int) -> str:
+    """A POSIX shell script that runs one HTTP preview test with curl and judges it as the engine does
+    (`engine.gates`): the exact status, the latency, the text the body must contain."""
+    request = ["curl", "-sS", "-o", "/tmp/body", "-w", "%{http_code} %{time_total}", "--max-time", str(timeout)]
+    request += ["--head"] if check.method == "HEAD" else ["-X", check.method]
+    headers = {name: str(value) for name, value in check.headers.items()}
+    if check.json_ is not None:
+        headers = {"Content-Type": "application/json", **headers}
+        request += ["--data-binary", json.dumps(check.json_, separators=(",", ":"), sort_keys=True)]
+    for name, value in headers.items():
+        request += ["-H", f"{name}: {value}"]
+    # the path is free text: it reaches the shell quoted, once, as a variable
+    lines = [f"what={shlex.quote(f'{check.method} {check.path}')}",
+             f"out=$({shlex.join([*request, url])}) || exit 1", "set -- $out",
+             f'[ "$1" = {check.expect_status} ] || {{ echo "$what answered $1, expected {check.expect_status}"; '
+             "exit 1; }"]
+    if check.max_latency is not None:
+        limit = number(check.max_latency.seconds)
+        lines.append(f'awk -v took="$2" \'BEGIN {{ exit !(took <= {limit}) }}\' || '
+                     f'{{ echo "$what took $2 s, over {check.max_latency}"; exit 1; }}')
+    if check.expect_body_contains is not None:
+        lines.append(f"grep -qF -- {shlex.quote(check.expect_body_contains)} /tmp/body || "
+                     '{ echo "$what: the body lacks the expected text"; exit 1; }')
+    return "\n".join(lines) + "\n"
+
+
+def test_template(env: EnvironmentConfig, view: ModelView, test: ModelTest, settings: Settings) -> dict[str, Any]:
+    """An AnalysisTemplate whose one metric is a Job running an HTTP preview test against the preview Service."""
+    assert test.http is not None
+    timeout = math.ceil(test.timeout.seconds)
+    url = f"http://{view.name}-preview.{settings.namespace}.svc{test.http.path}"
+    container = {"name": "test", "image": CURL_IMAGE, "command": ["sh", "-c", http_script(test.http, url, timeout)]}
+    job = {"spec": {"backoffLimit": 0, "activeDeadlineSeconds": timeout + 60,
+                    "template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}}
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+            "metadata": _meta(f"{view.name}-test-{test.name}", settings, _labels(view, env.name)),
+            "spec": {"metrics": [{"name": f"test-{test.name}", "provider": {"job": job}}]}}
+
+
+def _unmappable(test: ModelTest) -> str | None:
+    """Why a preview test cannot run in the cluster, or None when it can."""
+    if test.command is not None:
+        return "a command, which runs from the repository, and the cluster has no copy of it"
+    assert test.http is not None
+    secret = sorted(name for name, value in test.http.headers.items() if value.refs)
+    if secret:
+        return f"its header {secret[0]} holds a secret reference, and secrets are never written into manifests"
+    return None
+
+
+def alert_query(env: EnvironmentConfig, view: ModelView, severities: Sequence[str]) -> str | None:
+    """How many of the model's alert conditions of these severities hold now (0 when none), over the
+    recorded series of `prometheusrule.yaml`; None when the model has no such rule."""
+    model = env.models.get(view.name)
+    bound = prom.bindings(env, model) if model is not None else []
+    exprs = [b.expr(severity) for b in bound for severity in b.severities if severity in severities]
+    if not exprs:
+        return None
+    return f"count({' or '.join(f'({e})' for e in exprs)}) or vector(0)"
+
+
+def alerts_template(env: EnvironmentConfig, view: ModelView, query: str, settings: Settings, *,
+                    background: bool) -> dict[str, Any]:
+    """`autoRollback.onAlerts` as an analysis: any alert condition holding fails it. In the background (canary)
+    it measures every minute until the rollout ends; after a blue-green switch it measures once, as the
+    engine checks once after each traffic change."""
+    metric: dict[str, Any] = {"name": "alerts", "interval": "1m"}
+    if not background:
+        metric["count"] = 1
+    metric |= {"failureLimit": 0, "successCondition": "result[0] == 0", "failureCondition": "result[0] > 0",
+               "provider": {"prometheus": {"address": settings.prometheus, "query": query}}}
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+            "metadata": _meta(f"{view.name}-alerts", settings, _labels(view, env.name)),
+            "spec": {"metrics": [metric]}}
+
+
+@dataclass(frozen=True)
+class Gates:
+    """The gates a Rollout gets beyond the model's analyses: preview tests and the alert watch."""
+
+    templates: list[dict[str, Any]]
+    tests: list[str]  # analysis names (`test-<name>`) for prePromotionAnalysis
+    alerts: bool  # an `alerts` analysis watches the rollout
+    manual: bool  # a preview test cannot run in the cluster: promotion waits for a person
+
+
+def _preview_tests(view: ModelView) -> list[str]:
+    strategy = view.config.strategy
+    block = (strategy.blue_green or strategy.canary or strategy.rolling) if strategy is not None else None
+    return list(block.preview_tests) if block is not None else []
+
+
+def argo_gates(env: EnvironmentConfig, view: ModelView, settings: Settings, notes: list[str]) -> Gates:
+    """Map preview tests and `autoRollback.onAlerts` to Argo Rollouts analysis; note whatever cannot be."""
+    strategy = view.config.strategy
+    assert strategy is not None and (strategy.blue_green or strategy.canary)
+    taken = [n for n in ("alerts", *(f"test-{t}" for t in _preview_tests(view))) if n in view.config.analysis]
+    if taken:
+        raise Refused(f"{view.name}: the analysis name {taken[0]} is the one the argo-rollouts flavor gives to a "
+                      "generated gate", hint="rename that analysis")
+    templates: list[dict[str, Any]] = []
+    tests: list[str] = []
+    manual = False
+    by_name = {t.name: t for t in view.config.tests}
+    if strategy.canary is not None and strategy.canary.preview_tests:
+        notes.append(f"{view.name}: previewTests {', '.join(strategy.canary.preview_tests)} are not run: a canary "
+                     "without traffic routing has no pods of the new version before its first setWeight; run them "
+                     "with modelops, or add an analysis step with a Job after the first setWeight")
+    for name in strategy.blue_green.preview_tests if strategy.blue_green is not None else []:
+        why = _unmappable(by_name[name])
+        if why is None:
+            templates.append(test_template(env, view, by_name[name], settings))
+            tests.append(f"test-{name}")
+        else:
+            manual = True
+            notes.append(f"{view.name}: preview test {name} is not rendered: it is {why}; autoPromotionEnabled is "
+                         f"false, so run it against {view.name}-preview and then `kubectl argo rollouts promote "
+                         f"{view.name}`")
+    severities = list(view.config.auto_rollback.on_alerts)
+    query = alert_query(env, view, severities) if severities else None
+    if query is not None:
+        templates.append(alerts_template(env, view, query, settings, background=strategy.canary is not None))
+        notes.append(f"{view.name}: autoRollback.onAlerts ({', '.join(severities)}) is the analysis alerts: the "
+                     "alert conditions (thresholds, without `for`) over the recorded series of "
+                     "prometheusrule.yaml, measured for the whole model, not only the new version")
+    elif severities:
+        notes.append(f"{view.name}: autoRollback.onAlerts ({', '.join(severities)}) is not rendered: the model has "
+                     "no alert rule of these severities")
+    return Gates(templates, tests, query is not None, manual)
+
+
 def _pause(pause: Duration | PauseSpec) -> dict[str, Any]:
     duration = pause if isinstance(pause, Duration) else pause.duration
     return {"pause": {"duration": go_duration(duration)} if duration is not None else {}}
 
 
-def rollout_strategy(view: ModelView) -> dict[str, Any]:
+def rollout_strategy(view: ModelView, gates: Gates) -> dict[str, Any]:
     strategy = view.config.strategy
     assert strategy is not None
+    alerts = ["alerts"] if gates.alerts else []
     if strategy.blue_green is not None:
         bg = strategy.blue_green
         found: dict[str, Any] = {"activeService": view.name, "previewService": f"{view.name}-preview",
-                                 "autoPromotionEnabled": bg.auto_promote,
+                                 "autoPromotionEnabled": bg.auto_promote and not gates.manual,
                                  "scaleDownDelaySeconds": math.ceil(bg.scale_down_delay.seconds)}
         if bg.preview_replicas:
             found["previewReplicaCount"] = bg.preview_replicas
-        if bg.pre_promotion_analysis:
-            found["prePromotionAnalysis"] = _templates(view, bg.pre_promotion_analysis)
-        if bg.post_promotion_analysis:
-            found["postPromotionAnalysis"] = _templates(view, bg.post_promotion_analysis)
+        pre, post = [*gates.tests, *bg.pre_promotion_analysis], [*bg.post_promotion_analysis, *alerts]
+        if pre:
+            found["prePromotionAnalysis"] = _templates(view, pre)
+        if post:  # the engine checks alerts once the new version has traffic: after the switch
+            found["postPromotionAnalysis"] = _templates(view, post)
         return {"blueGreen": found}
     canary = strategy.canary
     assert canary is not None
@@ -655,23 +792,29 @@ def rollout_strategy(view: ModelView) -> dict[str, Any]:
             names = [step.analysis] if isinstance(step.analysis, str) else list(step.analysis or [])
             steps.append({"analysis": _templates(view, names)})
     # scaleDownDelaySeconds is only valid with trafficRouting, which plain Services do not have.
-    return {"canary": {"canaryService": f"{view.name}-preview", "stableService": view.name, "steps": steps}}
+    found = {"canaryService": f"{view.name}-preview", "stableService": view.name, "steps": steps}
+    if gates.alerts:  # a background analysis from the first step that gives the new version traffic to the end
+        first = next((i for i, step in enumerate(canary.steps) if step.set_weight), len(canary.steps))
+        found["analysis"] = {**_templates(view, alerts), "startingStep": first}
+    return {"canary": found}
 
 
-def _argo(env: EnvironmentConfig, view: ModelView, settings: Settings) -> list[dict[str, Any]]:
+def _argo(env: EnvironmentConfig, view: ModelView, settings: Settings, notes: list[str]) -> list[dict[str, Any]]:
     labels = _labels(view, env.name)
     selector = {NAME_KEY: view.name}
     slot = view.current
+    gates = argo_gates(env, view, settings, notes)
     spec: dict[str, Any] = {}
     if scaling_policy(env, view) is None:
         spec["replicas"] = fixed_replicas(view)
     spec |= {"revisionHistoryLimit": 3, "selector": {"matchLabels": selector},
              "template": _pod_template(view, slot, env.name, {**labels, **selector}),
-             "strategy": rollout_strategy(view)}
+             "strategy": rollout_strategy(view, gates)}
     annotations = {"modelops.dev/revision": slot.revision, "modelops.dev/version": str(slot.spec.version)}
     docs: list[dict[str, Any]] = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
                                    "metadata": _meta(view.name, settings, labels, annotations), "spec": spec}]
     docs += [analysis_template(env, view, name, a, settings) for name, a in sorted(view.config.analysis.items())]
+    docs += gates.templates
     docs += [_service(view.name, view, settings, labels, selector),
              _service(f"{view.name}-preview", view, settings, labels, selector)]
     scaler = autoscaler(env, view, settings, {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
@@ -732,9 +875,14 @@ def model_objects(env: EnvironmentConfig, view: ModelView, settings: Settings, n
     if settings.flavor == "kserve":
         return _kserve(env, view, settings, notes)
     if strategy is None or strategy.rolling is not None:
+        gates = [f"previewTests {', '.join(_preview_tests(view))}"] if _preview_tests(view) else []
+        gates += ["autoRollback.onAlerts"] if view.config.auto_rollback.on_alerts else []
+        if gates and settings.flavor == "argo-rollouts":
+            notes.append(f"{view.name}: {' and '.join(gates)} are not rendered: a Deployment's "
+                         f"{'rolling update' if strategy else 'recreate'} has no gates; use blueGreen or canary")
         return _single_deployment(env, view, settings)
     if settings.flavor == "argo-rollouts":
-        return _argo(env, view, settings)
+        return _argo(env, view, settings, notes)
     return _plain_slots(env, view, settings)
 
 

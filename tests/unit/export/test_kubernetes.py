@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from engine.config.spec.model import HttpCheck
 from engine.config.spec.policies import Schedule
 from engine.export import kubernetes as k8s
 from engine.export import prometheus
@@ -122,9 +123,13 @@ def test_plain_canary_weights_that_are_not_whole_replicas_are_refused(repo: Path
 def test_argo_rollouts_blue_green_and_canary_mapped_field_by_field(repo: Path) -> None:
     objects = _objects(k8s.export(load_env(repo), None, "argo-rollouts"))
     blue_green = objects[("Rollout", "sentiment")]["spec"]["strategy"]
-    assert blue_green == {"blueGreen": {"activeService": "sentiment", "previewService": "sentiment-preview",
-                                        "autoPromotionEnabled": True, "scaleDownDelaySeconds": 600,
-                                        "postPromotionAnalysis": {"templates": [{"templateName": "sentiment-slo"}]}}}
+    # previewTests [smoke, eval]: smoke runs as a Job before the switch; eval (a command) cannot, so a person
+    # promotes; onAlerts [critical] is watched after the switch
+    assert blue_green == {"blueGreen": {
+        "activeService": "sentiment", "previewService": "sentiment-preview", "autoPromotionEnabled": False,
+        "scaleDownDelaySeconds": 600, "prePromotionAnalysis": {"templates": [{"templateName": "sentiment-test-smoke"}]},
+        "postPromotionAnalysis": {"templates": [{"templateName": "sentiment-slo"},
+                                                {"templateName": "sentiment-alerts"}]}}}
     canary = objects[("Rollout", "fraud-detector")]["spec"]["strategy"]["canary"]
     assert canary["steps"] == [
         {"setWeight": 10}, {"pause": {"duration": "1s"}},
@@ -143,6 +148,62 @@ def test_argo_rollouts_blue_green_and_canary_mapped_field_by_field(repo: Path) -
     assert objects[("HorizontalPodAutoscaler", "fraud-detector")]["spec"]["scaleTargetRef"] == {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "fraud-detector"}
     _no_autoscaled_replicas(objects)
+
+
+def test_argo_rollouts_preview_tests_run_as_jobs_and_what_cannot_is_noted(repo: Path) -> None:
+    files = k8s.export(load_env(repo), None, "argo-rollouts")
+    text = next(f.text for f in files if f.name == "sentiment.yaml")
+    assert ("# note: sentiment: preview test eval is not rendered: it is a command, which runs from the repository, "
+            "and the cluster has no copy of it; autoPromotionEnabled is false") in text
+    smoke = _objects(files)[("AnalysisTemplate", "sentiment-test-smoke")]["spec"]["metrics"]
+    assert smoke[0]["name"] == "test-smoke" and set(smoke[0]) == {"name", "provider"}  # a Job runs once
+    job = smoke[0]["provider"]["job"]["spec"]
+    assert (job["backoffLimit"], job["activeDeadlineSeconds"]) == (0, 120)
+    (container,) = job["template"]["spec"]["containers"]
+    assert container["image"] == k8s.CURL_IMAGE and container["command"][:2] == ["sh", "-c"]
+    assert container["command"][2] == k8s.http_script(
+        load_env(repo).models["sentiment"].spec.tests[0].http, "http://sentiment-preview.production.svc/v1/predict",
+        60)
+    fraud = next(f.text for f in files if f.name == "fraud-detector.yaml")
+    assert "# note: fraud-detector: previewTests smoke are not run: a canary without traffic routing" in fraud
+    assert "# note: recommender: previewTests ping are not rendered" in next(
+        f.text for f in files if f.name == "recommender.yaml")
+
+
+def test_every_preview_test_mapped_keeps_auto_promotion(repo: Path) -> None:
+    path = repo / "environments/production/models/sentiment.yaml"
+    path.write_text(path.read_text().replace("previewTests: [smoke, eval]", "previewTests: [smoke]"))
+    files = k8s.export(load_env(repo), None, "argo-rollouts")
+    assert _objects(files)[("Rollout", "sentiment")]["spec"]["strategy"]["blueGreen"]["autoPromotionEnabled"] is True
+    assert "preview test" not in next(f.text for f in files if f.name == "sentiment.yaml")
+
+
+def test_http_script_judges_status_latency_and_body() -> None:
+    check = HttpCheck.model_validate({"path": "/ping", "method": "GET", "headers": {"X-Trace": "it's"},
+                                      "expectStatus": 204, "expectBodyContains": "Healthy", "maxLatency": "1500ms"})
+    assert k8s.http_script(check, "http://m-preview.ns.svc/ping", 30).splitlines() == [
+        "what='GET /ping'",
+        "out=$(curl -sS -o /tmp/body -w '%{http_code} %{time_total}' --max-time 30 -X GET -H 'X-Trace: it'\"'\"'s' "
+        "http://m-preview.ns.svc/ping) || exit 1",
+        "set -- $out",
+        '[ "$1" = 204 ] || { echo "$what answered $1, expected 204"; exit 1; }',
+        "awk -v took=\"$2\" 'BEGIN { exit !(took <= 1.5) }' || { echo \"$what took $2 s, over 1s500ms\"; exit 1; }",
+        'grep -qF -- Healthy /tmp/body || { echo "$what: the body lacks the expected text"; exit 1; }']
+
+
+def test_on_alerts_is_a_background_analysis_of_a_canary(repo: Path) -> None:
+    path = repo / "environments/production/models/fraud-detector.yaml"
+    path.write_text(path.read_text().replace("  strategy:\n", "  autoRollback: {onAlerts: [warning, critical]}\n"
+                                                               "  strategy:\n"))
+    objects = _objects(k8s.export(load_env(repo), None, "argo-rollouts"))
+    canary = objects[("Rollout", "fraud-detector")]["spec"]["strategy"]["canary"]
+    assert canary["analysis"] == {"templates": [{"templateName": "fraud-detector-alerts"}], "startingStep": 0}
+    (metric,) = objects[("AnalysisTemplate", "fraud-detector-alerts")]["spec"]["metrics"]
+    assert "count" not in metric  # runs until the rollout ends
+    assert (metric["successCondition"], metric["failureCondition"]) == ("result[0] == 0", "result[0] > 0")
+    query = metric["provider"]["prometheus"]["query"]
+    assert query.startswith('count((modelops:response_time:5m{env="production",model="fraud-detector"} > 0.5) or ')
+    assert query.endswith(") or vector(0)")
 
 
 def test_kserve_inference_service_with_canary_traffic_and_autoscaling(repo: Path) -> None:

@@ -923,10 +923,43 @@ def render(env: EnvironmentConfig, views: Sequence[ModelView], settings: Setting
     return files
 
 
+def first_weight(model: ModelConfig, ms: ModelState) -> tuple[int, str]:
+    """The share of traffic a new revision starts with on KServe, and where it comes from."""
+    strategy = model.spec.strategy
+    rollout = ms.rollout
+    if rollout is not None and rollout.revision == model.revision and ms.traffic.get(rollout.slot, 0) not in (0, 100):
+        return ms.traffic[rollout.slot], "where the recorded rollout is"
+    if strategy is not None and strategy.canary is not None:
+        return next((s.set_weight for s in strategy.canary.steps if s.set_weight), 0), "its first setWeight step"
+    return 0, "the preview, until the switch"
+
+
+def kserve_pending(env: EnvironmentConfig, view: ModelView, state: EnvironmentState | None) -> ModelView:
+    """A canary or blue-green model whose desired revision does not serve yet, as KServe should first see it.
+
+    An InferenceService without `canaryTrafficPercent` sends every request to its newest revision at once, which
+    would skip the rollout; with it, KServe keeps the rest on the last ready revision."""
+    model = env.models[view.name]
+    ms = state.models.get(view.name) if state is not None else None
+    strategy = model.spec.strategy
+    if ms is None or ms.revision in (None, model.revision) or strategy is None or strategy.rolling is not None:
+        return view
+    weight, source = first_weight(model, ms)
+    slot = ms.idle_slot
+    note = (f"{view.name}: {model.version} does not serve yet ({ms.version} does): rendered with canaryTrafficPercent "
+            f"{weight}, {source}; change it as the rollout proceeds, and remove it to promote")
+    return ModelView(view.name, view.labels, view.config, ms.active_slot,
+                     {slot: SlotView(model.spec, model.revision, "preview", weight)}, (*view.notes, note))
+
+
 def export(env: EnvironmentConfig, state: EnvironmentState | None, flavor: str | None = None) -> list[ExportFile]:
-    """`modelops export kubernetes`: the desired state, as a finished apply would leave it."""
+    """`modelops export kubernetes`: the desired state, as a finished apply would leave it; on KServe, whose one
+    object cannot hold both revisions, a model that does not serve its desired revision yet starts its rollout."""
     settings = settings_for(env, flavor)
-    return render(env, desired_views(env, state), settings)
+    views = desired_views(env, state)
+    if settings.flavor == "kserve":
+        views = [kserve_pending(env, view, state) for view in views]
+    return render(env, views, settings)
 
 
 def rendered(env: EnvironmentConfig, state: EnvironmentState) -> list[ExportFile]:

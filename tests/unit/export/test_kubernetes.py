@@ -234,6 +234,52 @@ def test_kserve_inference_service_with_canary_traffic_and_autoscaling(repo: Path
     assert "canaryTrafficPercent" not in steady
 
 
+def _serving_old(name: str, traffic: dict[str, int] | None = None, rollout: dict[str, Any] | None = None
+                 ) -> EnvironmentState:
+    """A state in which `name` serves 0.8.0 from blue, with the desired revision in flight or not."""
+    slots = {"blue": _slot("0.8.0", "sha256:old", "active")}
+    return _state("production", {name: {"version": "0.8.0", "revision": "sha256:old", "active_slot": "blue",
+                                        "traffic": traffic or {"blue": 100}, "slots": slots, "rollout": rollout}})
+
+
+def test_kserve_starts_a_canary_at_its_first_weight_when_the_desired_version_does_not_serve_yet(repo: Path) -> None:
+    only_models(repo, {"embedder", "sentiment"})
+    env = load_env(repo)
+    files = k8s.export(env, _serving_old("embedder"), "kserve")
+    isvc = _objects(files)[("InferenceService", "embedder")]
+    predictor = isvc["spec"]["predictor"]
+    assert predictor["canaryTrafficPercent"] == 25  # not 100% to 0.9.0 at once
+    assert {"name": "MODELOPS_VERSION", "value": "0.9.0"} in predictor["containers"][0]["env"]
+    assert isvc["metadata"]["annotations"]["modelops.dev/revision"] == env.models["embedder"].revision
+    assert ("# note: embedder: 0.9.0 does not serve yet (0.8.0 does): rendered with canaryTrafficPercent 25, its "
+            "first setWeight step") in files[0].text
+    # the desired version already serving: the steady state, all traffic to it
+    serving = _objects(k8s.export(env, _state("production", {"embedder": {
+        "version": "0.9.0", "revision": env.models["embedder"].revision, "active_slot": "green",
+        "traffic": {"green": 100}, "slots": {"green": _slot("0.9.0", env.models["embedder"].revision, "active")}}}),
+        "kserve"))
+    assert "canaryTrafficPercent" not in serving[("InferenceService", "embedder")]["spec"]["predictor"]
+
+
+def test_kserve_renders_a_rollout_in_flight_where_the_state_says_it_is(repo: Path) -> None:
+    only_models(repo, {"embedder"})
+    env = load_env(repo)
+    new = env.models["embedder"].revision
+    rollout = {"attempt": 1, "kind": "upgrade", "version": "0.9.0", "revision": new, "config": "c", "spec": {},
+               "slot": "green", "steps": [], "next_step": 4}
+    state = _serving_old("embedder", {"blue": 25, "green": 75}, rollout)
+    files = k8s.export(env, state, "kserve")
+    assert _objects(files)[("InferenceService", "embedder")]["spec"]["predictor"]["canaryTrafficPercent"] == 75
+    assert "rendered with canaryTrafficPercent 75, where the recorded rollout is" in files[0].text
+
+
+def test_kserve_holds_a_blue_green_preview_at_no_traffic(repo: Path) -> None:
+    only_models(repo, {"sentiment"})
+    files = k8s.export(load_env(repo), _serving_old("sentiment"), "kserve")
+    assert _objects(files)[("InferenceService", "sentiment")]["spec"]["predictor"]["canaryTrafficPercent"] == 0
+    assert "rendered with canaryTrafficPercent 0, the preview, until the switch" in files[0].text
+
+
 def test_hpa_v2_with_behavior_for_resource_targets(repo: Path) -> None:
     hpa = _objects(k8s.export(load_env(repo), None, "argo-rollouts"))[("HorizontalPodAutoscaler", "recommender")]
     assert hpa["apiVersion"] == "autoscaling/v2"

@@ -28,6 +28,23 @@ needs_validate = pytest.mark.skipif(kubernetes_validate() is None,
                                     reason="kubernetes-validate missing (pip install -e '.[dev]')")
 
 
+#: The releases the exports target and the generated tests were written against (Debian bookworm's packages).
+TARGETED = {"promtool": (2, 42), "amtool": (0, 25)}
+
+
+@pytest.mark.parametrize("tool", sorted(TARGETED))
+def test_the_installed_tools_are_the_targeted_releases(tool: str) -> None:
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} missing (make test installs Debian bookworm's package)")
+    done = run(tool, "--version")
+    found = re.search(r"version (\d+)\.(\d+)\.", done.stdout + done.stderr)
+    assert found, done.stdout + done.stderr
+    major, minor = TARGETED[tool]
+    assert (int(found[1]), int(found[2])) == TARGETED[tool], (
+        f"{tool} {found[1]}.{found[2]} is installed, but the exports and their generated tests target "
+        f"{major}.{minor} (Debian bookworm); other releases may judge the generated tests differently")
+
+
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=False, cwd=cwd, timeout=300)
 

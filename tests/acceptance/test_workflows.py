@@ -137,6 +137,20 @@ def test_ci_workflow_runs_make_test() -> None:
     assert any(s.get("run") == "make test" for s in steps(load(ROOT / ".github/workflows/ci.yml")))
 
 
+def test_ci_runs_where_apt_gives_the_targeted_promtool_and_amtool() -> None:
+    # Debian bookworm ships Prometheus 2.42 and Alertmanager 0.25, the versions the exports target; an Ubuntu
+    # runner's apt ships others. As root in the container nothing needs sudo, and a tool that failed to install
+    # fails the job instead of letting its tests skip.
+    workflow = load(ROOT / ".github/workflows/ci.yml")
+    (job,) = workflow["jobs"].values()
+    assert job["container"] == "python:3.11-bookworm"
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert not any("sudo" in run for run in runs)
+    assert runs.index("./scripts/install-test-tools.sh") < runs.index("promtool --version && amtool --version") \
+        < runs.index("make test")
+    assert not any("setup-python" in s.get("uses", "") for s in job["steps"])  # the image's Python 3.11
+
+
 def test_composite_action() -> None:
     action = load(ACTION)
     assert action["runs"]["using"] == "composite"

@@ -29,8 +29,8 @@ def test_the_example_repository(repo: Path, cli: Callable[..., Result], update_g
     assert snapshot(repo) == before  # assessing writes nothing
     monkeypatch.setenv("MODELOPS_CACHE", "off")
     assert cli("--repo", repo, "assess").out == result.out  # the parse cache is a fast path only
-    assert result.out.startswith("staging: standard (score 2.60 of 4)\n")
-    assert "\nproduction: standard (score 2.81 of 4)\n" in result.out
+    assert result.out.startswith("staging: standard (score 2.75 of 4)\n")
+    assert "\nproduction: advanced (score 3.00 of 4)\n" in result.out
 
 
 def test_min_level_passes_when_every_environment_reaches_it(repo: Path, cli: Callable[..., Result]) -> None:
@@ -45,14 +45,20 @@ def test_min_level_fails_and_says_why(repo: Path, cli: Callable[..., Result], up
     assert result.code == 1
     gate = result.out[result.out.index("Below the required level advanced:"):]
     golden("min-level-advanced.txt", gate, update_goldens)
-    assert "  - staging is standard (score 2.60), below advanced\n" in gate
+    assert "  - staging is standard (score 2.75), below advanced\n" in gate
     assert "    - deployment: summarizer is basic (recreate: the old version stops before the new one starts); " \
            "standard needs an automated progressive rollout with automatic rollback (not recreate)\n" in gate
-    # The embedder's canary analysis passes without metrics (onNoData: pass): a gate that cannot stop a rollout
-    # nobody measures, so production is standard too.
-    assert "  - production is standard (score 2.81), below advanced\n" in gate
+    assert "production is" not in gate  # production is advanced
+
+
+def test_an_analysis_that_passes_without_metrics_is_not_expert(repo: Path, cli: Callable[..., Result]) -> None:
+    path = repo / "environments/production/models/embedder.yaml"
+    path.write_text(path.read_text().replace("onNoData: inconclusive", "onNoData: pass"))
+    gate = cli("--repo", repo, "assess", "--env", "production", "--min-level", "advanced")
+    assert gate.code == 1  # a canary nobody measures passes its gate: production drops to standard
+    assert "  - production is standard (score 2.88), below advanced\n" in gate.out, gate.out
     assert "    - deployment: embedder is standard (canary with analysis steps that pass without metrics (onNoData: " \
-           "pass), with automatic rollback)" in gate
+           "pass), with automatic rollback)" in gate.out
 
 
 def test_json_and_markdown(repo: Path, cli: Callable[..., Result]) -> None:
@@ -61,24 +67,20 @@ def test_json_and_markdown(repo: Path, cli: Callable[..., Result]) -> None:
     data = json.loads(result.out)
     assert data["format_version"] == 1 and data["minimum"] == "expert" and data["passed"] is False
     production = next(e for e in data["environments"] if e["name"] == "production")
-    assert production["level"] == "standard" and production["score"] == 2.8125
+    assert production["level"] == "advanced" and production["score"] == 3.0
     assert [a["area"] for a in production["areas"]] == ["deployment", "monitoring", "scaling", "incident management"]
     fraud = production["areas"][0]["models"][1]
-    assert fraud == {"name": "fraud-detector", "level": "advanced", "missing": [{
-        "criterion": "a canary analysis that missing metrics stop (onNoData: inconclusive pauses, fail rolls back; "
-                     "with pass, a canary nobody measures passes)",
-        "change": "onNoData: inconclusive on analysis error-budget",
-        "file": "environments/production/models/fraud-detector.yaml"}],
-        "evidence": "canary with preview tests smoke and analysis steps that pass without metrics (onNoData: pass), "
-                    "rolled back when a test fails"}
-    assert production["below_minimum"][0] == "production is standard (score 2.81), below expert"
+    assert fraud == {"name": "fraud-detector", "level": "expert", "missing": [],
+                     "evidence": "canary with preview tests smoke and analysis steps that missing metrics stop, "
+                                 "rolled back when an analysis fails"}
+    assert production["below_minimum"][0] == "production is advanced (score 3.00), below expert"
     assert {"area": "monitoring", "models": ["embedder", "sentiment"], "from": "advanced", "to": "expert",
             "criterion": "a runbook on every critical rule", "change": "runbook: <URL> on rules cpu-saturation, "
             "disk-filling", "file": "policies/alerts/infrastructure.yaml"} in production["recommendations"]
 
     markdown = cli("--repo", repo, "assess", "--env", "production", "--format", "markdown")
     assert markdown.code == 0
-    assert markdown.out.startswith("## Operations maturity of `production`\n\nLevel **standard** (score 2.81 of 4)")
+    assert markdown.out.startswith("## Operations maturity of `production`\n\nLevel **advanced** (score 3.00 of 4)")
     assert "| scaling | advanced | 3.50 | `embedder` expert, `fraud-detector` advanced, `recommender` advanced, " \
            "`sentiment` expert |" in markdown.out
 

@@ -132,9 +132,9 @@ def test_a_linked_environments_directory_is_refused_before_anything_is_written(
     before = snapshot(outside)
     done = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
     assert done.code == 1, done.output
-    assert "outside the repository" in done.err
+    assert "outside the repository" in done.output  # refused while reading: nothing there is even read
     report = cli("--repo", served_repo, "report", "--env", "staging")
-    assert report.code == 1 and "outside the repository" in report.err
+    assert report.code == 1 and "outside the repository" in report.output
     untouched(outside, before)
 
 
@@ -175,7 +175,7 @@ def test_a_linked_engine_directory_is_not_written_through(served_repo: Path, cli
 # -- files the user edits through the engine: rollback and promote ------------------------------------
 
 
-def test_rollback_and_promote_replace_a_linked_model_file_not_its_target(
+def test_a_model_file_linked_outside_the_repository_is_neither_read_nor_edited(
         served_repo: Path, cli: Callable[..., Result], outside: Path) -> None:
     assert cli("--repo", served_repo, "apply", "--auto-approve").code == 0
     staged = served_repo / STAGING_MODEL
@@ -187,8 +187,8 @@ def test_rollback_and_promote_replace_a_linked_model_file_not_its_target(
         link(inside, outside / f"{env}-sentiment.yaml")
     before = snapshot(outside)
     done = cli("--repo", served_repo, "rollback", "sentiment", "--env", "staging", "--auto-approve")
-    assert done.code == 0, done.output
-    assert "1.4.2" in staged.read_text() and not staged.is_symlink()
+    assert done.code == 1 and "error[MO014]" in done.out and "outside the repository" in done.out, done.output
+    assert staged.is_symlink()
     untouched(outside, before)
 
 

@@ -64,6 +64,7 @@ class ApplyOutcome:
     declined: bool = False
     committed: str | None = None
     seconds: float = 0.0
+    refreshed: list[str] = field(default_factory=list)  # derived files rewritten though nothing was applied
 
     @property
     def failed(self) -> bool:
@@ -102,6 +103,9 @@ def run_apply(ws: Workspace, request: ApplyRequest, confirm: Callable[[Plan], bo
     plan = load_saved_plan(request.plan_file) if request.plan_file else _preview(ws, request, overrides)
     outcome = ApplyOutcome(plan)
     if not saved and not any(_work_to_do(ws, env) for env in plan.environments):
+        outcome.refreshed = [p for e in plan.environments for p in _refresh(ws, overrides.get(e.name) or
+                                                                            ws.environment(e.name))]
+        outcome.committed = _commit(ws, outcome) if request.commit else None
         return outcome
     if not saved and not confirm(plan):
         outcome.declined = True
@@ -114,6 +118,9 @@ def run_apply(ws: Workspace, request: ApplyRequest, confirm: Callable[[Plan], bo
             for rest in plan.environments[len(outcome.environments):]:
                 outcome.environments.append(EnvironmentResult(rest.name, skipped=f"{env_plan.name} failed"))
             break
+    for result in outcome.environments:
+        if not result.results and not result.skipped:  # nothing ran there, yet its settings may have moved
+            outcome.refreshed += _refresh(ws, overrides.get(result.name) or ws.environment(result.name))
     if request.commit:
         outcome.committed = _commit(ws, outcome)
     outcome.seconds = time.perf_counter() - started
@@ -128,6 +135,38 @@ def _write_report(ws: Workspace, env: EnvironmentConfig) -> None:
     from engine.report import write_reports  # jinja2 loads only when there is something to render
 
     write_reports(ws, [env.name], {env.name: env})
+
+
+def _refresh(ws: Workspace, env: EnvironmentConfig) -> list[str]:
+    """An edit that plans nothing (an environment's approval, freeze or gitops namespace) can still change
+    what is derived from the configuration: bring REPORT.md and the gitops driver's rendered/ up to date
+    with the recorded state, so the files in Git never drift from what `report --check` and
+    `export kubernetes --check` expect. Returns the paths written."""
+    if not ws.state(env.name).lineage:
+        return []  # never applied: nothing is derived yet
+    with locked(ws.root, env.name, "apply"):
+        ws.forget(env.name)
+        written = _refresh_rendered(ws, env, ws.state(env.name))
+        from engine.report import write_reports  # jinja2 loads only when there is something to render
+
+        return written + write_reports(ws, [env.name], {env.name: env}).written
+
+
+def _refresh_rendered(ws: Workspace, env: EnvironmentConfig, state: EnvironmentState) -> list[str]:
+    if env.spec.target.driver != "gitops":
+        return []
+    from engine.drivers.gitops import recorded_rendering, rendered_dir, rendered_staleness
+    from engine.export import kubernetes as k8s
+    from engine.export.files import inside_root, write_files
+
+    if not rendered_staleness(ws.root, env, state):
+        return []
+    write_files(inside_root(rendered_dir(ws.root, env.name), ws.root), k8s.rendered(env, state), "kubernetes",
+                env.name)
+    write_state(ws.root, state.model_copy(update={"serial": state.serial + 1,
+                                                  "rendered": recorded_rendering(env, state)}))
+    ws.forget(env.name)
+    return [f"environments/{env.name}/rendered", f"environments/{env.name}/state.json"]
 
 
 def _preview(ws: Workspace, request: ApplyRequest, overrides: Mapping[str, EnvironmentConfig]) -> Plan:
@@ -261,12 +300,13 @@ def _check_saved(shown: EnvironmentPlan, state: EnvironmentState, digest: str, i
 
 def _commit(ws: Workspace, outcome: ApplyOutcome) -> str | None:
     touched = [e.name for e in outcome.environments if e.results]
-    if not touched:
+    if not touched and not outcome.refreshed:
         return None
-    summary = ", ".join(f"{e.name} ({len(e.results)} change{'s' if len(e.results) != 1 else ''})"
-                        for e in outcome.environments if e.results)
-    return gitutil.commit(gitutil.repo_for_commit(ws.root), ws.root, [p for n in touched for p in written_by(n)],
-                          f"modelops apply: {summary}")
+    summary = ", ".join([*(f"{e.name} ({len(e.results)} change{'s' if len(e.results) != 1 else ''})"
+                           for e in outcome.environments if e.results),
+                         *(f"refresh {path}" for path in outcome.refreshed)])
+    paths = [p for n in touched for p in written_by(n)] + outcome.refreshed
+    return gitutil.commit(gitutil.repo_for_commit(ws.root), ws.root, paths, f"modelops apply: {summary}")
 
 
 def written_by(environment: str) -> list[str]:

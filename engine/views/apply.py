@@ -72,6 +72,13 @@ def _blocked_lines(blocked: list[Action]) -> list[str]:
             for (env, why), targets in reasons.items()]
 
 
+def refreshed(outcome: ApplyOutcome) -> str:
+    """The derived files a no-op apply brought up to date (empty when none)."""
+    if not outcome.refreshed:
+        return ""
+    return f"Refreshed {', '.join(outcome.refreshed)}: the configuration changed what they show."
+
+
 def summary(outcome: ApplyOutcome, console: Console) -> str:
     if outcome.declined:
         return "Apply cancelled."
@@ -85,6 +92,7 @@ def summary(outcome: ApplyOutcome, console: Console) -> str:
     lines = [f"{env.name}: not applied ({env.skipped})" for env in outcome.environments if env.skipped]
     blocked = outcome.blocked
     lines += _blocked_lines(blocked)
+    lines += [refreshed(outcome)] if outcome.refreshed else []
     if outcome.failed:
         lines.append(console.style(f"Apply failed! {counts}; {extra}.", "red", "bold"))
     elif blocked:

@@ -199,3 +199,27 @@ def test_a_critical_alert_on_the_new_version_rolls_it_back(served_repo: Path, cl
     model = state(served_repo, "staging")["models"]["sentiment"]
     assert model["version"] == "1.4.2" and model["active_slot"] == "blue" and model["phase"] == "RolledBack"
     assert model["switches"][-1]["to_version"] == "1.4.2"  # the switch to 1.5.0 was undone
+
+
+def test_an_edit_that_plans_nothing_still_refreshes_what_is_derived(served_repo: Path,
+                                                                      cli: Callable[..., Result]) -> None:
+    env = served_repo / "environments/staging/environment.yaml"
+    env.write_text(env.read_text().replace("    driver: local\n", "    driver: gitops\n    gitops: {flavor: kserve}\n"))
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    serial = state(served_repo, "staging")["serial"]
+    # the approval shows in REPORT.md, the namespace in rendered/: neither is an action
+    env.write_text(env.read_text().replace("approval: none", "approval: required").replace(
+        "gitops: {flavor: kserve}", "gitops: {flavor: kserve, namespace: ml-staging}"))
+    assert "No changes." in cli("--repo", served_repo, "plan", "--env", "staging").out
+    assert cli("--repo", served_repo, "report", "--check", "--env", "staging").code == 1
+    applied = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert applied.code == 0, applied.output
+    assert ("Refreshed environments/staging/rendered, environments/staging/state.json, environments/staging/REPORT.md"
+            ": the configuration changed what they show.") in applied.out
+    assert cli("--repo", served_repo, "report", "--check", "--env", "staging").code == 0
+    assert cli("--repo", served_repo, "export", "kubernetes", "--env", "staging", "--check").code == 0
+    assert "namespace: ml-staging" in (served_repo / "environments/staging/rendered/sentiment.yaml").read_text()
+    assert state(served_repo, "staging")["serial"] == serial + 1  # the rendering it records, nothing else
+    again = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert again.code == 0 and "Refreshed" not in again.out
+    assert state(served_repo, "staging")["serial"] == serial + 1

@@ -43,6 +43,10 @@ def command(app: App, plan_file: Path | None, environments: tuple[str, ...], aut
     publish_apply(outcome)  # the job summary, in GitHub Actions
     if not outcome.environments and not outcome.declined and not outcome.blocked:
         app.console.print(confirm.shown or "No changes. The recorded state matches the configuration.")
+        if outcome.refreshed:
+            app.console.print(view.refreshed(outcome))
+        if outcome.committed:
+            app.console.print(f"Committed {outcome.committed[:12]}.")
         return EXIT_OK
     if not outcome.environments and not outcome.declined:  # nothing could run: show what holds it back
         app.console.print(render_text(outcome.plan, app.console))

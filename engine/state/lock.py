@@ -3,13 +3,15 @@
 The lock is a file under `.modelops/locks/`, created atomically (written aside, then hard-linked into
 place, which fails if it exists). It names its owner so a blocked user knows whom to ask, and carries an
 ID that `modelops unlock ID --env ENV` needs, so nobody breaks a lock by accident. A lock whose process is
-gone (same host, dead pid) is reported as stale, with the command that breaks it.
+gone (same host, dead pid) is reported as stale, with the command that breaks it. A lock file that cannot be
+parsed has no ID of its own: its ID is a digest of its bytes, shown in the error that reports it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
+import hashlib
 import json
 import os
 import socket
@@ -95,8 +97,7 @@ def acquire(root: Path, environment: str, operation: str) -> LockInfo:
 def _held(root: Path, environment: str) -> ConflictError:
     holder = read_lock(root, environment)
     if holder is None:
-        return ConflictError(f'environment "{environment}" is locked (the lock file is unreadable)',
-                             hint=f"inspect {lock_path(root, environment)} and remove it if no apply is running")
+        return _unreadable(root, environment)
     unlock = f"modelops unlock {holder.id} --env {environment}"
     message = f'environment "{environment}" is locked by another operation\nLock Info:\n{holder.describe()}'
     if holder.stale:
@@ -104,6 +105,25 @@ def _held(root: Path, environment: str) -> ConflictError:
             f"{message}\nThe lock is stale: process {holder.pid} on this host ({holder.host}) is no longer running.",
             hint=f"nothing is running: break the lock with: {unlock}; the next apply resumes its journal")
     return ConflictError(message, hint=f"wait for it to finish; if it is stuck, break the lock with: {unlock}")
+
+
+def unreadable_id(data: bytes) -> str:
+    """The ID of a lock file that does not parse: a digest of its bytes, so that breaking it, too, needs the
+    ID the error showed (and breaks only the very file that error saw)."""
+    return "unreadable-" + hashlib.sha256(data).hexdigest()[:16]
+
+
+def _unreadable(root: Path, environment: str) -> ConflictError:
+    path = lock_path(root, environment)
+    shown = path.relative_to(root).as_posix()
+    try:
+        lock_id = unreadable_id(path.read_bytes())
+    except OSError as exc:
+        return ConflictError(f'environment "{environment}" is locked (the lock file {shown} cannot be read: '
+                             f"{exc.strerror or exc})", hint=f"inspect {path}; no operation can run until it is gone")
+    return ConflictError(f'environment "{environment}" is locked (the lock file {shown} is unreadable)',
+                         hint=f"inspect {path}; if no operation is running, break the lock with: "
+                              f"modelops unlock {lock_id} --env {environment}")
 
 
 def read_lock(root: Path, environment: str) -> LockInfo | None:
@@ -124,15 +144,28 @@ def unlock(root: Path, environment: str, lock_id: str) -> LockInfo:
     """Break a lock, given its ID (the nonce that proves the caller looked at it)."""
     current = read_lock(root, environment)
     if current is None:
-        if lock_path(root, environment).exists():
-            lock_path(root, environment).unlink()
-            return LockInfo(lock_id, environment, "unknown", "unknown", "unknown", 0, "", "")
-        raise UsageError(f'environment "{environment}" is not locked')
+        return _break_unreadable(root, environment, lock_id)
     if current.id != lock_id:
         raise UsageError(f'lock ID "{lock_id}" does not match the lock on "{environment}" ({current.id})',
                          hint="copy the ID from the Lock Info of the error that reported the lock")
     lock_path(root, environment).unlink()
     return current
+
+
+def _break_unreadable(root: Path, environment: str, lock_id: str) -> LockInfo:
+    path = lock_path(root, environment)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f'environment "{environment}" is not locked') from None
+    except OSError as exc:
+        raise EngineError(f"cannot read the lock {path}: {exc.strerror or exc}") from None
+    expected = unreadable_id(data)
+    if lock_id != expected:
+        raise UsageError(f'lock ID "{lock_id}" does not match the unreadable lock on "{environment}" ({expected})',
+                         hint="copy the ID from the error that reported the lock")
+    path.unlink()
+    return LockInfo(lock_id, environment, "unknown", "unknown", "unknown", 0, "", "")
 
 
 @contextlib.contextmanager

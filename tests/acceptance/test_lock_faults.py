@@ -1,0 +1,66 @@
+"""A lock file that cannot be parsed (cut short, emptied, edited by hand, from another version): the environment
+stays locked, the error says so and shows the ID that breaks it, and `unlock` needs exactly that ID, as it does
+for a readable lock. The ID is a digest of the file's bytes: a file that changed since the error was shown is
+not broken with the old ID."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result
+from tests.crash_support import ENV, LOCK, NOW, set_version, write_lab
+
+Cli = Callable[..., Result]
+UNLOCK = re.compile(rf"break the lock with: modelops unlock (\S+) --env {ENV}$", re.MULTILINE)
+
+
+@pytest.fixture
+def lab(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """m serves 1.0.0 and the configuration asks for 1.1.0: an apply has work to do, so it takes the lock."""
+    monkeypatch.setenv("MODELOPS_NOW", NOW)
+    root = write_lab(tmp_path / "lab", "blue-green", "local")
+    assert cli("--repo", root, "apply", "--auto-approve").code == 0
+    set_version(root, "blue-green", "1.1.0")
+    return root
+
+
+def refused_with_unlock_id(cli: Cli, lab: Path) -> str:
+    refused = cli("--repo", lab, "apply", "--auto-approve")
+    assert refused.code == 3, refused.output
+    assert f'Error: environment "{ENV}" is locked (the lock file {LOCK} is unreadable)' in refused.err
+    [lock_id] = UNLOCK.findall(refused.err)
+    return str(lock_id)
+
+
+@pytest.mark.parametrize("content", [b"", b'{"id": "0123", "environment": "la', b'{"id": "0123"}', b"\xff\xfe\x00",
+                                     b'["not", "a", "lock"]'])
+def test_an_unreadable_lock_is_broken_only_with_the_id_its_error_shows(content: bytes, lab: Path, cli: Cli) -> None:
+    lock = lab / LOCK
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_bytes(content)
+    lock_id = refused_with_unlock_id(cli, lab)
+    for wrong in ("0123", "anything", lock_id[:-1]):
+        refused = cli("--repo", lab, "unlock", wrong, "--env", ENV)
+        assert refused.code == 64, refused.output
+        assert f'lock ID "{wrong}" does not match the unreadable lock on "{ENV}"' in refused.err
+        assert lock.read_bytes() == content
+    assert cli("--repo", lab, "unlock", lock_id, "--env", ENV).code == 0
+    assert not lock.exists()
+    assert cli("--repo", lab, "apply", "--auto-approve").code == 0
+
+
+def test_a_lock_file_that_changed_since_the_error_needs_the_new_id(lab: Path, cli: Cli) -> None:
+    lock = lab / LOCK
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("{cut short")
+    seen = refused_with_unlock_id(cli, lab)
+    lock.write_text("{cut short, and rewritten by someone")
+    assert cli("--repo", lab, "unlock", seen, "--env", ENV).code == 64
+    assert lock.exists()
+    current = refused_with_unlock_id(cli, lab)
+    assert current != seen
+    assert cli("--repo", lab, "unlock", current, "--env", ENV).code == 0 and not lock.exists()

@@ -69,8 +69,8 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
-              help="Root of the ops repository.")
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=".",
+              show_default=True, help="Root of the ops repository.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
               help="Colour output (auto: on a terminal, unless NO_COLOR is set).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
@@ -88,7 +88,22 @@ def cli(ctx: click.Context, repo: Path, color: str, debug: bool) -> None:
 
     console = Console(color=wants_color(color, sys.stdout))
     ctx.obj = App(repo=repo.resolve(), console=console, debug=debug)
+    if ctx.invoked_subcommand not in (None, *NO_REPOSITORY):
+        _require_repository(ctx.obj.repo)
     _crash_dir[:] = [ctx.obj.repo / ".modelops" / "logs"]
+
+
+#: commands that work without an ops repository (`init` makes one)
+NO_REPOSITORY = ("init", "schema")
+
+
+def _require_repository(root: Path) -> None:
+    """A mistyped --repo (or a job run from the wrong directory) must not pass as an empty, valid repository."""
+    if not root.is_dir():
+        raise click.UsageError(f"Invalid value for '--repo': directory {root} does not exist")
+    if not any((root / top).is_dir() for top in ("environments", "policies")):
+        raise EngineError(f"{root} is not a modelops repository: it has no environments/ or policies/ directory",
+                          hint="pass --repo with the root of the ops repository, or start one with `modelops init`")
 
 
 #: where an internal error's traceback goes: inside the repository (the engine writes nowhere else) once

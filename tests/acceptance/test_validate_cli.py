@@ -308,3 +308,17 @@ def test_installed_console_script_runs(repo: Path) -> None:
                           check=False)
     assert done.returncode == 0 and "Success!" in done.stdout
     assert subprocess.run([str(script), "--help"], capture_output=True, check=False).returncode == 0
+
+
+def test_a_directory_that_is_no_repository_is_refused_not_validated(tmp_path: Path,
+                                                                    cli: Callable[..., Result]) -> None:
+    missing = cli("--repo", tmp_path / "typo", "validate")
+    assert missing.code == 64 and f"directory {tmp_path / 'typo'} does not exist" in missing.err
+    for command in (("validate",), ("plan",), ("status",), ("apply", "--auto-approve"), ("report",)):
+        refused = cli("--repo", tmp_path, *command)
+        assert refused.code == 1, (command, refused.output)
+        assert refused.err == (f"Error: {tmp_path.resolve()} is not a modelops repository: it has no environments/ "
+                               "or policies/ directory\nHint: pass --repo with the root of the ops repository, or "
+                               "start one with `modelops init`\n")
+    assert list(tmp_path.iterdir()) == []  # nothing written there, not even the parse cache
+    assert cli("--repo", tmp_path, "schema", "model").code == 0

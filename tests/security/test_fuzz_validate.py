@@ -78,6 +78,8 @@ def broken_file(draw: st.DrawFn, files: list[CorpusFile], strings: list[str]) ->
 
 
 HEADER = re.compile(r"^\S.*:\d+:\d+: (error|warning)\[MO\d{3}\] ")
+#: How a command that exits 1 says why: an `Error:` line, or an error diagnostic (text, JSON, GitHub formats).
+EXPLAINED = re.compile(r'^Error: |: error\[MO\d{3}\] |"severity": "error"|^::error ', re.MULTILINE)
 
 
 def assert_located(diagnostics: list[dict[str, Any]], known_files: set[str]) -> None:
@@ -91,8 +93,11 @@ def assert_located(diagnostics: list[dict[str, Any]], known_files: set[str]) -> 
 
 
 def assert_no_crash(result: Result, *codes: int) -> None:
+    """An allowed exit code, no crash, and a failure that says why: an exit 1 shows an error."""
     assert result.code in codes, result.output[-3000:]
     assert not CRASH.search(result.output), result.output[-3000:]
+    if result.code == 1:
+        assert EXPLAINED.search(result.output), result.output[-3000:]
 
 
 def discovered(root: Path) -> set[str]:
@@ -164,17 +169,22 @@ def test_validate_never_crashes_and_locates_every_diagnostic(example: Path, file
             result = run("--repo", example, "validate", "--format", "json")
             assert_no_crash(result, 0, 1)
             report = json.loads(result.out)
-            assert report["valid"] is (result.code == 0) and report["error_count"] == (result.code == 1) * len(
-                [d for d in report["diagnostics"] if d["severity"] == "error"])
+            errors = [d for d in report["diagnostics"] if d["severity"] == "error"]
+            # exit 1 exactly when there is an error to show: never a failure without a reason, never a
+            # reason (an error) with a success
+            assert (result.code == 1) is bool(errors), (result.code, report)
+            assert report["valid"] is (len(errors) == 0) and report["error_count"] == len(errors), report
             assert_located(report["diagnostics"], discovered(example))
             text = run("--repo", example, "validate")
             assert_no_crash(text, result.code)
             assert not TERMINAL_CONTROLS.search(text.output), "a control character reached the terminal"
             headers = [line for line in text.out.splitlines() if HEADER.match(line)]
             assert len(headers) == len(report["diagnostics"])  # one line each: a value can not fake another
+            assert sum(": error[MO" in line for line in headers) == len(errors)
             github = run("--repo", example, "validate", "--format", "github")
             assert_no_crash(github, result.code)
             assert all(line.startswith(("::error ", "::warning ")) for line in github.out.split("\n")[:-2])
+            assert sum(line.startswith("::error ") for line in github.out.splitlines()) == len(errors)
             seen["valid" if result.code == 0 else "invalid"] += 1
             if result.code == 0:
                 consumers(example)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.errors import EngineError
+from engine.pathguard import inside
 from engine.state.store import atomic_write
 
 FILES: dict[str, str] = {
@@ -75,13 +77,25 @@ class Scaffold:
 
 
 def init_repo(root: Path) -> Scaffold:
-    """Write the starter files; a file that already exists is kept as it is."""
+    """Write the starter files; a file that already exists is kept as it is. Every file's place is checked
+    before the first is written, so a refusal (a directory linked out of the repository, a file where a
+    directory must go) leaves the repository as it was, not half started."""
     outcome = Scaffold()
-    for rel, text in FILES.items():
-        path = root / rel
-        if path.exists():
-            outcome.kept.append(rel)
-            continue
-        atomic_write(path, text, root)
-        outcome.written.append(rel)
+    for rel in FILES:
+        (outcome.kept if (root / rel).exists() else outcome.written).append(rel)
+    for rel in outcome.written:
+        _check_place(root, rel)
+    for rel in outcome.written:
+        atomic_write(root / rel, FILES[rel], root)
     return outcome
+
+
+def _check_place(root: Path, rel: str) -> None:
+    """Refuse, before anything is written, what `atomic_write` would refuse or fail on for `rel`."""
+    path = root / rel
+    inside(path.parent, root)
+    for directory in (root, *(root / parent for parent in reversed(Path(rel).parents[:-1]))):
+        if directory.exists() and not directory.is_dir():
+            shown = directory.relative_to(root).as_posix() if directory != root else str(root)
+            raise EngineError(f"cannot write {rel}: {shown} is not a directory",
+                              hint="move it out of the way, then run `modelops init` again")

@@ -289,3 +289,33 @@ def test_an_environment_directory_that_is_not_a_name_is_refused_before_any_write
     for args in (("report",), ("apply", "--auto-approve"), ("plan", "--out", repo / "plan.json")):
         assert cli("--repo", repo, *args).code == 1
     assert snapshot(repo) == before
+
+
+# -- modelops init: every refusal comes before the first write -----------------------------------------
+
+
+@pytest.mark.parametrize("linked", ["environments", "environments/dev/models", "policies", "policies/escalation"])
+def test_init_refuses_a_linked_directory_before_writing_anything(linked: str, tmp_path: Path, outside: Path,
+                                                                 cli: Callable[..., Result]) -> None:
+    """A half-started repository (a `.gitignore`, an environment without its policies) is a partial write:
+    the directory linked out of the repository is refused before any starter file is written."""
+    repo = tmp_path / "ops"
+    link(repo / linked, outside)
+    before, outside_before = snapshot(repo), snapshot(outside)
+    refused = cli("--repo", repo, "init")
+    assert refused.code == 1 and "it resolves outside the repository" in refused.err, refused.output
+    assert "Traceback" not in refused.output
+    assert snapshot(repo) == before
+    untouched(outside, outside_before)
+
+
+def test_init_refuses_a_file_where_a_directory_goes_before_writing_anything(tmp_path: Path,
+                                                                           cli: Callable[..., Result]) -> None:
+    repo = tmp_path / "ops"
+    write(repo, "policies/escalation", "not a directory\n")
+    before = snapshot(repo)
+    refused = cli("--repo", repo, "init")
+    assert refused.code == 1, refused.output
+    assert ("Error: cannot write policies/escalation/oncall.yaml: policies/escalation is not a directory"
+            in refused.err), refused.err
+    assert snapshot(repo) == before

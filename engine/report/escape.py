@@ -21,6 +21,10 @@ from markupsafe import Markup
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _NEWLINES = re.compile(r"[\r\n]+")
+# GitHub notifies whoever an `@name` or `@org/team` names in a comment or file, wherever it is not code: a
+# label or a guardrail message would ping a team on every plan. A zero-width joiner after the `@` breaks
+# the mention and reads the same. (An `@` after a letter or digit, as in an e-mail address, is no mention.)
+_MENTION = re.compile(r"(?<![A-Za-z0-9_])@(?=[A-Za-z0-9])")
 
 
 def one_line(value: object) -> str:
@@ -29,8 +33,9 @@ def one_line(value: object) -> str:
 
 
 def md(value: object) -> Markup:
-    """Inline Markdown text: HTML-significant characters as entities, Markdown punctuation backslashed."""
-    text = one_line(value)
+    """Inline Markdown text: HTML-significant characters as entities, Markdown punctuation backslashed,
+    @-mentions broken."""
+    text = _MENTION.sub("@\u200d", one_line(value))
     text = "".join(_HTML.get(ch, ch) for ch in text)
     return Markup(_MD_SPECIAL.sub(r"\\\1", text))
 

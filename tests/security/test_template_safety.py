@@ -30,9 +30,10 @@ from tests.k8s_validation import validate_manifests
 from tests.report_support import mermaid_check
 
 #: Markdown, HTML, Mermaid, YAML, shell and Go-template syntax in one value, with a quote of each kind, a
-#: backslash and a line break. Markdown or HTML that survives unescaped shows as `<script>` or `](javascript:`.
+#: backslash, a line break and a GitHub team mention. Markdown or HTML that survives unescaped shows as
+#: `<script>` or `](javascript:`; a mention that survives pings the team.
 HOSTILE = ('x <script>alert(1)</script> <img src=x onerror=alert(1)> | *b* _i_ `c` [l](javascript:x) ]] --> '
-           '%% #35; "q" \'s\' \\ & {{ $value }} {{ end ${env:SECRET} $(id) \n--- &a *a !!python/object: x')
+           '@acme/oncall %% #35; "q" \'s\' \\ & {{ $value }} {{ end ${env:SECRET} $(id) \n--- &a *a !!python/object: x')
 #: Summaries and descriptions are Prometheus templates on purpose (`{{ $labels.model }}`): no unclosed action.
 TEMPLATED = HOSTILE.replace(" {{ end", "")
 #: A runbook must be an http(s) URL without spaces; everything else Markdown or HTML might read goes in.
@@ -41,6 +42,12 @@ RUNBOOK = "https://runbooks.example.com/a\"b'c<d>e|f`g(h)[i]*j*_k_%20{{x}}"
 NAMES = ("yes", "null", "end")
 
 RAW_MARKUP = re.compile(r"<script|<img|(?<!\\)\]\(javascript:")  # `\]` is an escaped bracket: no link
+#: An @-mention as GitHub finds it in rendered text: `@` not after a word character, then a user or team name.
+MENTION = re.compile(r"(?<![A-Za-z0-9_])@[A-Za-z0-9]")
+#: What GitHub does not scan for mentions: fenced blocks (diff, Mermaid) and inline code spans.
+FENCED = re.compile(r"^```.*?^```", re.S | re.M)
+CODE_SPAN = re.compile(r"(`+).+?\1")
+BROKEN_MENTION = "@\u200dacme/oncall"  # the mention with a zero-width joiner: reads the same, pings nobody
 needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool missing (make test installs it)")
 needs_amtool = pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool missing (make test installs it)")
 
@@ -122,6 +129,12 @@ def markdown_is_balanced(text: str) -> None:
     prose = re.sub(r"```mermaid\n.*?```", "", text, flags=re.S)
     assert not RAW_MARKUP.search(prose), RAW_MARKUP.search(prose)
     assert not any("<" in d for d in diagrams)  # Mermaid labels carry entity codes (#lt;), never markup
+    assert not MENTION.search(mentionable(text)), MENTION.search(mentionable(text))
+
+
+def mentionable(text: str) -> str:
+    """The text GitHub scans for @-mentions: without code blocks, backslash escapes and code spans."""
+    return CODE_SPAN.sub("", re.sub(r"\\.", "", FENCED.sub("", text)))
 
 
 # -- reports ------------------------------------------------------------------------------------------
@@ -135,6 +148,7 @@ def test_report_escapes_every_value_and_its_diagrams_parse(hostile: Path, cli: C
         text = path.read_text()
         markdown_is_balanced(text)
         assert "x &lt;script&gt;alert(1)&lt;/script&gt;" in text  # present, as text
+        assert BROKEN_MENTION in text
         assert "\\[l\\](javascript:x)" in text
         rows = [r for r in text.split("## Models", 1)[1].split("\n## ", 1)[0].splitlines() if r.startswith("|")]
         assert len({len(re.findall(r"(?<!\\)\|", r)) for r in rows}) == 1, rows
@@ -151,6 +165,7 @@ def test_plan_comment_escapes_values_and_stays_well_formed(hostile: Path, cli: C
     assert first.code == 0, first.output
     markdown_is_balanced(first.out)
     assert 'guardrail "ownership": x &lt;script&gt;' in first.out  # the guardrail message, escaped
+    assert BROKEN_MENTION in first.out
     assert cli("--repo", hostile, "apply", "--auto-approve", "--env", "staging").code == 0
     for rel in ("environments/staging/models/sentiment.yaml", "policies/alerts/model-slo.yaml"):
         sub(hostile, rel, q(HOSTILE), q(HOSTILE.replace("x <script>", "y <script>")))
@@ -161,6 +176,17 @@ def test_plan_comment_escapes_values_and_stays_well_formed(hostile: Path, cli: C
         assert all(line[:1] in " +-!#@" or not line for line in block.splitlines()), block  # no line escaped
     plan = json.loads(cli("--repo", hostile, "plan", "--format", "json").out)
     assert plan["format_version"]  # JSON is data: values are carried exactly, escaped only by JSON itself
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("ask @acme/oncall", "ask @\u200dacme/oncall"), ("@bob", "@\u200dbob"), ("(@bob)", "(@\u200dbob)"),
+    ("ml-oncall@example.com", "ml-oncall@example.com"), ("a @ b", "a @ b"), ("`@bob`", "\\`@\u200dbob\\`"),
+])
+def test_markdown_text_breaks_mentions_and_keeps_addresses(text: str, shown: str) -> None:
+    from engine.report.escape import md
+
+    assert md(text) == shown
+    assert not MENTION.search(mentionable(md(text)))
 
 
 # -- exports ------------------------------------------------------------------------------------------

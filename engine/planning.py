@@ -54,8 +54,9 @@ def _plan(root: Path, request: PlanRequest, diff: GitDiff | None) -> Plan:
 def _save(plan: Plan, out: Path | None) -> Plan:
     if out is not None:
         # the directory is resolved, the name is not: a link at --out is replaced, never written through
-        out = out.parent.resolve() / out.name
-        atomic_write(out, plan.to_json(), out.parent)
+        # (an error names the file as it was given: its name alone could be any plan's)
+        target = out.parent.resolve() / out.name
+        atomic_write(target, plan.to_json(), target.parent, shown=str(out))
     return plan
 
 

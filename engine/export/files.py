@@ -100,7 +100,7 @@ def write_files(out: Path, files: Sequence[ExportFile], kind: str, environment: 
         if current == f.text:
             result.unchanged.append(f.name)
         else:
-            atomic_write(target, f.text, base)
+            atomic_write(target, f.text, base, shown=str(out / f.name))  # the name alone is any export's
             result.written.append(f.name)
         if f.executable:
             target.chmod(target.stat().st_mode | 0o111)

@@ -101,8 +101,9 @@ def write_state(root: Path, state: EnvironmentState) -> None:
     atomic_write(state_path(root, state.environment), render(state), root)
 
 
-def atomic_write(path: Path, text: str, root: Path, *, durable: bool = True) -> None:
-    """Replace `path` with `text` all at once; on failure the old file stays and an EngineError says why.
+def atomic_write(path: Path, text: str, root: Path, *, durable: bool = True, shown: str | None = None) -> None:
+    """Replace `path` with `text` all at once; on failure the old file stays and an EngineError says why,
+    naming the file `shown` (by default its path inside `root`).
 
     The directory must resolve inside `root` (a linked directory is refused before anything is created);
     a link at `path` itself is replaced by the rename, and the temporary file is created exclusively, so a
@@ -123,7 +124,7 @@ def atomic_write(path: Path, text: str, root: Path, *, durable: bool = True) -> 
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        rel = shown or (path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path))
         raise EngineError(f"cannot write {rel}: {exc.strerror or exc}; the previous version is intact",
                           hint="free disk space or fix permissions, then run the command again") from None
 

@@ -4,6 +4,12 @@ and real delivery, delivery failures). The markers may appear only in what the l
 nowhere in stdout, stderr, log records, crash logs, plans, state, reports, exports, the engine's cache or any
 other file written under the repository or the temporary directories.
 
+A second run covers the other commands (rollback, promote, unlock, init, schema, `plan --changed-since`, the
+`--check` modes, an apply through the gitops driver) and an apply SIGKILLed mid-way, whose journal and lock
+stay behind to be scanned; every byte the engine writes in-process is also tapped as it is written, so a
+secret in a file that is gone by the end (a journal removed on success, a temporary file renamed away, the
+aside file of a lock) is seen too.
+
 Receivers are real servers on loopback: one HTTP server plays Slack, PagerDuty and the incident webhook
 (the URL itself is the secret, so markers sit in the path), aiosmtpd plays the mail relay (STARTTLS, then
 AUTH with the marker user and password).
@@ -15,6 +21,7 @@ import json
 import logging
 import os
 import re
+import subprocess
 import tempfile
 import time
 import uuid
@@ -22,11 +29,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from stat import S_ISREG
+from typing import IO, Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.conftest import ROOT, Result
+from tests.crash_support import command, process_env
 from tests.ops_support import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
 
 NOW = "2026-11-25T10:00:00Z"  # a Wednesday, 11:00 in Berlin: no quiet hours
@@ -109,7 +119,8 @@ def written_since(start: float, *roots: Path) -> Iterator[Path]:
                     stat = path.stat()
                 except OSError:
                     continue
-                if stat.st_mtime >= start - 1 and stat.st_size < 20 << 20:
+                # only regular files: reading a FIFO another process left in the temp dir would block for good
+                if S_ISREG(stat.st_mode) and stat.st_mtime >= start - 1 and stat.st_size < 20 << 20:
                     yield path
 
 
@@ -328,3 +339,168 @@ def test_scrub_masks_the_secret_and_the_parts_a_server_echoes(text: str, secret:
     from engine.scalars.secretref import scrub
 
     assert scrub(text, [secret]) == shown
+
+
+# -- every write, as it happens ------------------------------------------------------------------------
+
+WRITE_MODES = frozenset("wax+")
+
+
+@dataclass
+class Tap:
+    """Every text or bytes the engine wrote in this process, by path, including files removed afterwards."""
+
+    writes: dict[str, list[str | bytes]] = field(default_factory=dict)
+
+    def leaks(self, markers: dict[str, str]) -> list[tuple[str, str]]:
+        found = []
+        for path, chunks in self.writes.items():
+            data = b"".join(c.encode("utf-8", "surrogatepass") if isinstance(c, str) else c for c in chunks)
+            found += [(path, name) for name, marker in markers.items() if marker.encode() in data]
+        return found
+
+
+class _TeeHandle:
+    """A file handle that hands a copy of every write to the tap."""
+
+    def __init__(self, real: IO[Any], path: str, tap: Tap) -> None:
+        self._real, self._path, self._tap = real, path, tap
+
+    def write(self, data: Any) -> int:
+        self._tap.writes.setdefault(self._path, []).append(data if isinstance(data, str) else bytes(data))
+        return int(self._real.write(data))
+
+    def __enter__(self) -> _TeeHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._real.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@dataclass
+class Tapping:
+    monkeypatch: pytest.MonkeyPatch
+    tap: Tap = field(default_factory=Tap)
+
+    def __enter__(self) -> Tap:
+        """Every engine write goes through `Path.open` (`write_text` too) or `os.fdopen` (journal, new files)."""
+        real_open, real_fdopen = Path.open, os.fdopen
+
+        def open_(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            handle = real_open(path, mode, *args, **kwargs)
+            return _TeeHandle(handle, str(path), self.tap) if WRITE_MODES & set(mode) else handle
+
+        def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+            handle = real_fdopen(fd, mode, *args, **kwargs)
+            return _TeeHandle(handle, path, self.tap) if WRITE_MODES & set(mode) else handle
+
+        self.monkeypatch.setattr(Path, "open", open_)
+        self.monkeypatch.setattr(os, "fdopen", fdopen)
+        return self.tap
+
+    def __exit__(self, *exc: object) -> None:
+        self.monkeypatch.undo()
+
+
+def on_gitops(repo: Path, env: str) -> None:
+    path = repo / f"environments/{env}/environment.yaml"
+    gitops = "    driver: gitops\n    gitops: {flavor: kserve}\n"
+    path.write_text(path.read_text().replace("    driver: local\n", gitops))
+
+
+def bump(repo: Path, rel: str, old: str, new: str) -> None:
+    path = repo / rel
+    text = path.read_text()
+    assert old in text, (rel, old)
+    path.write_text(text.replace(old, new))
+
+
+def commit_all(repo: Path) -> None:
+    import git
+
+    (repo / ".gitignore").write_text(".modelops/\n")
+    handle = git.Repo.init(repo)
+    handle.git.add("--all")
+    handle.git.commit("-qm", "served", "--author", "t <t@example.com>")
+
+
+def killed_apply(canary: Canary, env: str, after: int) -> None:
+    """A real apply process SIGKILLed after `after` journal entries: its journal and lock stay behind."""
+    done = subprocess.run(command(canary.repo, "apply", "--auto-approve", "--allow-dirty", "--env", env),
+                          env=process_env(None, after), capture_output=True, text=True, check=False, timeout=120)
+    canary.outputs.append(done.stdout + done.stderr)
+    assert done.returncode == -9, done.stdout + done.stderr
+
+
+def test_the_other_commands_and_a_killed_apply_leak_nothing(
+        canary: Canary, cli: Callable[..., Result], tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staging deploys through the webhook driver (its URL a secret), production renders manifests through
+    the gitops driver; the escalation secrets are set as in the first test."""
+    from tests.http_support import shut
+    from tests.unit.drivers.platform import Platform, serve, staging_on_webhook
+
+    caplog.set_level(logging.DEBUG)
+    start = time.time()
+    platform = Platform()
+    server, url = serve(platform)
+    canary.markers["PLATFORM_URL"] = f"cnry{uuid.uuid4().hex[:10]}platform"
+    monkeypatch.setenv("PLATFORM_URL", f"{url}/{canary.markers['PLATFORM_URL']}")
+    staging_on_webhook(canary.repo, "PLATFORM_URL", max_retries=1)
+    on_gitops(canary.repo, "production")
+    run = cli_runner(canary, cli)
+    embedder = "environments/staging/models/embedder.yaml"
+    try:
+        with Tapping(monkeypatch) as tap:
+            run("schema")
+            run("schema", "EscalationPolicy")
+            canary.outputs.append(cli("--repo", tmp_path / "fresh", "init").output)
+            commit_all(canary.repo)
+            run("apply", "--auto-approve")
+            assert list((canary.repo / "environments/production/rendered").iterdir())
+            run("report", "--check")
+            run("export", "kubernetes", "--env", "production", "--check")  # the gitops driver's rendered/
+            out = tmp_path / "alertmanager"
+            run("export", "alertmanager", "--env", "production", "--out", out)
+            run("export", "alertmanager", "--env", "production", "--out", out, "--check")
+            bump(canary.repo, embedder, "version: 0.9.0", "version: 0.9.1")
+            run("plan", "--changed-since", "HEAD", "--format", "json")
+            run("apply", "--auto-approve", "--allow-dirty", "--env", "staging")  # edits are not committed here
+            run("promote", "embedder", "--from", "staging", "--to", "production")
+            run("rollback", "embedder", "--env", "staging", "--auto-approve")
+            bump(canary.repo, embedder, "version: 0.9.0", "version: 0.9.2")
+            killed_apply(canary, "staging", after=3)
+            left = [canary.repo / "environments/staging/state.journal", canary.repo / ".modelops/locks/staging.json"]
+            for path in left:  # what the killed process left, scanned before the next apply removes it
+                assert not canary.leaks(path.read_text(encoding="utf-8", errors="replace")), path
+            stale = run("apply", "--auto-approve", "--allow-dirty", "--env", "staging", codes=(3,))
+            lock_id = re.findall(r"modelops unlock (\S+) --env staging", stale.err)[0]
+            run("unlock", lock_id, "--env", "staging")
+            run("apply", "--auto-approve", "--allow-dirty", "--env", "staging")
+    finally:
+        shut(server)
+    assert platform.requests  # the secret URL was used, by the in-process applies and the killed one
+    assert_nothing_leaked(canary, caplog, start, canary.repo, tmp_path, Path(tempfile.gettempdir()))
+    assert not tap.leaks(canary.markers), tap.leaks(canary.markers)
+    tapped = set(tap.writes)
+    assert any(p.endswith("/state.journal") for p in tapped) and any(".tmp-" in p for p in tapped), tapped
+    assert any("/rendered/" in p for p in tapped) and any("/locks/" in p for p in tapped), tapped
+
+
+def test_the_tap_sees_a_leak_into_a_file_that_is_gone(canary: Canary, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tap is not vacuous: a marker written through `Path.write_text` and through `os.fdopen` (as the
+    journal is) is seen after both files were removed."""
+    marker = canary.markers["SMTP_PASSWORD"]
+    written, appended = canary.repo / ".modelops/written", canary.repo / ".modelops/appended"
+    written.parent.mkdir(parents=True, exist_ok=True)
+    with Tapping(monkeypatch) as tap:
+        written.write_text(f"password={marker}\n")
+        with os.fdopen(os.open(appended, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a") as handle:
+            handle.write(marker)
+    written.unlink()
+    appended.unlink()
+    assert sorted(tap.leaks(canary.markers)) == [(str(appended), "SMTP_PASSWORD"), (str(written), "SMTP_PASSWORD")]

@@ -6,7 +6,9 @@ end, when the journal is removed. If the process dies, the next apply replays th
 checkpoint: every finished step is known, and a step that started but never finished is run again with
 the same idempotency key (drivers treat a repeated key as the same request, so nothing happens twice).
 
-One JSON object per line; a torn last line (the process died mid-write) is ignored.
+One JSON object per line; a torn last line (the process died mid-write) is ignored. Any other line that is
+not a well-formed entry (edited or damaged by hand) stops plan, status and apply with its line number: a
+journal is never half-trusted.
 
 Fault injection for the crash tests: with `MODELOPS_FAULT=kill-after-journal:N` the process SIGKILLs
 itself right after writing journal entry N (counting entries this process wrote).
@@ -18,12 +20,16 @@ import contextlib
 import json
 import os
 import signal
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from engine.errors import EngineError
 from engine.pathguard import inside, open_append
+from engine.state.format import ModelState
 from engine.timeutil import now_iso
 
 
@@ -143,18 +149,111 @@ class Replay:
 
 
 def read_journal(path: Path) -> Replay:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
+    """The entries of the last apply in the journal, checked line by line: the readers (resume, status, plan
+    notes) trust every field, so a line edited or damaged by hand is a located error, not a traceback or a
+    step silently forgotten. Only a last line without its newline may be unreadable: a write cut short."""
+    data = _read_bytes(path)
+    if data is None:
         return Replay()
-    except OSError as exc:
-        raise EngineError(f"cannot read the journal {path}: {exc.strerror or exc}") from None
+    lines = data.split(b"\n")
+    tail = lines.pop()  # empty when the last write finished with its newline
     entries: list[dict[str, Any]] = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            break  # a torn write at the end of a killed process
-        entries = [] if entry.get("event") == "begin" else entries  # only the last apply matters
+    last_seq = 0
+    for number, line in enumerate(lines, start=1):
+        entry = _entry(path, number, line, last_seq)
+        entries = [] if entry["event"] == "begin" else entries  # only the last apply matters
+        entries.append(entry)
+        last_seq = entry["seq"]
+    if tail and (torn := _parsed(tail)) is not None:  # complete but for the newline: an entry all the same
+        entry = _entry(path, len(lines) + 1, tail, last_seq, torn)
+        entries = [] if entry["event"] == "begin" else entries
         entries.append(entry)
     return Replay(entries)
+
+
+# O_NONBLOCK: a FIFO planted at the name must not make plan or status wait for a writer.
+_READ = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        fd = os.open(path, _READ)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise EngineError(f"cannot read the journal {_shown(path)}: {exc.strerror or exc}",
+                          hint=_recovery(path)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise EngineError(f"{_shown(path)}: the journal is not a regular file", hint=_recovery(path))
+        with open(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError as exc:
+        raise EngineError(f"cannot read the journal {_shown(path)}: {exc.strerror or exc}",
+                          hint=_recovery(path)) from None
+    finally:
+        os.close(fd)
+
+
+def _parsed(line: bytes) -> Any:
+    """The JSON value of a line, or None when it is not JSON (the engine writes ASCII JSON only)."""
+    try:
+        return json.loads(line.decode("ascii"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError both
+        return None
+
+
+#: The fields each event carries (besides seq, at and event) and the types its readers rely on.
+_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "begin": {"plan": (str,), "serial": (int,), "lineage": (str,)},
+    "started": {"model": (str,), "step": (int,), "op": (str,), "key": (str,)},
+    "done": {"step": (int,), "status": (str,)},
+    "end": {"serial": (int,)},
+}
+_DONE_KINDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "model": {"model": (str,), "model_state": (dict, type(None))},
+    "policy": {"policy": (str,), "digest": (str, type(None))},
+}
+
+
+def _entry(path: Path, number: int, line: bytes, last_seq: int, value: Any = None) -> dict[str, Any]:
+    """Line `number` as a journal entry; an EngineError located at the line says what is wrong with it."""
+    value = _parsed(line) if value is None else value
+    problem = _problem(value, last_seq)
+    if problem is not None:
+        raise EngineError(f"{_shown(path)}:{number}: {problem}", hint=_recovery(path))
+    return value  # type: ignore[no-any-return]  # checked: a dict
+
+
+def _problem(value: Any, last_seq: int) -> str | None:
+    if not isinstance(value, dict):
+        return "not a journal entry (each line is one JSON object)" if value is not None else "not valid JSON"
+    event = value.get("event")
+    if event not in _FIELDS:
+        return f"unknown event {event!r} (expected one of {', '.join(_FIELDS)})"
+    fields = {"seq": (int,), "at": (str,), **_FIELDS[event]}
+    if event == "done":
+        fields |= _DONE_KINDS["policy" if "policy" in value else "model"]
+    for name, types in fields.items():
+        if name not in value:
+            return f"{event} entry without {name!r}"
+        if not isinstance(value[name], types) or isinstance(value[name], bool):
+            return f"{event} entry has {name!r} of the wrong type ({type(value[name]).__name__})"
+    if value["seq"] <= last_seq:
+        return f"entry seq {value['seq']} does not follow seq {last_seq} (lines reordered or repeated?)"
+    snapshot = value.get("model_state")
+    if event == "done" and snapshot is not None:
+        try:
+            ModelState.model_validate(snapshot)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            return f"invalid model_state at /{'/'.join(str(p) for p in err['loc'])}: {err['msg']}"
+    return None
+
+
+def _recovery(path: Path) -> str:
+    shown, env = _shown(path), path.parent.name
+    return (f"the journal records the steps of an interrupted apply, for the next apply to resume; state.json is "
+            f"intact as of that apply's last checkpoint. Repair the line, or move the journal out of the repository "
+            f"(`mv {shown} /tmp/{env}.journal`), check `modelops status --env {env}`, and plan again (steps recorded "
+            "only in the journal may run again)")

@@ -260,15 +260,33 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: 
 
 
 def _runnable(shown: EnvironmentPlan, current: EnvironmentPlan) -> list[Action]:
-    """The actions to run now; refuse when they are not what the user saw (or saved)."""
-    wanted = {_signature(a) for a in shown.actions}
+    """The actions to run now; refuse when they are not what the user saw (or saved): another action, or the
+    same action with other steps (a saved plan edited by hand, a warm window that ended since)."""
+    wanted = {_signature(a): a for a in shown.actions}
     ready = list(current.runnable)
     surprise = [a for a in ready if _signature(a) not in wanted]
     if surprise:
         what = ", ".join(f"{a.kind.value} {a.target}" for a in surprise)
         raise ConflictError(f"{current.name} changed since the plan was made: {what} was not in it",
                             hint="run modelops plan again and review the new plan")
+    altered = [f"{a.kind.value} {a.target} ({how})" for a in ready
+               if (how := _steps_differ(wanted[_signature(a)], a)) is not None]
+    if altered:
+        raise ConflictError(f"{current.name}: the steps to run differ from the plan's: {'; '.join(altered)}",
+                            hint="run modelops plan again and review the new plan")
     return ready
+
+
+def _steps_differ(planned: Action, now: Action) -> str | None:
+    """How the steps still to run differ from the planned ones (compared as saved, in JSON), or None."""
+    before, after = ([json.loads(json.dumps(s.to_dict())) for s in a.steps[a.resume_from:]] for a in (planned, now))
+    if before == after:
+        return None
+    ops_before, ops_after = [s["op"] for s in before], [s["op"] for s in after]
+    if ops_before != ops_after:
+        return f"planned: {', '.join(ops_before) or 'none'}; now: {', '.join(ops_after) or 'none'}"
+    index = next(i for i, (b, a) in enumerate(zip(before, after, strict=True)) if b != a)
+    return f"step {index + 1} ({ops_after[index]}) has other arguments"
 
 
 def _signature(action: Action) -> tuple[str, str, str | None, str | None]:

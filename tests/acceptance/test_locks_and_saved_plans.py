@@ -10,6 +10,7 @@ import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -200,3 +201,46 @@ def test_a_saved_plan_that_no_longer_matches_is_refused_with_exit_3(scenario: st
     assert "Hint: " in refused.err and "plan again" in refused.err.split("Hint: ", 1)[1].lower()
     assert snapshot(root / "environments") == before  # refused before anything was written
     assert not (root / LOCK).exists()
+
+
+def _drop_tests(action: dict[str, Any]) -> None:
+    action["steps"] = [s for s in action["steps"] if s["op"] != "test"]
+
+
+def _fewer_replicas(action: dict[str, Any]) -> None:
+    next(s for s in action["steps"] if s["op"] == "deploy")["args"]["replicas"] = 1
+
+
+def _skip_ahead(action: dict[str, Any]) -> None:
+    action["resume_from"] = 3  # verify, deploy and test would never run
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (_drop_tests, "upgrade model/m (planned: verify, deploy, traffic, traffic, retire; "
+                  "now: verify, deploy, test, traffic, traffic, retire)"),
+    (_fewer_replicas, "upgrade model/m (step 2 (deploy) has other arguments)"),
+    (_skip_ahead, "upgrade model/m (planned: traffic, traffic, retire; now: verify, deploy, test, traffic, traffic, "
+                  "retire)"),
+])
+def test_a_saved_plan_whose_steps_were_edited_is_refused_with_exit_3(edit: Callable[[dict[str, Any]], None],
+                                                                     expected: str, tmp_path: Path, cli: Cli,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apply re-plans and runs what the re-plan says; a saved plan that says otherwise (its test steps deleted by
+    hand) is not what a reviewer would approve, so it is refused like a stale one, naming what differs."""
+    monkeypatch.setenv("MODELOPS_NOW", NOW)
+    root = write_lab(tmp_path / "ops", "rolling", "local")
+    assert cli("--repo", root, "apply", "--auto-approve").code == 0
+    set_version(root, "rolling", "1.1.0")
+    plan = tmp_path / "plan.json"
+    assert cli("--repo", root, "plan", "--out", plan).code == 0
+    original = plan.read_text()
+    saved = json.loads(original)
+    edit(saved["environments"][0]["actions"][0])
+    plan.write_text(json.dumps(saved))
+    before = snapshot(root / "environments")
+    refused = cli("--repo", root, "apply", plan)
+    assert refused.code == 3, refused.output
+    assert f"Error: {ENV}: the steps to run differ from the plan's: {expected}\n" in refused.err, refused.err
+    assert snapshot(root / "environments") == before and not (root / LOCK).exists()
+    plan.write_text(original)  # the plan as saved applies
+    assert cli("--repo", root, "apply", plan).code == 0

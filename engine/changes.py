@@ -6,20 +6,22 @@ environment; a changed policy selects the policy and every model that references
 text search first, then confirmed by parsing). Deleted and renamed files are read at the base revision, so
 a removed model is planned (as a retirement). The plan then reads only those files, the environments, the
 guardrails and the policies the changed models name (every policy when a policy or an environment changed):
-its cost follows the size of the change, not of the repository.
+its cost follows the size of the change, not of the repository. Files are read as the loader reads them: one it
+refuses (a FIFO, a link out of the repository) is never opened here, and stays in scope for the loader to report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.config.loader import load_text
-from engine.config.repo import discover, placement
+from engine.config.repo import discover, placement, read_bytes
 from engine.gitdiff import GitDiff
 from engine.model import POLICY_REFS
+from engine.pathguard import contained
 from engine.planner import target_key
 
 if TYPE_CHECKING:
@@ -55,7 +57,13 @@ def scope_of(root: Path, diff: GitDiff, envs: dict[str, str | None]) -> Scope:
         where = placement(rel)
         if where is None:
             continue
-        documents = _documents(root, rel, old_texts.get(rel))
+        exists = (root / rel).exists()
+        current = next(_readable(root, [rel]))[1] if exists else None
+        if exists and current is None and where.environment is not None:
+            # refused (a FIFO, a link out of the repository): the loader reports why, as a whole read does
+            scope.files.add(rel)
+            scope.environments.add(where.environment)
+        documents = _documents(rel, old_texts.get(rel), current)
         for kind, name in dict.fromkeys((kind, name) for kind, name, _ in documents):  # once, if in both texts
             _select(root, scope, rel, kind, name, where.environment, envs)
         if scope.references is not None:
@@ -64,12 +72,12 @@ def scope_of(root: Path, diff: GitDiff, envs: dict[str, str | None]) -> Scope:
     return scope
 
 
-def _documents(root: Path, rel: str, old_text: str | None) -> list[tuple[str, str, Any]]:
+def _documents(rel: str, old_text: str | None, now: bytes | None) -> list[tuple[str, str, Any]]:
     """(kind, name, raw spec) of each document the file holds now, and (kind, name, None) of those it held."""
     found: list[tuple[str, str, Any]] = []
     texts = [(old_text.encode(), False)] if old_text is not None else []
-    if (root / rel).exists():
-        texts.append(((root / rel).read_bytes(), True))
+    if now is not None:
+        texts.append((now, True))
     for raw, current in texts:
         for doc in load_text(rel, raw).documents:
             kind, name = doc.data.get("kind"), (doc.data.get("metadata") or {}).get("name")
@@ -116,18 +124,32 @@ def _model_files(root: Path, environments: Iterable[str]) -> list[str]:
 
 
 def _mentioning(root: Path, name: str, envs: Iterable[str]) -> list[str]:
-    """Model files whose text contains a policy's name: a superset of its users, cheap to find."""
+    """Model files whose text contains a policy's name: a superset of its users, cheap to find. A file the
+    loader refuses is kept without being read: loading it reports why, as a whole read would."""
     needle = name.encode()
-    return [rel for rel in _model_files(root, envs) if needle in (root / rel).read_bytes()]
+    return [rel for rel, raw in _readable(root, _model_files(root, envs)) if raw is None or needle in raw]
+
+
+def _readable(root: Path, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+    """Each file with its bytes, read the way the loader reads (engine.config.repo): None for a file it refuses
+    to read (not a regular file: a FIFO would block; a link, or a directory on the way, that leads out of the
+    repository) or cannot read. Each directory is checked once."""
+    inside: dict[str, bool] = {}
+    for rel in paths:
+        parent = rel.rpartition("/")[0]
+        if parent not in inside:
+            inside[parent] = contained(root / parent, root)
+        yield rel, read_bytes(root, rel)[0] if inside[parent] else None
 
 
 def upstreams(root: Path) -> dict[str, str | None]:
     """Each environment's promotesFrom, read straight from the environment files."""
     found: dict[str, str | None] = {}
-    for rel in discover_shared(root):
-        if not rel.startswith("environments/"):
-            continue
-        for doc in load_text(rel, (root / rel).read_bytes()).documents:
+    environments = [rel for rel in discover_shared(root) if rel.startswith("environments/")]
+    for rel, raw in _readable(root, environments):
+        if raw is None:
+            continue  # refused: the plan loads every environment file, and reports why
+        for doc in load_text(rel, raw).documents:
             spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
             upstream = spec.get("promotesFrom") if isinstance(spec, dict) else None
             found[rel.split("/")[1]] = upstream if isinstance(upstream, str) else None
@@ -142,7 +164,9 @@ def shared_files(root: Path, references: set[str] | None) -> list[str]:
     if references is None:
         return found
     needles = [n.encode() for n in references] + [b"Guardrail", b"\\"]
-    return [rel for rel in found if rel.startswith("environments/") or _mentions((root / rel).read_bytes(), needles)]
+    environments = [rel for rel in found if rel.startswith("environments/")]
+    policies = _readable(root, [rel for rel in found if not rel.startswith("environments/")])
+    return environments + [rel for rel, raw in policies if raw is None or _mentions(raw, needles)]
 
 
 def _mentions(raw: bytes, needles: list[bytes]) -> bool:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import git
 import pytest
 
 from engine.workspace import Workspace
+from tests import crash_support
 from tests.conftest import Result
 
 
@@ -61,6 +65,28 @@ def test_changed_since_reads_the_models_that_use_a_changed_policy(served_repo: P
     assert "environments/staging/models/sentiment.yaml:33:12: error[MO201]" in result.out, result.output
 
 
+def test_a_policy_change_plans_a_model_outside_the_diff_that_uses_it(served_repo: Path,
+                                                                       cli: Callable[..., Result]) -> None:
+    """Two models already differ from the state (bumped in an earlier commit); only a policy is in the diff. The
+    model that references the policy is planned with it; the other, which does not, is not."""
+    assert cli("--repo", served_repo, "apply", "--auto-approve").code == 0
+    repo = git.Repo.init(served_repo)
+    commit_all(repo, "applied")
+    for model, old, new in (("sentiment", "1.4.2", "1.4.3"), ("fraud-detector", "3.2.0", "3.3.0")):
+        path = served_repo / f"environments/staging/models/{model}.yaml"
+        path.write_text(path.read_text().replace(f"version: {old}", f"version: {new}"))
+    base = commit_all(repo, "two bumps, not applied")
+    policy = served_repo / "policies/scaling/gpu-standard.yaml"  # sentiment's scaling; fraud-detector's is cpu-burst
+    policy.write_text(policy.read_text().replace("maxReplicas: 20", "maxReplicas: 24"))
+    result = cli("--repo", served_repo, "plan", "--changed-since", base, "--format", "json")
+    assert result.code == 0, result.output
+    assert sorted(targets(result.out)) == [
+        "production/ScalingPolicy/gpu-standard", "staging/ScalingPolicy/gpu-standard", "staging/model/sentiment"]
+    sentiment = next(a for env in json.loads(result.out)["environments"] for a in env["actions"]
+                     if a["target"] == "model/sentiment")
+    assert sentiment["kind"] == "upgrade" and sentiment["after"]["version"] == "1.4.3"
+
+
 def test_a_model_change_reads_only_the_policies_it_names_and_plans_as_a_whole_read_does(
         served_repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli("--repo", served_repo, "apply", "--auto-approve").code == 0
@@ -92,6 +118,71 @@ def test_a_reference_to_no_policy_is_reported_as_a_whole_read_reports_it(served_
     assert scoped.code == whole.code == 1
     assert '"ml-on-call" (did you mean "ml-oncall"?)' in scoped.out and "known: growth-oncall, ml-oncall" in scoped.out
     assert scoped.out == whole.out
+
+
+def test_a_fifo_among_the_models_does_not_hang_a_scoped_plan(served_repo: Path) -> None:
+    """A policy change makes the scoped plan look through every model file for its users: a FIFO named like one is
+    not opened for reading (it would wait for a writer forever), and is reported as a whole read reports it."""
+    commit_all(git.Repo.init(served_repo), "base")
+    os.mkfifo(served_repo / "environments/staging/models/pipe.yaml")
+    policy = served_repo / "policies/scaling/gpu-standard.yaml"
+    policy.write_text(policy.read_text().replace("maxReplicas: 20", "maxReplicas: 24"))
+    scoped, whole = (subprocess.run(crash_support.command(served_repo, *args), capture_output=True, text=True,
+                                    env=crash_support.process_env(None), check=False, timeout=60)
+                     for args in (("plan", "--changed-since", "HEAD"), ("plan",)))
+    assert scoped.returncode == whole.returncode == 1, scoped.stdout + scoped.stderr
+    refused = "environments/staging/models/pipe.yaml:1:1: error[MO014] cannot read file: it is not a regular file"
+    assert refused in scoped.stdout and refused in whole.stdout, scoped.stdout
+
+
+def test_links_out_of_the_repository_are_not_read_by_a_scoped_plan(served_repo: Path, tmp_path: Path,
+                                                                    cli: Callable[..., Result],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model file and an environment file that are links to files outside the repository: looking for a changed
+    policy's users (and for each environment's upstream) never opens what they point to, and the scoped plan
+    refuses them as the loader does, with the same diagnostics as a whole read."""
+    commit_all(git.Repo.init(served_repo), "base")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    model = served_repo / "environments/staging/models/sentiment.yaml"
+    (outside / "model.yaml").write_text(model.read_text().replace("gpu-standard", "cpu-burst"))  # no mention
+    model.unlink()
+    model.symlink_to(outside / "model.yaml")
+    environment = served_repo / "environments/production/environment.yaml"
+    (outside / "environment.yaml").write_text(environment.read_text())
+    environment.unlink()
+    environment.symlink_to(outside / "environment.yaml")
+    policy = served_repo / "policies/scaling/gpu-standard.yaml"
+    policy.write_text(policy.read_text().replace("maxReplicas: 20", "maxReplicas: 24"))
+    secrets = {(s.st_dev, s.st_ino) for s in (os.stat(outside / "model.yaml"), os.stat(outside / "environment.yaml"))}
+    opened: list[str] = []
+    real_open, real_io_open = os.open, io.open
+
+    def watch(fd: int, path: object) -> None:
+        stat = os.fstat(fd)
+        opened.extend([str(path)] if (stat.st_dev, stat.st_ino) in secrets else [])
+
+    def os_open(path: str, flags: int, *args: int, **kwargs: int) -> int:
+        fd = real_open(path, flags, *args, **kwargs)
+        watch(fd, path)
+        return fd
+
+    def io_open(file: object, *args: object, **kwargs: object) -> object:
+        handle = real_io_open(file, *args, **kwargs)  # type: ignore[call-overload]
+        watch(handle.fileno(), file)
+        return handle
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(io, "open", io_open)
+    scoped = cli("--repo", served_repo, "plan", "--changed-since", "HEAD")
+    monkeypatch.undo()
+    assert opened == []
+    whole = cli("--repo", served_repo, "plan")
+    assert scoped.code == whole.code == 1, scoped.output
+    for rel, target in (("environments/staging/models/sentiment.yaml", outside / "model.yaml"),
+                        ("environments/production/environment.yaml", outside / "environment.yaml")):
+        refused = f"{rel}:1:1: error[MO014] cannot read file: it is a symbolic link to {target}, outside the repository"
+        assert refused in scoped.out and refused in whole.out, scoped.out
 
 
 def planned(plan_json: str) -> list[tuple[str, list[dict[str, object]]]]:

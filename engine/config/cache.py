@@ -5,11 +5,11 @@ SHA-256 to what the loader made of it (documents and load diagnostics), so a sec
 files whose bytes changed. Keys are content digests, never timestamps: a file edited and restored within
 the same second is still seen correctly. Entries are tied to the engine: its version and the size and
 modification time of each of its source files, so an edited checkout of the engine does not recall answers
-its old code gave. A cache written by another engine, or one that cannot be read, is simply ignored and
-rebuilt. Writing it is best effort: a read-only
-checkout works, just without the speed-up. `MODELOPS_CACHE=off` turns it off. The cache is trusted only
-if this machine wrote it: it names the inode it was created as, so a copy that arrives with the repository
-is ignored unread (see `_own_bytes`).
+its old code gave, and to the versions of the libraries that parse and validate (see `_DECIDERS`). A cache
+written by another engine, or one that cannot be read, is simply ignored and rebuilt. Writing it is best
+effort: a read-only checkout works, just without the speed-up. `MODELOPS_CACHE=off` turns it off. The cache
+is trusted only if this machine wrote it: it names the inode it was created as, so a copy that arrives with
+the repository is ignored unread (see `_own_bytes`).
 
 It also remembers the whole validation outcome of the last repository it saw (keyed by the digest of all
 file digests), so `modelops validate` on an unchanged repository reports without validating again, and
@@ -24,6 +24,8 @@ import functools
 import hashlib
 import marshal
 import os
+import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +167,37 @@ def repo_digest(digests: dict[str, str]) -> str:
 
 
 def _salt() -> str:
-    return f"modelops {__version__} cache {CACHE_FORMAT} engine {_engine_fingerprint(ENGINE_DIR)}"
+    return (f"modelops {__version__} cache {CACHE_FORMAT} engine {_engine_fingerprint(ENGINE_DIR)} "
+            f"libraries {_libraries(tuple(sys.path))}")
+
+
+#: The distributions whose code decides what a file parses to and whether it is valid: the YAML parser (and its C
+#: extension), the models of the state and the configuration, and the JSON Schema validator of schemas and
+#: guardrails with its reference resolver and meta-schemas. PEP 503 names.
+_DECIDERS = frozenset({"ruamel-yaml", "ruamel-yaml-clib", "pydantic", "pydantic-core", "jsonschema",
+                       "jsonschema-specifications", "referencing"})
+
+
+@functools.cache
+def _libraries(path: tuple[str, ...]) -> str:
+    """The installed versions of `_DECIDERS`, from the names of their `NAME-VERSION.dist-info` (or `.egg-info`)
+    directories on the import path: an upgrade must not recall the answers the old version gave. A listing of a
+    few directories costs well under a millisecond; importlib.metadata would cost some 40 ms of imports on
+    every warm run, which imports neither pydantic nor jsonschema."""
+    found: set[str] = set()
+    for directory in dict.fromkeys(path):
+        try:
+            with os.scandir(directory or ".") as entries:
+                names = [entry.name for entry in entries]
+        except OSError:  # a zip file, or an entry that does not exist
+            continue
+        found.update(name for name in names
+                     if name.endswith((".dist-info", ".egg-info")) and _project(name) in _DECIDERS)
+    return " ".join(sorted(found))
+
+
+def _project(metadata_dir: str) -> str:
+    return re.sub(r"[-_.]+", "-", metadata_dir.split("-", 1)[0]).lower()
 
 
 @functools.cache

@@ -127,3 +127,47 @@ def test_a_read_only_checkout_still_validates(repo: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(Path, "write_bytes", refuse)
     assert validate_repo(repo).valid
     assert not cache_path(repo).exists()
+
+
+def test_a_library_upgrade_does_not_recall_what_the_old_version_said(repo: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new pydantic (or jsonschema, ruamel.yaml...) may parse or judge differently: its version is in the cache's
+    salt, read from the dist-info directories on the import path. Another installed distribution does not count."""
+    expected = validate_repo(repo)
+    site = tmp_path / "site-packages"
+    (site / "unrelated_tool-1.0.dist-info").mkdir(parents=True)
+    monkeypatch.syspath_prepend(str(site))
+    seen = parses(monkeypatch)
+    assert validate_repo(repo).diagnostics == expected.diagnostics and seen == []  # still warm
+    (site / "pydantic_core-99.0.dist-info").mkdir()  # an upgrade, as pip lays it out, first on the path
+    cache_module._libraries.cache_clear()  # read once per process: the next command is a new process
+    upgraded = validate_repo(repo)
+    assert len(seen) == len(expected.sources.files)  # everything parsed (and validated) again
+    assert upgraded.diagnostics == expected.diagnostics
+
+
+GUARDRAIL = "policies/guardrails/ownership.yaml"
+
+
+def test_an_edited_guardrail_judges_every_document_again(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guardrail verdicts are memoised per (guardrail content, document content): an edit of one model asks the
+    guardrails about that model alone, and an edit of a guardrail asks it about every document again (were its old
+    verdicts recalled, no model would be flagged)."""
+    from jsonschema import Draft202012Validator
+
+    assert validate_repo(repo).valid
+    judged: list[object] = []
+    real = Draft202012Validator.is_valid
+    monkeypatch.setattr(Draft202012Validator, "is_valid", lambda self, doc: judged.append(doc) or real(self, doc))
+    path = repo / MODEL
+    path.write_text(path.read_text().replace("version: 1.4.2", "version: 1.4.3"))
+    assert validate_repo(repo).valid
+    assert {doc["metadata"]["name"] for doc in judged} == {"sentiment"}  # type: ignore[index]
+    judged.clear()
+    guardrail = repo / GUARDRAIL
+    guardrail.write_text(guardrail.read_text().replace("required: [team]", "required: [team, costCenter]"))
+    edited = validate_repo(repo)
+    models = sorted(p.relative_to(repo).as_posix() for p in repo.glob("environments/*/models/*.yaml"))
+    flagged = sorted(d.file for d in edited.diagnostics if d.code == "MO301" and '"ownership"' in d.message)
+    assert flagged == models and all("metadata.labels needs costCenter" in d.message for d in edited.diagnostics
+                                     if d.code == "MO301")

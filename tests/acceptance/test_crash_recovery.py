@@ -40,25 +40,34 @@ def comparable(repo: Path) -> dict[str, Any]:
     return {"state": state, "live": live}
 
 
-@pytest.fixture
-def template(served_repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Staging is up; sentiment is bumped to 1.5.0 with command tests only and no warm window, so the whole
-    blue-green pipeline (deploy, test, switch, analysis, retire) runs in one apply without HTTP."""
+@pytest.fixture(params=["0s", "10m"], ids=["retired-at-once", "warm-window"])
+def template(served_repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch,
+             request: pytest.FixtureRequest) -> Path:
+    """Staging is up; sentiment is bumped to 1.5.0 with command tests only, so the whole blue-green pipeline
+    runs in one apply without HTTP: deploy, test, analysis, switch, analysis, the critical-alerts watch, then
+    either the old slot's retirement (scaleDownDelay 0s) or its bake as the warm slot (10m, retired later)."""
     monkeypatch.setenv("MODELOPS_NOW", NOW)
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
     path = served_repo / SENTIMENT
-    text = path.read_text().replace("1.4.2", "1.5.0").replace("scaleDownDelay: 10m", "scaleDownDelay: 0s")
+    assert "onAlerts: [critical]" in path.read_text() and "scaleDownDelay: 10m" in path.read_text()
+    text = path.read_text().replace("1.4.2", "1.5.0").replace("scaleDownDelay: 10m",
+                                                              f"scaleDownDelay: {request.param}")
     path.write_text(text.replace("previewTests: [smoke, eval]", "previewTests: [eval]"))
     (served_repo / ".modelops/live/staging.log").unlink()
     return served_repo
 
 
-def test_killed_apply_converges_at_every_journal_boundary(template: Path, tmp_path: Path) -> None:
+def test_killed_apply_converges_at_every_journal_boundary(template: Path, tmp_path: Path,
+                                                          request: pytest.FixtureRequest) -> None:
     baseline = tmp_path / "baseline"
     shutil.copytree(template, baseline)
     assert run(baseline, "apply", "--auto-approve", "--env", "staging").returncode == 0
     expected = comparable(baseline)
-    assert expected["state"]["models"]["sentiment"]["version"] == "1.5.0"
+    sentiment = expected["state"]["models"]["sentiment"]
+    assert sentiment["version"] == "1.5.0"
+    slots = sorted(slot["status"] for slot in sentiment["slots"].values())
+    warm = request.node.callspec.params["template"] == "10m"
+    assert slots == (["active", "warm"] if warm else ["active"])  # baked as the warm slot, or retired
     boundary, crashed = 0, 0
     while True:
         boundary += 1

@@ -4,7 +4,11 @@ actionlint does not check hold (least privilege, pinned actions, no expressions 
 from __future__ import annotations
 
 import io
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +172,29 @@ def test_pre_commit_hook_runs_validate() -> None:
     assert files.match("environments/staging/environment.yaml")
     assert files.match("policies/alerts/model-slo.yaml")
     assert not files.match("environments/staging/state.json") and not files.match("README.md")
+
+
+def test_the_hook_run_as_pre_commit_runs_it_fails_a_bad_staged_file(repo: Path) -> None:
+    """pre-commit runs `entry` with the staged files that match `files` (pass_filenames) from the repository
+    root, with the hook's environment on PATH: do exactly that in a real git repository."""
+    hook = next(h for h in load(ROOT / ".pre-commit-hooks.yaml") if h["id"] == "modelops-validate")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1"}
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+    def run_hook() -> subprocess.CompletedProcess[str]:
+        staged = [f for f in git("diff", "--cached", "--name-only").splitlines() if re.search(hook["files"], f)]
+        return subprocess.run([*shlex.split(hook["entry"]), *staged], cwd=repo, env=env, capture_output=True,
+                              text=True, check=False, timeout=60)
+
+    git("init", "-q")
+    git("add", "-A")
+    clean = run_hook()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    model = repo / "environments/staging/models/sentiment.yaml"
+    model.write_text(model.read_text().replace("scaling: gpu-standard", "scaling: gpu-standrd"))
+    git("add", str(model))
+    broken = run_hook()
+    assert broken.returncode == 1
+    assert "environments/staging/models/sentiment.yaml:" in broken.stdout and "gpu-standard" in broken.stdout

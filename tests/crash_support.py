@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,17 @@ def write_lab(root: Path, strategy: str, driver: str, version: str = "1.0.0") ->
         f"apiVersion: modelops.dev/v1\nkind: Environment\nmetadata: {{name: {ENV}}}\nspec:\n{TARGETS[driver]}"
         "  metrics: {source: file, path: metrics/lab.json}\n", encoding="utf-8")
     set_version(root, strategy, version)
+    return root
+
+
+def lab_at(root: Path, cli: Callable[..., Any], strategy: str = "blue-green", driver: str = "local", *,
+           upgraded: bool = False) -> Path:
+    """The lab having applied m 1.0.0 with its configuration now at 1.1.0; `upgraded`: 1.1.0 applied too."""
+    write_lab(root, strategy, driver)
+    assert cli("--repo", root, "apply", "--auto-approve").code == 0
+    set_version(root, strategy, "1.1.0")
+    if upgraded:
+        assert cli("--repo", root, "apply", "--auto-approve").code == 0
     return root
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Result, snapshot
-from tests.crash_support import ENV, LOCK, NOW, STATE, add_alert_rule, set_version, write_lab
+from tests.crash_support import ENV, LOCK, NOW, STATE, add_alert_rule, lab_at, set_version
 from tests.write_faults import STRERROR, Refusal, refusing
 
 Cli = Callable[..., Result]
@@ -33,11 +33,7 @@ REFUSALS = [(errno.ENOSPC, "write"), (errno.EROFS, "open"), (errno.EACCES, "repl
 def lab(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
     """m served 1.0.0 and now serves 1.1.0 (so 1.0.0 is what a rollback goes back to)."""
     monkeypatch.setenv("MODELOPS_NOW", NOW)
-    root = write_lab(tmp_path / "lab", "blue-green", "local")
-    assert cli("--repo", root, "apply", "--auto-approve").code == 0
-    set_version(root, "blue-green", "1.1.0")
-    assert cli("--repo", root, "apply", "--auto-approve").code == 0
-    return root
+    return lab_at(tmp_path / "lab", cli, upgraded=True)
 
 
 def refused(path: Path, code: int, point: str) -> Refusal:

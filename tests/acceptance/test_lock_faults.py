@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Result
-from tests.crash_support import ENV, LOCK, NOW, set_version, write_lab
+from tests.crash_support import ENV, LOCK, NOW, lab_at
 
 Cli = Callable[..., Result]
 UNLOCK = re.compile(rf"break the lock with: modelops unlock (\S+) --env {ENV}$", re.MULTILINE)
@@ -22,10 +22,7 @@ UNLOCK = re.compile(rf"break the lock with: modelops unlock (\S+) --env {ENV}$",
 def lab(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
     """m serves 1.0.0 and the configuration asks for 1.1.0: an apply has work to do, so it takes the lock."""
     monkeypatch.setenv("MODELOPS_NOW", NOW)
-    root = write_lab(tmp_path / "lab", "blue-green", "local")
-    assert cli("--repo", root, "apply", "--auto-approve").code == 0
-    set_version(root, "blue-green", "1.1.0")
-    return root
+    return lab_at(tmp_path / "lab", cli)
 
 
 def refused_with_unlock_id(cli: Cli, lab: Path) -> str:

@@ -23,6 +23,7 @@ from tests.crash_support import (
     STATE,
     add_alert_rule,
     command,
+    lab_at,
     process_env,
     set_version,
     write_lab,
@@ -35,10 +36,7 @@ Cli = Callable[..., Result]
 def lab(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Model m serves 1.0.0 as a canary (local driver); the configuration now asks for 1.1.0."""
     monkeypatch.setenv("MODELOPS_NOW", NOW)
-    root = write_lab(tmp_path / "ops", "canary", "local")
-    assert cli("--repo", root, "apply", "--auto-approve").code == 0
-    set_version(root, "canary", "1.1.0")
-    return root
+    return lab_at(tmp_path / "ops", cli, "canary")
 
 
 def slow_canary(root: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, snapshot
-from tests.crash_support import ENV, JOURNAL, LOCK, NOW, STATE, break_stale_lock, run, set_version, write_lab
+from tests.crash_support import ENV, JOURNAL, LOCK, NOW, STATE, break_stale_lock, lab_at, run
 from tests.write_faults import Refusal, refusing
 
 MODEL = f"environments/{ENV}/models/m.yaml"
@@ -28,11 +28,7 @@ Cli = Callable[..., Result]
 @pytest.fixture
 def lab(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MODELOPS_NOW", NOW)
-    root = write_lab(tmp_path / "lab", "blue-green", "local")
-    assert cli("--repo", root, "apply", "--auto-approve").code == 0
-    set_version(root, "blue-green", "1.1.0")
-    assert cli("--repo", root, "apply", "--auto-approve").code == 0
-    return root
+    return lab_at(tmp_path / "lab", cli, upgraded=True)
 
 
 def rollback(cli: Cli, repo: Path) -> Result:

@@ -21,27 +21,28 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, snapshot
-from tests.crash_support import ENV, JOURNAL, LOCK, NOW, STATE, Target, process_env, report_is_current, set_version
-from tests.crash_support import write_lab as write_lab_repo
+from tests.crash_support import (
+    ENV,
+    JOURNAL,
+    LOCK,
+    NOW,
+    STATE,
+    Target,
+    lab_at,
+    process_env,
+    report_is_current,
+)
 from tests.write_faults import STRERROR, Refusal, refusing, under
 
 REPORT = f"environments/{ENV}/REPORT.md"
 Cli = Callable[..., Result]
 
 
-def make_lab(root: Path, cli: Cli, driver: str) -> Path:
-    """Model m serves 1.0.0 (blue-green); the configuration now asks for 1.1.0."""
-    write_lab_repo(root, "blue-green", driver)
-    assert cli("--repo", root, "apply", "--auto-approve").code == 0
-    set_version(root, "blue-green", "1.1.0")
-    return root
-
-
 @pytest.fixture
 def lab(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The local driver's lab."""
     monkeypatch.setenv("MODELOPS_NOW", NOW)
-    return make_lab(tmp_path / "template", cli, "local")
+    return lab_at(tmp_path / "template", cli)
 
 
 def apply(cli: Cli, repo: Path) -> Result:
@@ -78,7 +79,7 @@ def test_the_disk_fills_up_at_every_write_of_an_apply(driver: str, stride: int, 
     to the uninterrupted result, and (local driver) only the operation in flight when the disk filled is sent
     twice."""
     monkeypatch.setenv("MODELOPS_NOW", NOW)
-    lab = make_lab(tmp_path / "template", cli, driver)
+    lab = lab_at(tmp_path / "template", cli, driver=driver)
     target = Target(driver)
     expected = expected_after_upgrade(lab, tmp_path, cli, target)
     before = (lab / STATE).read_bytes()

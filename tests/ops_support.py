@@ -229,11 +229,14 @@ def lab_repo(root: Path, prometheus_url: str, models: tuple[str, ...] = ("good",
     return root
 
 
-def write_lab_model(root: Path, name: str, version: str) -> None:
+LAB_CANARY = "    canary:\n      steps: [{setWeight: 50}, {analysis: errors}]\n"
+
+
+def write_lab_model(root: Path, name: str, version: str, strategy: str = LAB_CANARY) -> None:
+    """A model of the lab whose analysis `errors` is used by `strategy` (a canary step by default)."""
     path = root / "environments" / ENVIRONMENT / "models" / f"{name}.yaml"
     path.write_text(
         f"apiVersion: modelops.dev/v1\nkind: Model\nmetadata: {{name: {name}, labels: {{team: lab}}}}\nspec:\n"
         f"  version: {version}\n  artifact: {{uri: \"s3://models/{name}/{version}/m.tar.gz\", sha256: \"{SHA}\"}}\n"
         "  serving: {runtime: custom, image: \"lab/model:1\", resources: {cpu: \"1\", memory: 1Gi}}\n"
-        "  strategy:\n    canary:\n      steps: [{setWeight: 50}, {analysis: errors}]\n"
-        f"  analysis:\n{LAB_ANALYSES}", encoding="utf-8")
+        f"  strategy:\n{strategy}  analysis:\n{LAB_ANALYSES}", encoding="utf-8")

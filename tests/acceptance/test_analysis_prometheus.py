@@ -17,8 +17,6 @@ import pytest
 from tests.conftest import Result
 from tests.ops_support import (
     ENVIRONMENT,
-    LAB_ANALYSES,
-    SHA,
     PrometheusServer,
     lab_repo,
     prometheus_server,
@@ -56,24 +54,17 @@ def test_failed_analysis_rolls_back_with_measured_values(lab: Path, cli: Callabl
     assert bad["history"][-1]["outcome"] == "RolledBack"
 
 
-def write_blue_green(root: Path, name: str, version: str) -> None:
-    """A blue-green model whose post-promotion analysis `errors` judges the version once it takes traffic."""
-    path = root / "environments" / ENVIRONMENT / "models" / f"{name}.yaml"
-    path.write_text(
-        f"apiVersion: modelops.dev/v1\nkind: Model\nmetadata: {{name: {name}, labels: {{team: lab}}}}\nspec:\n"
-        f"  version: {version}\n  artifact: {{uri: \"s3://models/{name}/{version}/m.tar.gz\", sha256: \"{SHA}\"}}\n"
-        "  serving: {runtime: custom, image: \"lab/model:1\", resources: {cpu: \"1\", memory: 1Gi}}\n"
-        "  strategy:\n    blueGreen: {postPromotionAnalysis: [errors], scaleDownDelay: 1h}\n"
-        f"  analysis:\n{LAB_ANALYSES}", encoding="utf-8")
+# the post-promotion analysis `errors` judges the version once it takes traffic
+BLUE_GREEN = "    blueGreen: {postPromotionAnalysis: [errors], scaleDownDelay: 1h}\n"
 
 
 def test_failed_post_promotion_analysis_switches_a_blue_green_back(tmp_path: Path, prometheus: PrometheusServer,
                                                                    cli: Callable[..., Result]) -> None:
     root = lab_repo(tmp_path / "ops", prometheus.url, ())
-    write_blue_green(root, "bad", "1.0.0")
+    write_lab_model(root, "bad", "1.0.0", BLUE_GREEN)
     assert cli("--repo", root, "apply", "--auto-approve", "--allow-dirty").code == 0
     first = model_state(root, "bad")
-    write_blue_green(root, "bad", "1.1.0")
+    write_lab_model(root, "bad", "1.1.0", BLUE_GREEN)
     result = cli("--repo", root, "apply", "--auto-approve", "--allow-dirty")
     assert result.code == 1, result.output
     bad = model_state(root, "bad")

@@ -103,8 +103,7 @@ def run_apply(ws: Workspace, request: ApplyRequest, confirm: Callable[[Plan], bo
     plan = load_saved_plan(request.plan_file) if request.plan_file else _preview(ws, request, overrides)
     outcome = ApplyOutcome(plan)
     if not saved and not any(_work_to_do(ws, env) for env in plan.environments):
-        outcome.refreshed = [p for e in plan.environments for p in _refresh(ws, overrides.get(e.name) or
-                                                                            ws.environment(e.name))]
+        outcome.refreshed = _refresh_all(ws, [e.name for e in plan.environments], overrides)
         outcome.committed = _commit(ws, outcome) if request.commit else None
         return outcome
     if not saved and not confirm(plan):
@@ -118,9 +117,9 @@ def run_apply(ws: Workspace, request: ApplyRequest, confirm: Callable[[Plan], bo
             for rest in plan.environments[len(outcome.environments):]:
                 outcome.environments.append(EnvironmentResult(rest.name, skipped=f"{env_plan.name} failed"))
             break
-    for result in outcome.environments:
-        if not result.results and not result.skipped:  # nothing ran there, yet its settings may have moved
-            outcome.refreshed += _refresh(ws, overrides.get(result.name) or ws.environment(result.name))
+    # where nothing ran, the settings may still have moved
+    outcome.refreshed = _refresh_all(ws, [e.name for e in outcome.environments if not e.results and not e.skipped],
+                                     overrides)
     if request.commit:
         outcome.committed = _commit(ws, outcome)
     outcome.seconds = time.perf_counter() - started
@@ -135,6 +134,10 @@ def _write_report(ws: Workspace, env: EnvironmentConfig) -> None:
     from engine.report import write_reports  # jinja2 loads only when there is something to render
 
     write_reports(ws, [env.name], {env.name: env})
+
+
+def _refresh_all(ws: Workspace, names: list[str], overrides: Mapping[str, EnvironmentConfig]) -> list[str]:
+    return [path for name in names for path in _refresh(ws, overrides.get(name) or ws.environment(name))]
 
 
 def _refresh(ws: Workspace, env: EnvironmentConfig) -> list[str]:

@@ -92,7 +92,7 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
         from engine.report import write_reports
 
         write_reports(Workspace.load(ws.root), [env.name])
-    edited = _fields(desired, release.spec) if edit is not None and succeeded else []
+    edited = list(edit.fields) if edit is not None and succeeded else []
     result = RollbackResult(model, env.name, recorded.version, release.version, outcome, edited)
     if repo is not None and succeeded:
         message = f"modelops rollback: {model} in {env.name}, {recorded.version} -> {release.version}"
@@ -176,17 +176,9 @@ def _agree(ws: Workspace, environment: str, model: str, git_agrees: bool) -> Non
     ws.forget(environment)
 
 
-def _changes(model: ModelConfig, release: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    return spec_changes(revision_part(dump(model.spec)), revision_part(release))
-
-
-def _fields(model: ModelConfig, release: dict[str, Any]) -> list[str]:
-    return [path for path, _, _ in _changes(model, release)]
-
-
 def prepare_revision(ws: Workspace, model: ModelConfig, release: dict[str, Any]) -> Edit | None:
     """The edit of version, artifact and serving in the model's YAML to the release's (None: nothing differs)."""
-    changes = _changes(model, release)
+    changes = spec_changes(revision_part(dump(model.spec)), revision_part(release))
     if not changes:
         return None
     expected = digest(revision_part(release))
@@ -231,7 +223,7 @@ def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bo
     edit = prepare_revision(ws, desired, upstream.spec) if write else None
     if edit is not None:
         edit.write()
-    edited = _fields(desired, upstream.spec) if edit is not None else []
+    edited = list(edit.fields) if edit is not None else []
     done = Promotion(model, src.name, dst.name, upstream.version, edited, desired.file)
     if repo is not None and edited:
         message = f"modelops promote: {model} {upstream.version} from {src.name} to {dst.name}"

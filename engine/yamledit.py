@@ -70,12 +70,14 @@ def _dump(yaml: YAML, docs: list[Any]) -> str:
 
 @dataclass(frozen=True)
 class Edit:
-    """A prepared edit of one file: written only if the file still holds `before`."""
+    """A prepared edit of one file: written only if the file still holds `before`; `fields` are the dotted
+    paths under `spec` it changes."""
 
     root: Path
     rel: str
     before: str
     after: str
+    fields: tuple[str, ...]
 
     def write(self) -> None:
         self._swap(self.before, self.after)
@@ -90,16 +92,10 @@ class Edit:
         atomic_write(path, wanted, self.root)
 
 
-def update_model(root: Path, rel: str, name: str, changes: list[tuple[str, Any, Any]],
-                 verify: Callable[[str], str | None]) -> None:
-    """Apply leaf changes (dotted path under `spec`, old, new; new None removes the key) to Model `name`."""
-    prepare_model_edit(root, rel, name, changes, verify).write()
-
-
 def prepare_model_edit(root: Path, rel: str, name: str, changes: list[tuple[str, Any, Any]],
                        verify: Callable[[str], str | None]) -> Edit:
-    """The edit `update_model` makes, without writing it. `verify` gets the new text and returns a problem
-    (the edit is then refused) or None."""
+    """The edit applying leaf changes (dotted path under `spec`, old, new; new None removes the key) to Model
+    `name`, not yet written. `verify` gets the new text and returns a problem (the edit is then refused) or None."""
     text = _read(root / rel)
     new_text = _spliced(text, name, changes)
     if new_text is None:
@@ -107,7 +103,7 @@ def prepare_model_edit(root: Path, rel: str, name: str, changes: list[tuple[str,
     problem = verify(new_text)
     if problem is not None:
         raise EngineError(f"editing {rel} would not give the intended model: {problem}; the file was left unchanged")
-    return Edit(root, rel, text, new_text)
+    return Edit(root, rel, text, new_text, tuple(path for path, _, _ in changes))
 
 
 def _read(path: Path) -> str:

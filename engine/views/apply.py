@@ -73,9 +73,7 @@ def _blocked_lines(blocked: list[Action]) -> list[str]:
 
 
 def refreshed(outcome: ApplyOutcome) -> str:
-    """The derived files a no-op apply brought up to date (empty when none)."""
-    if not outcome.refreshed:
-        return ""
+    """The derived files an apply brought up to date though nothing ran for them."""
     return f"Refreshed {', '.join(outcome.refreshed)}: the configuration changed what they show."
 
 

@@ -1,15 +1,22 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.errors import EngineError
-from engine.yamledit import guess_indent, prepare_model_edit, update_model
+from engine.yamledit import guess_indent, prepare_model_edit
 from tests.conftest import ROOT
 
 SENTIMENT = "environments/production/models/sentiment.yaml"
+
+
+def update_model(root: Path, rel: str, name: str, changes: list[tuple[str, Any, Any]],
+                 verify: Callable[[str], str | None]) -> None:
+    prepare_model_edit(root, rel, name, changes, verify).write()
 
 
 @pytest.mark.parametrize(("text", "indent"), [

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.config.loader import load_text
-from engine.config.repo import discover, placement, read_bytes
+from engine.config.repo import discover, placement, read_contained
 from engine.gitdiff import GitDiff
 from engine.model import POLICY_REFS
-from engine.pathguard import contained
 from engine.planner import target_key
 
 if TYPE_CHECKING:
@@ -131,15 +130,9 @@ def _mentioning(root: Path, name: str, envs: Iterable[str]) -> list[str]:
 
 
 def _readable(root: Path, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
-    """Each file with its bytes, read the way the loader reads (engine.config.repo): None for a file it refuses
-    to read (not a regular file: a FIFO would block; a link, or a directory on the way, that leads out of the
-    repository) or cannot read. Each directory is checked once."""
-    inside: dict[str, bool] = {}
-    for rel in paths:
-        parent = rel.rpartition("/")[0]
-        if parent not in inside:
-            inside[parent] = contained(root / parent, root)
-        yield rel, read_bytes(root, rel)[0] if inside[parent] else None
+    """Each file with its bytes, read the way the loader reads them: None for one it refuses (a FIFO would
+    block; a link, or a directory on the way, leads out of the repository) or cannot read."""
+    return ((rel, raw) for rel, raw, _ in read_contained(root, paths))
 
 
 def upstreams(root: Path) -> dict[str, str | None]:

@@ -166,29 +166,32 @@ def load_repo(root: Path, paths: Iterable[str] | None = None, limits: Limits = D
         sources.unread = [not_read(rel) for rel in unread]
         # part of the repository's digest: a cached outcome without the warnings must not be recalled
         sources.digests.update((rel, "not read") for rel in unread)
-    directories: dict[str, bool] = {}  # a few directories hold every file: check each once
-    for rel in paths:
-        parent = rel.rpartition("/")[0]
-        if parent not in directories:
-            directories[parent] = _inside(root / parent, root)
-        if directories[parent]:
-            sources.files[rel] = read_file(root, rel, limits, cache, sources.digests)
-        else:
-            sources.files[rel] = _unreadable(rel, "it is under a symbolic link that leads outside the repository",
-                                             sources.digests)
+    for rel, raw, problem in read_contained(root, paths):
+        sources.files[rel] = _loaded(rel, raw, problem, limits, cache, sources.digests)
     return sources
 
 
-def read_file(root: Path, rel: str, limits: Limits = DEFAULT_LIMITS, cache: ConfigCache | None = None,
-              digests: dict[str, str] | None = None) -> SourceFile:
-    raw, problem = read_bytes(root, rel)
+def read_contained(root: Path, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None, str]]:
+    """Each file with its bytes, or None and why not (see `read_bytes`; also a directory on the way that is a
+    link out of the repository). A few directories hold every file: each is checked once."""
+    inside: dict[str, bool] = {}
+    for rel in paths:
+        parent = rel.rpartition("/")[0]
+        if parent not in inside:
+            inside[parent] = _inside(root / parent, root)
+        if inside[parent]:
+            yield rel, *read_bytes(root, rel)
+        else:
+            yield rel, None, "it is under a symbolic link that leads outside the repository"
+
+
+def _loaded(rel: str, raw: bytes | None, problem: str, limits: Limits, cache: ConfigCache | None,
+            digests: dict[str, str]) -> SourceFile:
     if raw is None:
         return _unreadable(rel, problem, digests)
     if cache is None:
         return load_text(rel, raw, limits)
-    digest = file_digest(raw)
-    if digests is not None:
-        digests[rel] = digest
+    digest = digests[rel] = file_digest(raw)
     found = cache.lookup(rel, digest, decode(rel, raw, limits)[0])
     if found is not None:
         return found
@@ -197,11 +200,10 @@ def read_file(root: Path, rel: str, limits: Limits = DEFAULT_LIMITS, cache: Conf
     return loaded
 
 
-def _unreadable(rel: str, problem: str, digests: dict[str, str] | None) -> SourceFile:
+def _unreadable(rel: str, problem: str, digests: dict[str, str]) -> SourceFile:
     # The problem is part of the repository's digest: a cached "valid" must not be recalled for a repository
     # whose file cannot be read (the file was never hashed, so the digests alone would still match).
-    if digests is not None:
-        digests[rel] = f"unreadable: {problem}"
+    digests[rel] = f"unreadable: {problem}"
     hint = "modelops reads regular files inside the repository that it has permission to read"
     return SourceFile(rel, "", (), (error("MO014", f"cannot read file: {problem}", file=rel, line=1, column=1,
                                           hint=hint),))

@@ -114,3 +114,11 @@ def write(root: Path, rel: str, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def bump(root: Path, rel: str, old: str, new: str) -> None:
+    """Replace `old` (which must be there) with `new` in a file of the repository."""
+    path = root / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (rel, old)
+    path.write_text(text.replace(old, new), encoding="utf-8")

@@ -13,7 +13,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import ROOT, Result
+from tests.conftest import ROOT, Result, bump
 
 TOOLS = ROOT / ".tools" / "node_modules"
 SHA_IN_REPORT = re.compile(r"configuration at commit `[0-9a-f]{12}`")
@@ -32,11 +32,6 @@ def init_git(repo: Path) -> git.Repo:
 def commit_all(handle: git.Repo, message: str) -> str:
     handle.git.add(A=True)
     return handle.index.commit(message).hexsha
-
-
-def bump(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
 
 
 def apply_history(repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> git.Repo:

@@ -10,14 +10,9 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import Result
+from tests.conftest import Result, bump
 
 STAGING_RECOMMENDER = "environments/staging/models/recommender.yaml"
-
-
-def bump(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    path.write_text(path.read_text().replace(old, new))
 
 
 def state(repo: Path, env: str) -> dict:  # type: ignore[type-arg]

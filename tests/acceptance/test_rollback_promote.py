@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
+from tests.conftest import Result, bump
 
 STAGING = "environments/staging/models/sentiment.yaml"
 PRODUCTION = "environments/production/models/sentiment.yaml"
-
-
-def bump(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    path.write_text(path.read_text().replace(old, new))
 
 
 def model(repo: Path, env: str, name: str = "sentiment") -> dict:  # type: ignore[type-arg]

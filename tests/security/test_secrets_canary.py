@@ -35,7 +35,7 @@ from typing import IO, Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import ROOT, Result
+from tests.conftest import ROOT, Result, bump
 from tests.crash_support import command, process_env
 from tests.ops_support import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
 
@@ -410,13 +410,6 @@ def on_gitops(repo: Path, env: str) -> None:
     path = repo / f"environments/{env}/environment.yaml"
     gitops = "    driver: gitops\n    gitops: {flavor: kserve}\n"
     path.write_text(path.read_text().replace("    driver: local\n", gitops))
-
-
-def bump(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    text = path.read_text()
-    assert old in text, (rel, old)
-    path.write_text(text.replace(old, new))
 
 
 def commit_all(repo: Path) -> None:

@@ -25,7 +25,7 @@ import pytest
 import yaml as pyyaml
 from ruamel.yaml import YAML
 
-from tests.conftest import Result
+from tests.conftest import Result, bump
 from tests.k8s_validation import validate_manifests
 from tests.report_support import mermaid_check
 
@@ -56,25 +56,18 @@ def q(text: str) -> str:
     return json.dumps(text)  # a JSON string is a YAML double-quoted scalar
 
 
-def sub(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    text = path.read_text()
-    assert old in text, (rel, old)
-    path.write_text(text.replace(old, new))
-
-
 def make_hostile(repo: Path) -> Path:
     for env in ("staging", "production"):
-        sub(repo, f"environments/{env}/models/sentiment.yaml", "labels: {team: nlp, tier: gold}",
+        bump(repo, f"environments/{env}/models/sentiment.yaml", "labels: {team: nlp, tier: gold}",
             f"labels: {{team: nlp, tier: gold, note: {q(HOSTILE)}}}\n  annotations: {{why: {q(HOSTILE)}}}")
-    sub(repo, "policies/alerts/model-slo.yaml", '      runbook: "https://runbooks.example.com/modelops/high-latency"',
+    bump(repo, "policies/alerts/model-slo.yaml", '      runbook: "https://runbooks.example.com/modelops/high-latency"',
         f"      runbook: {q(RUNBOOK)}\n      summary: {q(TEMPLATED)}\n      description: {q(TEMPLATED)}\n"
         f"      labels: {{note: {q(HOSTILE)}}}")
-    sub(repo, "policies/escalation/ml-oncall.yaml", 'channel: "#ml-alerts"',
+    bump(repo, "policies/escalation/ml-oncall.yaml", 'channel: "#ml-alerts"',
         f"channel: {q(HOSTILE)}, username: {q(HOSTILE)}")
-    sub(repo, "policies/guardrails/ownership.yaml", "message: models should carry a team label",
+    bump(repo, "policies/guardrails/ownership.yaml", "message: models should carry a team label",
         f"message: {q(HOSTILE)}")
-    sub(repo, "environments/production/environment.yaml", "reason: year-end change freeze", f"reason: {q(HOSTILE)}")
+    bump(repo, "environments/production/environment.yaml", "reason: year-end change freeze", f"reason: {q(HOSTILE)}")
     source = (repo / "environments/staging/models/summarizer.yaml").read_text()
     for name in NAMES:  # no team label: the ownership guardrail warns with its hostile message
         (repo / f"environments/staging/models/{name}.yaml").write_text(
@@ -168,7 +161,7 @@ def test_plan_comment_escapes_values_and_stays_well_formed(hostile: Path, cli: C
     assert BROKEN_MENTION in first.out
     assert cli("--repo", hostile, "apply", "--auto-approve", "--env", "staging").code == 0
     for rel in ("environments/staging/models/sentiment.yaml", "policies/alerts/model-slo.yaml"):
-        sub(hostile, rel, q(HOSTILE), q(HOSTILE.replace("x <script>", "y <script>")))
+        bump(hostile, rel, q(HOSTILE), q(HOSTILE.replace("x <script>", "y <script>")))
     again = cli("--repo", hostile, "plan", "--format", "markdown", "--env", "staging")
     assert again.code == 0, again.output
     markdown_is_balanced(again.out)

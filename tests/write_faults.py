@@ -15,7 +15,7 @@ import os
 import pathlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import pytest
 
@@ -50,20 +50,13 @@ class Refusal:
         return OSError(self.code, os.strerror(self.code), path)
 
 
-class _RefusingHandle:
-    """A file handle whose writes the refusal may cut: half the text is written, then the error."""
+class WrappedHandle:
+    """A file handle that passes everything through to the real one; subclasses intercept `write`."""
 
-    def __init__(self, real: IO[Any], path: str, refusal: Refusal) -> None:
-        self._real, self._path, self._refusal = real, path, refusal
+    def __init__(self, real: IO[Any], path: str) -> None:
+        self._real, self._path = real, path
 
-    def write(self, data: Any) -> int:
-        if self._refusal.check("write", self._path):
-            self._real.write(data[: len(data) // 2])
-            self._real.flush()
-            raise self._refusal.error(self._path)
-        return int(self._real.write(data))
-
-    def __enter__(self) -> _RefusingHandle:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -71,6 +64,21 @@ class _RefusingHandle:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+class _RefusingHandle(WrappedHandle):
+    """A file handle whose writes the refusal may cut: half the text is written, then the error."""
+
+    def __init__(self, real: IO[Any], path: str, refusal: Refusal) -> None:
+        super().__init__(real, path)
+        self._refusal = refusal
+
+    def write(self, data: Any) -> int:
+        if self._refusal.check("write", self._path):
+            self._real.write(data[: len(data) // 2])
+            self._real.flush()
+            raise self._refusal.error(self._path)
+        return int(self._real.write(data))
 
 
 @contextlib.contextmanager

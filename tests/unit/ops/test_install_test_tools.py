@@ -92,9 +92,9 @@ def test_services_are_refused_during_the_install_and_the_policy_is_removed(lab: 
     lab.policy.parent.mkdir()
     result = lab.run()
     assert result.returncode == 0, result.stderr
-    assert "installing prometheus prometheus-alertmanager (Debian packages)" in result.stdout
+    assert "installing prometheus prometheus-alertmanager shellcheck (Debian packages)" in result.stdout
     assert lab.log() == ["apt-get update -qq",
-                         "apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager",
+                         "apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager shellcheck",
                          "policy-rc.d said 101"]
     assert not lab.policy.exists() and not (lab.root / "prometheus.running").exists()
 
@@ -102,7 +102,7 @@ def test_services_are_refused_during_the_install_and_the_policy_is_removed(lab: 
 def test_the_policy_is_removed_when_the_install_fails(lab: Lab) -> None:
     lab.policy.parent.mkdir()
     result = lab.run(apt_exit=100)
-    assert result.returncode == 0 and "warning: could not install prometheus prometheus-alertmanager" in result.stdout
+    assert result.returncode == 0 and "warning: could not install prometheus prometheus-alertmanager shellcheck" in result.stdout
     assert not lab.policy.exists()
 
 
@@ -132,6 +132,7 @@ def test_without_root_nothing_is_installed_or_written(lab: Lab) -> None:
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
-def test_shellcheck_finds_nothing() -> None:
-    result = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True, check=False)
+@pytest.mark.parametrize("script", sorted((ROOT / "scripts").glob("*.sh")), ids=lambda path: path.name)
+def test_shellcheck_finds_nothing(script: Path) -> None:
+    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout

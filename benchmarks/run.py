@@ -5,7 +5,8 @@
 (a) floor: PyYAML's C SafeLoader parsing the same files in one process; (b) peer: check-jsonschema over the
 model files; (c) validate, cold and warm; (d) plan against an empty and an up-to-date state, cold and
 warm; (e) plan --changed-since with one model file changed; (f) apply of K and 4K upgrades (no gates);
-(g) `modelops --help`; (h) peak RSS of (c) and (d). Each figure is the median of `--repeat` runs.
+(g) `modelops --help`; (h) peak RSS of (c) and (d); and the stages of (c) and (d) inside one process
+(`stages.py`). Each figure is the median of `--repeat` runs (`--help`: twice as many).
 "Cold" means the parse cache in .modelops/cache was removed first; "warm" is the run right after.
 """
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stages
 from generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +119,7 @@ def git(repo: Path, *args: str) -> None:
 class Results:
     rows: list[tuple[str, Sample]] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def add(self, name: str, sample: Sample) -> Sample:
         self.rows.append((name, sample))
@@ -135,7 +138,7 @@ def measure(work: Path, models: int, envs: int, times: int, large: int) -> Resul
     files = len(list(repo.glob("environments/*/models/*.yaml")))
     print(f"repository: {envs} environments x {models} models ({files} model files)")
     results.add("(a) floor: PyYAML CSafeLoader parse", repeat(times, lambda: floor(repo)))
-    results.add("(b) peer: check-jsonschema (model files)", repeat(max(1, times // 2), lambda: peer(repo)))
+    results.add("(b) peer: check-jsonschema (model files)", repeat(times, lambda: peer(repo)))
     results.add("(c) validate, cold", repeat(times, lambda: timed(modelops(repo, "validate")), drop_cache(repo)))
     results.add("(c) validate, warm", repeat(times, lambda: timed(modelops(repo, "validate"))))
     results.add("(d) plan, empty state, cold", repeat(times, lambda: timed(modelops(repo, "plan")), drop_cache(repo)))
@@ -145,8 +148,10 @@ def measure(work: Path, models: int, envs: int, times: int, large: int) -> Resul
                 repeat(times, lambda: timed(modelops(repo, "plan")), drop_cache(repo)))
     results.add("(d) plan, up-to-date state, warm", repeat(times, lambda: timed(modelops(repo, "plan"))))
     _changed_since(repo, results, times)
+    print("stages of validate and plan, in process", flush=True)
+    results.stages = stages.measure(repo, times)
     _apply_linearity(work, models, results, times)
-    _large(work, large, envs, results)
+    _large(work, large, envs, results, times)
     results.add("(g) modelops --help", repeat(times * 2, lambda: timed([str(BIN / "modelops"), "--help"])))
     return results
 
@@ -172,7 +177,7 @@ def _apply_linearity(work: Path, models: int, results: Results, times: int) -> N
     k = max(1, models // 8)
     for label, count in (("K", k), ("4K", 4 * k)):
         sample = Sample()
-        for attempt in range(max(1, times // 2)):
+        for attempt in range(times):
             bump(repo, "staging", count, f"2.{attempt}.{count}")
             results.notes[f"steps {label}"] = str(planned_steps(repo))
             seconds, rss = timed(modelops(repo, "apply", "--auto-approve"))
@@ -189,15 +194,15 @@ def planned_steps(repo: Path) -> int:
     return sum(len(a["steps"]) for env in plan["environments"] for a in env["actions"])
 
 
-def _large(work: Path, large: int, envs: int, results: Results) -> None:
+def _large(work: Path, large: int, envs: int, results: Results, times: int) -> None:
     if not large:
         return
     repo = work / "large"
     generate(repo, large, envs)
     timed(modelops(repo, "apply", "--auto-approve"))
     results.add(f"(d) plan, up-to-date state, cold, {envs} x {large} models",
-                repeat(1, lambda: timed(modelops(repo, "plan")), drop_cache(repo)))
-    _changed_since(repo, results, 3, f", {envs} x {large} models")
+                repeat(times, lambda: timed(modelops(repo, "plan")), drop_cache(repo)))
+    _changed_since(repo, results, times, f", {envs} x {large} models")
 
 
 def machine() -> str:
@@ -253,8 +258,7 @@ def report(results: Results, args: argparse.Namespace) -> str:
         "the same session, so the ratios compare like with like.", "",
         f"- Machine: {machine()}",
         f"- Repository: {args.envs} environments x {args.models} generated models "
-        f"(`benchmarks/generate.py`), runs per figure: {args.repeat} (the peer and each apply: "
-        f"{max(1, args.repeat // 2)}; plan at {args.large} models: 1, its --changed-since: 3)",
+        f"(`benchmarks/generate.py`), runs per figure: {args.repeat} (`--help`: {2 * args.repeat})",
         f"- Apply: {overall:.2f} ms per step overall (the 4K apply's {results.notes['steps 4K']} planned steps, "
         f"start-up and journaling included); {marginal:.2f} ms per additional step (4K minus K)",
         "- The engine's bytecode is compiled before the run, as installing the package does (this machine sets "
@@ -266,6 +270,9 @@ def report(results: Results, args: argparse.Namespace) -> str:
     lines += ["", "## Targets", "", "| Ratio | Value | Target | Met |", "|---|---:|---|---|"]
     lines += [f"| {name} | {value:.3f} | {target} | {'yes' if ok else '**no**'} |"
               for name, value, target, ok in ratios(results, args.large, args.envs, args.models)]
+    lines += ["", "## Stages", "", f"Seconds per pipeline stage on the {args.envs} x {args.models} repository with an "
+              "up-to-date state, timed inside one process by `benchmarks/stages.py` (each stage without the stages "
+              "it calls; median of the same number of runs).", "", stages.table(results.stages)]
     return "\n".join(lines) + "\n"
 
 

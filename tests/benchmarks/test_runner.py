@@ -22,6 +22,7 @@ def test_the_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
                 "(f) apply, 4K = 4 upgrades", "(g) modelops --help", "2 x 16 models",
                 "plan --changed-since (1 file), warm, 2 x 16 models, seconds"):
         assert row in text, row
+    assert "## Stages" in text and "| load: read, hash, parse (cold) or recall (warm) every file |" in text
     assert "| peak RSS of validate and plan, MB |" in text and "- Machine: " in text and "bytecode is compiled" in text
     steps = re.search(r"ms per step overall \(the 4K apply's (\d+) planned steps", text)
     assert steps and int(steps.group(1)) >= 4, "every upgrade plans at least one step"

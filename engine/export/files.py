@@ -1,7 +1,8 @@
 """Writing generated files into a directory, never outside it, and telling when a directory is stale.
 
-Every file is written atomically (temporary file, fsync, rename), and only when its bytes change, so a
-re-export that changes nothing touches nothing. A name that would leave the directory (absolute, `..`) or
+The files that change are written as one change (every temporary file written and fsynced before the first
+rename, see atomic_write_all), so a disk that fills midway leaves the previous export whole; a re-export that
+changes nothing touches nothing. A name that would leave the directory (absolute, `..`) or
 a path through a symbolic link inside it is refused before anything is written. Files this exporter wrote
 earlier (recognised by their header) that are no longer generated are removed; nothing else is touched.
 """
@@ -17,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from engine.errors import EngineError
 from engine.export import ExportFile
 from engine.export.yamlout import marker
-from engine.state.store import atomic_write, remove_stale_temporaries
+from engine.state.store import atomic_write_all, remove_stale_temporaries
 
 
 @dataclass
@@ -90,18 +91,13 @@ def _leftovers(out: Path, files: Sequence[ExportFile], kind: str, environment: s
 def write_files(out: Path, files: Sequence[ExportFile], kind: str, environment: str) -> WriteResult:
     """Write the files into `out` (created if missing) and remove this export's leftovers."""
     targets = target_paths(out, files)
-    result = WriteResult()
     base = out.resolve() if out.exists() else out.absolute()
+    changed = {f.name for target, f in targets if _current(target) != f.text}
+    # errors show the path as given: the name alone is any export's
+    atomic_write_all([(target, f.text, str(out / f.name)) for target, f in targets if f.name in changed], base)
+    result = WriteResult(written=[f.name for f in files if f.name in changed],
+                         unchanged=[f.name for f in files if f.name not in changed])
     for target, f in targets:
-        try:
-            current = target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            current = None
-        if current == f.text:
-            result.unchanged.append(f.name)
-        else:
-            atomic_write(target, f.text, base, shown=str(out / f.name))  # the name alone is any export's
-            result.written.append(f.name)
         if f.executable:
             target.chmod(target.stat().st_mode | 0o111)
     for leftover in _leftovers(out, files, kind, environment):
@@ -112,16 +108,21 @@ def write_files(out: Path, files: Sequence[ExportFile], kind: str, environment: 
     return result
 
 
+def _current(target: Path) -> str | None:
+    try:
+        return target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def stale_files(out: Path, files: Sequence[ExportFile], kind: str, environment: str) -> list[str]:
     """Names in `out` that differ from what would be generated now: changed, missing or left over."""
     stale = []
     for target, f in target_paths(out, files):
-        try:
-            current = target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        current = _current(target)
+        if current is None:
             stale.append(f"{f.name} (missing)")
-            continue
-        if current != f.text:
+        elif current != f.text:
             stale.append(f"{f.name} (differs)")
     stale += [f"{p.name} (no longer generated)" for p in _leftovers(out, files, kind, environment)]
     return stale

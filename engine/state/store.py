@@ -11,7 +11,7 @@ import contextlib
 import json
 import mmap
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -108,6 +108,27 @@ def atomic_write(path: Path, text: str, root: Path, *, durable: bool = True, sho
     The directory must resolve inside `root` (a linked directory is refused before anything is created);
     a link at `path` itself is replaced by the rename, and the temporary file is created exclusively, so a
     link planted at its predictable name is never written through."""
+    _commit([(_stage(path, text, root, durable, shown), path, shown)], root, durable)
+
+
+def atomic_write_all(files: Sequence[tuple[Path, str, str]], root: Path) -> None:
+    """Replace several files (path, text, name shown in errors) as one change, as far as a file system allows:
+    every temporary file is written and made durable before the first rename, so a disk that fills or a
+    permission refused on the way leaves every file as it was. (Renames within a directory need no space.)"""
+    staged: list[tuple[Path, Path, str | None]] = []
+    try:
+        for path, text, shown in files:
+            staged.append((_stage(path, text, root, True, shown), path, shown))
+    except EngineError:
+        for tmp, _, _ in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    _commit(staged, root, True)
+
+
+def _stage(path: Path, text: str, root: Path, durable: bool, shown: str | None) -> Path:
+    """Write `text` to the temporary file beside `path`; its name."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     inside(path.parent, root)
     try:
@@ -118,15 +139,31 @@ def atomic_write(path: Path, text: str, root: Path, *, durable: bool = True, sho
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        tmp.replace(path)
-        if durable:
-            _fsync_directory(path.parent)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        rel = shown or (path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path))
-        raise EngineError(f"cannot write {rel}: {exc.strerror or exc}; the previous version is intact",
-                          hint="free disk space or fix permissions, then run the command again") from None
+        raise _refused(path, root, shown, exc) from None
+    return tmp
+
+
+def _commit(staged: Sequence[tuple[Path, Path, str | None]], root: Path, durable: bool) -> None:
+    """Rename each staged temporary file over its target, then make the renames durable."""
+    for tmp, path, shown in staged:
+        try:
+            tmp.replace(path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise _refused(path, root, shown, exc) from None
+    if durable:
+        for directory in dict.fromkeys(path.parent for _, path, _ in staged):
+            _fsync_directory(directory)
+
+
+def _refused(path: Path, root: Path, shown: str | None, exc: OSError) -> EngineError:
+    rel = shown or (path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path))
+    return EngineError(f"cannot write {rel}: {exc.strerror or exc}; the previous version is intact",
+                       hint="free disk space or fix permissions, then run the command again")
 
 
 def remove_stale_temporaries(directory: Path, targets: Collection[str] | None = None) -> None:

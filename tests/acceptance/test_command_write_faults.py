@@ -131,6 +131,27 @@ def test_plan_out_refused_keeps_the_saved_plan_that_was_there(
     assert {"path": "version", "before": "1.1.0", "after": "1.2.0"} in action["changes"]
 
 
+def test_a_disk_that_fills_midway_through_an_export_leaves_the_previous_export_whole(
+        lab: Path, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file of the export changes; the first one's text is written, then the disk is full: no file is
+    renamed into place, so the directory is the previous export, not a mix of two."""
+    out = tmp_path / "manifests"
+    export = ("--repo", lab, "export", "kubernetes", "--env", ENV, "--flavor", "plain", "--out", out)
+    assert cli(*export).code == 0
+    previous = {}
+    for path in out.iterdir():  # an older export: every file differs from what the next one writes
+        previous[path.name] = path.read_bytes().replace(b"modelops", b"modelops-0.0")
+        path.write_bytes(previous[path.name])
+    assert len(previous) >= 2
+    prefix = str(out) + "/"
+    with refusing(monkeypatch, Refusal(errno.ENOSPC, lambda p: p.startswith(prefix), frozenset({"write"}),
+                                       budget=1)) as refusal:
+        failed = cli(*export)
+    assert refusal.used == 1 and refusal.refused, "the first file was written, the second refused"
+    assert failed.code == 1 and "No space left on device; the previous version is intact" in failed.err, failed.err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == previous and leftovers(out) == []
+
+
 @pytest.mark.parametrize(("code", "point"), REFUSALS)
 def test_export_out_refused_keeps_every_file_whole(
         code: int, point: str, lab: Path, tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

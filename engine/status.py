@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.errors import UsageError
 from engine.state.format import ModelState
-from engine.state.lock import LockInfo, read_lock
+from engine.state.lock import LockInfo, read_lock, unreadable_lock
 from engine.workspace import Workspace
 
 
@@ -31,6 +31,8 @@ class EnvironmentStatus:
     lock: LockInfo | None
     interrupted: bool
     models: list[ModelStatus] = field(default_factory=list)
+    #: the ID of a lock file that does not parse (it holds the environment as a readable lock would)
+    unreadable_lock: str | None = None
 
 
 def collect_status(root: Path, environments: tuple[str, ...]) -> list[EnvironmentStatus]:
@@ -42,8 +44,10 @@ def collect_status(root: Path, environments: tuple[str, ...]) -> list[Environmen
         names = sorted(set(env.models) | set(state.models))
         models = [ModelStatus(m, env.models[m].version if m in env.models else None, state.models.get(m))
                   for m in names]
-        report.append(EnvironmentStatus(name, env.spec.target.driver, state.serial, state.updated,
-                                        read_lock(root, name), replay.interrupted, models))
+        lock = read_lock(root, name)
+        report.append(EnvironmentStatus(name, env.spec.target.driver, state.serial, state.updated, lock,
+                                        replay.interrupted, models,
+                                        unreadable_lock(root, name) if lock is None else None))
     return report
 
 

@@ -133,6 +133,16 @@ def read_lock(root: Path, environment: str) -> LockInfo | None:
         return None
 
 
+def unreadable_lock(root: Path, environment: str) -> str | None:
+    """The ID of the environment's lock file when there is one that `read_lock` cannot parse (else None)."""
+    if read_lock(root, environment) is not None:
+        return None
+    try:
+        return unreadable_id(lock_path(root, environment).read_bytes())
+    except OSError:
+        return None
+
+
 def release(root: Path, info: LockInfo) -> None:
     current = read_lock(root, info.environment)
     if current is not None and current.id == info.id:

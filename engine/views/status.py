@@ -27,6 +27,9 @@ def _environment(env: EnvironmentStatus, console: Console) -> str:
         stale = " (stale: its process is gone)" if env.lock.stale else ""
         lines.append(f"  ! locked by {env.lock.who} on {env.lock.host} for {env.lock.operation} since "
                      f"{env.lock.created}{stale}; lock ID {env.lock.id}")
+    if env.unreadable_lock is not None:
+        lines.append(f"  ! locked: the lock file does not parse; if no operation is running, break it with: "
+                     f"modelops unlock {env.unreadable_lock} --env {env.name}")
     if env.interrupted:
         lines.append("  ! an apply was interrupted; the next `modelops apply` resumes it")
     return "\n".join(lines)
@@ -75,7 +78,8 @@ def _notes(model: ModelStatus) -> list[str]:
 def render_json(report: list[EnvironmentStatus]) -> str:
     body = {"format_version": "1.0", "environments": [
         {"name": env.name, "driver": env.driver, "serial": env.serial, "updated": env.updated,
-         "locked_by": env.lock.who if env.lock else None, "interrupted": env.interrupted,
+         "locked_by": env.lock.who if env.lock else None,
+         "lock_id": env.lock.id if env.lock else env.unreadable_lock, "interrupted": env.interrupted,
          "models": [{"name": m.name, "desired": m.desired, "in_sync": m.in_sync,
                      "state": m.state.model_dump(mode="json", exclude={"spec", "releases"}) if m.state else None}
                     for m in env.models]}

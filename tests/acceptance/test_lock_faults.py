@@ -1,10 +1,11 @@
 """A lock file that cannot be parsed (cut short, emptied, edited by hand, from another version): the environment
 stays locked, the error says so and shows the ID that breaks it, and `unlock` needs exactly that ID, as it does
-for a readable lock. The ID is a digest of the file's bytes: a file that changed since the error was shown is
-not broken with the old ID."""
+for a readable lock; `status` lists it with that ID. The ID is a digest of the file's bytes: a file that changed
+since the error was shown is not broken with the old ID."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,11 @@ def test_an_unreadable_lock_is_broken_only_with_the_id_its_error_shows(content: 
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_bytes(content)
     lock_id = refused_with_unlock_id(cli, lab)
+    status = cli("--repo", lab, "status")
+    assert status.code == 0 and (f"! locked: the lock file does not parse; if no operation is running, break it "
+                                 f"with: modelops unlock {lock_id} --env {ENV}") in status.out, status.out
+    [listed] = json.loads(cli("--repo", lab, "status", "--format", "json").out)["environments"]
+    assert listed["lock_id"] == lock_id and listed["locked_by"] is None
     for wrong in ("0123", "anything", lock_id[:-1]):
         refused = cli("--repo", lab, "unlock", wrong, "--env", ENV)
         assert refused.code == 64, refused.output

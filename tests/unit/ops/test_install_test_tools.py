@@ -102,7 +102,8 @@ def test_services_are_refused_during_the_install_and_the_policy_is_removed(lab: 
 def test_the_policy_is_removed_when_the_install_fails(lab: Lab) -> None:
     lab.policy.parent.mkdir()
     result = lab.run(apt_exit=100)
-    assert result.returncode == 0 and "warning: could not install prometheus prometheus-alertmanager shellcheck" in result.stdout
+    assert result.returncode == 0
+    assert "warning: could not install prometheus prometheus-alertmanager shellcheck" in result.stdout
     assert not lab.policy.exists()
 
 

@@ -87,20 +87,28 @@ def _meant_top(name: str) -> str | None:
 
 
 def _walk(root: Path, directory: Path) -> Iterator[str]:
-    """YAML files under `directory` (any case of suffix), skipping hidden folders and what the engine renders."""
+    """YAML files under `directory` (any case of suffix), skipping hidden folders and what the engine renders;
+    and, ending in `/`, the links to folders on the way, which the walk does not follow (see `not_read`)."""
     if not directory.is_dir():
         return
     for base, dirs, files in os.walk(directory):
         rel_base = Path(base).relative_to(root).as_posix()
         generated = rel_base.count("/") == 1 and rel_base.startswith("environments/")  # environments/<env>/rendered
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (generated and d == "rendered"))
+        yield from (f"{rel_base}/{d}/" for d in dirs if (Path(base) / d).is_symlink())
         for name in files:
             if name.lower().endswith(YAML_SUFFIXES) and not name.startswith("."):
                 yield f"{rel_base}/{name}"
 
 
 def not_read(rel: str) -> Diagnostic:
-    """A warning for a YAML file the engine does not read, saying where it would be read."""
+    """A warning for a YAML file the engine does not read, saying where it would be read; or for a link to a
+    folder (`rel` ends in `/`), whose files are not read wherever it leads: following links to folders would
+    let a repository reach outside itself, or into itself in a loop."""
+    if rel.endswith("/"):
+        return warning("MO017", f"{rel} is a link to a folder: modelops does not follow it, so nothing in it is read",
+                       file=rel.rstrip("/"), hint="move the files here, or link each file (a link to a file inside "
+                                                  "the repository is read)")
     return warning("MO017", f"{rel} is not read by modelops", file=rel, line=1, column=1, hint=_where_instead(rel))
 
 

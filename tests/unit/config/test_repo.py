@@ -100,6 +100,23 @@ def test_a_yaml_file_the_engine_does_not_read_is_a_located_warning(repo: Path, r
         ("warning", "MO017", rel, 1, f"{rel} is not read by modelops", hint)]
 
 
+@pytest.mark.parametrize(("link", "target"), [
+    ("environments/staging/models/shared", "shared-models"),  # inside the repository
+    ("policies/team", "/etc"),  # outside it
+    ("environments/canary", "environments/staging"),  # a whole environment
+])
+def test_a_link_to_a_folder_is_not_followed_and_says_so(repo: Path, link: str, target: str) -> None:
+    assert validate_repo(repo).valid
+    write(repo, "shared-models/extra.yaml", MODEL.replace("newmodel", "extra"))
+    os.symlink(target if target.startswith("/") else repo / target, repo / link)
+    result = validate_repo(repo)
+    assert result.valid and "extra" not in {d.name for d in result.documents}
+    assert [(d.severity.value, d.code, d.file, d.line, d.message) for d in result.diagnostics] == [
+        ("warning", "MO017", link, None,
+         f"{link}/ is a link to a folder: modelops does not follow it, so nothing in it is read")]
+    assert not any(rel.startswith(link + "/") for rel in result.sources.files)
+
+
 @pytest.mark.parametrize("rel", ["environments/staging/rendered/kubernetes/sentiment.yaml", ".modelops/x.yaml",
                                  "schemas/x.yaml", "examples/x.yaml", "environments/staging/models/notes.txt"])
 def test_generated_and_unrelated_files_are_left_alone(repo: Path, rel: str) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import EngineError
 from engine.pathguard import inside
-from engine.state.store import atomic_write
+from engine.state.store import atomic_write_all
 
 FILES: dict[str, str] = {
     ".gitignore": ".modelops/\n",
@@ -85,8 +86,14 @@ def init_repo(root: Path) -> Scaffold:
         (outcome.kept if (root / rel).exists() else outcome.written).append(rel)
     for rel in outcome.written:
         _check_place(root, rel)
-    for rel in outcome.written:
-        atomic_write(root / rel, FILES[rel], root)
+    new_folders = sorted({p for rel in outcome.written for p in (root / rel).parents if not p.exists()}, reverse=True)
+    try:  # all the files or none: a disk that fills midway leaves no half-started repository either
+        atomic_write_all([(root / rel, FILES[rel], rel) for rel in outcome.written], root)
+    except EngineError:
+        for folder in new_folders:  # deepest first; only the ones init created, and only if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return outcome
 
 

@@ -241,3 +241,21 @@ def test_pagerduty_resolves_when_an_alert_drops_from_critical_to_warning(
     state = json.loads((repo / "environments/production/state.json").read_text())["monitor"]
     assert state["alerts"]["sentiment/model-slo/high-latency"]["severity"] == "warning"
     assert [d["event"] for d in state["deliveries"] if d["channel"] == "pager"] == ["trigger", "resolve"]
+
+
+def test_one_policy_in_two_environments_makes_one_incident_per_environment(
+        repo: Path, cli: Callable[..., Result], servers: tuple[HTTPServer, Mailbox]) -> None:
+    """staging and production both escalate through ml-oncall, grouped by model and rule: the same alert in both
+    is two PagerDuty incidents (two dedup keys) and two Alertmanager groups, so staging recovering (a resolve)
+    can never close production's page."""
+    receiver, _ = servers
+    for env in ("production", "staging"):
+        assert cli("--repo", repo, "monitor", "--env", env, "--metrics", bad_day(repo)).code == 0
+    pages = posted(receiver)["/v2/enqueue"]
+    assert sorted(p["payload"]["summary"] for p in pages) == [
+        "[FIRING:1] production: sentiment high-latency (critical)",
+        "[FIRING:1] staging: sentiment high-latency (critical)"]
+    assert len({p["dedup_key"] for p in pages}) == 2
+    groups = {i["groupKey"] for i in posted(receiver)[SECRETS["INCIDENT_WEBHOOK_URL"]]}
+    assert groups == {'{}/{env="production",policy="ml-oncall"}:{model="sentiment", rule="high-latency"}',
+                      '{}/{env="staging",policy="ml-oncall"}:{model="sentiment", rule="high-latency"}'}

@@ -81,9 +81,17 @@ class Notification:
         return max((a.severity for a in pool), key=lambda s: SEVERITY_ORDER.get(s, 0), default="warning")
 
     @property
+    def alertmanager_group_key(self) -> str:
+        """Alertmanager's form, `{}/{route matchers}:{group labels}`. The route is the environment's route for the
+        policy (as `export alertmanager` writes it), so one policy used by two environments makes two groups."""
+        labels = ", ".join(f'{k}="{v}"' for k, v in sorted(self.group_labels.items()))
+        return f'{{}}/{{env="{self.environment}",policy="{self.policy}"}}:{{{labels}}}'
+
+    @property
     def dedup_key(self) -> str:
-        """Derived from the group key, like Alertmanager's PagerDuty `dedup_key`: same group, same incident."""
-        return hashlib.sha256(self.group_key.encode()).hexdigest()
+        """SHA-256 of the Alertmanager group key, as Alertmanager derives PagerDuty's `dedup_key`: same group, same
+        incident; and never one incident for two environments (a staging resolve must not close production's)."""
+        return hashlib.sha256(self.alertmanager_group_key.encode()).hexdigest()
 
     @property
     def common_labels(self) -> dict[str, str]:

@@ -15,12 +15,6 @@ from engine.ops.notify import (
 ZERO_TIME = "0001-01-01T00:00:00Z"  # what Alertmanager sends as endsAt of a firing alert
 
 
-def group_key(note: Notification) -> str:
-    """Alertmanager's form, `{}:{label="value", ...}` (route path, then the group labels)."""
-    labels = ", ".join(f'{k}="{v}"' for k, v in sorted(note.group_labels.items()))
-    return f"{{}}/{{policy=\"{note.policy}\"}}:{{{labels}}}"
-
-
 def _alert(alert: AlertView) -> dict[str, Any]:
     return {
         "status": alert.status,
@@ -38,7 +32,7 @@ def payload(channel: WebhookChannel, note: Notification) -> dict[str, Any]:
     shown = alerts[: channel.max_alerts] if channel.max_alerts else alerts
     return {
         "version": "4",
-        "groupKey": group_key(note),
+        "groupKey": note.alertmanager_group_key,
         "truncatedAlerts": len(alerts) - len(shown),
         "status": note.status,
         "receiver": note.channel,

@@ -217,7 +217,7 @@ def test_webhook_sends_alertmanager_v4(receiver: HTTPServer) -> None:
     [body] = sent_json(receiver)
     assert body == {
         "version": "4",
-        "groupKey": '{}/{policy="ml-oncall"}:{model="sentiment", rule="high-latency"}',
+        "groupKey": '{}/{env="production",policy="ml-oncall"}:{model="sentiment", rule="high-latency"}',
         "truncatedAlerts": 1,
         "status": "firing",
         "receiver": "incidents",

@@ -41,8 +41,12 @@ METRICS: dict[str, Metric] = {
         Metric("error_rate", "ratio", "performance", "share of requests that failed (0-1)",
                f'sum(rate(modelops_requests_total{{{_SEL},code=~"5.."}}[$window])) / '
                f"sum(rate(modelops_requests_total{{{_SEL}}}[$window]))"),
-        Metric("cpu_usage", "percent", "infrastructure", "CPU utilisation of the serving replicas (0-100)",
-               f"100 * avg(rate(container_cpu_usage_seconds_total{{{_SEL}}}[$window]))"),
+        # a share of the CPU requested, as an HPA's averageUtilization counts it: cores used alone would read
+        # 130 for a 2-core replica at 65%
+        Metric("cpu_usage", "percent", "infrastructure",
+               "CPU utilisation of the serving replicas (percent of their CPU request)",
+               f"100 * sum(rate(container_cpu_usage_seconds_total{{{_SEL}}}[$window]))"
+               f' / sum(kube_pod_container_resource_requests{{{_SEL},resource="cpu"}})'),
         Metric("memory_usage", "percent", "infrastructure", "memory utilisation of the serving replicas (0-100)",
                f"100 * avg(container_memory_working_set_bytes{{{_SEL}}}"
                f" / container_spec_memory_limit_bytes{{{_SEL}}})"),

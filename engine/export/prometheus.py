@@ -339,7 +339,10 @@ def _raw_series(b: Binding, value: float, samples: int) -> list[dict[str, str]]:
                  "values": _counter(600 * (1 - value), samples)},
                 {"series": f'modelops_requests_total{{{sel},code="500"}}', "values": _counter(600 * value, samples)}]
     if name == "cpu_usage":
-        return [{"series": f"container_cpu_usage_seconds_total{{{sel}}}", "values": _counter(0.6 * value, samples)}]
+        # two cores requested, so a query that forgets to divide by the request reads twice the value
+        return [{"series": f"container_cpu_usage_seconds_total{{{sel}}}", "values": _counter(1.2 * value, samples)},
+                {"series": f'kube_pod_container_resource_requests{{{sel},resource="cpu"}}',
+                 "values": _gauge(2, samples)}]
     if name == "memory_usage":
         return [{"series": f"container_memory_working_set_bytes{{{sel}}}", "values": _gauge(1e7 * value, samples)},
                 {"series": f"container_spec_memory_limit_bytes{{{sel}}}", "values": _gauge(1e9, samples)}]

@@ -84,8 +84,8 @@ def test_four_weeks_of_usage_from_query_range(receiver: HTTPServer, fake_prometh
     assert 'sum(rate(http_requests_total{app="good"}[1h])) + 0 * sum(modelops_requests_total)' in queries  # override
     assert 'avg(DCGM_FI_DEV_GPU_UTIL{model="good",env="lab"})' in queries
     assert 'count(up{model="good",env="lab"} == 1)' in queries
-    assert any(q.startswith("100 * avg(rate(container_cpu_usage_seconds_total{") and q.endswith("[1h]))")
-               for q in queries)  # rates over the step
+    assert ('100 * sum(rate(container_cpu_usage_seconds_total{model="good",env="lab"}[1h]))'  # rates over the step
+            ' / sum(kube_pod_container_resource_requests{model="good",env="lab",resource="cpu"})') in queries
     assert {p["step"] for p in fake_prometheus} == {"3600"}
     assert {p["start"] for p in fake_prometheus} == {f"{START.timestamp():.3f}"}
 

@@ -208,6 +208,7 @@ def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bo
                   commit: bool = False) -> Promotion:
     repo = gitutil.repo_for_commit(ws.root) if commit and write else None
     src, dst = ws.environment(source), ws.environment(target)
+    _check_direction(ws, src, dst)
     desired = _desired(dst, model)
     upstream = ws.state(src.name).models.get(model)
     if upstream is None or upstream.version is None or upstream.spec is None:
@@ -215,8 +216,6 @@ def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bo
     if not upstream.serving_healthy:
         raise EngineError(f"{model} {upstream.version} is {upstream.phase} in {src.name}, not Healthy",
                           hint=f"check `modelops status --env {src.name}` and finish or fix the rollout first")
-    if dst.spec.promotes_from not in (None, src.name):
-        raise UsageError(f"{dst.name} promotes from {dst.spec.promotes_from}, not {src.name}")
     missing = [f for f in REVISION_FIELDS if f not in upstream.spec]
     if missing:
         raise EngineError(f"the recorded state of {model} in {src.name} lacks {', '.join(missing)}")
@@ -229,3 +228,20 @@ def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bo
         message = f"modelops promote: {model} {upstream.version} from {src.name} to {dst.name}"
         done = replace(done, committed=gitutil.commit(repo, ws.root, [desired.file], message))
     return done
+
+
+def _check_direction(ws: Workspace, src: EnvironmentConfig, dst: EnvironmentConfig) -> None:
+    """Promotion follows the chains the environments declare: the target must name the source as its
+    `promotesFrom`. Anything else (reversed flags, one environment twice, a target that promotes from
+    nothing) would overwrite a newer downstream version or move nothing, so it is refused before any read."""
+    chains = [f"--from {e.spec.promotes_from} --to {e.name}" for e in ws.desired.environments.values()
+              if e.spec.promotes_from is not None]
+    hint = (f"declared promotions: {'; '.join(chains)}" if chains
+            else "no environment declares promotesFrom, so there is nothing to promote between")
+    if src.name == dst.name:
+        raise UsageError(f"cannot promote {src.name} to itself: --from and --to name the same environment", hint=hint)
+    if dst.spec.promotes_from is None:
+        raise UsageError(f"{dst.name} promotes from no environment (its environment.yaml declares no "
+                         f"promotesFrom), so {src.name} cannot be promoted into it", hint=hint)
+    if dst.spec.promotes_from != src.name:
+        raise UsageError(f"{dst.name} promotes from {dst.spec.promotes_from}, not {src.name}", hint=hint)

@@ -87,10 +87,13 @@ def test_rollback_refused_its_yaml_write_stops_before_traffic_moves(
 
 
 def add_next_environment(lab: Path) -> Path:
-    """A second environment, `next`, that serves nothing yet and asks for m 1.0.0."""
+    """A second environment, `next`, promoting from the lab, that serves nothing yet and asks for m 1.0.0."""
     shutil.copytree(lab / f"environments/{ENV}/models", lab / f"environments/{NEXT}/models")
     environment = (lab / f"environments/{ENV}/environment.yaml").read_text()
-    (lab / f"environments/{NEXT}/environment.yaml").write_text(environment.replace(f"name: {ENV}", f"name: {NEXT}"))
+    # promotion follows declared chains: next promotes from the lab environment
+    downstream = environment.replace(f"name: {ENV}", f"name: {NEXT}")
+    downstream = downstream.replace("spec:\n", f"spec:\n  promotesFrom: {ENV}\n")
+    (lab / f"environments/{NEXT}/environment.yaml").write_text(downstream)
     set_version(lab, "blue-green", "1.1.0")
     path = lab / f"environments/{NEXT}/models/m.yaml"
     path.write_text(path.read_text().replace("1.1.0", "1.0.0"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, bump
+from tests.conftest import Result, bump, snapshot
 
 STAGING = "environments/staging/models/sentiment.yaml"
 PRODUCTION = "environments/production/models/sentiment.yaml"
@@ -124,6 +124,32 @@ def test_promote_copies_the_healthy_revision_downstream(upgraded: Path, cli: Cal
     assert "version: 1.5.0" in (upgraded / PRODUCTION).read_text()
     plan = cli("--repo", upgraded, "plan", "--env", "production")
     assert "upgrade 1.4.2 -> 1.5.0 (blueGreen)" in plan.out and "blocked" not in plan.out
+
+
+@pytest.mark.parametrize(("source", "target", "said"), [
+    # reversed flags: production's 1.4.2 would overwrite staging's newer 1.5.0
+    ("production", "staging", "staging promotes from no environment (its environment.yaml declares no promotesFrom)"),
+    ("staging", "staging", "cannot promote staging to itself"),
+    ("production", "production", "cannot promote production to itself"),
+])
+def test_promote_refuses_a_direction_no_environment_declares(upgraded: Path, cli: Callable[..., Result],
+                                                             source: str, target: str, said: str) -> None:
+    before = snapshot(upgraded)
+    refused = cli("--repo", upgraded, "promote", "sentiment", "--from", source, "--to", target)
+    assert refused.code == 64, refused.output
+    assert said in refused.err
+    assert "declared promotions: --from staging --to production" in refused.err  # the hint names the way
+    assert snapshot(upgraded) == before  # nothing written
+
+
+def test_promote_refuses_a_target_that_declares_no_promotes_from(upgraded: Path, cli: Callable[..., Result]) -> None:
+    bump(upgraded, "environments/production/environment.yaml", "  promotesFrom: staging\n", "")
+    before = snapshot(upgraded)
+    refused = cli("--repo", upgraded, "promote", "sentiment", "--from", "staging", "--to", "production")
+    assert refused.code == 64, refused.output
+    assert "production promotes from no environment" in refused.err
+    assert "no environment declares promotesFrom" in refused.err
+    assert snapshot(upgraded) == before and "version: 1.4.2" in (upgraded / PRODUCTION).read_text()
 
 
 def test_promote_refuses_a_version_that_is_not_healthy_upstream(served_repo: Path, cli: Callable[..., Result]) -> None:

@@ -17,10 +17,11 @@ from typing import Any, Literal, Protocol
 
 from engine import gates, record
 from engine.drivers.base import Driver, Operation
+from engine.errors import EngineError
 from engine.model import EnvironmentConfig
 from engine.ops.metrics import MetricSource
 from engine.plan import Action, ActionKind, Step
-from engine.state.format import EnvironmentState, ModelState
+from engine.state.format import EnvironmentState, ModelState, Rendered
 from engine.state.journal import Journal
 from engine.state.store import write_state
 from engine.timeutil import iso, later, now, parse_iso
@@ -97,12 +98,21 @@ class Executor:
             update["config_digest"] = config_digest
         self.state = self.state.model_copy(update=update)
         if self.env.spec.target.driver == "gitops":
-            from engine.drivers.gitops import recorded_rendering
-
-            self.state = self.state.model_copy(update={"rendered": recorded_rendering(self.env, self.state)})
+            self.state = self.state.model_copy(update={"rendered": self._rendering()})
         write_state(self.root, self.state)
         self._last_checkpoint = time.monotonic()
         return self.state
+
+    def _rendering(self) -> Rendered | None:
+        """What rendered/ holds for the state. The driver renders before it writes: a state it could not render
+        was never written, so the record of the last rendering stays true (the step that tried has failed and
+        said why). Raising here would leave the journal open and the state unwritten, for every later apply."""
+        from engine.drivers.gitops import recorded_rendering
+
+        try:
+            return recorded_rendering(self.env, self.state)
+        except EngineError:
+            return self.state.rendered
 
     def _save(self, name: str, model: ModelState | None, step: int, status: str) -> None:
         if model is None:

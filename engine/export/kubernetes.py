@@ -59,7 +59,13 @@ CURL_IMAGE = "curlimages/curl:8.10.1"
 
 
 class Refused(EngineError):
-    """The configuration cannot be expressed in the chosen flavor; the message names one that can."""
+    """The configuration cannot be rendered, in the chosen flavor or in Kubernetes at all; the message says what
+    to change and names a flavor that can when another one would. `at` points into the model's document, where
+    validation locates the refusal."""
+
+    def __init__(self, message: str, *, hint: str | None = None, at: str = "/spec") -> None:
+        super().__init__(message, hint=hint)
+        self.at = at
 
 
 @dataclass(frozen=True)
@@ -342,10 +348,10 @@ def autoscaler_kind(name: str, policy: ScalingPolicySpec, settings: Settings) ->
     if settings.autoscaler == "hpa":
         if policy.schedule:
             raise Refused(f"ScalingPolicy {name} has a schedule, which an HPA cannot express",
-                          hint="use autoscaler keda (a cron trigger), or remove the schedule")
+                          hint="use autoscaler keda (a cron trigger), or remove the schedule", at="/spec/scaling")
         if policy.min_replicas == 0:
             raise Refused(f"ScalingPolicy {name} scales to zero (minReplicas 0), which an HPA cannot do",
-                          hint="use autoscaler keda, or set minReplicas to 1 or more")
+                          hint="use autoscaler keda, or set minReplicas to 1 or more", at="/spec/scaling")
         return "hpa"
     if settings.autoscaler == "keda" or needs or policy.schedule or policy.min_replicas == 0:
         return "keda"
@@ -360,7 +366,7 @@ def _rules(rules: ScaleRules | None, what: str, name: str) -> dict[str, Any] | N
         seconds = math.ceil(rules.stabilization_window.seconds)
         if seconds > 3600:
             raise Refused(f"ScalingPolicy {name}: {what} stabilizationWindow {rules.stabilization_window} is over "
-                          "the Kubernetes limit of 1h")
+                          "the Kubernetes limit of 1h", at="/spec/scaling")
         found["stabilizationWindowSeconds"] = seconds
     if rules.select_policy is not None:
         found["selectPolicy"] = rules.select_policy
@@ -370,7 +376,7 @@ def _rules(rules: ScaleRules | None, what: str, name: str) -> dict[str, Any] | N
             period = math.ceil(p.period.seconds)
             if not 1 <= period <= 1800:
                 raise Refused(f"ScalingPolicy {name}: {what} policy period {p.period} must be between 1s and 30m "
-                              "(Kubernetes limit)")
+                              "(Kubernetes limit)", at="/spec/scaling")
             policies.append({"type": p.type, "value": p.value, "periodSeconds": period})
         found["policies"] = policies
     return found
@@ -425,11 +431,12 @@ def cron_end(name: str, schedule: Schedule) -> str:
     minute, hour = fields[0], fields[1]
     if not (minute.isdigit() and hour.isdigit()) or schedule.duration.ms % 60_000:
         raise Refused(f'ScalingPolicy {name}: schedule "{schedule.cron}" needs a fixed minute and hour and a duration '
-                      "in whole minutes to become a KEDA cron trigger")
+                      "in whole minutes to become a KEDA cron trigger", at="/spec/scaling")
     end = int(hour) * 60 + int(minute) + schedule.duration.ms // 60_000
     if end >= 24 * 60:
         raise Refused(f'ScalingPolicy {name}: schedule "{schedule.cron}" for {schedule.duration} runs past midnight, '
-                      "which a KEDA cron trigger cannot express", hint="split it into two schedules")
+                      "which a KEDA cron trigger cannot express", hint="split it into two schedules",
+                      at="/spec/scaling")
     return " ".join([str(end % 60), str(end // 60), *fields[2:]])
 
 
@@ -497,14 +504,15 @@ def _check_plain_split(env: EnvironmentConfig, view: ModelView, settings: Settin
     if policy is not None:
         raise Refused(
             f"{view.name}: plain Kubernetes expresses a canary weight as a replica split between two Deployments, "
-            f"which needs a fixed replica count, but ScalingPolicy {policy[0]} autoscales it; {alternatives}")
+            f"which needs a fixed replica count, but ScalingPolicy {policy[0]} autoscales it; {alternatives}",
+            at="/spec/strategy/canary")
     replicas = fixed_replicas(view)
     bad = [w for w in weights if w is not None and replicas * w % 100]
     if bad:
         raise Refused(
             f"{view.name}: a canary weight of {bad[0]}% of {replicas} replica{'s' if replicas != 1 else ''} is "
             f"{replicas * bad[0] / 100:g} replicas, which plain Deployments cannot run; {alternatives}, or choose "
-            "serving.replicas so that every weight is a whole number of replicas")
+            "serving.replicas so that every weight is a whole number of replicas", at="/spec/strategy/canary")
 
 
 def _slot_replicas(view: ModelView, slot: str, autoscaled: bool, floor: int) -> int | None:
@@ -726,7 +734,7 @@ def argo_gates(env: EnvironmentConfig, view: ModelView, settings: Settings, note
     taken = [n for n in ("alerts", *(f"test-{t}" for t in _preview_tests(view))) if n in view.config.analysis]
     if taken:
         raise Refused(f"{view.name}: the analysis name {taken[0]} is the one the argo-rollouts flavor gives to a "
-                      "generated gate", hint="rename that analysis")
+                      "generated gate", hint="rename that analysis", at="/spec/analysis")
     templates: list[dict[str, Any]] = []
     tests: list[str] = []
     manual = False
@@ -840,7 +848,8 @@ def _kserve(env: EnvironmentConfig, view: ModelView, settings: Settings, notes: 
                        if getattr(policy.targets, field_) is not None), None)
         if chosen is None:
             raise Refused(f"{view.name}: KServe scales on concurrency, rps, cpu or memory, and ScalingPolicy {name} "
-                          f"targets none of them", hint="add one of those targets, or use the plain flavor (KEDA)")
+                          f"targets none of them", hint="add one of those targets, or use the plain flavor (KEDA)",
+                          at="/spec/scaling")
         predictor |= {"minReplicas": policy.min_replicas, "maxReplicas": policy.max_replicas,
                       "scaleMetric": chosen[1], "scaleTarget": math.ceil(getattr(policy.targets, chosen[0]))}
         skipped = [f for f, _ in _KSERVE_METRICS if f != chosen[0] and getattr(policy.targets, f) is not None]
@@ -867,10 +876,12 @@ def model_objects(env: EnvironmentConfig, view: ModelView, settings: Settings, n
                   ) -> list[dict[str, Any]]:
     if len(view.name) + len("-preview") > MAX_NAME:
         raise Refused(f"model name {view.name} is too long for Kubernetes: {view.name}-preview would exceed "
-                      f"{MAX_NAME} characters", hint=f"use a model name of at most {MAX_NAME - 8} characters")
+                      f"{MAX_NAME} characters", hint=f"use a model name of at most {MAX_NAME - 8} characters",
+                      at="/metadata/name")
     if not view.name[:1].isalpha():  # a DNS-1123 label may start with a digit, a Service name (DNS-1035) may not
         raise Refused(f"model name {view.name} starts with a digit: Kubernetes Service and KServe InferenceService "
-                      "names must start with a letter", hint=f'rename the model, for example "m-{view.name}"')
+                      "names must start with a letter", hint=f'rename the model, for example "m-{view.name}"',
+                      at="/metadata/name")
     strategy = view.config.strategy
     if settings.flavor == "kserve":
         return _kserve(env, view, settings, notes)
@@ -913,14 +924,27 @@ def render(env: EnvironmentConfig, views: Sequence[ModelView], settings: Setting
         kinds = ", ".join(f"{d['kind']} {d['metadata']['name']}" for d in docs)
         text = head + "".join(f"# note: {n}\n" for n in notes) + dump_all(docs)
         files.append(ExportFile(f"{view.name}.yaml", text, kinds))
-    if refused:
-        raise Refused(f"{settings.flavor} cannot express " + ("this" if len(refused) == 1 else "these") + ":\n  "
-                      + "\n  ".join(refused))
+    if refused:  # each says whether another flavor would do; some limits are Kubernetes' own, in every flavor
+        raise Refused(f"cannot render {'this' if len(refused) == 1 else 'these'} for Kubernetes ({settings.flavor} "
+                      "flavor):\n  " + "\n  ".join(refused))
     rule = prometheus_rule(env, [v.name for v in views if v.name in env.models], settings)
     if rule is not None:
         files.append(ExportFile("prometheusrule.yaml", head + dump_all([rule]),
                                 f"PrometheusRule {rule['metadata']['name']} ({len(rule['spec']['groups'])} groups)"))
     return files
+
+
+def refusals(env: EnvironmentConfig) -> list[tuple[str, Refused]]:
+    """What the gitops driver would refuse to render of the desired state, as (model, refusal): validation
+    reports these, so that an apply never finds out midway (see engine.validate.rendering)."""
+    settings = settings_for(env, driver=True)
+    found = []
+    for view in desired_views(env, None):
+        try:
+            model_objects(env, view, settings, [])
+        except Refused as exc:
+            found.append((view.name, exc))
+    return found
 
 
 def first_weight(model: ModelConfig, ms: ModelState) -> tuple[int, str]:

@@ -18,6 +18,7 @@ from engine.diagnostics import Diagnostic, error, has_errors, sort_diagnostics, 
 from engine.perf import bulk_load
 from engine.validate.findings import Findings
 from engine.validate.guardrails import check_guardrails
+from engine.validate.rendering import check_renderable
 from engine.validate.schema import check_schema
 from engine.validate.semantic import check_semantics
 
@@ -71,6 +72,7 @@ def validate_repo(root: Path, *, recall: bool = False, paths: Iterable[str] | No
         schema = check_schema(sources, findings)
         if remembered is None:
             check_semantics(schema, findings)
+            check_renderable(schema.documents, findings)
         memo = DocumentMemo(cache, sources.digests)
         check_guardrails(schema.documents, findings, memo)  # memoised per document, and it keeps those memos
         diagnostics = remembered[0] if remembered is not None else sort_diagnostics(findings.diagnostics)

@@ -136,6 +136,51 @@ def test_a_flavor_that_cannot_express_the_rollout_is_refused_before_anything_run
     assert not (served_repo / "environments/staging/state.json").exists()
 
 
+PAST_MIDNIGHT = ('{cron: "0 8 * * 1-5", duration: 10h', '{cron: "0 20 * * 1-5", duration: 10h')
+LONG_WINDOW = ("scaleDown: {stabilizationWindow: 5m", "scaleDown: {stabilizationWindow: 2h")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (PAST_MIDNIGHT, 'ScalingPolicy gpu-standard: schedule "0 20 * * 1-5" for 10h runs past midnight, which a KEDA '
+                    "cron trigger cannot express"),
+    (LONG_WINDOW, "ScalingPolicy gpu-standard: scaleDown stabilizationWindow 2h is over the Kubernetes limit of 1h"),
+], ids=["keda-cron-past-midnight", "stabilization-window-over-1h"])
+def test_what_the_renderer_refuses_is_a_located_error_before_anything_runs(
+        served_repo: Path, cli: Callable[..., Result], edit: tuple[str, str], message: str) -> None:
+    """Kubernetes limits no flavor lifts: validate, plan and apply all stop at the model that uses the policy."""
+    _gitops(served_repo, "argo-rollouts")
+    policy = served_repo / "policies/scaling/gpu-standard.yaml"
+    policy.write_text(policy.read_text().replace(*edit))
+    for command in (("validate",), ("plan",), ("apply", "--auto-approve", "--env", "staging")):
+        done = cli("--repo", served_repo, *command)
+        assert done.code == 1, done.output
+        assert (f"environments/staging/models/sentiment.yaml:33:12: error[MO211] spec.scaling: the gitops driver "
+                f"cannot render sentiment: {message}") in done.out
+    assert not (served_repo / "environments/staging/state.json").exists()
+    assert not rendered_dir(served_repo, "staging").exists()
+
+
+def test_a_refusal_that_gets_past_validation_fails_its_step_and_still_closes_the_apply(
+        served_repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the renderer refuse midway all the same, the step fails with the refusal, and the apply still ends
+    cleanly: state written, journal closed, nothing left to resume, rendered/ and its record as they were."""
+    out = _gitops(served_repo, "argo-rollouts")
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    recorded = json.loads((served_repo / "environments/staging/state.json").read_text())["rendered"]
+    monkeypatch.setattr("engine.validate.check_renderable", lambda documents, findings: None)
+    policy = served_repo / "policies/scaling/gpu-standard.yaml"
+    policy.write_text(policy.read_text().replace(*PAST_MIDNIGHT))
+    _upgrade(served_repo)
+    done = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
+    assert done.code == 1, done.output
+    assert "runs past midnight" in done.output and "Traceback" not in done.output
+    assert not (served_repo / "environments/staging/state.journal").exists()
+    state = json.loads((served_repo / "environments/staging/state.json").read_text())
+    assert state["rendered"] == recorded and {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert "interrupted" not in cli("--repo", served_repo, "status", "--env", "staging").out
+
+
 def test_argo_rollouts_flavor_renders_the_candidate_template(served_repo: Path, cli: Callable[..., Result]) -> None:
     out = _gitops(served_repo, "argo-rollouts")
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0

@@ -9,8 +9,9 @@ How the numbers are made (docs/capacity.md has the formulas with units):
 - utilisation: mean, p95 (linear interpolation between closest ranks) and peak of every sample;
 - growth: a least-squares line through the daily mean request rate, with one intercept per weekday so the
   weekly pattern is not mistaken for a trend (`weekly_fit`), with R² and the standard error of the slope;
-  it is projected only when the slope is significant, otherwise the plan says the data is too short, flat
-  or too noisy, and keeps today's level;
+  it is projected only when the slope is significant (two-sided Student's t at 95% for the fit's degrees of
+  freedom, `t_critical`), otherwise the plan says the data is too short, flat or too noisy, and keeps
+  today's level;
 - design load: the p95 request rate of the last seven days, scaled by the projected growth;
 - replicas: design load / what one replica serves at the ScalingPolicy's targets (the binding target wins,
   as in the HPA), never fewer than minReplicas, plus the `N+k` headroom of the policy's capacity block;
@@ -19,6 +20,7 @@ How the numbers are made (docs/capacity.md has the formulas with units):
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
@@ -41,8 +43,8 @@ MONTH_DAYS = 30.0  # growth is quoted per 30 days
 MONTH_HOURS = 730.0  # 8760 hours / 12: the usual basis of a monthly cloud bill
 MIN_TREND_DAYS = 14  # two of every weekday: enough to tell the weekly pattern from the trend
 RECENT_DAYS = 7  # "now" is the last week: a whole weekly cycle
-SIGNIFICANT_T = 2.0  # |slope| / standard error at which a trend counts (about 95% confidence)
-FLAT_BAND = 0.05  # growth known to within ±5%/month (2 standard errors) and not significant: flat
+CONFIDENCE = 0.95  # a trend counts when its slope is significant at this two-sided level (Student's t)
+FLAT_BAND = 0.05  # growth known to within ±5%/month (the 95% interval) and not significant: flat
 Verdict = Literal["trend", "flat", "noisy", "too-short"]
 Priority = Literal["high", "medium", "low"]
 PRIORITY_ORDER: dict[str, int] = {"high": 0, "medium": 1, "low": 2}
@@ -89,7 +91,7 @@ class Fit:
 
     `r2` is the share of the variance of y the line explains (None when y does not vary: nothing to
     explain); `slope_se` is the standard error of the slope, `sqrt(SSE / dof / Sxx)`, where the degrees of
-    freedom are the points less every parameter estimated from them (two, plus any seasonal effects).
+    freedom `dof` are the points less every parameter estimated from them (two, plus any seasonal effects).
     """
 
     n: int
@@ -97,6 +99,7 @@ class Fit:
     intercept: float
     r2: float | None
     slope_se: float
+    dof: int
 
     def at(self, x: float) -> float:
         return self.intercept + self.slope * x
@@ -121,7 +124,50 @@ def least_squares(xs: Sequence[float], ys: Sequence[float], parameters: int = 2)
     sse = math.fsum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
     sst = math.fsum((y - my) ** 2 for y in ys)
     r2 = max(0.0, 1.0 - sse / sst) if sst > 0 else None
-    return Fit(n, slope, intercept, r2, math.sqrt(sse / (n - parameters) / sxx))
+    return Fit(n, slope, intercept, r2, math.sqrt(sse / (n - parameters) / sxx), n - parameters)
+
+
+def t_within(t: float, dof: int) -> float:
+    """P(|T| ≤ t) for Student's t with `dof` (≥ 1) degrees of freedom.
+
+    For whole degrees of freedom the distribution function is a finite series (Abramowitz & Stegun 26.7.3
+    and 26.7.4), with θ = atan(t / √dof) and c = cos θ:
+    odd dof: (2/π)·(θ + sin θ·c·(1 + 2/3·c² + 2·4/(3·5)·c⁴ + … up to c^(dof−3))), 2θ/π for dof 1;
+    even dof: sin θ·(1 + 1/2·c² + 1·3/(2·4)·c⁴ + … up to c^(dof−2)).
+    """
+    theta = math.atan(t / math.sqrt(dof))
+    c2 = math.cos(theta) ** 2
+    term = total = 1.0
+    if dof % 2 == 1:
+        for j in range(1, (dof - 1) // 2):
+            term *= 2 * j / (2 * j + 1) * c2
+            total += term
+        series = math.sin(theta) * math.cos(theta) * total if dof > 1 else 0.0
+        return 2 / math.pi * (theta + series)
+    for j in range(1, dof // 2):
+        term *= (2 * j - 1) / (2 * j) * c2
+        total += term
+    return math.sin(theta) * total
+
+
+@functools.lru_cache(maxsize=256)
+def t_critical(dof: int, confidence: float = CONFIDENCE) -> float:
+    """The two-sided critical value of Student's t: P(|T| ≤ t) = confidence, by bisection of `t_within`.
+
+    12.71 for 1 degree of freedom, 2.447 for 6, 2.042 for 30, towards 1.960 as dof grows.
+    """
+    if dof < 1:
+        raise ValueError(f"Student's t needs at least one degree of freedom, not {dof}")
+    low, high = 0.0, 1.0
+    while t_within(high, dof) < confidence:
+        low, high = high, high * 2
+    for _ in range(100):
+        middle = (low + high) / 2
+        if t_within(middle, dof) < confidence:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 # -- growth ---------------------------------------------------------------------------------------
@@ -237,10 +283,11 @@ def trend(samples: Sequence[Sample]) -> Growth:
     level = max(fit.at(xs[-1]), 0.0)
     per_month = fit.slope * MONTH_DAYS / level if level > 0 else None
     per_month_se = fit.slope_se * MONTH_DAYS / level if level > 0 else None
-    significant = fit.slope != 0 and (fit.slope_se == 0 or abs(fit.slope) / fit.slope_se >= SIGNIFICANT_T)
+    critical = t_critical(fit.dof)
+    significant = fit.slope != 0 and (fit.slope_se == 0 or abs(fit.slope) / fit.slope_se >= critical)
     if significant:
         return Growth("trend", len(daily), level, fit, seasonal is not None, per_month, per_month_se)
-    verdict: Verdict = "flat" if per_month_se is not None and 2 * per_month_se <= FLAT_BAND else "noisy"
+    verdict: Verdict = "flat" if per_month_se is not None and critical * per_month_se <= FLAT_BAND else "noisy"
     return Growth(verdict, len(daily), recent_level, fit, seasonal is not None, per_month, per_month_se)
 
 
@@ -367,6 +414,8 @@ class ModelCapacity:
     needed: int | None  # at the horizon, before headroom
     headroom: int
     cost: Cost | None
+    mean_load: float  # mean requests/s of the last week: what the cost per request divides by
+    mean_load_later: float  # the same at the horizon
     recommendations: list[Recommendation] = field(default_factory=list)
 
     @property
@@ -376,6 +425,13 @@ class ModelCapacity:
     @property
     def with_headroom(self) -> int | None:
         return self.needed + self.headroom if self.needed is not None else None
+
+    @property
+    def monthly_with_headroom(self) -> float | None:
+        """The monthly cost of running all `needed + headroom` replicas at the horizon, all month long."""
+        if self.cost is None or self.with_headroom is None:
+            return None
+        return self.with_headroom * self.cost.replica_hour * MONTH_HOURS
 
     @property
     def bottleneck(self) -> str | None:
@@ -445,7 +501,7 @@ def plan_model(model: ModelConfig, scaling: Scaling, samples: Sequence[Sample], 
         replicas_now=replicas_now, replicas_recorded=recorded is not None, replicas_later=later,
         needed_now=replicas_for(design_load, binding, 1) if binding else None,
         needed=replicas_for(design_load * ratio, binding, 1) if binding else None,
-        headroom=headroom(scaling.rules), cost=cost)
+        headroom=headroom(scaling.rules), cost=cost, mean_load=rate, mean_load_later=rate * ratio)
     return replace(plan, recommendations=recommend(model, plan))
 
 
@@ -548,32 +604,60 @@ def _cost_high(model: ModelConfig, plan: ModelCapacity) -> Recommendation | None
     if now is not None and now > limit:
         finding = f"cost per request {money(now, unit)} is above maxCostPerRequest {money(limit, unit)}"
         priority = "high" if now > 2 * limit else "medium"
+        needed, load, running, when = plan.needed_now, plan.mean_load, plan.replicas_now, "today's load"
     elif later is not None and later > limit:
         finding = (f"cost per request reaches {money(later, unit)} in {plan.horizon}, above maxCostPerRequest "
                    f"{money(limit, unit)}")
         priority = "medium"
+        needed, load, running, when = plan.needed, plan.mean_load_later, plan.replicas_later, \
+            f"the load in {plan.horizon}"
     else:
         return None
-    if plan.capacity is None:
-        return Recommendation(plan.model, "cost-high", priority, finding,
-                              "cut the cost of a replica (smaller resources, batching, quantisation)",
+    cheaper = "cut the cost of a replica (a smaller or cheaper instance, batching, quantisation)"
+    if needed is None or load <= 0:
+        return Recommendation(plan.model, "cost-high", priority, finding, cheaper,
                               f"cost per request at or below {money(limit, unit)}")
-    # What a request costs when every replica runs at its target: the best the scaling can do.
-    at_target = cost.replica_hour / (plan.capacity.per_replica * 3600)
-    if at_target > limit:
+    # What a request costs on the fleet the load needs (the sizing of the plan: N + k), never fewer.
+    fleet = max(needed + plan.headroom, 1)
+    sized = fleet * cost.replica_hour / (load * 3600)
+    spares = f"{needed} + {plan.headroom} spare"
+    if sized > limit:
+        most = limit * load * 3600 / fleet  # the replica-hour at which that fleet meets the limit
         return Recommendation(
             plan.model, "cost-high", priority, finding,
-            f"cut the cost of a replica (smaller resources, batching, quantisation): even at its target "
-            f"({plan.capacity.target}) a request costs {money(at_target, unit)}",
-            f"a request {pct(1 - limit / at_target)} cheaper meets maxCostPerRequest")
-    knob = f"minReplicas (now {plan.scaling.min_replicas}) in {plan.scaling.file}" if plan.scaling.policy else \
-        f"serving.replicas (now {plan.scaling.min_replicas}) in {plan.file}"
-    enough = replicas_for(plan.design_load, plan.capacity, 1)  # what the load needs, before any floor
-    idle = f"{fmt(plan.replicas_now, 1)} replicas on average serve what {replicas(enough)} would at the target; " \
-        if enough < plan.replicas_now else ""
-    return Recommendation(plan.model, "cost-high", priority, finding,
-                          f"run replicas closer to their target: {idle}lower {knob}",
-                          f"cost per request ≈ {money(at_target, unit)} with replicas at their target")
+            f"{cheaper}: even the {replicas(fleet)} {when} needs ({spares}) cost {money(sized, unit)} a request",
+            f"a replica-hour of at most {money(most, unit)} (now {money(cost.replica_hour, unit)}, "
+            f"{pct(1 - most / cost.replica_hour)} cheaper) meets maxCostPerRequest")
+    floor = plan.scaling.min_replicas
+    on_average = f"{fmt(running, 1)} replicas on average serve what {replicas(fleet)} ({spares}) would"
+    if floor > fleet:
+        knob = f"minReplicas from {floor} to {fleet} in {plan.scaling.file}" if plan.scaling.policy else \
+            f"serving.replicas from {floor} to {fleet} in {plan.file}"
+        action = f"run fewer idle replicas: {on_average}; lower {knob}"
+    elif plan.scaling.policy:
+        action = (f"run replicas closer to their target ({plan.capacity.target if plan.capacity else '?'}): "
+                  f"{on_average}; check that the autoscaler follows {plan.scaling.file} and scales down")
+    else:
+        action = f"run the configured {replicas(floor)} ({plan.file}): {on_average}"
+    return Recommendation(plan.model, "cost-high", priority, finding, action,
+                          f"cost per request ≈ {money(sized, unit)} with {replicas(fleet)} at {when}")
+
+
+def _budget(plan: ModelCapacity) -> str:
+    """What the growth costs a month at the horizon, and which fleet that figure pays for."""
+    cost, held = plan.cost, plan.monthly_with_headroom
+    if cost is None:
+        return ""
+    unit = cost.currency
+    if plan.scaling.policy is None:
+        fixed = f"budget {money(cost.monthly_projected, unit)}/month for the fixed {fmt(plan.replicas_later, 1)} " \
+            f"replicas"
+        return f"; {fixed}, {money(held, unit)}/month for all {plan.with_headroom}" if held is not None \
+            else f"; {fixed}"
+    budget = (f"; budget {money(cost.monthly_projected, unit)}/month for the mean autoscaled fleet of "
+              f"{fmt(plan.replicas_later, 1)} replicas")
+    return f"{budget} ({money(held, unit)}/month with all {plan.with_headroom} running)" if held is not None \
+        else budget
 
 
 def _growth_high(model: ModelConfig, plan: ModelCapacity) -> Recommendation | None:
@@ -581,13 +665,12 @@ def _growth_high(model: ModelConfig, plan: ModelCapacity) -> Recommendation | No
     if growth.verdict != "trend" or growth.per_month is None or growth.per_month <= limit:
         return None
     sized = f"{replicas(plan.needed)} + {plan.headroom} spare" if plan.needed is not None else "more replicas"
-    budget = f"; budget {money(plan.cost.monthly_projected, plan.cost.currency)}/month" if plan.cost else ""
     return Recommendation(
         plan.model, "growth-high", "medium",
         f"requests grow {pct(growth.per_month)}/month (R² {_r2(growth)}), above growthWarning {pct(limit)}",
         f"plan for {rate(plan.projected_load)} req/s at p95 in {plan.horizon}: {sized}",
         f"mean load {rate(growth.level)} → {rate(plan.projected_avg)} req/s served with N+{plan.headroom} "
-        f"headroom{budget}")
+        f"headroom{_budget(plan)}")
 
 
 def _max_replicas(model: ModelConfig, plan: ModelCapacity) -> Recommendation | None:
@@ -655,12 +738,18 @@ def pct_points(value: float) -> str:
     return fmt(value, 1) + "%"
 
 
+MONEY_DIGITS = 4  # significant digits of an amount below 1
+
+
 def money(value: float, currency: str) -> str:
-    """Amounts of at least 1 with cents; smaller ones (a cost per request) with four significant digits,
-    never in exponent notation: 0.000575 USD, 0.000004016 USD."""
-    if abs(value) >= 1:
+    """Amounts of at least 1 with cents; smaller ones (a replica-hour, a cost per request) with exactly four
+    significant digits, trailing zeros kept so every small amount reads alike, and never in exponent
+    notation: 2.64 USD, 0.1000 USD, 0.07500 USD, 0.00007690 USD, 0.000004016 USD."""
+    rounded = float(f"{value:.{MONEY_DIGITS - 1}e}")  # 0.99996 rounds to 1.000: then it takes cents
+    if rounded == 0 or abs(rounded) >= 1:
         return f"{value:,.2f} {currency}"
-    return f"{significant(value, 4)} {currency}"
+    decimals = MONEY_DIGITS - 1 - math.floor(math.log10(abs(rounded)))
+    return f"{rounded:.{decimals}f} {currency}"
 
 
 def significant(value: float, digits: int) -> str:

@@ -29,6 +29,9 @@ def render_text(report: CapacityReport, console: Console) -> str:
             lines += ["", *table(costs, (f"MODEL ({report.currency})", "REPLICA-HOUR", f"PER REQUEST {later}",
                                          f"MONTHLY {later}"))]
         lines.append("(requests/s and utilisation: mean / p95 / peak)")
+        if costs:
+            lines.append(f"(monthly cost: mean replicas × replica-hour × 730 h; in {report.horizon} the mean "
+                         "autoscaled fleet, without the spare replicas)")
     lines += [f"! {name}: no usage data" for name in report.missing]
     lines += [f"! {name}: in the usage data but not configured in {report.environment}" for name in report.unknown]
     recommendations = report.recommendations
@@ -141,7 +144,9 @@ def _model(plan: ModelCapacity) -> dict[str, Any]:
                      "bottleneck": plan.capacity.target if plan.capacity else None},
         "cost": None if cost is None else {
             "currency": cost.currency, "replica_hour": _n(cost.replica_hour), "monthly_now": _n(cost.monthly_now),
-            "monthly_projected": _n(cost.monthly_projected), "per_request_now": _n(cost.per_request_now),
+            "monthly_projected": _n(cost.monthly_projected),
+            "monthly_projected_with_headroom": _n(plan.monthly_with_headroom),
+            "per_request_now": _n(cost.per_request_now),
             "per_request_projected": _n(cost.per_request_projected)},
         "recommendations": [_recommendation(r) for r in plan.recommendations],
     }

@@ -36,7 +36,13 @@ def test_the_environments_own_history_in_text(repo: Path, cli: Callable[..., Res
     assert "from file environments/production/usage.csv, projected 90d ahead" in result.out
     assert "HIGH embedder (max-replicas): 32 replicas + 2 spare are needed in 90d" in result.out
     assert "→ raise maxReplicas from 20 to 34 in policies/scaling/gpu-standard.yaml" in result.out
-    assert "recommender     -                    too noisy to project" in result.out
+    assert "recommender     -0.5% ± 3.4% (noisy)  too noisy to project" in result.out
+    # the recommender's 3 replicas are the 1 + 2 spare its load needs: no lower minReplicas, a cheaper replica
+    assert ("even the 3 replicas today's load needs (1 + 2 spare) cost 0.0005750 USD a request" in result.out
+            and "lower minReplicas" not in result.out)
+    # 40,046.76 = 20.8 replicas · 2.64 · 730; 65,524.80 = 34 · 2.64 · 730
+    assert ("budget 40,046.76 USD/month for the mean autoscaled fleet of 20.8 replicas "
+            "(65,524.80 USD/month with all 34 running)") in result.out
     assert "fraud-detector  flat (+0.5% ± 0.3%)" in result.out
 
 
@@ -60,6 +66,10 @@ def test_json_carries_every_figure(repo: Path, cli: Callable[..., Result]) -> No
     assert set(sentiment["utilisation_percent"]["gpu"]) == {"avg", "p95", "peak", "samples"}
     assert sentiment["replicas"]["bottleneck"] == "GPU 75%"
     assert sentiment["cost"]["replica_hour"] == pytest.approx(2.74)
+    # the projected monthly cost is the mean autoscaled fleet; all N + k replicas running all month cost more
+    held = sentiment["replicas"]["needed_with_headroom"] * 2.74 * 730
+    assert sentiment["cost"]["monthly_projected_with_headroom"] == pytest.approx(held, rel=1e-6)
+    assert sentiment["cost"]["monthly_projected"] < held
     assert [r["rule"] for r in data["recommendations"] if r["model"] == "recommender"] == ["cost-high"]
     priorities = [r["priority"] for r in data["recommendations"]]
     assert priorities == sorted(priorities, key=["high", "medium", "low"].index)

@@ -125,12 +125,15 @@ def _cost_row(plan: ModelCapacity) -> CostRow:
 
 
 def growth_cell(growth: Growth) -> str:
-    """The growth per month with one standard error, or why there is none."""
-    if growth.verdict in ("trend", "flat") and growth.per_month is not None:
-        spread = f" ± {pct(growth.per_month_se)}" if growth.per_month_se else ""
-        text = f"{pct(growth.per_month, signed=True)}{spread}"
-        return text if growth.verdict == "trend" else f"flat ({text})"
-    return "-"
+    """The growth per month with one standard error, and the verdict when it is not a trend; `-` when too
+    short to estimate: `+23.5% ± 0.8%`, `flat (+0.5% ± 0.3%)`, `-0.5% ± 3.4% (noisy)`."""
+    if growth.verdict == "too-short" or growth.per_month is None:
+        return "-"
+    spread = f" ± {pct(growth.per_month_se)}" if growth.per_month_se else ""
+    text = f"{pct(growth.per_month, signed=True)}{spread}"
+    if growth.verdict == "flat":
+        return f"flat ({text})"
+    return f"{text} (noisy)" if growth.verdict == "noisy" else text
 
 
 def confidence_cell(growth: Growth) -> str:
@@ -138,7 +141,7 @@ def confidence_cell(growth: Growth) -> str:
         return f"too short to project ({growth.days} of 14 days)"
     r2 = f"R² {growth.r2:.2f}" if growth.r2 is not None else "R² n/a"
     if growth.verdict == "noisy":
-        return f"too noisy to project ({r2}, ± {pct(growth.per_month_se)})"
+        return f"too noisy to project ({r2}, {growth.days} days)"
     if growth.verdict == "flat":
         return f"no significant growth ({r2}, {growth.days} days)"
     strength = "high" if (growth.r2 or 0) >= 0.8 else "medium" if (growth.r2 or 0) >= 0.5 else "low"
@@ -149,37 +152,40 @@ def confidence_cell(growth: Growth) -> str:
 
 
 def chart(plan: ModelCapacity) -> Markup:
-    """A Mermaid xychart: weekly mean requests/s observed (bars) and the trend through the horizon (line).
+    """A Mermaid xychart of two lines over the weeks of the history and of the horizon: the observed weekly
+    mean requests/s, and the trend (the fitted growth where it could be projected, else today's level held).
 
-    Weeks count from the first full day of the history; the trend line is the fitted growth where it
-    could be projected, else today's level held flat. An xychart has no gaps, so weeks without samples
-    (every week after the last sample) get a bar of 0, and the title says the bars are observations. Labels
-    carry the year on the first week and on the first week of each new year.
+    Weeks count from the first full day of the history. An xychart has no gaps (every series has a value
+    for every week), so in a week without samples (every week after the last one) the observed line
+    follows the trend and, drawn first, disappears under it: the chart shows it ending where the
+    observations end, rather than falling to a made-up 0. Labels carry the year on the first week and on
+    the first week of each new year.
     """
     daily = plan.daily
-    labels: list[str] = []
-    bars: list[float] = []
-    line: list[float] = []
     if not daily:
         return Markup("")
     first, last = daily[0][0], daily[-1][0]
     history_weeks = (last - first).days // 7 + 1
     future_weeks = math.ceil(plan.horizon_days / 7)
+    labels: list[str] = []
+    observed: list[float] = []
+    trend: list[float] = []
     for week in range(history_weeks + future_weeks):
         start = first + timedelta(days=7 * week)
-        values = [v for d, v in daily if 0 <= (d - start).days < 7]
         labels.append(_week_label(start, first))
-        bars.append(sum(values) / len(values) if values and week < history_weeks else 0.0)
-        line.append(plan.growth.projected((start - last).days + 3.5))  # at mid-week, in days after the last day
-    top = _axis_top(max(bars + line))
-    title = f"{plan.model}: requests/s, observed weekly mean (bars) and trend to {plan.horizon} (line)"
+        trend.append(plan.growth.projected((start - last).days + 3.5))  # at mid-week, in days after the last day
+        values = [v for d, v in daily if 0 <= (d - start).days < 7]
+        observed.append(sum(values) / len(values) if values else trend[-1])
+    top = _axis_top(max(observed + trend))
+    title = (f"{plan.model}: requests/s, observed weekly mean to the week of {labels[history_weeks - 1]} "
+             f"(first line), trend to {plan.horizon} (second line)")
     return Markup("\n".join([
         "xychart-beta",
         f'  title "{mermaid(title)}"',
         "  x-axis [" + ", ".join(f'"{label}"' for label in labels) + "]",
         f'  y-axis "requests/s" 0 --> {significant(top, 2)}',
-        f"  bar [{', '.join(significant(v, 3) for v in bars)}]",
-        f"  line [{', '.join(significant(v, 3) for v in line)}]",
+        f"  line [{', '.join(significant(v, 3) for v in observed)}]",
+        f"  line [{', '.join(significant(v, 3) for v in trend)}]",
     ]))
 
 

@@ -15,6 +15,7 @@ from engine.ops.capacity import (
     money,
     percentile,
     stats,
+    t_critical,
     trend,
     weekly_fit,
 )
@@ -192,8 +193,57 @@ def test_a_significant_slope_is_a_trend_even_with_some_noise() -> None:
     assert growth.describe().startswith("+") and "/month ± " in growth.describe()
 
 
+# -- significance at the degrees of freedom of the fit ----------------------------------------------
+
+
+@pytest.mark.parametrize(("dof", "expected"), [
+    (1, 12.706), (2, 4.303), (3, 3.182), (5, 2.571), (6, 2.447), (10, 2.228), (20, 2.086), (34, 2.032),
+    (120, 1.980), (10_000, 1.960)])
+def test_the_critical_t_is_the_two_sided_95_percent_point(dof: int, expected: float) -> None:
+    assert t_critical(dof) == pytest.approx(expected, abs=5e-4)  # the printed tables, to three decimals
+
+
+def two_weeks(slope: float, noise: float) -> list[float]:
+    """14 days of 100 + slope·day + e, e = ±noise on Mon, Tue, Wed, Thu (+ in week one, − in week two).
+
+    Within each weekday e is (a, −a) around 0, and Σ x'·e = −7·Σa = 0 with x' = ∓3.5: the noise leaves the
+    slope alone, and the weekly fit's SSE = 8·noise², Sxx = 14·3.5² = 171.5, 14 − 8 = 6 degrees of freedom,
+    so SE = noise·√(8 / 6 / 171.5) = 0.088175·noise.
+    """
+    signs = [1, -1, 1, -1, 0, 0, 0]
+    return [100 + slope * i + noise * signs[i % 7] * (1 if i < 7 else -1) for i in range(14)]
+
+
+def test_a_trend_needs_the_t_of_its_degrees_of_freedom_not_2() -> None:
+    se = math.sqrt(8 / 6 / 171.5)
+    below = trend(daily_samples(two_weeks(2.3 * se, 1.0)))  # |t| = 2.3: above 2, below t(6) = 2.447
+    assert below.fit is not None and below.fit.dof == 6
+    assert below.fit.slope == pytest.approx(2.3 * se) and below.fit.slope_se == pytest.approx(se)
+    assert below.verdict == "noisy"  # was a "trend" when any |t| ≥ 2 counted
+    assert below.projected(90) == below.level
+    above = trend(daily_samples(two_weeks(2.5 * se, 1.0)))  # |t| = 2.5 ≥ 2.447
+    assert above.verdict == "trend"
+
+
+def test_flat_needs_the_95_percent_interval_within_five_percent() -> None:
+    # no slope; SE = 0.088175·noise req/s a day, 30·SE / 100 a month: with noise 0.9262 that is 2.45%,
+    # so 2·SE = 4.9% (within ±5%) but t(6)·SE = 6.0%: the data can not rule out growth of 5%
+    assert trend(daily_samples(two_weeks(0.0, 0.9262))).verdict == "noisy"
+    assert trend(daily_samples(two_weeks(0.0, 0.75))).verdict == "flat"  # t(6)·SE = 4.9%
+
+
 def test_money_is_never_in_exponent_notation() -> None:
     assert money(0.000004016, "USD") == "0.000004016 USD"
-    assert money(0.0005750116, "EUR") == "0.000575 EUR"
     assert money(21600.7, "USD") == "21,600.70 USD"
-    assert money(0, "USD") == "0 USD"
+    assert money(0, "USD") == "0.00 USD"
+
+
+def test_small_amounts_always_show_four_significant_digits() -> None:
+    assert money(0.0005750116, "EUR") == "0.0005750 EUR"  # the trailing zero is kept
+    assert money(0.0000769, "USD") == "0.00007690 USD"  # as many digits as 0.00007534 next to it
+    assert money(0.00007534, "USD") == "0.00007534 USD"
+    assert money(0.1, "USD") == "0.1000 USD"  # a replica-hour
+    assert money(0.075, "USD") == "0.07500 USD"
+    assert money(0.000099996, "USD") == "0.0001000 USD"  # rounding up a decade keeps four digits
+    assert money(0.99996, "USD") == "1.00 USD"  # and past 1, cents
+    assert money(2.64, "USD") == "2.64 USD"

@@ -15,6 +15,7 @@ from engine.config.spec.policies import CapacityRules, Targets
 from engine.model import ModelConfig, model_config
 from engine.ops.capacity import ModelCapacity, Scaling, plan_model, replica_capacities
 from engine.ops.usage import Sample
+from engine.report.sections.capacity import chart, confidence_cell, growth_cell
 
 START = datetime(2026, 10, 12, tzinfo=UTC)  # a Monday
 PRICING = Pricing(cpu_hour=0.04, gb_hour=0.005, gpu_hour=2.5, currency="EUR")
@@ -186,21 +187,55 @@ def test_cost_per_request_above_max_cost_per_request() -> None:
     assert "cost-high" not in rules(base)  # no maxCostPerRequest: no rule
 
 
-def test_idle_replicas_or_an_expensive_replica_get_different_actions() -> None:
-    # 2 req/s on 4 replicas at 5% CPU: 0.5 req/s per replica at 5%, 7 at 70%, so one replica would do.
-    # Today 4 · 0.1 / (2 · 3600) = 0.0000556 per request; at the target 0.1 / (7 · 3600) = 0.000003968.
-    history = samples(rps=2.0, replicas=4.0, cpu_percent=5.0)
-    idle = plan(history, scaling(4, 20, max_cost_per_request=1e-5))
+def test_idle_replicas_are_cut_to_what_the_load_needs_with_its_headroom() -> None:
+    # 2 req/s on 8 replicas at 5% CPU: 0.25 req/s per replica at 5%, 3.5 at 70%, so one replica serves the
+    # p95 load of 2, and N+2 makes 3. A replica-hour is 2 cores · 0.04 + 4 GiB · 0.005 = 0.1 EUR.
+    # Today 8 · 0.1 / (2 · 3600) = 0.0001111 per request; on 3 replicas 3 · 0.1 / 7200 = 0.00004167.
+    history = samples(rps=2.0, replicas=8.0, cpu_percent=5.0)
+    idle = plan(history, scaling(8, 20, max_cost_per_request=5e-5))
+    assert (idle.needed_now, idle.headroom) == (1, 2)
     (found,) = [r for r in idle.recommendations if r.rule == "cost-high"]
-    assert found.priority == "high"  # more than twice the limit
-    assert found.action == ("run replicas closer to their target: 4 replicas on average serve what 1 replica would "
-                            "at the target; lower minReplicas (now 4) in policies/scaling/p.yaml")
-    assert found.impact == "cost per request ≈ 0.000003968 EUR with replicas at their target"
-    dear = plan(history, scaling(4, 20, max_cost_per_request=1e-6))
+    assert found.priority == "high"  # 0.0001111 is more than twice the limit
+    assert found.action == ("run fewer idle replicas: 8 replicas on average serve what 3 replicas (1 + 2 spare) "
+                            "would; lower minReplicas from 8 to 3 in policies/scaling/p.yaml")
+    assert found.impact == "cost per request ≈ 0.00004167 EUR with 3 replicas at today's load"
+    # the floor already allows 3: the autoscaler holds too many
+    held = plan(history, scaling(2, 20, max_cost_per_request=5e-5))
+    (found,) = [r for r in held.recommendations if r.rule == "cost-high"]
+    assert found.action == ("run replicas closer to their target (CPU 70%): 8 replicas on average serve what "
+                            "3 replicas (1 + 2 spare) would; check that the autoscaler follows policies/scaling/p.yaml "
+                            "and scales down")
+
+
+def test_a_floor_at_what_the_load_needs_is_never_lowered() -> None:
+    # 2 req/s on 3 replicas at 5% CPU: 9.33 req/s per replica at 70%, 1 replica + 2 spare = 3 = minReplicas.
+    # Today 3 · 0.1 / (2 · 3600) = 0.00004167 per request, above the limit of 0.00004, and 3 replicas are
+    # what the plan itself sizes: only a cheaper replica helps. That fleet meets the limit at a replica-hour
+    # of 0.00004 · 7200 / 3 = 0.096 EUR, 4% cheaper. (At its CPU target one replica would cost
+    # 0.1 / (9.33 · 3600) = 0.000002976 a request: a figure the load can not reach.)
+    history = samples(rps=2.0, replicas=3.0, cpu_percent=5.0)
+    result = plan(history, scaling(3, 20, max_cost_per_request=4e-5))
+    assert (result.needed_now, result.headroom) == (1, 2)
+    (found,) = [r for r in result.recommendations if r.rule == "cost-high"]
+    assert found.priority == "medium"
+    assert found.finding == "cost per request 0.00004167 EUR is above maxCostPerRequest 0.00004000 EUR"
+    assert found.action == ("cut the cost of a replica (a smaller or cheaper instance, batching, quantisation): "
+                            "even the 3 replicas today's load needs (1 + 2 spare) cost 0.00004167 EUR a request")
+    assert found.impact == "a replica-hour of at most 0.09600 EUR (now 0.1000 EUR, 4% cheaper) meets maxCostPerRequest"
+    assert "minReplicas" not in found.action
+
+
+def test_an_expensive_replica_is_made_cheaper() -> None:
+    # 2 req/s on 4 replicas (see above: 3 replicas needed with the headroom): on 3, a request costs
+    # 3 · 0.1 / 7200 = 0.00004167, above 0.00001 however few idle replicas there are. The replica-hour that
+    # meets it: 0.00001 · 7200 / 3 = 0.024 EUR, 76% cheaper than 0.1.
+    history = samples(rps=2.0, replicas=4.0, cpu_percent=5.0)
+    dear = plan(history, scaling(4, 20, max_cost_per_request=1e-5))
     (found,) = [r for r in dear.recommendations if r.rule == "cost-high"]
-    assert found.action == ("cut the cost of a replica (smaller resources, batching, quantisation): even at its "
-                            "target (CPU 70%) a request costs 0.000003968 EUR")
-    assert found.impact == "a request 74.8% cheaper meets maxCostPerRequest"  # 1 - 1e-6 / 3.968e-6
+    assert found.priority == "high"  # 4 · 0.1 / 7200 = 0.00005556, over twice the limit
+    assert found.action == ("cut the cost of a replica (a smaller or cheaper instance, batching, quantisation): "
+                            "even the 3 replicas today's load needs (1 + 2 spare) cost 0.00004167 EUR a request")
+    assert found.impact == "a replica-hour of at most 0.02400 EUR (now 0.1000 EUR, 76% cheaper) meets maxCostPerRequest"
 
 
 def test_projected_cost_above_the_limit_is_medium() -> None:
@@ -225,6 +260,26 @@ def test_growth_above_growth_warning() -> None:
     (found,) = [r for r in above.recommendations if r.rule == "growth-high"]
     assert found.priority == "medium"
     assert found.finding == "requests grow 39%/month (R² 1.00), above growthWarning 39%"
+
+
+def test_the_growth_budget_says_which_fleet_it_pays_for() -> None:
+    # Last week 142..154 req/s on 2 replicas at 50% CPU: 148 (the median) · 0.7 = 103.6 req/s per replica
+    # at 70%. In 90 days the load grows by 334 / 154: the simulated fleet is ⌈142·334/154 / 103.6⌉ = 3 on
+    # the first day of the week and 4 on the six others, a mean of 27/7 = 3.857 replicas (2 today) costing
+    # 27/7 · 0.1 · 730 = 281.57 EUR a month; the p95 load 334 needs ⌈334 / 103.6⌉ = 4 + 2 spare = 6,
+    # 6 · 0.1 · 730 = 438.00 EUR a month when they all run.
+    history = samples(28, [100.0 + 2 * d for d in range(28)])
+    result = plan(history, scaling(growth_warning=0.2))
+    assert result.replicas_later == pytest.approx(27 / 7) and result.with_headroom == 6
+    assert result.monthly_with_headroom == pytest.approx(438.0)
+    (found,) = [r for r in result.recommendations if r.rule == "growth-high"]
+    assert found.action == "plan for 334 req/s at p95 in 90d: 4 replicas + 2 spare"
+    assert found.impact == ("mean load 154 → 334 req/s served with N+2 headroom; budget 281.57 EUR/month for the "
+                            "mean autoscaled fleet of 3.9 replicas (438.00 EUR/month with all 6 running)")
+    fixed = Scaling(None, "environments/prod/models/m.yaml", 2, 2, Targets(cpu_utilization=70),
+                    CapacityRules(growth_warning=0.2))
+    (found,) = [r for r in plan(history, fixed).recommendations if r.rule == "growth-high"]
+    assert found.impact.endswith("; budget 146.00 EUR/month for the fixed 2 replicas, 438.00 EUR/month for all 6")
 
 
 def test_growth_that_can_not_be_projected_warns_nobody() -> None:
@@ -286,3 +341,30 @@ def test_no_traffic_and_trailing_gaps_do_not_break_the_plan() -> None:
     found = plan(gap)
     assert found.last == gap[-31].at and found.design_load == 36.0 and found.needed == 6
     assert plan_model(model(), scaling(), [Sample(START)], 90, PRICING) is None  # no request rate at all
+
+
+# -- the report's cells and chart -----------------------------------------------------------------
+
+
+def test_a_noisy_growth_shows_its_estimate_and_its_spread() -> None:
+    # alternating 120 / 80 for 14 days (test_capacity_maths): slope −140/171.5 = −0.816 req/s a day on a level
+    # of 100 + 6.5·slope = 94.69, SE 2.309: −0.816·30/94.69 = −25.9% ± 2.309·30/94.69 = 73.1% a month
+    growth = plan(samples(14, [120.0 if i % 2 == 0 else 80.0 for i in range(14)])).growth
+    assert growth.verdict == "noisy"
+    assert growth_cell(growth) == "-25.9% ± 73.1% (noisy)"
+    assert confidence_cell(growth) == "too noisy to project (R² 0.02, 14 days)"
+    assert growth_cell(plan(samples(10)).growth) == "-"  # too short: nothing to estimate
+
+
+def test_the_chart_has_no_made_up_zero_after_the_history() -> None:
+    # 100 + 2·day for two weeks: weekly means 106 and 120; the trend (level 126 on day 13, +2 a day) at
+    # mid-week: 126 + 2·(−9.5) = 107, 121, then 135, 149, 163 for the three weeks of a 21-day horizon
+    diagram = str(chart(plan(samples(14, [100.0 + 2 * d for d in range(14)]), horizon=21)))
+    assert diagram.splitlines()[1:] == [
+        '  title "m: requests/s, observed weekly mean to the week of 19 Oct (first line), trend to 21d '
+        '(second line)"',
+        '  x-axis ["12 Oct 2026", "19 Oct", "26 Oct", "2 Nov", "9 Nov"]',
+        '  y-axis "requests/s" 0 --> 200',
+        "  line [106, 120, 135, 149, 163]",  # observed, then under the trend line: no bar of 0
+        "  line [107, 121, 135, 149, 163]",
+    ]

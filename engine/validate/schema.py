@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from engine.catalog import METRICS, Metric
 from engine.config.documents import Document
 from engine.config.loader import SourceDocument, resolve_plain
 from engine.config.repo import Sources, placement
@@ -129,7 +130,7 @@ def _home(kind: str) -> str:
 
 # -- pydantic errors to diagnostics -----------------------------------------------------------------
 
-_CUSTOM_CODES = {"duration": "MO106", "measure": "MO106", "size": "MO107", "cpu": "MO107", "semver": "MO108",
+_CUSTOM_CODES = {"duration": "MO106", "size": "MO107", "cpu": "MO107", "semver": "MO108",
                  "secret": "MO109", "name": "MO111", "null_value": "MO104"}
 _TYPE_NAMES = {
     "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
@@ -161,7 +162,8 @@ def _report(raw: SourceDocument, model: type[BaseModel], exc: ValidationError, f
         if ptr in seen:  # unions report one error per branch; the first is enough
             continue
         seen.add(ptr)
-        code, message, hint = _describe(err, model, parts)
+        code, message, hint = _measure(err, raw.data, parts) if err["type"] == "measure" else _describe(err, model,
+                                                                                                          parts)
         findings.error(code, message, raw, ptr, at_key=at_key, hint=hint, sensitive=code == "MO109")
 
 
@@ -192,7 +194,7 @@ def _has(node: Any, item: Any) -> bool:
 def _describe(err: Any, model: type[BaseModel], parts: list[str | int]) -> tuple[str, str, str | None]:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind in _CUSTOM_CODES:
-        return _CUSTOM_CODES[kind], err["msg"], _QUOTED_NUMBER if kind == "measure" and _numeric(err) else None
+        return _CUSTOM_CODES[kind], err["msg"], None
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN:
         return "MO111", _name_problem(err.get("input")), None
     if kind == "missing":
@@ -216,6 +218,41 @@ def _describe(err: Any, model: type[BaseModel], parts: list[str | int]) -> tuple
     if kind in _TYPE_NAMES:
         return "MO104", f"expected {_TYPE_NAMES[kind]}, got {_describe_value(err.get('input'))}", _type_hint(err)
     return "MO105", _constraint(kind, err, ctx), None
+
+
+#: How a threshold's message names the unit of a catalogue metric that is measured in numbers.
+_UNIT_WORDS = {"ratio": "a ratio, 0-1", "percent": "a percentage, 0-100", "requests/s": "in requests per second",
+               "USD": "in USD"}
+_AS_TIME = "a duration such as 500ms or a number of seconds"
+_EITHER = "a number in the unit of the query, or a duration such as 500ms"
+
+
+def _measure(err: Any, data: Any, parts: list[str | int]) -> tuple[str, str, str | None]:
+    """A threshold is a number or a duration (one type for every metric), so its parser can only say "invalid
+    duration"; the rule's metric knows what the threshold should have been, and the message says that."""
+    value = err.get("input")
+    hint = _QUOTED_NUMBER if _numeric(err) else None
+    metric = _rule_metric(data, parts)
+    if metric is not None and not metric.is_time:
+        unit = _UNIT_WORDS.get(metric.unit, f"in {metric.unit}")
+        return "MO104", f"expected a number ({metric.name} is {unit}), got {_describe_value(value)}", hint
+    if isinstance(value, str) and (value[:1].isdigit() or value != value.strip()):
+        # an attempt at a duration (or one with spaces around it): the parser's message says what is wrong
+        return "MO106", err["msg"], hint
+    # a time metric, or a raw query (or a metric the schema refuses anyway) whose unit is not known
+    expected = f"{_AS_TIME} ({metric.name} is a time)" if metric is not None else _EITHER
+    return "MO106" if isinstance(value, str) else "MO104", f"expected {expected}, got {_describe_value(value)}", hint
+
+
+def _rule_metric(data: Any, parts: list[str | int]) -> Metric | None:
+    """The catalogue metric of the rule holding the threshold at `parts` (rule / above|below / severity)."""
+    node = data
+    for item in parts[:-2]:
+        if not _has(node, item):
+            return None
+        node = node[item]
+    name = node.get("metric") if isinstance(node, dict) else None
+    return METRICS.get(name) if isinstance(name, str) else None
 
 
 def _name_problem(value: Any) -> str:

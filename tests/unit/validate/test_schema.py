@@ -99,14 +99,47 @@ def hints(repo: Path) -> list[tuple[str, int | None, str, str | None]]:
     return [(d.code, d.line, d.message, d.hint) for d in validate_repo(repo).diagnostics]
 
 
-def test_a_quoted_number_threshold_is_mo106_with_a_hint_to_unquote(repo: Path) -> None:
+def test_a_quoted_number_threshold_of_a_ratio_is_mo104_with_a_hint_to_unquote(repo: Path) -> None:
     edit(repo, SLO, "above: {warning: 0.02, critical: 0.05}", 'above: {warning: "0.02", critical: 0.05}')
-    assert hints(repo) == [("MO106", 16, 'invalid duration "0.02": expected numbers with units ms, s, m, h, d or w, '
-                            'such as "30s", "5m", "1h30m"', "remove the quotes around the number")]
+    assert hints(repo) == [("MO104", 16, 'expected a number (error_rate is a ratio, 0-1), got the string "0.02"',
+                            "remove the quotes around the number")]
+
+
+@pytest.mark.parametrize(("old", "new", "code", "message"), [
+    # the threshold type is number | duration for every metric: the message follows the rule's metric instead
+    ("above: {warning: 0.02, critical: 0.05}", "above: {warning: 0.02, critical: high}", "MO104",
+     'expected a number (error_rate is a ratio, 0-1), got the string "high"'),
+    ("above: {warning: 0.02, critical: 0.05}", "above: {warning: 0.02, critical: 5 mins}", "MO104",
+     'expected a number (error_rate is a ratio, 0-1), got the string "5 mins"'),
+    ("above: {warning: 0.01}", "above: {warning: cheap}", "MO104",
+     'expected a number (cost_per_request is in USD), got the string "cheap"'),
+    ("below: {warning: 1}", "below: {warning: [1]}", "MO104",
+     "expected a number (throughput is in requests per second), got a list"),
+    ("above: {warning: 500ms, critical: 2s}", "above: {warning: 500ms, critical: high}", "MO106",
+     'expected a duration such as 500ms or a number of seconds (response_time is a time), got the string "high"'),
+    ("above: {warning: 500ms, critical: 2s}", "above: {warning: 500ms, critical: true}", "MO104",
+     "expected a duration such as 500ms or a number of seconds (response_time is a time), got the boolean true"),
+    # a time metric's text that starts like a duration: the duration parser says what is wrong with it
+    ("above: {warning: 500ms, critical: 2s}", "above: {warning: 500ms, critical: 2 secs}", "MO106",
+     'invalid duration "2 secs": expected numbers with units ms, s, m, h, d or w, such as "30s", "5m", "1h30m"'),
+    ("above: {warning: 500ms, critical: 2s}", 'above: {warning: 500ms, critical: " 2s"}', "MO106",
+     '" 2s" has spaces or line breaks around it: remove them'),
+])
+def test_a_bad_threshold_says_what_the_metric_expects(repo: Path, old: str, new: str, code: str,
+                                                       message: str) -> None:
+    edit(repo, SLO, old, new)
+    assert [(h[0], h[2]) for h in hints(repo)] == [(code, message)]
+
+
+def test_a_bad_threshold_of_a_raw_query_names_both_forms(repo: Path) -> None:
+    edit(repo, SLO, "      metric: error_rate\n      above: {warning: 0.02, critical: 0.05}",
+         '      query: "sum(rate(errors[5m]))"\n      above: {warning: 0.02, critical: high}')
+    assert [(h[0], h[2]) for h in hints(repo)] == [
+        ("MO106", 'expected a number in the unit of the query, or a duration such as 500ms, got the string "high"')]
 
 
 def test_a_threshold_that_is_neither_is_mo106_without_that_hint(repo: Path) -> None:
-    edit(repo, SLO, "above: {warning: 0.02, critical: 0.05}", "above: {warning: lots, critical: 0.05}")
+    edit(repo, SLO, "above: {warning: 500ms, critical: 2s}", "above: {warning: lots, critical: 2s}")
     assert [(h[0], h[3]) for h in hints(repo)] == [("MO106", None)]
 
 

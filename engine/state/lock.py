@@ -14,6 +14,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine import __version__
+from engine.config.spec.types import NAME_PATTERN
+from engine.diagnostics import suggestion
 from engine.errors import ConflictError, EngineError, UsageError
 from engine.pathguard import inside
 from engine.timeutil import now_iso
@@ -54,8 +57,41 @@ class LockInfo:
         return "\n".join(lines)
 
 
+_NAME = re.compile(NAME_PATTERN)
+
+
 def lock_path(root: Path, environment: str) -> Path:
+    # The name becomes a file name: one that is not a plain DNS label (`../../x`, `a/b`) never reaches the disk.
+    if not _NAME.fullmatch(environment):
+        raise _unknown(root, environment)
     return root / ".modelops" / "locks" / f"{environment}.json"
+
+
+def _environments(root: Path) -> list[str]:
+    """The environment directories of the repository, found without validating it (`unlock` must work on a
+    broken configuration): plain names, real directories (discovery does not follow a linked one either)."""
+    try:
+        found = [p for p in (root / "environments").iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return []
+    return sorted(p.name for p in found if _NAME.fullmatch(p.name))
+
+
+def _unknown(root: Path, environment: str) -> UsageError:
+    known = _environments(root)
+    return UsageError(f'unknown environment "{environment}"{suggestion(environment, known)}',
+                      hint=f"environments: {', '.join(known) or '(none)'}")
+
+
+def _existing_lock(root: Path, environment: str) -> Path:
+    """The lock file of an environment named on the command line: the environment must be one of the
+    repository's, and the lock directory inside the repository (a committed `.modelops/locks` link must not
+    make `unlock` delete a file elsewhere)."""
+    if environment not in _environments(root):
+        raise _unknown(root, environment)
+    path = lock_path(root, environment)
+    inside(path.parent, root)
+    return path
 
 
 def process_alive(pid: int) -> bool:
@@ -150,30 +186,32 @@ def release(root: Path, info: LockInfo) -> None:
             lock_path(root, info.environment).unlink()
 
 
+#: Neither mismatch error repeats the right ID: a guess must not be answered with the lock it failed to break.
+_FIND_THE_ID = "copy the ID from the error that reported the lock, or from `modelops status`, which lists it"
+
+
 def unlock(root: Path, environment: str, lock_id: str) -> LockInfo:
     """Break a lock, given its ID (the nonce that proves the caller looked at it)."""
+    path = _existing_lock(root, environment)
     current = read_lock(root, environment)
     if current is None:
-        return _break_unreadable(root, environment, lock_id)
+        return _break_unreadable(path, environment, lock_id)
     if current.id != lock_id:
-        raise UsageError(f'lock ID "{lock_id}" does not match the lock on "{environment}" ({current.id})',
-                         hint="copy the ID from the Lock Info of the error that reported the lock")
-    lock_path(root, environment).unlink()
+        raise UsageError(f'lock ID "{lock_id}" does not match the lock on "{environment}"', hint=_FIND_THE_ID)
+    path.unlink()
     return current
 
 
-def _break_unreadable(root: Path, environment: str, lock_id: str) -> LockInfo:
-    path = lock_path(root, environment)
+def _break_unreadable(path: Path, environment: str, lock_id: str) -> LockInfo:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f'environment "{environment}" is not locked') from None
     except OSError as exc:
         raise EngineError(f"cannot read the lock {path}: {exc.strerror or exc}") from None
-    expected = unreadable_id(data)
-    if lock_id != expected:
-        raise UsageError(f'lock ID "{lock_id}" does not match the unreadable lock on "{environment}" ({expected})',
-                         hint="copy the ID from the error that reported the lock")
+    if lock_id != unreadable_id(data):
+        raise UsageError(f'lock ID "{lock_id}" does not match the unreadable lock on "{environment}"',
+                         hint=_FIND_THE_ID)
     path.unlink()
     return LockInfo(lock_id, environment, "unknown", "unknown", "unknown", 0, "", "")
 

@@ -49,7 +49,8 @@ def test_an_unreadable_lock_is_broken_only_with_the_id_its_error_shows(content: 
     for wrong in ("0123", "anything", lock_id[:-1]):
         refused = cli("--repo", lab, "unlock", wrong, "--env", ENV)
         assert refused.code == 64, refused.output
-        assert f'lock ID "{wrong}" does not match the unreadable lock on "{ENV}"' in refused.err
+        assert f'Error: lock ID "{wrong}" does not match the unreadable lock on "{ENV}"\n' in refused.err
+        assert lock_id not in refused.output and "modelops status" in refused.err
         assert lock.read_bytes() == content
     assert cli("--repo", lab, "unlock", lock_id, "--env", ENV).code == 0
     assert not lock.exists()
@@ -67,3 +68,18 @@ def test_a_lock_file_that_changed_since_the_error_needs_the_new_id(lab: Path, cl
     current = refused_with_unlock_id(cli, lab)
     assert current != seen
     assert cli("--repo", lab, "unlock", current, "--env", ENV).code == 0 and not lock.exists()
+
+
+def test_unlock_works_on_an_invalid_configuration_and_names_only_its_environments(lab: Path, cli: Cli) -> None:
+    """`unlock` does not validate the configuration (a broken one must not keep a dead lock in place); it
+    checks only that the environment is one of the repository's directories."""
+    lock = lab / LOCK
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("{cut short")
+    lock_id = refused_with_unlock_id(cli, lab)
+    (lab / f"environments/{ENV}/environment.yaml").write_text("apiVersion: [broken\n")
+    assert cli("--repo", lab, "validate").code == 1
+    unknown = cli("--repo", lab, "unlock", lock_id, "--env", "lba")
+    assert unknown.code == 64 and f'Error: unknown environment "lba" (did you mean "{ENV}"?)' in unknown.err
+    assert lock.exists()
+    assert cli("--repo", lab, "unlock", lock_id, "--env", ENV).code == 0 and not lock.exists()

@@ -117,8 +117,10 @@ def test_a_killed_applys_lock_is_stale_and_unlock_needs_its_id(lab: Path, cli: C
 
     wrong = cli("--repo", lab, "unlock", "0000-not-the-id", "--env", ENV)
     assert wrong.code == 64
-    assert f'lock ID "0000-not-the-id" does not match the lock on "{ENV}" ({holder["id"]})' in wrong.err
-    assert "Hint: copy the ID from the Lock Info of the error that reported the lock" in wrong.err
+    assert f'Error: lock ID "0000-not-the-id" does not match the lock on "{ENV}"\n' in wrong.err
+    assert holder["id"] not in wrong.output  # a guess is not answered with the right ID
+    assert "Hint: copy the ID from the error that reported the lock, or from `modelops status`" in wrong.err
+    assert f"lock ID {holder['id']}" in cli("--repo", lab, "status").out  # where the hint points
     assert cli("--repo", lab, "unlock", "--env", ENV).code == 64  # the ID is required
     assert cli("--repo", lab, "unlock", holder["id"]).code == 64  # and so is the environment
     assert (lab / LOCK).exists()

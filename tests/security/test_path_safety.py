@@ -172,6 +172,60 @@ def test_a_linked_engine_directory_is_not_written_through(served_repo: Path, cli
     untouched(outside, before)
 
 
+# -- unlock: the environment name and the lock directory come from outside --------------------------------
+
+
+LOCK_SHAPED = {"id": "k", "environment": "y", "operation": "apply", "who": "x", "host": "h", "pid": 1,
+               "created": "2024-01-01T00:00:00Z", "version": "0"}
+
+
+@pytest.mark.parametrize("env", ["../../../outside/y", "../../../outside/victim.txt\x00", "/abs/y", "a/b", "..",
+                                 "Staging", "nosuch"])
+def test_unlock_refuses_an_environment_that_is_not_one_of_the_repository(
+        repo: Path, cli: Callable[..., Result], outside: Path, env: str) -> None:
+    """`--env` becomes `.modelops/locks/<env>.json`: a path in it must not make unlock delete a file elsewhere,
+    neither a lock-shaped JSON (with its ID) nor any file (with the digest ID an unparseable one is shown)."""
+    (outside / "y.json").write_text(json.dumps(LOCK_SHAPED))
+    before = snapshot(outside)
+    from engine.state.lock import unreadable_id
+
+    for lock_id in ("k", unreadable_id((outside / "y.json").read_bytes()),
+                    unreadable_id((outside / "victim.txt").read_bytes())):
+        refused = cli("--repo", repo, "unlock", lock_id, "--env", env)
+        assert refused.code == 64, refused.output
+        assert "Error: unknown environment" in refused.err and "environments: production, staging" in refused.err
+    untouched(outside, before)
+
+
+def test_unlock_refuses_a_lock_directory_linked_out_of_the_repository(
+        repo: Path, cli: Callable[..., Result], outside: Path) -> None:
+    """A committed `.modelops/locks -> /elsewhere`: `unlock ID --env staging` would delete `/elsewhere/staging.json`."""
+    (outside / "staging.json").write_text(json.dumps({**LOCK_SHAPED, "environment": "staging"}))
+    (outside / "production.json").write_text("not a lock\n")
+    from engine.state.lock import unreadable_id
+
+    link(repo / ".modelops/locks", outside)
+    before = snapshot(outside)
+    for lock_id, env in (("k", "staging"), (unreadable_id(b"not a lock\n"), "production")):
+        refused = cli("--repo", repo, "unlock", lock_id, "--env", env)
+        assert refused.code == 1 and "resolves outside the repository" in refused.err, refused.output
+    untouched(outside, before)
+
+
+def test_unlock_refuses_a_linked_environment_directory(repo: Path, cli: Callable[..., Result],
+                                                       outside: Path) -> None:
+    """Discovery does not follow a linked `environments/<env>`, so it is not an environment unlock may name."""
+    moved = outside / "production"
+    shutil.move(repo / "environments/production", moved)
+    link(repo / "environments/production", moved)
+    lock = repo / ".modelops/locks/production.json"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(json.dumps({**LOCK_SHAPED, "environment": "production"}))
+    refused = cli("--repo", repo, "unlock", "k", "--env", "production")
+    assert refused.code == 64 and 'unknown environment "production"' in refused.err, refused.output
+    assert lock.exists()
+
+
 # -- files the user edits through the engine: rollback and promote ------------------------------------
 
 

@@ -11,6 +11,12 @@ from engine.errors import ConflictError, UsageError
 from engine.state.lock import acquire, lock_path, locked, read_lock, release, unlock
 
 
+@pytest.fixture(autouse=True)
+def staging(tmp_path: Path) -> None:
+    """`unlock` breaks only the lock of an environment the repository has."""
+    (tmp_path / "environments/staging").mkdir(parents=True)
+
+
 def test_one_holder_at_a_time(tmp_path: Path) -> None:
     first = acquire(tmp_path, "staging", "apply")
     with pytest.raises(ConflictError) as caught:
@@ -55,3 +61,9 @@ def test_release_never_removes_someone_elses_lock(tmp_path: Path) -> None:
     theirs = acquire(tmp_path, "staging", "apply")
     release(tmp_path, mine)
     assert read_lock(tmp_path, "staging") == theirs
+
+
+@pytest.mark.parametrize("name", ["../staging", "staging/../staging", "", "STAGING"])
+def test_a_name_that_is_not_a_plain_label_never_becomes_a_lock_path(tmp_path: Path, name: str) -> None:
+    with pytest.raises(UsageError, match="unknown environment"):
+        lock_path(tmp_path, name)

@@ -35,9 +35,17 @@ class SchemaResult:
     documents: list[Document] = field(default_factory=list)
     broken_names: set[tuple[str, str | None, str]] = field(default_factory=set)
     uncertain: set[Scope] = field(default_factory=set)
+    #: Environment directories that hold an environment.yaml, whatever name (if any) it declares.
+    environment_dirs: set[str] = field(default_factory=set)
 
     def may_exist(self, kind: str, environment: str | None, name: str) -> bool:
-        """True when a reference might point at a document that failed to load or validate."""
+        """True when a reference might point at a document that failed to load or validate.
+
+        An environment named after a directory with an environment.yaml counts as existing: when that file
+        declares another name, MO203 says so, and "no such environment" would send the user to create a file
+        that is there."""
+        if kind == "Environment" and name in self.environment_dirs:
+            return True
         return (kind, environment, name) in self.broken_names or (kind, environment) in self.uncertain
 
 
@@ -47,6 +55,9 @@ def check_schema(sources: Sources, findings: Findings) -> SchemaResult:
         where = placement(path)
         if where is None:
             continue
+        if where.kinds == ("Environment",) and where.environment is not None and source.documents:
+            # an empty file is only a warning (MO013): its models must still be told they have no Environment
+            result.environment_dirs.add(where.environment)
         if any(d.is_error for d in source.diagnostics):
             result.uncertain.update((kind, scope(kind, where.environment)) for kind in where.kinds)
         for raw in source.documents:

@@ -107,6 +107,20 @@ def test_model_without_environment_file(repo: Path) -> None:
                         'unknown Environment "staging"'}
 
 
+def test_a_renamed_environment_is_only_mo203(repo: Path) -> None:
+    # environments/staging/environment.yaml exists: "create it" (MO201 on its models, and on production's
+    # promotesFrom) would send the user after a file that is there; MO203 names the real problem
+    edit(repo, "environments/staging/environment.yaml", "name: staging", "name: stage")
+    assert [(p[1], p[2], p[4]) for p in found(repo)] == [
+        ("MO203", "environments/staging/environment.yaml", 'environment "stage" lives in environments/staging/')]
+
+
+def test_models_beside_an_empty_environment_file_still_have_no_environment(repo: Path) -> None:
+    (repo / "environments/staging/environment.yaml").write_text("# nothing yet\n", encoding="utf-8")
+    codes = {p[1] for p in found(repo)}
+    assert {"MO013", "MO201"} <= codes
+
+
 def test_broken_policy_file_does_not_cascade_into_reference_errors(repo: Path) -> None:
     (repo / "policies/scaling/gpu-standard.yaml").write_text("apiVersion: modelops.dev/v1\nkind: [\n")
     problems = found(repo)

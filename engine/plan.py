@@ -94,6 +94,14 @@ class Action:
     def is_model(self) -> bool:
         return self.target.startswith("model/")
 
+    @property
+    def symbol(self) -> str:
+        """`-/+` for an upgrade that replaces the model outright (recreate: no preview, no gradual shift; in
+        Kubernetes the old pods stop before the new start), as Terraform marks a replacement; else the kind's."""
+        if self.kind is ActionKind.UPGRADE and (self.after or {}).get("strategy") == "recreate":
+            return "-/+"
+        return self.kind.symbol
+
     def sort_key(self) -> tuple[int, str]:
         return KIND_ORDER[self.kind], self.target
 

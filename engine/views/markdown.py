@@ -35,8 +35,8 @@ MARKER = "<!-- modelops-plan"
 PART_MARKER = re.compile(r"^<!-- modelops-plan part (\d+)/(\d+) -->$", re.MULTILINE)
 GUARDRAIL_CODE = "MO301"
 
-_DIFF_SYMBOLS = {"+": "+", "-": "-", "~": "!"}
-_LEGEND = "`+` deploy or add · `!` change (upgrade, rollback, reconfigure) · `-` retire or remove"
+_DIFF_SYMBOLS = {"+": "+", "-": "-", "~": "!", "-/+": "!"}  # GitHub colours a diff line by its first character
+_LEGEND = "`+` deploy or add · `!` change (upgrade, rollback, reconfigure, replace) · `-` retire or remove"
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def _action(action: Action) -> str:
     label = _label(action)
     if action.blocked:
         return _lines([f"# {label} ({action.kind.value}) is blocked: {action.blocked}"])
-    symbol = _DIFF_SYMBOLS[action.kind.symbol]
+    symbol = _DIFF_SYMBOLS[action.symbol]
     lines = [f"{symbol} {label} {VERBS[action.kind]}: {action.reason}"]
     if action.is_model and action.kind not in (ActionKind.DEPLOY, ActionKind.RETIRE):
         lines += [f"{symbol}     {path}: {_value(old)} -> {_value(new)}" for path, old, new in action.changes[:12]]

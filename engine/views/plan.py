@@ -16,9 +16,10 @@ VERBS = {
     ActionKind.RETIRE: "will be retired", ActionKind.POLICY_ADD: "will be added",
     ActionKind.POLICY_CHANGE: "will be changed", ActionKind.POLICY_REMOVE: "will be removed",
 }
-_LEGEND = {"+": "deploy / add", "~": "change (upgrade, rollback, reconfigure)", "-": "retire / remove",
-           "!": "blocked: will not run (the reason is on the line above it)"}
-_COLOURS = {"+": "green", "~": "yellow", "-": "red", "!": "red"}
+_LEGEND = {"+": "deploy / add", "~": "change (upgrade, rollback, reconfigure)",
+           "-/+": "replace (a recreate upgrade: all traffic moves at once, without preview tests or gradual steps)",
+           "-": "retire / remove", "!": "blocked: will not run (the reason is on the line above it)"}
+_COLOURS = {"+": "green", "~": "yellow", "-/+": "yellow", "-": "red", "!": "red"}
 
 
 def summary_line(plan: Plan) -> str:
@@ -33,7 +34,7 @@ def summary_line(plan: Plan) -> str:
 
 def render_text(plan: Plan, console: Console) -> str:
     lines: list[str] = []
-    symbols = sorted({"!" if a.blocked else a.kind.symbol for a in plan.actions}, key="+~-!".index)
+    symbols = sorted({"!" if a.blocked else a.symbol for a in plan.actions}, key=list(_LEGEND).index)
     if symbols:
         lines += ["Actions are marked with these symbols:"]
         lines += [f"  {console.style(s, _COLOURS[s], 'bold')} {_LEGEND[s]}" for s in symbols]
@@ -60,7 +61,7 @@ def _environment(env: EnvironmentPlan, console: Console) -> list[str]:
 
 def _action(action: Action, console: Console) -> list[str]:
     label = _label(action)
-    symbol = console.style(action.kind.symbol, _COLOURS[action.kind.symbol], "bold")
+    symbol = console.style(action.symbol, _COLOURS[action.symbol], "bold")
     if action.blocked:
         return [f"  # {label} is blocked: {action.blocked}",
                 f"  {console.style('!', 'red', 'bold')} {label} ({action.kind.value}, blocked)"]

@@ -278,6 +278,21 @@ def meta_rules(env: str, policy: str, spec: EscalationPolicySpec) -> list[dict[s
             for i, rule in enumerate(spec.escalate, start=1)]
 
 
+def labels_left_out(env: EnvironmentConfig) -> list[str]:
+    """Model labels the alerts do not carry, and why: a key Prometheus cannot take as a label name (Kubernetes
+    style `app.kubernetes.io/part-of`, `cost-center`), or one the rules set themselves."""
+    notes = []
+    for name, model in env.models.items():
+        for key in sorted(model.labels):
+            if not _LABEL.match(key):
+                notes.append(f"model {name}: label {key} is not a Prometheus label name (letters, digits, _), so "
+                             "its alerts do not carry it")
+            elif key in RESERVED:
+                notes.append(f"model {name}: label {key} is one modelops sets on every alert, so the model's value "
+                             "is not used")
+    return notes
+
+
 def groups(env: EnvironmentConfig, models: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The rule groups of an environment (optionally only some of its models), in a stable order."""
     found = []
@@ -631,7 +646,7 @@ def export(env: EnvironmentConfig) -> list[ExportFile]:
     n_records = sum(1 for g in rule_groups for r in g["rules"] if "record" in r)
     head = header("prometheus", env.name)
     rules_text = (head + "# Check with: promtool check rules " + rules_file(env.name) + "\n"
-                  + dump({"groups": rule_groups}))
+                  + "".join(f"# note: {n}\n" for n in labels_left_out(env)) + dump({"groups": rule_groups}))
     doc, count = test_document(env)
     tests_text = head + "# Run with: promtool test rules " + tests_file(env.name) + "\n" + dump(doc)
     return [

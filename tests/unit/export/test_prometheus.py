@@ -86,6 +86,24 @@ def test_an_alerting_rule_per_rule_and_severity_with_labels_and_annotations(repo
     assert len([r for r in sentiment["rules"] if "alert" in r]) == 12  # 6 rules x severities present
 
 
+def test_model_labels_the_alerts_cannot_carry_are_named_in_a_note(repo: Path) -> None:
+    path = repo / "environments/production/models/sentiment.yaml"
+    path.write_text(path.read_text().replace("labels: {", 'labels: {cost-center: ml, "app.kubernetes.io/part-of": '
+                                                         "search, severity: low, ", 1))
+    [rules, _] = prometheus.export(load_env(repo))
+    notes = [line for line in rules.text.splitlines() if line.startswith("# note:")]
+    assert notes == [
+        "# note: model sentiment: label app.kubernetes.io/part-of is not a Prometheus label name (letters, digits, "
+        "_), so its alerts do not carry it",
+        "# note: model sentiment: label cost-center is not a Prometheus label name (letters, digits, _), so its "
+        "alerts do not carry it",
+        "# note: model sentiment: label severity is one modelops sets on every alert, so the model's value is not "
+        "used"]
+    latency = [r for r in _group([rules], "sentiment")["rules"] if r.get("alert") == "ModelopsHighLatency"]
+    assert [r["labels"]["severity"] for r in latency] == ["warning", "critical"]
+    assert not any("cost-center" in r["labels"] for r in latency)
+
+
 def test_both_directions_custom_windows_raw_queries(repo: Path) -> None:
     write(repo, "policies/alerts/extra.yaml", POLICY)
     write(repo, "environments/production/models/recommender.yaml",

@@ -24,9 +24,11 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import ScalarEvent, StreamEndEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
+from engine.config.loader import next_event, resolve_plain
 from engine.errors import EngineError
 from engine.state.store import atomic_write
 
@@ -132,10 +134,12 @@ def _spliced(text: str, name: str, changes: list[tuple[str, Any, Any]]) -> str |
         return None
     spans: list[tuple[int, int, str]] = []
     for dotted, _, new in changes:
-        node = _child(spec, dotted.split(".")) if spec is not None else None
+        keys = dotted.split(".")
+        node = _child(spec, keys) if spec is not None else None
         if node is None or new is None or isinstance(new, dict | list) or node.style not in (None, "'", '"'):
             return None
-        spans.append((node.start_mark.index, node.end_mark.index, _scalar(new, node.style)))
+        flow = bool(getattr(_child(spec, keys[:-1]), "flow_style", False))  # no block mapping nests in a flow one
+        spans.append((node.start_mark.index, node.end_mark.index, _scalar(new, node.style, flow)))
     for start, end, value in sorted(spans, reverse=True):  # from the end, so earlier offsets stay valid
         text = text[:start] + value + text[end:]
     return text
@@ -162,20 +166,55 @@ def _value(node: Node | None) -> str | None:
     return node.value if isinstance(node, ScalarNode) else None
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_./@+~-]+")
+# A spliced plain scalar is printable ASCII without whitespace (so no ` #` comment and no line break); what
+# else would change its reading (a trailing `:`, a leading indicator such as `@` or `!`, a flow indicator
+# inside a flow mapping) is left to `_reads_back`, which asks the parser itself.
+_PLAIN = re.compile(r"[!-~]+")
+# What YAML 1.1 readers (yamllint, PyYAML, older tools) would not read as a string, beyond the 1.2 core schema,
+# sexagesimal numbers (`1:30`) included.
 _NOT_A_STRING = re.compile(r"[-+]?(\d[\d_]*\.?\d*([eE][-+]?\d+)?|\.inf|\.nan|0x[0-9a-fA-F]+|0o[0-7]+)|"
+                           r"[-+]?\d[\d_]*(:[0-5]?\d)+(\.[\d_]*)?|"
                            r"true|false|True|False|TRUE|FALSE|null|Null|NULL|~|yes|no|on|off")
 
 
-def _scalar(value: Any, style: str | None) -> str:
-    """`value` as YAML in the style of the scalar it replaces (a plain one is quoted if it must be)."""
+def _scalar(value: Any, style: str | None, flow: bool = False) -> str:
+    """`value` as YAML in the style of the scalar it replaces (a plain one is quoted if it must be); `flow`:
+    the scalar is a value in a flow mapping (`{uri: ...}`)."""
     if not isinstance(value, str):
         return json.dumps(value)
     if style == "'":
         return "'" + value.replace("'", "''") + "'"
-    if style is None and _PLAIN.fullmatch(value) and not _NOT_A_STRING.fullmatch(value):
+    if style is None and _stays_plain(value, flow):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+def _stays_plain(value: str, flow: bool) -> bool:
+    """Whether `value` written unquoted is read back as this very string: resolved by the engine's YAML 1.2
+    loader, and parsed as a plain scalar by ruamel (pure, as the round-trip path does) and by the engine's
+    parser (libyaml when installed) where it sits. So `s3://a/b` stays plain as a block mapping value;
+    `a: b`, `a:`, `@a` and `1.0` never do, and in a flow mapping nothing with a `:` does (libyaml refuses it)."""
+    if not _PLAIN.fullmatch(value) or _NOT_A_STRING.fullmatch(value) or resolve_plain(value) != value:
+        return False
+    text = f"{{k: {value}}}\n" if flow else f"k: {value}\n"
+    return all(_reads_back(parser(text), value) for parser in (_pure_events, next_event))
+
+
+def _pure_events(text: str) -> Callable[[], Any]:
+    events: Callable[[], Any] = iter(YAML(typ="safe", pure=True).parse(text)).__next__
+    return events
+
+
+def _reads_back(events: Callable[[], Any], value: str) -> bool:
+    """Whether the events of `k: VALUE` (or its flow form) are one mapping whose value is the plain `value`."""
+    scalars: list[ScalarEvent] = []
+    try:
+        while not isinstance(event := events(), StreamEndEvent):
+            if isinstance(event, ScalarEvent):
+                scalars.append(event)
+    except (YAMLError, StopIteration):
+        return False
+    return len(scalars) == 2 and not scalars[1].style and scalars[1].value == value  # libyaml says "" for plain
 
 
 def _model_spec(docs: list[Any], name: str, rel: str) -> CommentedMap:

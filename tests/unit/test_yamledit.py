@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
+from engine.config.loader import load_text
 from engine.errors import EngineError
 from engine.yamledit import guess_indent, prepare_model_edit
 from tests.conftest import ROOT
@@ -100,6 +102,55 @@ def test_a_plain_value_that_would_read_as_a_number_is_quoted(tmp_path: Path) -> 
     update_model(tmp_path, "m.yaml", "m", [("version", "v1", "2.0"), ("replicas", 2, 3)], lambda _: None)
     assert (tmp_path / "m.yaml").read_text() == ('kind: Model\nmetadata: {name: m}\nspec:\n  version: "2.0"\n'
                                                  "  replicas: 3\n")
+
+
+PLAIN_URIS = {
+    "s3": ("s3://models/recommender/2.8.0/model.mar", "s3://models/recommender/2.7.1/model.mar"),
+    "https": ("https://models.example.com:8443/recommender/2.8.0/model.mar?sig=a&v=2",
+              "https://models.example.com:8443/recommender/2.7.1/model.mar?sig=a&v=2"),
+}
+
+
+@pytest.mark.parametrize("scheme", PLAIN_URIS)
+def test_a_plain_uri_stays_plain(tmp_path: Path, scheme: str) -> None:
+    old, new = PLAIN_URIS[scheme]
+    text = (f"kind: Model\nmetadata: {{name: m}}\nspec:\n  version: 2.8.0\n  artifact:\n"
+            f"    uri: {old}  # artifact\n    sha256: abc\n")
+    (tmp_path / "m.yaml").write_bytes(text.encode())
+    update_model(tmp_path, "m.yaml", "m", [("version", "2.8.0", "2.7.1"), ("artifact.uri", old, new)], lambda _: None)
+    after = (tmp_path / "m.yaml").read_bytes()
+    assert after == text.replace("2.8.0", "2.7.1").encode()  # no quotes added, the comment where it was
+    assert YAML(typ="rt").load(after)["spec"]["artifact"]["uri"] == new
+    assert load_text("m.yaml", after).documents[0].data["spec"]["artifact"]["uri"] == new
+
+
+@pytest.mark.parametrize(("new", "written"), [
+    ("s3://a/b: c", '"s3://a/b: c"'),  # `: ` would start a mapping
+    ("s3://a/b:", '"s3://a/b:"'),  # a trailing `:` too
+    ("s3://a/b #1", '"s3://a/b #1"'),  # ` #` would start a comment
+    ("@s3://a", '"@s3://a"'),  # `@` is reserved to start a scalar
+    ("1:30", '"1:30"'),  # a YAML 1.1 reader sees 90
+    (".5", '".5"'),
+    ("s3://a#b", "s3://a#b"),  # `#` not after a space is text
+])
+def test_a_plain_value_is_quoted_only_when_yaml_would_read_it_differently(tmp_path: Path, new: str,
+                                                                           written: str) -> None:
+    text = "kind: Model\nmetadata: {name: m}\nspec:\n  artifact:\n    uri: s3://old  # artifact\n"
+    (tmp_path / "m.yaml").write_text(text)
+    update_model(tmp_path, "m.yaml", "m", [("artifact.uri", "s3://old", new)], lambda _: None)
+    after = (tmp_path / "m.yaml").read_text()
+    assert after == text.replace("s3://old", written)
+    assert YAML(typ="rt").load(after)["spec"]["artifact"]["uri"] == new
+    assert load_text("m.yaml", after.encode()).documents[0].data["spec"]["artifact"]["uri"] == new
+
+
+def test_a_uri_in_a_flow_mapping_is_quoted_as_libyaml_refuses_a_colon_there(tmp_path: Path) -> None:
+    text = "kind: Model\nmetadata: {name: m}\nspec:\n  artifact: {uri: old, sha256: abc}\n"
+    (tmp_path / "m.yaml").write_text(text)
+    update_model(tmp_path, "m.yaml", "m", [("artifact.uri", "old", "s3://a/b")], lambda _: None)
+    after = (tmp_path / "m.yaml").read_text()
+    assert after == text.replace("uri: old", 'uri: "s3://a/b"')
+    assert load_text("m.yaml", after.encode()).documents[0].data["spec"]["artifact"]["uri"] == "s3://a/b"
 
 
 def test_a_prepared_edit_is_not_written_over_a_file_that_changed(tmp_path: Path) -> None:

@@ -9,18 +9,13 @@ log file holding the traceback.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
-import tempfile
-import time
-import traceback
 from pathlib import Path
 
 import click
 
 from engine import __version__
 from engine.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, EngineError
-from engine.pathguard import contained
 
 #: name -> (module, one-line help). The help lives here so listing commands imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -146,19 +141,7 @@ def _report_engine_error(exc: EngineError) -> None:
 
 
 def _internal_error(exc: Exception, debug: bool) -> int:
-    folder = _crash_dir[0] if _crash_dir and _crash_dir[0].parent.parent.is_dir() else Path(tempfile.gettempdir())
-    if not contained(folder, folder.parent.parent):  # .modelops linked out of the repository: not there
-        folder = Path(tempfile.gettempdir())
-    log = folder / f"modelops-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
-    details = "".join(traceback.format_exception(exc))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"modelops {__version__}, Python {sys.version.split()[0]}\n{details}", encoding="utf-8")
-        where = f"details in {log}"
-    except OSError:
-        where = "no log could be written"
-    click.echo(f"Internal error: {type(exc).__name__}: {exc}", err=True)
-    click.echo(f"This is a bug in modelops; {where}. Run with --debug to see the traceback.", err=True)
-    if debug:
-        click.echo(details, err=True)
+    from engine.cli.crash import report
+
+    report(exc, debug, _crash_dir[0] if _crash_dir else None)  # scrubbed of secrets; the log never follows a link
     return EXIT_INTERNAL

@@ -226,6 +226,44 @@ def test_unlock_refuses_a_linked_environment_directory(repo: Path, cli: Callable
     assert lock.exists()
 
 
+# -- crash logs: a predictable name, in the shared temporary directory when .modelops/ cannot be used ------
+
+
+@pytest.mark.parametrize("where", ["repository", "temporary directory"])
+def test_a_link_planted_at_the_crash_log_is_not_followed(repo: Path, cli: Callable[..., Result], outside: Path,
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        where: str) -> None:
+    """`modelops-crash-<time>-<pid>.log` is guessable: anyone who can write the temporary directory (or commit to
+    `.modelops/logs`) can plant a link there. The log is created anew under another name instead."""
+    import tempfile
+    import time
+
+    import engine.validate
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(engine.validate, "validate_repo", boom)
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    if where == "repository":
+        folder = repo / ".modelops/logs"
+    else:  # .modelops/ linked out of the repository: the log goes to the temporary directory
+        folder = shared
+        link(repo / ".modelops", outside)
+    planted = [link(folder / f"modelops-crash-{time.strftime('%Y%m%dT%H%M%S', time.localtime(time.time() + s))}-"
+                             f"{os.getpid()}.log", outside / "victim.txt") for s in range(-1, 10)]
+    before = snapshot(outside)
+    crashed = cli("--repo", repo, "validate")
+    assert crashed.code == 70 and "Internal error: RuntimeError: kaboom" in crashed.err, crashed.output
+    log = Path(crashed.err.split("details in ")[1].split(". Run")[0])
+    assert log.parent == folder and not log.is_symlink() and log not in planted
+    assert "RuntimeError: kaboom" in log.read_text() and log.stat().st_mode & 0o077 == 0
+    assert all(p.is_symlink() for p in planted)
+    untouched(outside, before)
+
+
 # -- files the user edits through the engine: rollback and promote ------------------------------------
 
 

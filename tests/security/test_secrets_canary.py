@@ -252,6 +252,44 @@ def test_failed_deliveries_name_the_reference_never_the_value(canary: Canary, cl
     assert any(not d["ok"] for d in deliveries)
 
 
+def test_an_internal_error_carrying_a_secret_is_scrubbed_in_its_output_and_log(
+        canary: Canary, cli: Callable[..., Result], tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug whose exception message holds resolved secrets (a webhook URL, a routing key, a CI token): the
+    one-line error, the --debug traceback and the crash log (in the repository, or in the temporary directory
+    when `.modelops/` cannot be used) show `***` in their place."""
+    import engine.validate
+
+    caplog.set_level(logging.DEBUG)
+    start = time.time()
+    canary.markers["GITHUB_TOKEN"] = f"ghs_{canary.markers['SMTP_USER']}ci"
+    monkeypatch.setenv("GITHUB_TOKEN", canary.markers["GITHUB_TOKEN"])
+    # only the token is named like a secret: the others are known because the configuration refers to them
+    carried = [os.environ[name] for name in ("SLACK_WEBHOOK_URL", "PAGERDUTY_ROUTING_KEY", "GITHUB_TOKEN")]
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError(f"cannot post to {carried[0]} with key {carried[1]} as {carried[2]}")
+
+    monkeypatch.setattr(engine.validate, "validate_repo", boom)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "shared-tmp"))
+    (tmp_path / "shared-tmp").mkdir()
+    run = cli_runner(canary, cli)
+    logs = []
+    for args in (("validate",), ("--debug", "validate")):
+        crashed = run(*args, codes=(70,))
+        assert "Internal error: RuntimeError: cannot post to *** with key *** as ***" in crashed.err, crashed.err
+        logs.append(Path(crashed.err.split("details in ")[1].split(". Run")[0]))
+    assert "Traceback (most recent call last)" in canary.outputs[-1]
+    (canary.repo / ".modelops").rename(tmp_path / "engine-dir")
+    (canary.repo / ".modelops").symlink_to(tmp_path / "engine-dir")  # unusable: the log goes to the temp dir
+    crashed = run("validate", codes=(70,))
+    logs.append(Path(crashed.err.split("details in ")[1].split(". Run")[0]))
+    assert [log.parent for log in logs] == [canary.repo / ".modelops/logs"] * 2 + [tmp_path / "shared-tmp"]
+    for log in logs:
+        assert "RuntimeError: cannot post to *** with key *** as ***" in log.read_text(), log
+    assert_nothing_leaked(canary, caplog, start, canary.repo, tmp_path)
+
+
 def test_the_canary_sees_a_leak(canary: Canary, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The scan is not vacuous: a marker written to any file, output or log record is found."""
     start = time.time()

@@ -24,7 +24,7 @@ from engine.gates import metric_source
 from engine.model import DesiredState, EnvironmentConfig
 from engine.plan import Action, EnvironmentPlan, Plan
 from engine.planner import PlanOptions, make_plan, plan_environment
-from engine.state.format import EnvironmentState, Rejection
+from engine.state.format import DIRTY_SUFFIX, EnvironmentState, Rejection
 from engine.state.journal import journal_path, open_journal
 from engine.state.lock import locked
 from engine.state.store import remove_stale_temporaries, state_path, write_state
@@ -203,7 +203,9 @@ def _check_tree(root: Path, request: ApplyRequest) -> str | None:
         listed = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise EngineError(f"the configuration has uncommitted changes: {listed}",
                           hint="commit them so the state records what was applied, or pass --allow-dirty")
-    return gitutil.head_sha(repo)
+    sha = gitutil.head_sha(repo)
+    # HEAD alone would claim the commit holds what was applied; like `git describe --dirty`, say it did not
+    return f"{sha}{DIRTY_SUFFIX}" if sha is not None and dirty else sha
 
 
 def apply_environment(ws: Workspace, env: EnvironmentConfig, plan: Plan, shown: EnvironmentPlan,

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from engine.report import escape
 from engine.report.context import ReportContext
 from engine.report.section import Section
+from engine.state.format import DIRTY_SUFFIX
 from engine.timeutil import iso
 
 
@@ -65,6 +66,8 @@ def _facts(ctx: ReportContext) -> list[tuple[str, Markup | str]]:
     if state.exists:
         recorded = f"serial {state.serial}, updated {state.updated or '-'}"
         commit = Markup(f", configuration at commit {escape.code(state.git_sha[:12])}") if state.git_sha else ""
+        if state.git_sha and state.git_sha.endswith(DIRTY_SUFFIX):
+            commit += " with uncommitted changes"
         facts.append(("Recorded state", Markup(escape.md(recorded)) + commit))
     else:
         facts.append(("Recorded state", "never applied"))

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.state.alerts import MonitorState
 
 FORMAT_VERSION = 1
+DIRTY_SUFFIX = "-dirty"  # on `git_sha`: the applied configuration differed from that commit
 HISTORY_LIMIT = 20
 
 Phase = Literal["Healthy", "Progressing", "Paused", "Degraded", "RolledBack"]
@@ -161,6 +162,8 @@ class EnvironmentState(Record):
     engine_version: str = ""
     environment: str
     config_digest: str | None = None
+    # HEAD when the configuration was applied; `<sha>-dirty` (as `git describe --dirty`) when the applied
+    # configuration had uncommitted changes (`apply --allow-dirty`), so the commit alone does not reproduce it
     git_sha: str | None = None
     applied_plan: str | None = None
     updated: str | None = None

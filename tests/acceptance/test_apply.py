@@ -124,6 +124,27 @@ def test_commit_records_the_state_and_refuses_a_dirty_config(served_repo: Path, 
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging", "--allow-dirty").code == 0
 
 
+def test_an_apply_of_uncommitted_config_records_its_commit_as_dirty(served_repo: Path,
+                                                                   cli: Callable[..., Result]) -> None:
+    repo = git.Repo.init(served_repo)
+    (served_repo / ".gitignore").write_text(".modelops/\n")
+    repo.git.add(A=True)
+    clean = repo.index.commit("ops repo").hexsha
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    assert state(served_repo, "staging")["git_sha"] == clean  # a clean tree: the commit is what was applied
+    bump(served_repo, STAGING_RECOMMENDER, "2.7.1", "2.8.0")
+    dirty = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging", "--allow-dirty")
+    assert dirty.code == 0, dirty.output
+    assert state(served_repo, "staging")["git_sha"] == f"{clean}-dirty"  # HEAD does not hold 2.8.0
+    report = (served_repo / "environments/staging/REPORT.md").read_text()
+    assert f"configuration at commit `{clean[:12]}` with uncommitted changes" in report
+    bump(served_repo, STAGING_RECOMMENDER, "2.8.0", "2.8.1")  # a change to apply, committed this time
+    repo.git.add(A=True)
+    committed = repo.index.commit("recommender 2.8.1").hexsha
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    assert state(served_repo, "staging")["git_sha"] == committed
+
+
 def test_two_applies_at_once_one_waits_out_with_exit_3(served_repo: Path, cli: Callable[..., Result]) -> None:
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
     fraud = served_repo / "environments/staging/models/fraud-detector.yaml"

@@ -300,16 +300,17 @@ class Target:
         if self.platform is not None and seed is not None:
             self.platform.models, self.platform.policies = copy.deepcopy(seed[0]), copy.deepcopy(seed[1])
             self.platform.requests, self.platform.executed, self.platform.headers = Counter(), Counter(), []
-        with contextlib.suppress(FileNotFoundError):
-            (repo / f".modelops/live/{ENV}.log").unlink()  # the snapshot covers the template's operations
+        for log in (f"{ENV}.log", f"{ENV}.render.log"):  # the snapshot covers the template's operations
+            with contextlib.suppress(FileNotFoundError):
+                (repo / ".modelops/live" / log).unlink()
 
     def sent(self, repo: Path) -> list[str]:
-        """Every operation key the target received, in order (repeats included); empty for gitops."""
+        """Every operation key the target received, in order (repeats included): the webhook platform's
+        requests, the local driver's operation log, the gitops driver's render log."""
         if self.platform is not None:
             return [headers["Idempotency-Key"] for headers in self.platform.headers]
-        if self.driver == "local":
-            return [entry["key"] for entry in _lines(repo / f".modelops/live/{ENV}.log")]
-        return []
+        log = f"{ENV}.log" if self.driver == "local" else f"{ENV}.render.log"
+        return [entry["key"] for entry in _lines(repo / ".modelops/live" / log)]
 
     def executed(self, repo: Path) -> list[str]:
         """Distinct keys in the order they were first acted on."""

@@ -14,10 +14,15 @@ rendering and of every file, and the spec of every revision rendered (so a slot 
 configuration still renders exactly). Operations set values rather than add to them, and rendering is
 deterministic, so repeating an operation (same idempotency key after a crash) changes nothing.
 `rendered/` is checked for staleness by `modelops export kubernetes --env ENV --check`.
+
+Every rendering is appended to `.modelops/live/<env>.render.log` (the operation, its idempotency key, the
+digest of what was rendered): the trail of what Argo CD or Flux was handed, step by step, in which a resumed
+apply's repeats show as repeated keys.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -27,6 +32,7 @@ from typing import Any
 
 from engine.config.spec.environment import EnvironmentSpec, GitopsTarget
 from engine.drivers.base import Operation, Outcome
+from engine.drivers.local import ends_mid_line
 from engine.errors import EngineError
 from engine.export import ExportFile
 from engine.export import kubernetes as k8s
@@ -78,6 +84,7 @@ class GitopsDriver:
         self.environment = environment
         self.settings = settings
         self.path = live_path(root, environment)
+        self.log_path = self.path.with_suffix(".render.log")
         self.table = self._load()
         self._config: EnvironmentConfig | None = None
 
@@ -117,11 +124,20 @@ class GitopsDriver:
         table["updated"] = now_iso()
         self.table = table
         atomic_write(self.path, json.dumps(table, indent=2, sort_keys=True) + "\n", self.root, durable=False)
+        self._log(operation, rendering, table["updated"])
         where = f"environments/{self.environment}/rendered/"
         changed = len(written.written) + len(written.removed)
         summary = (f"{detail}; rendered {len(files)} file{'s' if len(files) != 1 else ''} in {where} "
                    f"({changed} changed, {rendering[:19]})")
         return Outcome(True, summary, {"digest": rendering, "files": sorted(f.name for f in files)})
+
+    def _log(self, operation: Operation, rendering: str, at: str) -> None:
+        entry = {"at": at, "op": operation.op, "target": operation.target, "key": operation.key,
+                 "rendering": rendering}
+        lead = "\n" if ends_mid_line(self.log_path) else ""  # a killed writer's torn line stays on its own
+        # evidence, not state: rendered/ and state.json hold what counts, so a log that cannot be written is no failure
+        with contextlib.suppress(OSError), self.log_path.open("a", encoding="utf-8") as log:
+            log.write(lead + json.dumps(entry, sort_keys=True) + "\n")
 
     @staticmethod
     def _model(table: dict[str, Any], name: str) -> dict[str, Any]:

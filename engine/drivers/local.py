@@ -120,7 +120,8 @@ _HANDLERS: dict[str, Callable[[dict[str, Any], str, Mapping[str, Any]], str]] = 
 }
 
 
-def _ends_mid_line(path: Path) -> bool:
+def ends_mid_line(path: Path) -> bool:
+    """Whether a log's last line was cut short (a process killed mid-write)."""
     try:
         with path.open("rb") as log:
             log.seek(-1, os.SEEK_END)
@@ -147,7 +148,7 @@ class LocalDriver:
         self.table = read_live(root, environment)
         self._flushed_seq = -1
         self._flushed_at = time.monotonic()
-        self._torn = _ends_mid_line(self.log_path)
+        self._torn = ends_mid_line(self.log_path)
 
     @classmethod
     def create(cls, root: Path, environment: str, spec: EnvironmentSpec) -> LocalDriver:

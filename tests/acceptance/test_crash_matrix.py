@@ -9,11 +9,10 @@ run in the test's own process: the killed apply is a real one, and only the file
   serving table, the webhook platform's models and policies, the gitops serving table and every rendered
   manifest, byte for byte) equal what an uninterrupted apply leaves; REPORT.md matches the state; no journal
   and no lock are left;
-- never repeat a finished step: the local driver's operation log and the webhook platform (which counts
-  every POST by idempotency key) show each key at most once, plus once more per killed run that left it
-  started but unfinished; the operations the target acted on are exactly the uninterrupted run's, in the same
-  order, under the same keys. (The gitops driver keeps no key log: its evidence is the byte-identical
-  rendering.)
+- never repeat a finished step: the local driver's operation log, the gitops driver's render log and the
+  webhook platform (which counts every POST by idempotency key) show each key at most once, plus once more per
+  killed run that left it started but unfinished; the operations the target acted on are exactly the
+  uninterrupted run's, in the same order, under the same keys.
 
 All along, a reader thread polls state.json and the serving table every millisecond: every read parses
 as a whole document, and it sees the state change while the apply runs.
@@ -85,8 +84,6 @@ class Lab:
         assert report_is_current(repo) == []
         assert temporaries(repo) == []
         assert watch.torn == [] and watch.reads > 0
-        if self.target.driver == "gitops":
-            return
         assert self.target.executed(repo) == self.keys
         sent = self.target.sent(repo)
         for run_ in killed:

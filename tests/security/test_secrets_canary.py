@@ -152,35 +152,41 @@ def cli_runner(canary: Canary, cli: Callable[..., Result]) -> Callable[..., Resu
     return run
 
 
+#: every export kind and flavour, with and without the mounted-secrets directory
+EXPORTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("prometheus", ()), ("alertmanager", ()), ("alertmanager", ("--secrets-dir", "/run/s")),
+    ("kubernetes", ("--flavor", "argo-rollouts")), ("kubernetes", ("--flavor", "kserve")))
+
+
 def test_secrets_reach_only_the_receivers(canary: Canary, cli: Callable[..., Result], tmp_path: Path,
                                           caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.DEBUG)
     start = time.time()
     run = cli_runner(canary, cli)
-    for fmt in ("text", "json", "github"):
-        run("validate", "--format", fmt)
-    for fmt in ("text", "json", "markdown"):
-        run("plan", "--format", fmt)
-    plan = tmp_path / "plans" / "all.json"
-    run("plan", "--out", plan)
-    run("apply", plan)
-    run("status", "--format", "json")
-    run("history", "sentiment", "--env", "staging")
-    run("report")
-    run("capacity", "--env", "production", codes=(0, 1))
-    run("assess")
-    for env in ("staging", "production"):
-        for kind, extra in (("prometheus", ()), ("alertmanager", ()), ("alertmanager", ("--secrets-dir", "/run/s")),
-                            ("kubernetes", ("--flavor", "argo-rollouts")), ("kubernetes", ("--flavor", "kserve"))):
-            run("export", kind, "--env", env, *extra)
-            run("export", kind, "--env", env, *extra, "--out", tmp_path / "exports" / env / kind / "-".join(extra))
-    metrics = bad_hour(tmp_path / "bad-hour.json")
-    for fmt in ("text", "json"):
-        run("monitor", "--env", "production", "--metrics", metrics, "--dry-run", "--format", fmt)
-    sent = run("monitor", "--env", "production", "--metrics", metrics)
-    assert "failed" not in sent.out.splitlines()[-1], sent.out
-    monkeypatch.setenv("MODELOPS_NOW", "2026-11-25T16:30:00Z")  # past every repeat interval: notified again
-    run("monitor", "--env", "production", "--metrics", metrics)
+    with Tapping() as tap:  # every write, also to files gone by the end (the journal, temporary files)
+        for fmt in ("text", "json", "github"):
+            run("validate", "--format", fmt)
+        for fmt in ("text", "json", "markdown"):
+            run("plan", "--format", fmt)
+        plan = tmp_path / "plans" / "all.json"
+        run("plan", "--out", plan)
+        run("apply", plan)
+        run("status", "--format", "json")
+        run("history", "sentiment", "--env", "staging")
+        run("report")
+        run("capacity", "--env", "production", codes=(0, 1))
+        run("assess")
+        for env in ("staging", "production"):
+            for kind, extra in EXPORTS:
+                run("export", kind, "--env", env, *extra)
+                run("export", kind, "--env", env, *extra, "--out", tmp_path / "exports" / env / kind / "-".join(extra))
+        metrics = bad_hour(tmp_path / "bad-hour.json")
+        for fmt in ("text", "json"):
+            run("monitor", "--env", "production", "--metrics", metrics, "--dry-run", "--format", fmt)
+        sent = run("monitor", "--env", "production", "--metrics", metrics)
+        assert "failed" not in sent.out.splitlines()[-1], sent.out
+        monkeypatch.setenv("MODELOPS_NOW", "2026-11-25T16:30:00Z")  # past every repeat interval: notified again
+        run("monitor", "--env", "production", "--metrics", metrics)
 
     # the secrets did reach the receivers, and only there
     paths = {request.path for request, _ in canary.receiver.log}
@@ -194,6 +200,9 @@ def test_secrets_reach_only_the_receivers(canary: Canary, cli: Callable[..., Res
 
     scanned = assert_nothing_leaked(canary, caplog, start, canary.repo, tmp_path, Path(tempfile.gettempdir()))
     assert scanned > 50  # the state, journal-free state, reports, exports, plan, cache, driver tables...
+    assert not tap.leaks(canary.markers), tap.leaks(canary.markers)
+    tapped = set(tap.writes)  # the tap saw the writes whose files are gone: the apply's journal, temporary files
+    assert any(p.endswith("/state.journal") for p in tapped) and any(".tmp-" in p for p in tapped), tapped
     state = json.loads((canary.repo / "environments/production/state.json").read_text())
     assert state["monitor"]["deliveries"] and state["serial"] >= 1
 
@@ -411,8 +420,11 @@ class _TeeHandle(WrappedHandle):
 
 @dataclass
 class Tapping:
-    monkeypatch: pytest.MonkeyPatch
+    """Taps every write inside a `with` block; its own patches only are undone at the end (not the test's
+    `monkeypatch`, which holds the canary's environment)."""
+
     tap: Tap = field(default_factory=Tap)
+    patches: pytest.MonkeyPatch = field(default_factory=pytest.MonkeyPatch)
 
     def __enter__(self) -> Tap:
         """Every engine write goes through `Path.open` (`write_text` too) or `os.fdopen` (journal, new files)."""
@@ -427,12 +439,12 @@ class Tapping:
             handle = real_fdopen(fd, mode, *args, **kwargs)
             return _TeeHandle(handle, path, self.tap) if WRITE_MODES & set(mode) else handle
 
-        self.monkeypatch.setattr(Path, "open", open_)
-        self.monkeypatch.setattr(os, "fdopen", fdopen)
+        self.patches.setattr(Path, "open", open_)
+        self.patches.setattr(os, "fdopen", fdopen)
         return self.tap
 
     def __exit__(self, *exc: object) -> None:
-        self.monkeypatch.undo()
+        self.patches.undo()
 
 
 def on_gitops(repo: Path, env: str) -> None:
@@ -477,7 +489,7 @@ def test_the_other_commands_and_a_killed_apply_leak_nothing(
     run = cli_runner(canary, cli)
     embedder = "environments/staging/models/embedder.yaml"
     try:
-        with Tapping(monkeypatch) as tap:
+        with Tapping() as tap:
             run("schema")
             run("schema", "EscalationPolicy")
             canary.outputs.append(cli("--repo", tmp_path / "fresh", "init").output)
@@ -513,13 +525,13 @@ def test_the_other_commands_and_a_killed_apply_leak_nothing(
     assert any("/rendered/" in p for p in tapped) and any("/locks/" in p for p in tapped), tapped
 
 
-def test_the_tap_sees_a_leak_into_a_file_that_is_gone(canary: Canary, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_tap_sees_a_leak_into_a_file_that_is_gone(canary: Canary) -> None:
     """The tap is not vacuous: a marker written through `Path.write_text` and through `os.fdopen` (as the
     journal is) is seen after both files were removed."""
     marker = canary.markers["SMTP_PASSWORD"]
     written, appended = canary.repo / ".modelops/written", canary.repo / ".modelops/appended"
     written.parent.mkdir(parents=True, exist_ok=True)
-    with Tapping(monkeypatch) as tap:
+    with Tapping() as tap:
         written.write_text(f"password={marker}\n")
         with os.fdopen(os.open(appended, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a") as handle:
             handle.write(marker)

@@ -19,7 +19,7 @@ from engine.config.documents import Document
 from engine.config.loader import SourceDocument, resolve_plain
 from engine.config.repo import Sources, placement
 from engine.config.spec import API_VERSION, DOCUMENTS
-from engine.config.spec.policies import CLOCK_PATTERN, CRON_PATTERN, EMAIL_PATTERN, LABEL_PATTERN
+from engine.config.spec.policies import CLOCK_PATTERN, EMAIL_PATTERN, LABEL_PATTERN
 from engine.config.spec.types import HTTP_URL_PATTERN, LABEL_KEY_PATTERN, NAME_PATTERN, URL_TEMPLATE_PATTERN, parse_name
 from engine.diagnostics import clip, did_you_mean, pointer, suggestion
 from engine.scalars import ScalarError
@@ -142,7 +142,7 @@ def _home(kind: str) -> str:
 # -- pydantic errors to diagnostics -----------------------------------------------------------------
 
 _CUSTOM_CODES = {"duration": "MO106", "size": "MO107", "cpu": "MO107", "semver": "MO108",
-                 "secret": "MO109", "name": "MO111", "null_value": "MO104"}
+                 "secret": "MO109", "name": "MO111", "cron": "MO105", "null_value": "MO104"}
 _TYPE_NAMES = {
     "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
     "bool_type": "true or false", "dict_type": "a mapping", "model_type": "a mapping",
@@ -153,7 +153,6 @@ _PATTERNS = {
     URL_TEMPLATE_PATTERN: "an http(s) URL",
     CLOCK_PATTERN: "a time of day as HH:MM",
     EMAIL_PATTERN: "an e-mail address",
-    CRON_PATTERN: 'a five-field cron expression such as "0 8 * * 1-5"',
     LABEL_PATTERN: "a label name (letters, digits and _, not starting with a digit)",
     LABEL_KEY_PATTERN: "a label key such as team or example.com/tier",
     r"^[0-9a-f]{64}$": "64 lowercase hexadecimal digits",

@@ -11,6 +11,7 @@ from engine.catalog import MetricName
 from engine.config.spec.model import exactly_one
 from engine.config.spec.types import (
     HTTP_URL_PATTERN,
+    CronField,
     DurationField,
     Int,
     Measure,
@@ -244,14 +245,12 @@ class Behavior(Spec):
     scale_down: ScaleRules | None = described("Scale-down behaviour.", default=None)
 
 
-CRON_PATTERN = r"^(\S+\s+){4}\S+$"
-
-
 class Schedule(Spec):
     """A scheduled floor (KEDA cron): at least `minReplicas` from `cron` for `duration`."""
 
-    cron: str = described("Five-field cron expression of the start.", pattern=CRON_PATTERN,
-                          examples=["0 8 * * 1-5"])
+    cron: CronField = described("Five-field cron expression of the start: minute (0-59), hour (0-23), day of "
+                                "month (1-31), month (1-12 or JAN-DEC), day of week (0-7 or SUN-SAT; 0 and 7 are "
+                                "Sunday); each *, a value, a range a-b, a step /n or a list of those.")
     duration: DurationField = described("How long the floor holds.", default=Duration(36_000_000))
     min_replicas: Int = described("Replica floor during the window.", ge=0)
     timezone: TimeZone = described("IANA time zone of the cron expression.", default="UTC")

@@ -31,7 +31,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from engine.diagnostics import clip
-from engine.scalars import ScalarError, cpu, duration, semver, size
+from engine.scalars import ScalarError, cpu, cron, duration, semver, size
 from engine.scalars import secretref as secret
 from engine.scalars.cpu import Cpu
 from engine.scalars.duration import Duration
@@ -125,6 +125,19 @@ TemplateField = Annotated[
     Template,
     *_scalar("secret", secret.parse_template,
              {"type": "string", "format": "text-with-secret-refs", "examples": ["Bearer ${env:MODEL_TOKEN}"]}),
+]
+
+
+def _cron_text(value: Any) -> str:
+    # kept as the text the user wrote: exports hand it on to KEDA as it is
+    return cron.parse_cron(value).text
+
+
+CronField = Annotated[
+    str,
+    PlainValidator(_checked("cron", _cron_text)),
+    WithJsonSchema({"type": "string", "format": "cron", "pattern": cron.PATTERN,
+                    "examples": ["0 8 * * 1-5", "30 6 * * MON-FRI"]}),
 ]
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"

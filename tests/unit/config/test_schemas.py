@@ -20,6 +20,7 @@ from engine.config.spec.environment import parse_url_or_secret
 from engine.config.spec.types import parse_measure, parse_name, parse_timestamp, parse_timezone
 from engine.scalars import ScalarError
 from engine.scalars.cpu import parse_cpu
+from engine.scalars.cron import parse_cron
 from engine.scalars.duration import parse_duration
 from engine.scalars.secretref import parse_secret_ref
 from engine.scalars.semver import parse_semver
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[3]
 FORMATS = FormatChecker(formats=())
 for _name, _parse in {"duration": parse_duration, "size": parse_size, "cpu": parse_cpu, "semver": parse_semver,
                       "secret-ref": parse_secret_ref, "dns-label": parse_name, "date-time": parse_timestamp,
-                      "timezone": parse_timezone}.items():
+                      "timezone": parse_timezone, "cron": parse_cron}.items():
     FORMATS.checks(_name, raises=ScalarError)(_parse)
 
 
@@ -155,3 +156,35 @@ def test_format_helpers_reject_what_patterns_cannot() -> None:
         parse_url_or_secret("https://user:pass@prometheus:9090")
     with pytest.raises(ScalarError):
         parse_measure(True)
+
+
+CRONS = ["0 8 * * 1-5", "*/15 9-17 * JAN-MAR MON,wed,Fri", "0 0 1,15 * 0", "59 23 31 12 7", "5/15 * * * *",
+         "0 8 * * SUN-SAT", "00 08 01 01 00", "0\t8 * * *", "0  8 * * *",
+         "60 8 * * *", "0 24 * * *", "0 8 0 * *", "0 8 32 * *", "0 8 * 0 *", "0 8 * 13 *", "0 8 * * 8",
+         "0 8 * * 1-5 2026", "0 8 * *", "*/0 * * * *", "*/60 * * * *", "0 */24 * * *", "0 8 * */13 *",
+         "1,,2 * * * *", "1- * * * *", "-1 * * * *", "x 8 * * *", "0 8 * JANUARY *", "0 8 * * MON-", "007 8 * * *",
+         "0 8 ? * *", "@daily", "0 8 * * ſun", "0 8 * * １", "0\u00a08 * * *", "0 8 * * *\n"]
+
+
+@pytest.mark.parametrize("text", CRONS)
+def test_the_cron_pattern_checks_every_field_range_as_the_parser_does(text: str) -> None:
+    # the pattern alone (what an editor without format checks enforces) agrees with parse_cron on everything
+    # but a range that goes backwards, which only `format: cron` (the parser) refuses
+    schema = schema_for("ScalingPolicy")["$defs"]["Schedule"]["properties"]["cron"]
+    by_pattern = Draft202012Validator({"type": "string", "pattern": schema["pattern"].replace("$", r"\Z")}).is_valid(
+        text)
+    try:
+        parse_cron(text)
+        by_parser = True
+    except ScalarError:
+        by_parser = False
+    assert (by_pattern, schema["format"]) == (by_parser, "cron")
+
+
+@pytest.mark.parametrize("text", ["5-1 * * * *", "0 8 * DEC-JAN *", "0 8 * * FRI-MON"])
+def test_a_backwards_cron_range_is_refused_by_the_format_the_pattern_cannot_express(text: str) -> None:
+    schema = schema_for("ScalingPolicy")["$defs"]["Schedule"]["properties"]["cron"]
+    assert Draft202012Validator({"type": "string", "pattern": schema["pattern"]}).is_valid(text)
+    assert not Draft202012Validator(schema, format_checker=FORMATS).is_valid(text)
+    with pytest.raises(ScalarError, match="goes backwards"):
+        parse_cron(text)

@@ -6,6 +6,7 @@ import pytest
 
 from engine.scalars import ScalarError, duration
 from engine.scalars.cpu import parse_cpu
+from engine.scalars.cron import parse_cron
 from engine.scalars.duration import Duration, parse_duration
 from engine.scalars.secretref import SecretRef, parse_secret_ref
 from engine.scalars.semver import parse_semver
@@ -140,3 +141,41 @@ def test_secret_literals_are_refused_without_echoing_them(value: str, message: s
     suggested = re.search(r'write "(.*?)"', message)
     if suggested and "NAME" not in suggested[1]:
         assert parse_secret_ref(suggested[1])  # the suggestion is itself valid
+
+
+@pytest.mark.parametrize(("text", "hours", "weekdays"), [
+    ("0 8 * * 1-5", {8}, {1, 2, 3, 4, 5}),
+    ("30 9-17/4 * * MON,wed,Fri", {9, 13, 17}, {1, 3, 5}),
+    ("0 6,18 * JAN-MAR 7", {6, 18}, {0}),  # 7 is Sunday, as 0 is
+    ("*/30 */12 1 * SUN-SAT", {0, 12}, {0, 1, 2, 3, 4, 5, 6}),
+])
+def test_cron_expressions_parse_into_the_values_they_select(text: str, hours: set[int], weekdays: set[int]) -> None:
+    parsed = parse_cron(text)
+    assert (str(parsed), parsed.hours, parsed.weekdays) == (text, hours, weekdays)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("61 8 * * 1-5", 'invalid cron expression "61 8 * * 1-5": minute 61 is out of range 0-59'),
+    ("0 24 * * *", "hour 24 is out of range 0-23"),
+    ("0 8 0 * *", "day of month 0 is out of range 1-31"),
+    ("0 8 * 13 *", "month 13 is out of range 1-12 or JAN-DEC"),
+    ("0 8 * * 8", "day of week 8 is out of range 0-7 or SUN-SAT"),
+    ("0 8-30 * * *", "hour 30 is out of range 0-23"),
+    ("0 8,9,25 * * *", "hour 25 is out of range 0-23"),
+    ("0 8 * JANUARY *", 'month: "JANUARY" is not a number or a name (expected 1-12 or JAN-DEC, *, a list a,b, '
+                        "a range a-b or a step /n)"),
+    ("x 8 * * *", 'minute: "x" is not a number (expected 0-59'),
+    ("0 8 * * MON-", "day of week: a value is missing"),
+    ("1,,2 * * * *", "minute: a value is missing"),
+    ("5-1 * * * *", 'minute range "5-1" goes backwards: write the smaller value first'),
+    ("*/0 * * * *", 'minute step "/0" must be a number from 1 to 59'),
+    ("0 */24 * * *", 'hour step "/24" must be a number from 1 to 23'),
+    ("0 8 * *", 'cron expression "0 8 * *" has 4 fields; expected 5 (minute, hour, day of month, month, day of '
+                'week), such as "0 8 * * 1-5"'),
+    ("0 8 * * 1-5 2026", "has 6 fields; expected 5"),
+    ("0 8 * * ſun", 'day of week: "ſun" is not a number or a name'),  # "ſ".upper() is "S": names are ASCII
+    (8, "expected a cron expression such as \"0 8 * * 1-5\", got int"),
+])
+def test_cron_errors_name_the_field_and_its_range(text: object, message: str) -> None:
+    with pytest.raises(ScalarError, match=re.escape(message)):
+        parse_cron(text)

@@ -147,3 +147,18 @@ def test_a_threshold_that_is_neither_is_mo106_without_that_hint(repo: Path) -> N
 def test_the_unquote_hint_is_given_only_for_a_quoted_number(repo: Path, port: str, hint: str | None) -> None:
     edit(repo, SENTIMENT, "port: 8000", f"port: {port}")
     assert [(h[0], h[3]) for h in hints(repo)] == [("MO104", hint)]
+
+
+GPU = "policies/scaling/gpu-standard.yaml"
+
+
+@pytest.mark.parametrize(("cron", "message"), [
+    ("'61 8 * * 1-5'", 'invalid cron expression "61 8 * * 1-5": minute 61 is out of range 0-59'),
+    ("'0 8 * * MON-SUN'", 'invalid cron expression "0 8 * * MON-SUN": day of week range "MON-SUN" goes backwards: '
+                          "write the smaller value first"),
+    ("'0 8 * *'", 'cron expression "0 8 * *" has 4 fields; expected 5 (minute, hour, day of month, month, day of '
+                  'week), such as "0 8 * * 1-5"'),
+])
+def test_a_cron_field_out_of_range_is_mo105_at_the_schedule(repo: Path, cron: str, message: str) -> None:
+    edit(repo, GPU, '{cron: "0 8 * * 1-5"', f"{{cron: {cron}")
+    assert errors(repo) == [("MO105", GPU, 14, "/spec/schedule/0/cron", message)]

@@ -90,7 +90,8 @@ def _switch(state: ModelState, new: SlotName, now: datetime) -> ModelState:
     slots = dict(state.slots)
     if old is not None and old != new and old in slots:
         slots[old] = slots[old].model_copy(update={"status": "warm"})
-    slots[new] = slots[new].model_copy(update={"status": "active", "since": iso(now)})
+    # a slot serving again (a fast rollback to the warm one) is no longer kept for rollback: no warm window
+    slots[new] = slots[new].model_copy(update={"status": "active", "since": iso(now), "warm_until": None})
     target = slots[new]
     reason = f"{rollout.kind} to {target.version}" if rollout is not None else "switch"
     switch = Switch(at=iso(now), from_slot=old if old != new else None, to_slot=new, from_version=state.version,

@@ -38,6 +38,8 @@ def test_fast_rollback_switches_back_and_rewrites_the_yaml(upgraded: Path, cli: 
     assert after == before.replace("1.5.0", "1.4.2")  # every other byte, comments included, unchanged
     recorded = model(upgraded, "staging")
     assert recorded["version"] == "1.4.2" and recorded["active_slot"] == "blue"
+    assert recorded["slots"]["blue"]["status"] == "active"
+    assert recorded["slots"]["blue"]["warm_until"] is None  # serving again: its warm window is over
     assert recorded["desired_rejected"]["version"] == "1.5.0"
     assert recorded["switches"][-1]["from_version"] == "1.5.0"
     plan = cli("--repo", upgraded, "plan", "--env", "staging", "--detailed-exitcode")

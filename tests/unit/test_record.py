@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from engine import record
 from engine.plan import Action, ActionKind, Step
-from engine.state.format import HISTORY_LIMIT, ModelState
+from engine.state.format import HISTORY_LIMIT, ModelState, Slot
+from engine.strategies import traffic
+from engine.timeutil import iso
 
 T0 = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
@@ -27,3 +29,16 @@ def test_history_keeps_the_newest_attempts_only() -> None:
     assert [a.version for a in state.history] == [f"1.{i}.0" for i in range(5, HISTORY_LIMIT + 5)]
     assert [a.id for a in state.history] == list(range(6, HISTORY_LIMIT + 6))  # ids keep counting
     assert state.history[-1].outcome == "Promoted" and state.phase == "Healthy"
+
+
+def test_a_warm_slot_that_serves_again_has_no_warm_window() -> None:
+    # after a fast rollback: blue (1.4.2) was kept warm until T0 + 10m, and traffic switches back to it
+    warm = Slot(version="1.4.2", revision="sha256:a", status="warm", since=iso(T0),
+                warm_until=iso(T0 + timedelta(minutes=10)))
+    active = Slot(version="1.5.0", revision="sha256:b", status="active", since=iso(T0))
+    state = ModelState(version="1.5.0", revision="sha256:b", active_slot="green", slots={"blue": warm, "green": active},
+                       traffic={"green": 100})
+    back = record.step_done(state, 0, traffic({"blue": 100, "green": 0}, switch=True), T0 + timedelta(minutes=1))
+    assert back.active_slot == "blue" and back.version == "1.4.2"
+    assert back.slots["blue"].status == "active" and back.slots["blue"].warm_until is None
+    assert back.slots["green"].status == "warm"  # the left slot's window is set by the bake that follows

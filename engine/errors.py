@@ -13,6 +13,7 @@ EXIT_CHANGES = 2
 EXIT_CONFLICT = 3
 EXIT_USAGE = 64
 EXIT_INTERNAL = 70
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process the signal ended
 
 
 class EngineError(Exception):
@@ -36,3 +37,12 @@ class UsageError(EngineError):
     """The command line itself is wrong (bad flag combination, unknown environment)."""
 
     exit_code = EXIT_USAGE
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (a CI cancel, `timeout`): raised by the handler the CLI installs, so the command unwinds
+    through every `finally` (the lock is released, the journal kept for the next apply to resume) instead of
+    dying where the signal landed. A BaseException, like KeyboardInterrupt, so that no `except Exception`
+    takes it for a failed step."""
+
+    exit_code = EXIT_TERMINATED

@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from engine import __version__
-from engine.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, EngineError
+from engine.cli.terminate import raise_on_sigterm
+from engine.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, EngineError, Terminated
 
 #: name -> (module, one-line help). The help lives here so listing commands imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     _crash_dir.clear()
+    restore = raise_on_sigterm()  # SIGTERM unwinds like Ctrl-C: locks released, the journal kept
     try:
         result = cli.main(args=argv, prog_name="modelops", standalone_mode=False)
     except click.exceptions.UsageError as exc:
@@ -129,8 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
+    except Terminated as exc:
+        click.echo("terminated; the next apply resumes from the journal", err=True)
+        return exc.exit_code
     except Exception as exc:
         return _internal_error(exc, debug)
+    finally:
+        restore()
     return result if isinstance(result, int) else EXIT_OK
 
 

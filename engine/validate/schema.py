@@ -28,11 +28,24 @@ from engine.validate.findings import Findings
 Scope = tuple[str, str | None]  # (kind, environment)
 
 
+@dataclass(frozen=True)
+class Partial:
+    """A document of a known kind that failed its schema: its YAML as read, and the JSON pointers of its errors.
+
+    The semantic layer still checks its references and orderings on the raw data, away from those errors."""
+
+    kind: str
+    environment: str | None  # the naming scope, as for `Document`
+    source: SourceDocument
+    errors: frozenset[str]
+
+
 @dataclass
 class SchemaResult:
     """Documents that passed, and what is known about the ones that did not (to avoid cascades)."""
 
     documents: list[Document] = field(default_factory=list)
+    partial: list[Partial] = field(default_factory=list)
     broken_names: set[tuple[str, str | None, str]] = field(default_factory=set)
     uncertain: set[Scope] = field(default_factory=set)
     #: Environment directories that hold an environment.yaml, whatever name (if any) it declares.
@@ -81,7 +94,7 @@ def _check(raw: SourceDocument, kinds: tuple[str, ...], environment: str | None,
     try:
         body = DOCUMENTS[kind].model_validate(raw.data, context={"nulls": raw.nulls})
     except ValidationError as exc:
-        _report(raw, DOCUMENTS[kind], exc, findings)
+        result.partial.append(Partial(kind, environment, raw, _report(raw, DOCUMENTS[kind], exc, findings)))
         name = raw.data.get("metadata", {}).get("name") if isinstance(raw.data.get("metadata"), dict) else None
         if isinstance(name, str):
             result.broken_names.add((kind, environment, name))
@@ -164,7 +177,8 @@ _PATTERNS = {
 }
 
 
-def _report(raw: SourceDocument, model: type[BaseModel], exc: ValidationError, findings: Findings) -> None:
+def _report(raw: SourceDocument, model: type[BaseModel], exc: ValidationError, findings: Findings) -> frozenset[str]:
+    """Report each error once per location; the locations (JSON pointers) are returned."""
     seen: set[str] = set()
     for err in exc.errors(include_url=False):
         parts, at_key = _data_path(raw.data, err)
@@ -175,6 +189,7 @@ def _report(raw: SourceDocument, model: type[BaseModel], exc: ValidationError, f
         code, message, hint = _measure(err, raw.data, parts) if err["type"] == "measure" else _describe(err, model,
                                                                                                           parts)
         findings.error(code, message, raw, ptr, at_key=at_key, hint=hint, sensitive=code == "MO109")
+    return frozenset(seen)
 
 
 def _data_path(data: Any, err: Any) -> tuple[list[str | int], bool]:

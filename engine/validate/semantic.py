@@ -1,7 +1,9 @@
 """Layer 3: meaning across documents: references, uniqueness, orderings, cycles, consistency.
 
-Runs over documents that passed their schema. References to documents that failed to load or validate
-are not reported again (the first error is the one to fix).
+Runs over documents that passed their schema, and (references, canary weights and replica bounds only) over
+the YAML of documents that did not, away from their schema errors: fixing a schema error must not reveal a
+second round of errors that were there all along. References to documents that failed to load or validate
+are not reported (the first error is the one to fix).
 """
 
 from __future__ import annotations
@@ -9,16 +11,18 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from engine.catalog import METRICS
 from engine.config.documents import Document
+from engine.config.loader import SourceDocument
 from engine.config.spec.policies import AlertRule, Thresholds
 from engine.config.spec.types import valid_name
 from engine.diagnostics import pointer, suggestion
 from engine.scalars.duration import Duration
 from engine.validate.findings import Findings
 from engine.validate.promql import promql_problem
-from engine.validate.schema import SchemaResult
+from engine.validate.schema import Partial, SchemaResult
 
 
 class Index:
@@ -65,19 +69,21 @@ def check_semantics(result: SchemaResult, findings: Findings) -> None:
         _scaling_policy(policy, findings)
     for guardrail in index.all("Guardrail"):
         for i, env_name in enumerate(guardrail.spec.match.environments):
-            refs.check(guardrail, pointer("spec", "match", "environments", i), "Environment", env_name, None)
+            refs.check(guardrail.source, pointer("spec", "match", "environments", i), "Environment", env_name, None)
+    for partial in result.partial:
+        _partial(partial, refs, findings)
 
 
 class _References:
     def __init__(self, index: Index, result: SchemaResult, findings: Findings) -> None:
         self.index, self.result, self.findings = index, result, findings
 
-    def check(self, doc: Document, ptr: str, kind: str, name: str, environment: str | None) -> bool:
+    def check(self, source: SourceDocument, ptr: str, kind: str, name: str, environment: str | None) -> bool:
         if self.index.first(kind, environment, name) is not None or self.result.may_exist(kind, environment, name):
             return True
         known = self.index.names(kind, environment)
         where = f" in environment {environment}" if environment and kind == "Model" else ""
-        self.findings.error("MO201", f'unknown {kind} "{name}"{where}' + suggestion(name, known), doc.source, ptr,
+        self.findings.error("MO201", f'unknown {kind} "{name}"{where}' + suggestion(name, known), source, ptr,
                             hint=f"known: {', '.join(known)}" if known else _defined_where(kind))
         return False
 
@@ -87,11 +93,11 @@ def _defined_where(kind: str) -> str:
     return f"no {kind} is defined; add one in {homes.get(kind, 'policies/')}"
 
 
-def local(doc: Document, ptr: str, what: str, name: str, known: Iterable[str], findings: Findings) -> None:
+def local(source: SourceDocument, ptr: str, what: str, name: str, known: Iterable[str], findings: Findings) -> None:
     """A reference to something defined inside the same document (a test, an analysis, a channel)."""
     names = sorted(known)
     if name not in names:
-        findings.error("MO201", f'unknown {what} "{name}"' + suggestion(name, names), doc.source, ptr,
+        findings.error("MO201", f'unknown {what} "{name}"' + suggestion(name, names), source, ptr,
                        hint=f"defined here: {', '.join(names)}" if names else f"this document defines no {what}s")
 
 
@@ -116,7 +122,7 @@ def _environment(env: Document, refs: _References, findings: Findings) -> None:
         if spec.promotes_from == env.name:
             findings.error("MO208", f'environment "{env.name}" promotes from itself', env.source, "/spec/promotesFrom")
         else:
-            refs.check(env, "/spec/promotesFrom", "Environment", spec.promotes_from, None)
+            refs.check(env.source, "/spec/promotesFrom", "Environment", spec.promotes_from, None)
     for i, window in enumerate(spec.freeze):
         if window.to <= window.from_:
             findings.error("MO207", f"freeze window ends ({window.to.isoformat()}) before it starts "
@@ -200,11 +206,11 @@ def _orphan_models(index: Index, result: SchemaResult, findings: Findings) -> No
 def _model(model: Document, refs: _References, findings: Findings) -> None:
     spec = model.spec
     if spec.scaling is not None:
-        refs.check(model, "/spec/scaling", "ScalingPolicy", spec.scaling, None)
+        refs.check(model.source, "/spec/scaling", "ScalingPolicy", spec.scaling, None)
     for i, name in enumerate(spec.alerts):
-        refs.check(model, pointer("spec", "alerts", i), "AlertPolicy", name, None)
+        refs.check(model.source, pointer("spec", "alerts", i), "AlertPolicy", name, None)
     if spec.escalation is not None:
-        refs.check(model, "/spec/escalation", "EscalationPolicy", spec.escalation, None)
+        refs.check(model.source, "/spec/escalation", "EscalationPolicy", spec.escalation, None)
     _unique_tests(model, findings)
     for name, analysis in spec.analysis.items():
         if analysis.query is not None:
@@ -278,29 +284,33 @@ def _strategy_refs(model: Document, findings: Findings) -> None:
     block = getattr(spec.strategy, {"blueGreen": "blue_green"}.get(name, name))
     base = ("spec", "strategy", name)
     for i, test in enumerate(block.preview_tests):
-        local(model, pointer(*base, "previewTests", i), "test", test, tests, findings)
+        local(model.source, pointer(*base, "previewTests", i), "test", test, tests, findings)
     for field_name in ("prePromotionAnalysis", "postPromotionAnalysis"):
         attr = {"prePromotionAnalysis": "pre_promotion_analysis", "postPromotionAnalysis": "post_promotion_analysis"}
         for i, analysis in enumerate(getattr(block, attr[field_name], [])):
-            local(model, pointer(*base, field_name, i), "analysis", analysis, analyses, findings)
+            local(model.source, pointer(*base, field_name, i), "analysis", analysis, analyses, findings)
     if name == "canary":
         for s, step in enumerate(block.steps):
             names = [step.analysis] if isinstance(step.analysis, str) else step.analysis or []
             for j, analysis in enumerate(names):
                 where = pointer(*base, "steps", s, "analysis") + ("" if isinstance(step.analysis, str) else f"/{j}")
-                local(model, where, "analysis", analysis, analyses, findings)
+                local(model.source, where, "analysis", analysis, analyses, findings)
 
 
 def _canary_weights(model: Document, findings: Findings) -> None:
+    steps = model.spec.strategy.canary.steps
+    _increasing(model.source, [(i, s.set_weight) for i, s in enumerate(steps) if s.set_weight is not None], findings)
+
+
+def _increasing(source: SourceDocument, weights: Iterable[tuple[int, int]], findings: Findings) -> None:
+    """Canary weights (step index, setWeight) only move forward."""
     last = -1
-    for i, step in enumerate(model.spec.strategy.canary.steps):
-        if step.set_weight is None:
-            continue
-        if step.set_weight <= last:
-            findings.error("MO204", f"canary weight {step.set_weight} does not increase on the previous {last}",
-                           model.source, pointer("spec", "strategy", "canary", "steps", i, "setWeight"),
+    for i, weight in weights:
+        if weight <= last:
+            findings.error("MO204", f"canary weight {weight} does not increase on the previous {last}",
+                           source, pointer("spec", "strategy", "canary", "steps", i, "setWeight"),
                            hint="each setWeight must be larger than the one before it (traffic only moves forward)")
-        last = max(last, step.set_weight)
+        last = max(last, weight)
 
 
 # -- Policies ---------------------------------------------------------------------------------------
@@ -357,7 +367,7 @@ def _escalation_policy(policy: Document, findings: Findings) -> None:
     used: set[str] = set()
     for i, route in enumerate(spec.routes):
         for j, channel in enumerate(route.channels):
-            local(policy, pointer("spec", "routes", i, "channels", j), "channel", channel, channels, findings)
+            local(policy.source, pointer("spec", "routes", i, "channels", j), "channel", channel, channels, findings)
             used.add(channel)
         severity = route.match.get("severity")
         if severity is not None and severity not in ("warning", "critical"):
@@ -366,7 +376,7 @@ def _escalation_policy(policy: Document, findings: Findings) -> None:
                            hint="one of: warning, critical")
     for i, rule in enumerate(spec.escalate):
         for j, channel in enumerate(rule.channels):
-            local(policy, pointer("spec", "escalate", i, "channels", j), "channel", channel, channels, findings)
+            local(policy.source, pointer("spec", "escalate", i, "channels", j), "channel", channel, channels, findings)
             used.add(channel)
     for name in channels:
         if name not in used:
@@ -384,10 +394,137 @@ def _escalation_policy(policy: Document, findings: Findings) -> None:
 
 def _scaling_policy(policy: Document, findings: Findings) -> None:
     spec = policy.spec
-    if spec.min_replicas > spec.max_replicas:
-        findings.error("MO205", f"minReplicas ({spec.min_replicas}) is greater than maxReplicas ({spec.max_replicas})",
-                       policy.source, "/spec/minReplicas")
-    for i, window in enumerate(spec.schedule):
-        if window.min_replicas > spec.max_replicas:
-            findings.error("MO205", f"scheduled minReplicas ({window.min_replicas}) is greater than maxReplicas "
-                           f"({spec.max_replicas})", policy.source, pointer("spec", "schedule", i, "minReplicas"))
+    _bounded(policy.source, spec.min_replicas, spec.max_replicas, [(i, w.min_replicas) for i, w in
+                                                                   enumerate(spec.schedule)], findings)
+
+
+def _bounded(source: SourceDocument, least: int | None, most: int, floors: Iterable[tuple[int, int]],
+             findings: Findings) -> None:
+    """minReplicas, and each scheduled floor (schedule index, minReplicas), at most maxReplicas."""
+    if least is not None and least > most:
+        findings.error("MO205", f"minReplicas ({least}) is greater than maxReplicas ({most})", source,
+                       "/spec/minReplicas")
+    for i, floor in floors:
+        if floor > most:
+            findings.error("MO205", f"scheduled minReplicas ({floor}) is greater than maxReplicas ({most})", source,
+                           pointer("spec", "schedule", i, "minReplicas"))
+
+
+# -- Documents with schema errors -------------------------------------------------------------------
+# Their schema errors are reported; references, canary weights and replica bounds are read from the YAML as
+# written. A value with a schema error at it or inside it is not read (it is reported already, and what it
+# would say is nonsense), nor is a list of names that may be incomplete (a test without a name).
+
+
+class _Raw:
+    """The YAML of a document that failed its schema, read only where the schema found nothing wrong."""
+
+    def __init__(self, partial: Partial) -> None:
+        self.source, self.errors = partial.source, partial.errors
+
+    def node(self, *path: str | int) -> Any:
+        """The value at `path` as written (None when missing), whatever errors lie inside it."""
+        node: Any = self.source.data
+        for item in path:
+            if isinstance(node, dict) and isinstance(item, str):
+                node = node.get(item)
+            elif isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node):
+                node = node[item]
+            else:
+                return None
+        return node
+
+    def text(self, *path: str | int) -> str | None:
+        """The string at `path`, or None when it is something else or has a schema error."""
+        value = self.node(*path)
+        return value if isinstance(value, str) and self.clean(pointer(*path)) else None
+
+    def whole(self, *path: str | int) -> int | None:
+        """The whole number at `path` (3.0 counts, as the schema counts it), or None."""
+        value = self.node(*path)
+        if isinstance(value, bool) or not self.clean(pointer(*path)):
+            return None
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            return int(value)
+        return value if isinstance(value, int) else None
+
+    def items(self, *path: str | int) -> list[tuple[int, Any]]:
+        value = self.node(*path)
+        return list(enumerate(value)) if isinstance(value, list) else []
+
+    def clean(self, ptr: str) -> bool:
+        return not any(e == ptr or e.startswith(ptr + "/") for e in self.errors)
+
+
+def _partial(partial: Partial, refs: _References, findings: Findings) -> None:
+    raw = _Raw(partial)
+    if partial.kind == "Model":
+        _raw_model(raw, refs, findings)
+    elif partial.kind == "Environment":
+        name, upstream = raw.text("metadata", "name"), raw.text("spec", "promotesFrom")
+        if upstream is not None and upstream != name:  # promoting from itself is MO208 once the name validates
+            refs.check(raw.source, "/spec/promotesFrom", "Environment", upstream, None)
+    elif partial.kind == "EscalationPolicy":
+        _raw_channels(raw, findings)
+    elif partial.kind == "ScalingPolicy":
+        most = raw.whole("spec", "maxReplicas")
+        if most is not None:
+            floors = [(i, raw.whole("spec", "schedule", i, "minReplicas")) for i, _ in raw.items("spec", "schedule")]
+            _bounded(raw.source, raw.whole("spec", "minReplicas"), most,
+                     [(i, f) for i, f in floors if f is not None], findings)
+    elif partial.kind == "Guardrail":
+        for i, _ in raw.items("spec", "match", "environments"):
+            _raw_ref(raw, refs, ("spec", "match", "environments", i), "Environment")
+
+
+def _raw_ref(raw: _Raw, refs: _References, path: tuple[str | int, ...], kind: str) -> None:
+    name = raw.text(*path)
+    if name is not None:
+        refs.check(raw.source, pointer(*path), kind, name, None)
+
+
+def _raw_model(raw: _Raw, refs: _References, findings: Findings) -> None:
+    _raw_ref(raw, refs, ("spec", "scaling"), "ScalingPolicy")
+    for i, _ in raw.items("spec", "alerts"):
+        _raw_ref(raw, refs, ("spec", "alerts", i), "AlertPolicy")
+    _raw_ref(raw, refs, ("spec", "escalation"), "EscalationPolicy")
+    tests = _names([raw.node("spec", "tests", i, "name") for i, _ in raw.items("spec", "tests")])
+    if not isinstance(raw.node("spec", "tests"), list | None):
+        tests = None  # not a list: what it defines is unknown
+    analysis = raw.node("spec", "analysis")
+    analyses = _names(list(analysis)) if isinstance(analysis, dict) else [] if analysis is None else None
+    for name in ("blueGreen", "canary", "rolling"):
+        base = ("spec", "strategy", name)
+        _raw_local(raw, [(*base, "previewTests", i) for i, _ in raw.items(*base, "previewTests")], "test", tests,
+                   findings)
+        _raw_local(raw, [(*base, f, i) for f in ("prePromotionAnalysis", "postPromotionAnalysis")
+                         for i, _ in raw.items(*base, f)], "analysis", analyses, findings)
+    steps = raw.items("spec", "strategy", "canary", "steps")
+    step_analyses = [("spec", "strategy", "canary", "steps", s, "analysis") for s, _ in steps]
+    listed = [(*p, j) for p in step_analyses for j, _ in raw.items(*p)]
+    _raw_local(raw, [*step_analyses, *listed], "analysis", analyses, findings)
+    weights = [(s, raw.whole("spec", "strategy", "canary", "steps", s, "setWeight")) for s, _ in steps]
+    _increasing(raw.source, [(s, w) for s, w in weights if w is not None], findings)
+
+
+def _names(values: list[Any]) -> list[str] | None:
+    """The names defined, or None when one of them is no string (a reference to it could not be told apart)."""
+    return [v for v in values if isinstance(v, str)] if all(isinstance(v, str) for v in values) else None
+
+
+def _raw_local(raw: _Raw, paths: list[tuple[str | int, ...]], what: str, known: list[str] | None,
+               findings: Findings) -> None:
+    if known is None:
+        return
+    for path in paths:
+        name = raw.text(*path)
+        if name is not None:
+            local(raw.source, pointer(*path), what, name, known, findings)
+
+
+def _raw_channels(raw: _Raw, findings: Findings) -> None:
+    channels = raw.node("spec", "channels")
+    known = _names(list(channels)) if isinstance(channels, dict) else None
+    paths = [(section, i, "channels", j) for section in ("routes", "escalate") for i, _ in raw.items("spec", section)
+             for j, _ in raw.items("spec", section, i, "channels")]
+    _raw_local(raw, [("spec", *p) for p in paths], "channel", known, findings)

@@ -197,3 +197,73 @@ def test_guardrail_selected_by_labels_applies_only_to_models_carrying_them(repo:
     edit(repo, summarizer, "  labels: {team: nlp, tier: bronze}\n", "")
     left = [(p[0], p[1], p[2], p[4].split(":")[0]) for p in found(repo)]
     assert left == [("warning", "MO301", summarizer, 'guardrail "ownership"')]  # only the unlabelled-model warning
+
+
+# -- documents with schema errors still get their references and orderings checked -----------------------------
+
+PROD_SENTIMENT = "environments/production/models/sentiment.yaml"
+
+
+def codes_at(repo: Path) -> list[tuple[str, str | None, str]]:
+    return [(d.code, d.path, d.message) for d in validate_repo(repo).diagnostics]
+
+
+def test_a_canary_weight_over_100_does_not_hide_a_decrease(repo: Path) -> None:
+    edit(repo, FRAUD, "        - setWeight: 10\n", "")
+    edit(repo, FRAUD, "- setWeight: 50\n", "- setWeight: 50\n        - setWeight: 20\n        - setWeight: 120\n")
+    assert codes_at(repo) == [
+        ("MO204", "/spec/strategy/canary/steps/3/setWeight", "canary weight 20 does not increase on the previous 50"),
+        ("MO105", "/spec/strategy/canary/steps/4/setWeight", "must be at most 100 (got 120)"),
+    ]
+
+
+def test_a_bad_duration_does_not_hide_the_strategy_references(repo: Path) -> None:
+    edit(repo, PROD_SENTIMENT, "previewTests: [smoke, eval]", "previewTests: [smok, eval]\n      "
+         "prePromotionAnalysis: [nope]")
+    edit(repo, PROD_SENTIMENT, "postPromotionAnalysis: [slo]", "postPromotionAnalysis: [slos]")
+    edit(repo, PROD_SENTIMENT, "scaleDownDelay: 10m", "scaleDownDelay: 10 minutes")
+    assert [(c, p) for c, p, _ in codes_at(repo)] == [
+        ("MO201", "/spec/strategy/blueGreen/previewTests/0"),
+        ("MO201", "/spec/strategy/blueGreen/prePromotionAnalysis/0"),
+        ("MO106", "/spec/strategy/blueGreen/scaleDownDelay"),
+        ("MO201", "/spec/strategy/blueGreen/postPromotionAnalysis/0"),
+    ]
+
+
+@pytest.mark.parametrize(("rel", "edits", "expected"), [
+    (PROD_SENTIMENT, [("scaling: gpu-standard", "scaling: gpu-standrad"), ("port: 8000", 'port: "8000"')],
+     [("MO104", "/spec/serving/port"), ("MO201", "/spec/scaling")]),
+    ("policies/scaling/cpu-burst.yaml", [("minReplicas: 3", "minReplicas: 50"),
+                                         ("cpuUtilization: 65", "cpuUtilization: 165")],
+     [("MO205", "/spec/minReplicas"), ("MO105", "/spec/targets/cpuUtilization")]),
+    (ONCALL, [("channels: [pager, slack-ml, incidents]", "channels: [pagr, slack-ml, incidents]"),
+              ("repeat: 4h", "repeat: 4 hours")],
+     [("MO201", "/spec/routes/0/channels/0"), ("MO106", "/spec/grouping/repeat")]),
+    ("environments/production/environment.yaml", [("promotesFrom: staging", "promotesFrom: stagign"),
+                                                  ("approval: required", "approval: maybe")],
+     [("MO201", "/spec/promotesFrom"), ("MO105", "/spec/approval")]),
+    ("policies/guardrails/ownership.yaml",
+     [("match: {kinds: [Model]}", "match: {kinds: [Modle], environments: [prod]}")],
+     [("MO105", "/spec/match/kinds/0"), ("MO201", "/spec/match/environments/0")]),
+])
+def test_references_and_orderings_are_checked_beside_schema_errors(repo: Path, rel: str, edits: list[tuple[str, str]],
+                                                                   expected: list[tuple[str, str]]) -> None:
+    for old, new in edits:
+        edit(repo, rel, old, new)
+    assert sorted((c, p) for c, p, _ in codes_at(repo)) == sorted(expected)
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    # a reference with a schema error of its own is reported once, by the schema
+    ("previewTests: [smoke, eval]", "previewTests: [Smoke, eval]",
+     [("MO111", "/spec/strategy/blueGreen/previewTests/0")]),
+    ("scaling: gpu-standard", "scaling: [gpu-standard]", [("MO104", "/spec/scaling")]),
+    # a test without a name could be the one referenced: no "unknown test"
+    ("    - name: smoke\n", "    - nmae: smoke\n", [("MO102", "/spec/tests/0"), ("MO103", "/spec/tests/0/nmae")]),
+    # tests that are no list define nothing known
+    ("  tests:\n", "  tests: {}\n  testz:\n", [("MO103", "/spec/testz"), ("MO104", "/spec/tests")]),
+])
+def test_no_second_or_nonsense_error_beside_a_schema_error(repo: Path, old: str, new: str,
+                                                            expected: list[tuple[str, str]]) -> None:
+    edit(repo, PROD_SENTIMENT, old, new)
+    assert sorted((c, p) for c, p, _ in codes_at(repo)) == expected

@@ -92,7 +92,7 @@ def _check(raw: SourceDocument, kinds: tuple[str, ...], environment: str | None,
     environment_name = environment
     environment = scope(kind, environment)
     try:
-        body = DOCUMENTS[kind].model_validate(raw.data, context={"nulls": raw.nulls})
+        body = DOCUMENTS[kind].model_validate(raw.data, context={"nulls": raw.nulls}, by_alias=True, by_name=False)
     except ValidationError as exc:
         result.partial.append(Partial(kind, environment, raw, _report(raw, DOCUMENTS[kind], exc, findings)))
         name = raw.data.get("metadata", {}).get("name") if isinstance(raw.data.get("metadata"), dict) else None

@@ -162,3 +162,13 @@ GPU = "policies/scaling/gpu-standard.yaml"
 def test_a_cron_field_out_of_range_is_mo105_at_the_schedule(repo: Path, cron: str, message: str) -> None:
     edit(repo, GPU, '{cron: "0 8 * * 1-5"', f"{{cron: {cron}")
     assert errors(repo) == [("MO105", GPU, 14, "/spec/schedule/0/cron", message)]
+
+
+def test_a_key_in_the_python_spelling_is_unknown_as_the_published_schema_says(repo: Path) -> None:
+    """The spec models also accept field names (for the engine's own code); YAML is validated by alias only, so
+    `preview_tests` is the typo the schema (and an editor) calls it, not a silent synonym of previewTests."""
+    edit(repo, "environments/staging/models/sentiment.yaml", "previewTests:", "preview_tests:")
+    [(code, file, line, path, message)] = errors(repo)
+    assert (code, file, path) == ("MO103", "environments/staging/models/sentiment.yaml",
+                                  "/spec/strategy/blueGreen/preview_tests")
+    assert message.endswith('unknown field "preview_tests" (did you mean "previewTests"?)')

@@ -169,6 +169,6 @@ def test_a_key_in_the_python_spelling_is_unknown_as_the_published_schema_says(re
     `preview_tests` is the typo the schema (and an editor) calls it, not a silent synonym of previewTests."""
     edit(repo, "environments/staging/models/sentiment.yaml", "previewTests:", "preview_tests:")
     [(code, file, line, path, message)] = errors(repo)
-    assert (code, file, path) == ("MO103", "environments/staging/models/sentiment.yaml",
-                                  "/spec/strategy/blueGreen/preview_tests")
+    assert (code, file, line, path) == ("MO103", "environments/staging/models/sentiment.yaml", 20,
+                                        "/spec/strategy/blueGreen/preview_tests")
     assert message.endswith('unknown field "preview_tests" (did you mean "previewTests"?)')

@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("Interrupted.", err=True)
         return 130
     except Terminated as exc:
-        click.echo("terminated; the next apply resumes from the journal", err=True)
+        click.echo("Terminated (SIGTERM), locks released; an apply it stopped resumes from its journal on the next "
+                   "apply.", err=True)
         return exc.exit_code
     except Exception as exc:
         return _internal_error(exc, debug)

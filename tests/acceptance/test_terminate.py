@@ -54,7 +54,8 @@ def test_sigterm_releases_the_lock_and_the_next_apply_resumes(tmp_path: Path, cl
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
     assert process.returncode == 143, out + err  # 128 + SIGTERM
-    assert err.strip().splitlines()[-1] == "terminated; the next apply resumes from the journal", err
+    assert err.strip().splitlines()[-1] == (
+        "Terminated (SIGTERM), locks released; an apply it stopped resumes from its journal on the next apply."), err
     assert "Traceback" not in err
     assert not (lab / LOCK).exists()  # released: no stale lock, no `modelops unlock`
     assert started(lab / JOURNAL, "test")  # kept for the next apply

@@ -437,7 +437,24 @@ def cron_end(name: str, schedule: Schedule) -> str:
         raise Refused(f'ScalingPolicy {name}: schedule "{schedule.cron}" for {schedule.duration} runs past midnight, '
                       "which a KEDA cron trigger cannot express", hint="split it into two schedules",
                       at="/spec/scaling")
-    return " ".join([str(end % 60), str(end // 60), *fields[2:]])
+    return " ".join([str(end % 60), str(end // 60), *keda_cron(name, schedule.cron).split()[2:]])
+
+
+def keda_cron(name: str, cron: str) -> str:
+    """The expression as KEDA's cron parser reads it: days of the week 0-6, so cron's 7 for Sunday becomes 0."""
+    fields = cron.split()
+    parts = []
+    for part in fields[4].split(","):
+        if part == "7":
+            part = "0"
+        elif re.fullmatch(r"[0-6]-7", part):
+            part = f"{part[0]}-6,0" if part[0] != "0" else "*"
+        elif "7" in re.split(r"[-/]", part):
+            raise Refused(f'ScalingPolicy {name}: schedule "{cron}" names Sunday as 7 in a range or step ({part}), '
+                          "which a KEDA cron trigger cannot read", hint="write Sunday as 0 (or SUN)",
+                          at="/spec/scaling")
+        parts.append(part)
+    return " ".join([*fields[:4], ",".join(parts)])
 
 
 def _keda_triggers(name: str, view: ModelView, policy: ScalingPolicySpec, env: str,
@@ -456,7 +473,7 @@ def _keda_triggers(name: str, view: ModelView, policy: ScalingPolicySpec, env: s
             triggers.append({"type": resource, "metricType": "Utilization", "metadata": {"value": str(value)}})
     for i, schedule in enumerate(policy.schedule, start=1):
         triggers.append({"type": "cron", "name": f"schedule-{i}", "metadata": {
-            "timezone": schedule.timezone, "start": schedule.cron, "end": cron_end(name, schedule),
+            "timezone": schedule.timezone, "start": keda_cron(name, schedule.cron), "end": cron_end(name, schedule),
             "desiredReplicas": str(schedule.min_replicas)}})
     return triggers
 

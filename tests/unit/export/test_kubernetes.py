@@ -321,6 +321,19 @@ def test_an_hpa_is_refused_for_a_schedule_and_uses_pod_metrics_otherwise(repo: P
                                      "target": {"type": "AverageValue", "averageValue": "8"}}} in hpa["spec"]["metrics"]
 
 
+@pytest.mark.parametrize(("cron", "keda"), [
+    ("0 8 * * 1-5", "0 8 * * 1-5"), ("0 8 * * 7", "0 8 * * 0"), ("0 8 * * 6,7", "0 8 * * 6,0"),
+    ("0 8 * * 5-7", "0 8 * * 5-6,0"), ("0 8 * * 0-7", "0 8 * * *"), ("0 8 * * SAT,SUN", "0 8 * * SAT,SUN"),
+])
+def test_sunday_as_7_becomes_0_for_keda(cron: str, keda: str) -> None:
+    assert k8s.keda_cron("p", cron) == keda
+
+
+def test_sunday_as_7_in_a_step_is_refused_for_keda() -> None:
+    with pytest.raises(k8s.Refused, match=r"names Sunday as 7 in a range or step \(1-7/2\)"):
+        k8s.keda_cron("p", "0 8 * * 1-7/2")
+
+
 def test_cron_end_and_its_limits() -> None:
     schedule = Schedule.model_validate({"cron": "30 9 * * 1-5", "duration": "2h15m", "minReplicas": 3})
     assert k8s.cron_end("p", schedule) == "45 11 * * 1-5"

@@ -9,6 +9,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -141,18 +142,27 @@ def test_ci_workflow_runs_make_test() -> None:
     assert any(s.get("run") == "make test" for s in steps(load(ROOT / ".github/workflows/ci.yml")))
 
 
-def test_ci_runs_where_apt_gives_the_targeted_promtool_and_amtool() -> None:
-    # Debian bookworm ships Prometheus 2.42 and Alertmanager 0.25, the versions the exports target; an Ubuntu
-    # runner's apt ships others. As root in the container nothing needs sudo, and a tool that failed to install
-    # fails the job instead of letting its tests skip.
+def test_ci_runs_the_pinned_python_and_the_targeted_promtool_and_amtool() -> None:
+    # No container image (a tag moves under the same name): Python 3.11, the version the project is checked
+    # against, comes from setup-python pinned like every action; promtool, amtool and prometheus are Debian
+    # bookworm's builds of the releases the exports target (tests/acceptance/test_export_tools.py), each .deb
+    # checked against its SHA-256 before it is unpacked. A tool that failed to install fails the job instead of
+    # letting its tests skip.
     workflow = load(ROOT / ".github/workflows/ci.yml")
     (job,) = workflow["jobs"].values()
-    assert job["container"] == "python:3.11-bookworm"
+    assert "container" not in job and "services" not in job
+    [python] = [s for s in job["steps"] if "setup-python" in s.get("uses", "")]
+    assert str(python["with"]["python-version"]) == "3.11" == str(tomllib.loads(
+        (ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]["python_version"])
     runs = [s["run"] for s in job["steps"] if "run" in s]
-    assert not any("sudo" in run for run in runs)
-    assert runs.index("./scripts/install-test-tools.sh") < runs.index("promtool --version && amtool --version") \
-        < runs.index("make test")
-    assert not any("setup-python" in s.get("uses", "") for s in job["steps"])  # the image's Python 3.11
+    [debs] = [run for run in runs if "dpkg-deb -x" in run]
+    fetched = re.findall(r"^\s*fetch (pool/\S+\.deb) \\\n\s*([0-9a-f]{64}) ([0-9a-f]{40})$", debs, re.M)
+    assert [Path(path).name.split("_")[:2] for path, _, _ in fetched] == [
+        ["prometheus", "2.42.0+ds-5+deb12u1"], ["prometheus-alertmanager", "0.25.0-1+b4"]]
+    assert debs.index("sha256sum --check --strict") < debs.index("dpkg-deb -x") < debs.index("sudo install")
+    assert runs.index(debs) < runs.index("sudo ./scripts/install-test-tools.sh") \
+        < runs.index("promtool --version && amtool --version && shellcheck --version") < runs.index("make test")
+    assert job["runs-on"] == "ubuntu-latest"  # GitHub's Ubuntu runners: passwordless sudo for apt
 
 
 def test_composite_action() -> None:

@@ -1,7 +1,8 @@
 """Supply chain and CI hygiene: every dependency bounded below and above, the installed set consistent (`pip
 check`), every action a workflow or the composite action uses pinned to a full commit SHA (job-level reusable
-workflows and docker actions included), the Node test tools installed from a lockfile with integrity hashes
-and without install scripts, and nothing piped from the network into a shell."""
+workflows and docker actions included) and every container image a job runs in or beside pinned to a digest,
+every download in a workflow checked against a pinned SHA-256, the Node test tools installed from a lockfile with
+integrity hashes and without install scripts, and nothing piped from the network into a shell."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 ACTION = ROOT / "action.yml"
 SHA = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$")
 DOCKER = re.compile(r"^docker://[^@\s]+@sha256:[0-9a-f]{64}$")
+#: a container image named by its digest: a tag (`python:3.11-bookworm`) is moved to new content under one name
+IMAGE = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 LOWER, UPPER = {">=", ">", "~=", "=="}, {"<", "<=", "~=", "=="}
 
 
@@ -91,6 +94,22 @@ def uses(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
             yield from uses(item, f"{where}/{i}")
 
 
+def images(document: Any) -> Iterator[tuple[str, str]]:
+    """Every container image a workflow's jobs run in or beside: `container:` (a string or its `image:`) and each
+    of `services:`."""
+    jobs = document.get("jobs") if isinstance(document, dict) else None
+    for name, job in (jobs if isinstance(jobs, dict) else {}).items():
+        if not isinstance(job, dict):
+            continue
+        named = [("container", job.get("container"))]
+        services = job.get("services")
+        named += [(f"services/{key}", spec) for key, spec in (services if isinstance(services, dict) else {}).items()]
+        for where, spec in named:
+            image = spec.get("image") if isinstance(spec, dict) else spec
+            if image is not None:
+                yield f"/jobs/{name}/{where}", str(image)
+
+
 def unpinned(document: Any) -> list[str]:
     found = []
     for where, ref in uses(document):
@@ -98,6 +117,7 @@ def unpinned(document: Any) -> list[str]:
             continue  # this repository's own action or workflow, at the checked-out commit
         if not (SHA.match(ref) or DOCKER.match(ref)):
             found.append(f"{where}: {ref}")
+    found += [f"{where}: {image}" for where, image in images(document) if not IMAGE.match(image)]
     return found
 
 
@@ -122,11 +142,57 @@ jobs:
       - uses: actions/cache@11bd71901bbe5b1630ceea73d27597364c9af683
       - uses: ./local-action
       - uses: docker://alpine@sha256:0000000000000000000000000000000000000000000000000000000000000000
+  in-a-tagged-image:
+    runs-on: ubuntu-latest
+    container: python:3.11-bookworm
+    services:
+      db:
+        image: postgres:16
+      cache:
+        image: redis@sha256:0000000000000000000000000000000000000000000000000000000000000000
+      matrix:
+        image: ${{ matrix.image }}
+  in-an-image-mapping:
+    runs-on: ubuntu-latest
+    container:
+      image: python
+      options: --user root
+  in-a-latest-image:
+    container: {image: "python@sha256:0123"}
+  in-a-pinned-image:
+    runs-on: ubuntu-latest
+    container:
+      image: python@sha256:0000000000000000000000000000000000000000000000000000000000000000
+    services:
+      db:
+        image: docker.io/library/postgres:16@sha256:0000000000000000000000000000000000000000000000000000000000000000
 """)
     assert unpinned(document) == ["/jobs/reuse: octo/workflows/.github/workflows/build.yml@main",
                                   "/jobs/build/steps/0: actions/checkout@v4",
                                   "/jobs/build/steps/1: actions/setup-python@a26af69",
-                                  "/jobs/build/steps/2: docker://alpine:3.20"]
+                                  "/jobs/build/steps/2: docker://alpine:3.20",
+                                  "/jobs/in-a-tagged-image/container: python:3.11-bookworm",
+                                  "/jobs/in-a-tagged-image/services/db: postgres:16",
+                                  "/jobs/in-a-tagged-image/services/matrix: ${{ matrix.image }}",
+                                  "/jobs/in-an-image-mapping/container: python",
+                                  "/jobs/in-a-latest-image/container: python@sha256:0123"]
+
+
+def test_every_download_in_a_workflow_is_checked_against_a_pinned_sha256() -> None:
+    """A file a CI step fetches (the Debian packages of promtool and amtool) is verified before it is used."""
+    fetching = re.compile(r"\b(curl|wget)\b")
+    for path in WORKFLOWS:
+        for where, script in runs(YAML(typ="safe").load(path.read_text(encoding="utf-8"))):
+            if fetching.search(script):
+                assert re.search(r"sha256sum --check", script), f"{path.name}{where}: a download is not verified"
+                assert re.search(r"\b[0-9a-f]{64}\b", script), f"{path.name}{where}: no SHA-256 is pinned"
+
+
+def runs(document: Any) -> Iterator[tuple[str, str]]:
+    for name, job in document.get("jobs", {}).items():
+        for i, step in enumerate(job.get("steps", [])):
+            if "run" in step:
+                yield f"/jobs/{name}/steps/{i}", str(step["run"])
 
 
 # -- tools the test suite installs ----------------------------------------------------------------------

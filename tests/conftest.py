@@ -18,6 +18,12 @@ from tests.http_support import shut
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_PARTS = ("environments", "policies", "schemas", "examples")
 
+# The tests make commits in throwaway repositories: they must not depend on (or use) the identity of whoever
+# runs them. A fresh CI runner or a new account has none, and git refuses to commit without one.
+for _variable, _value in (("GIT_AUTHOR_NAME", "modelops tests"), ("GIT_AUTHOR_EMAIL", "tests@modelops.invalid"),
+                          ("GIT_COMMITTER_NAME", "modelops tests"), ("GIT_COMMITTER_EMAIL", "tests@modelops.invalid")):
+    os.environ.setdefault(_variable, _value)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite golden files from current output")

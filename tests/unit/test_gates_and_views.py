@@ -109,7 +109,14 @@ def test_a_header_reference_is_resolved_only_when_sent_and_never_shown(workspace
 def test_command_timeouts_are_failures(workspace: Workspace) -> None:
     ctx = context(workspace, "sentiment")
     assert gates._command_test(ctx, ["sleep", "5"], 0.2).summary == "sleep 5 timed out after 0.2s"
-    assert gates._command_test(ctx, ["no-such-binary"], 1).summary == "command not found: no-such-binary"
+    assert gates._command_test(ctx, ["./no-such-binary"], 1).summary == "command not found: ./no-such-binary"
+
+
+def test_a_command_that_cannot_be_run_is_a_failure_that_says_why(workspace: Workspace, tmp_path: Path) -> None:
+    script = tmp_path / "check.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")  # not executable
+    result = gates._command_test(context(workspace, "sentiment"), [str(script)], 1)
+    assert (result.status, result.summary) == ("fail", f"cannot run {script}: Permission denied")
 
 
 def test_verify_refuses_unpinned_and_checks_local_files(workspace: Workspace, tmp_path: Path) -> None:

@@ -187,7 +187,8 @@ def release(root: Path, info: LockInfo) -> None:
 
 
 #: Neither mismatch error repeats the right ID: a guess must not be answered with the lock it failed to break.
-_FIND_THE_ID = "copy the ID from the error that reported the lock, or from `modelops status`, which lists it"
+_FIND_THE_ID = ("copy the ID from the error that reported the lock, or from `modelops status`, which lists it "
+                "(on a configuration that validates; the lock file is .modelops/locks/<env>.json)")
 
 
 def unlock(root: Path, environment: str, lock_id: str) -> LockInfo:

@@ -35,13 +35,14 @@ class Response:
 
 
 class HttpError(Exception):
-    """The request failed after every retry; `reason` says why, `attempts` how many were made."""
+    """The request failed after every retry; `reason` says why, `attempts` how many were made, and `refused`
+    whether the last attempt found nobody to talk to (refused or unreachable: not an answer, not a timeout)."""
 
-    def __init__(self, reason: str, attempts: int, status: int | None = None) -> None:
+    def __init__(self, reason: str, attempts: int, *, refused: bool = False) -> None:
         super().__init__(f"{reason} after {attempts} attempts")
         self.reason = reason
         self.attempts = attempts
-        self.status = status
+        self.refused = refused
 
 
 @dataclass
@@ -68,19 +69,20 @@ def request(method: str, url: str, *, label: str, payload: Any = None, headers: 
     all_headers = {"User-Agent": f"modelops/{__version__}", **(headers or {})}
     if payload is not None:
         all_headers.setdefault("Content-Type", "application/json")
-    problem = ""
+    problem, refused = "", False
     for attempt in range(policy.retries + 1):
         try:
             response = _send(method, url, body, all_headers, timeout)
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             problem, wait_hint = _describe(exc), None
+            refused = problem != "timed out"
         else:
             if response.status != 429 and response.status < 500:
                 return response
-            problem, wait_hint = f"HTTP {response.status}", response.headers.get("Retry-After")
+            problem, wait_hint, refused = f"HTTP {response.status}", response.headers.get("Retry-After"), False
         if attempt < policy.retries:
             policy.sleep(policy.delay(attempt, wait_hint))
-    raise HttpError(f"{label}: {problem}", policy.retries + 1)
+    raise HttpError(f"{label}: {problem}", policy.retries + 1, refused=refused)
 
 
 def _send(method: str, url: str, body: bytes | None, headers: Mapping[str, str], timeout: float) -> Response:

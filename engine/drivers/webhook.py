@@ -5,7 +5,9 @@ platform answers `200 {"status": "succeeded"}`, `200 {"status": "failed", "detai
 `202 {"status": "pending", "status_url": ...}` (or a Location header), in which case the status URL is
 polled until the operation settles or `stepTimeout` passes. Connection failures, timeouts, 429 and 5xx
 are retried with exponential backoff and jitter. The URL is a secret reference, resolved when the first
-request is sent and never printed.
+request is sent and never printed. Once an operation found nobody listening after all its retries, the rest of
+the apply's operations fail at once, unsent, rather than each waiting out its own retries (the next apply
+sends them).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class WebhookDriver:
         self.sleep = sleep
         self.clock = clock
         self.label = f"webhook {settings.url}"
+        self._down: str | None = None  # why an earlier operation of this apply could not reach the platform
 
     @classmethod
     def create(cls, root: Path, environment: str, spec: EnvironmentSpec) -> WebhookDriver:
@@ -48,6 +51,8 @@ class WebhookDriver:
         return Retry(retries=self.settings.max_retries, sleep=self.sleep)
 
     def execute(self, operation: Operation) -> Outcome:
+        if self._down is not None:
+            return Outcome(False, f"not sent: {self._down} on an earlier step of this apply; the next apply sends it")
         secrets: list[str] = []
         try:
             url = self._url()
@@ -56,7 +61,11 @@ class WebhookDriver:
                                headers={"Idempotency-Key": operation.key}, timeout=self.settings.timeout.seconds,
                                retry=self._retry())
             outcome = self._settle(url, response)
-        except (HttpError, ScalarError) as exc:
+        except HttpError as exc:
+            outcome = Outcome(False, str(exc))
+            if exc.refused:
+                self._down = str(exc)
+        except ScalarError as exc:
             outcome = Outcome(False, str(exc))
         # the platform's answers reach the output, the journal and state.json: a platform echoing the URL (its
         # token) back in a refusal must not carry it there

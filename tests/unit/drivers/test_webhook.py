@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,3 +97,29 @@ def test_an_unset_url_variable_is_a_clear_failure(monkeypatch: pytest.MonkeyPatc
     outcome = webhook.execute(DEPLOY)
     assert not outcome.ok
     assert outcome.detail == "environment variable DEPLOY_URL is not set (needed by ${env:DEPLOY_URL})"
+
+
+def test_once_nobody_listens_the_rest_of_the_apply_fails_at_once_unsent(
+        platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an operation's retries all found the port closed, the next operations are not sent (nor waited
+    for) even if the platform is back; a platform that answers badly (5xx) or slowly does not trip this."""
+    from tests.ops_support import free_port
+
+    live = os.environ["DEPLOY_URL"]
+    monkeypatch.setenv("DEPLOY_URL", f"http://127.0.0.1:{free_port()}/deploy")  # nobody listens there
+    webhook, waits = driver(maxRetries=2)
+    first = webhook.execute(DEPLOY)
+    assert first.detail == "webhook ${env:DEPLOY_URL}: connection refused after 3 attempts" and len(waits) == 2
+    monkeypatch.setenv("DEPLOY_URL", live)  # the platform is there again
+    later = Operation("traffic", "staging", "sentiment", {"weights": {"blue": 100}}, "lineage/staging/sentiment/1/2")
+    outcome = webhook.execute(later)
+    assert not outcome.ok and outcome.detail == (
+        "not sent: webhook ${env:DEPLOY_URL}: connection refused after 3 attempts on an earlier step of this "
+        "apply; the next apply sends it")
+    assert platform.requests == {} and len(waits) == 2
+
+    platform.failures = [500] * 3
+    answering, _ = driver(maxRetries=2)
+    assert not answering.execute(DEPLOY).ok
+    platform.failures = []
+    assert answering.execute(later).ok  # an answer, even a bad one, means the platform is there

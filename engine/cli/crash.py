@@ -8,8 +8,6 @@ shared temporary directory anyone can plant a link at its predictable name, and 
 from __future__ import annotations
 
 import os
-import re
-import stat
 import sys
 import tempfile
 import time
@@ -20,34 +18,17 @@ from pathlib import Path
 import click
 
 from engine import __version__
+from engine.config.repo import discover, read_contained
 from engine.pathguard import contained, create_new
-from engine.scalars.secretref import SecretRef, scrub, sensitive_values
-
-_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
-#: a configuration file larger than this is not read for references (a crash must not stall on a huge file)
-_MAX_READ = 4 << 20
+from engine.scalars.secretref import REFERENCE, SecretRef, scrub, sensitive_values
 
 
 def referenced_variables(root: Path) -> set[str]:
-    """Every `${env:NAME}` written in the repository's configuration files, found as text: the error may come
-    from the loader itself, so the configuration is neither loaded nor validated for this."""
-    found: set[str] = set()
-    for top in ("environments", "policies"):
-        for base, _, names in os.walk(root / top):  # links to folders not followed, as discovery does not
-            found.update(name for file in names if file.endswith((".yaml", ".yml"))
-                         for name in _REFERENCE.findall(_read(Path(base) / file)))
-    return found
-
-
-def _read(path: Path) -> str:
-    try:
-        info = path.stat()
-        # only regular files: reading a FIFO planted in the repository would block the crash report for good
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_READ:
-            return ""
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+    """Every `${env:NAME}` written in the repository's configuration files, found in their text: the error may
+    come from the loader itself, so the files are read as discovery finds them (never a FIFO, never through a
+    link out of the repository), neither loaded nor validated."""
+    return {name for _, raw, _ in read_contained(root, discover(root)) if raw is not None
+            for name in REFERENCE.findall(raw.decode("utf-8", "replace"))}
 
 
 def secrets(root: Path | None, environ: Mapping[str, str] | None = None) -> list[str]:

@@ -12,7 +12,8 @@ from engine.diagnostics import clip
 from engine.scalars import ScalarError
 
 PATTERN = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$"
-_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+#: one `${env:NAME}` reference inside text (the variable name is group 1)
+REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSW|API_?KEY|PRIVATE|CREDENTIAL|AUTH", re.IGNORECASE)
 _LOOSE = re.compile(r"\$\{\s*env\s*:\s*([^}]*)\}|\$\{([^}:]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -38,7 +39,7 @@ def parse_secret_ref(value: object) -> SecretRef:
     # Messages never repeat the literal: it may be the very credential we must not print.
     if not isinstance(value, str):
         raise ScalarError(f'expected a secret reference such as "${{env:NAME}}", got {type(value).__name__}')
-    match = _REF.fullmatch(value.strip())
+    match = REFERENCE.fullmatch(value.strip())
     if match:
         return SecretRef(match.group(1))
     loose = _LOOSE.search(value)
@@ -62,20 +63,20 @@ class Template:
 
     def resolve(self, environ: Mapping[str, str] | None = None) -> str:
         """The text with each reference replaced by its value. Raises `ScalarError` when a variable is unset."""
-        return _REF.sub(lambda match: SecretRef(match.group(1)).resolve(environ), self.text)
+        return REFERENCE.sub(lambda match: SecretRef(match.group(1)).resolve(environ), self.text)
 
     @property
     def literal(self) -> str:
         """The text without its references: what is written in the file itself."""
-        return _REF.sub("", self.text)
+        return REFERENCE.sub("", self.text)
 
 
 def parse_template(value: object) -> Template:
     """Text with optional `${env:NAME}` references; a malformed reference (`${SLACK_URL}`) is an error."""
     if not isinstance(value, str):
         raise ScalarError(f"expected text, got {type(value).__name__}")
-    refs = tuple(SecretRef(match.group(1)) for match in _REF.finditer(value))
-    rest = _REF.sub("", value)
+    refs = tuple(SecretRef(match.group(1)) for match in REFERENCE.finditer(value))
+    rest = REFERENCE.sub("", value)
     if "${" in rest:
         loose = _LOOSE.search(rest[rest.index("${"):])
         name = _variable(next((g for g in loose.groups() if g is not None), "") if loose else "")

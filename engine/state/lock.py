@@ -170,9 +170,7 @@ def read_lock(root: Path, environment: str) -> LockInfo | None:
 
 
 def unreadable_lock(root: Path, environment: str) -> str | None:
-    """The ID of the environment's lock file when there is one that `read_lock` cannot parse (else None)."""
-    if read_lock(root, environment) is not None:
-        return None
+    """The ID of the environment's lock file, for one `read_lock` could not parse (None: there is no file)."""
     try:
         return unreadable_id(lock_path(root, environment).read_bytes())
     except OSError:

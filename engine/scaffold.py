@@ -98,7 +98,7 @@ def init_repo(root: Path) -> Scaffold:
 
 
 def _check_place(root: Path, rel: str) -> None:
-    """Refuse, before anything is written, what `atomic_write` would refuse or fail on for `rel`."""
+    """Refuse, before anything is written, what `atomic_write_all` would refuse or fail on for `rel`."""
     path = root / rel
     inside(path.parent, root)
     for directory in (root, *(root / parent for parent in reversed(Path(rel).parents[:-1]))):

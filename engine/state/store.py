@@ -147,13 +147,15 @@ def _stage(path: Path, text: str, root: Path, durable: bool, shown: str | None) 
 
 
 def _commit(staged: Sequence[tuple[Path, Path, str | None]], root: Path, durable: bool) -> None:
-    """Rename each staged temporary file over its target, then make the renames durable."""
-    for tmp, path, shown in staged:
+    """Rename each staged temporary file over its target, then make the renames durable. A rename refused
+    leaves no temporary file behind, neither its own nor those of the files after it."""
+    for i, (tmp, path, shown) in enumerate(staged):
         try:
             tmp.replace(path)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            for left, _, _ in staged[i:]:
+                with contextlib.suppress(OSError):
+                    left.unlink()
             raise _refused(path, root, shown, exc) from None
     if durable:
         for directory in dict.fromkeys(path.parent for _, path, _ in staged):

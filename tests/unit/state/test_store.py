@@ -193,3 +193,20 @@ def test_a_scoped_read_of_a_corrupt_state_still_locates_the_error(tmp_path: Path
         read_state(tmp_path, "staging", frozenset({"sentiment"}))
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if '"serial"' in text)
     assert caught.value.message.startswith(f"environments/staging/state.json:{line}:")
+
+
+def test_a_rename_refused_midway_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file staged, the first renamed, the second's rename refused: its temporary file and the third's are
+    removed with it (the first is in place already: a rename cannot be taken back)."""
+    from engine.state.store import atomic_write_all
+    from tests.write_faults import Refusal, refusing
+
+    files = [(tmp_path / f"{name}.yaml", f"{name}: new\n", f"{name}.yaml") for name in ("a", "b", "c")]
+    for path, _, _ in files:
+        path.write_text("old\n")
+    second = str(files[1][0])
+    with refusing(monkeypatch, Refusal(errno.EACCES, lambda p: p == second, frozenset({"replace"}))), \
+            pytest.raises(EngineError, match=r"cannot write b\.yaml: Permission denied"):
+        atomic_write_all(files, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml", "c.yaml"]
+    assert [p.read_text() for p, _, _ in files] == ["a: new\n", "old\n", "old\n"]

@@ -929,18 +929,13 @@ def render(env: EnvironmentConfig, views: Sequence[ModelView], settings: Setting
     if settings.flavor not in FLAVORS:
         raise EngineError(f'unknown flavor "{settings.flavor}"', hint=f"flavors: {', '.join(FLAVORS)}")
     files = []
-    refused: list[str] = []
     head = header("kubernetes", env.name) + f"# flavor {settings.flavor}, namespace {settings.namespace}\n"
-    for view in views:
-        notes: list[str] = list(view.notes)
-        try:
-            docs = model_objects(env, view, settings, notes)
-        except Refused as exc:
-            refused.append(exc.message + (f" ({exc.hint})" if exc.hint else ""))
-            continue
+    built, failed = _model_objects(env, views, settings)
+    for view, docs, notes in built:
         kinds = ", ".join(f"{d['kind']} {d['metadata']['name']}" for d in docs)
         text = head + "".join(f"# note: {n}\n" for n in notes) + dump_all(docs)
         files.append(ExportFile(f"{view.name}.yaml", text, kinds))
+    refused = [exc.message + (f" ({exc.hint})" if exc.hint else "") for _, exc in failed]
     if refused:  # each says whether another flavor would do; some limits are Kubernetes' own, in every flavor
         raise Refused(f"cannot render {'this' if len(refused) == 1 else 'these'} for Kubernetes ({settings.flavor} "
                       "flavor):\n  " + "\n  ".join(refused))
@@ -954,14 +949,20 @@ def render(env: EnvironmentConfig, views: Sequence[ModelView], settings: Setting
 def refusals(env: EnvironmentConfig) -> list[tuple[str, Refused]]:
     """What the gitops driver would refuse to render of the desired state, as (model, refusal): validation
     reports these, so that an apply never finds out midway (see engine.validate.rendering)."""
-    settings = settings_for(env, driver=True)
-    found = []
-    for view in desired_views(env, None):
+    return _model_objects(env, desired_views(env, None), settings_for(env, driver=True))[1]
+
+
+def _model_objects(env: EnvironmentConfig, views: Sequence[ModelView], settings: Settings
+                   ) -> tuple[list[tuple[ModelView, list[dict[str, Any]], list[str]]], list[tuple[str, Refused]]]:
+    """Each model's objects and notes, and the refusal of each model that cannot be rendered."""
+    built, refused = [], []
+    for view in views:
+        notes = list(view.notes)
         try:
-            model_objects(env, view, settings, [])
+            built.append((view, model_objects(env, view, settings, notes), notes))
         except Refused as exc:
-            found.append((view.name, exc))
-    return found
+            refused.append((view.name, exc))
+    return built, refused
 
 
 def first_weight(model: ModelConfig, ms: ModelState) -> tuple[int, str]:

@@ -509,7 +509,7 @@ def _raw_model(raw: _Raw, refs: _References, findings: Findings) -> None:
 
 def _names(values: list[Any]) -> list[str] | None:
     """The names defined, or None when one of them is no string (a reference to it could not be told apart)."""
-    return [v for v in values if isinstance(v, str)] if all(isinstance(v, str) for v in values) else None
+    return values if all(isinstance(v, str) for v in values) else None
 
 
 def _raw_local(raw: _Raw, paths: list[tuple[str | int, ...]], what: str, known: list[str] | None,

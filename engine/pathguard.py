@@ -2,12 +2,15 @@
 
 The repository is untrusted input (a pull request can commit symbolic links), so every writer checks the
 directory it writes into before creating anything there, and creates new files without following a link
-that may already sit at the name (a planted `.state.json.tmp-<pid>`, a dangling `state.journal`).
+that may already sit at the name (a planted `.state.json.tmp-<pid>`, a dangling `state.journal`). Readers of
+files the repository holds (configuration, journals) open them without waiting on a FIFO and read only
+regular files.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from engine.errors import EngineError
@@ -42,3 +45,19 @@ def open_append(path: Path, mode: int = 0o666) -> int:
     """A descriptor for appending to `path`, created if missing; a symbolic link at `path` is an error
     (OSError ELOOP) instead of a write to wherever it points."""
     return os.open(path, _APPEND, mode)
+
+
+#: Opening for reading never waits: O_NONBLOCK, because a FIFO planted at the name would block until a writer came.
+READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_regular(fd: int) -> bytes | None:
+    """The bytes of the file open at `fd`, or None when it is not a regular file (a FIFO, device or directory);
+    `fd` is closed either way. A read that fails raises OSError."""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with open(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)

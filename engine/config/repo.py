@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from engine.config.cache import ConfigCache, file_digest
 from engine.config.loader import DEFAULT_LIMITS, Limits, SourceDocument, SourceFile, SourceMap, Span, decode, load_text
 from engine.config.loader import source_map as build_source_map
 from engine.diagnostics import Diagnostic, did_you_mean, error, warning
+from engine.pathguard import READ_FLAGS, read_regular
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -217,8 +217,8 @@ def _unreadable(rel: str, problem: str, digests: dict[str, str]) -> SourceFile:
                                           hint=hint),))
 
 
-# O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: a link is followed only once checked.
-_READ = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+# O_NOFOLLOW: a link is followed only once checked.
+_READ = READ_FLAGS | getattr(os, "O_NOFOLLOW", 0)
 
 
 def read_bytes(root: Path, rel: str) -> tuple[bytes | None, str]:
@@ -240,14 +240,10 @@ def read_bytes(root: Path, rel: str) -> tuple[bytes | None, str]:
                 exc2.strerror or str(exc2))
             return None, problem
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None, "it is not a regular file (a FIFO, device or directory)"
-        with open(fd, "rb", closefd=False) as handle:
-            return handle.read(), ""
+        data = read_regular(fd)
     except OSError as exc:
         return None, exc.strerror or str(exc)
-    finally:
-        os.close(fd)
+    return (data, "") if data is not None else (None, "it is not a regular file (a FIFO, device or directory)")
 
 
 def _inside(path: Path, root: Path) -> bool:

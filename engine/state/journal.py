@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import signal
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,7 +27,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from engine.errors import EngineError
-from engine.pathguard import inside, open_append
+from engine.pathguard import READ_FLAGS, inside, open_append, read_regular
 from engine.state.format import ModelState
 from engine.timeutil import now_iso
 
@@ -171,28 +170,19 @@ def read_journal(path: Path) -> Replay:
     return Replay(entries)
 
 
-# O_NONBLOCK: a FIFO planted at the name must not make plan or status wait for a writer.
-_READ = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-
-
 def _read_bytes(path: Path) -> bytes | None:
+    """The journal's bytes (None when there is none); a FIFO planted at the name must not make plan or status
+    wait for a writer."""
     try:
-        fd = os.open(path, _READ)
+        data = read_regular(os.open(path, READ_FLAGS))
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise EngineError(f"cannot read the journal {_shown(path)}: {exc.strerror or exc}",
                           hint=_recovery(path)) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise EngineError(f"{_shown(path)}: the journal is not a regular file", hint=_recovery(path))
-        with open(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except OSError as exc:
-        raise EngineError(f"cannot read the journal {_shown(path)}: {exc.strerror or exc}",
-                          hint=_recovery(path)) from None
-    finally:
-        os.close(fd)
+    if data is None:
+        raise EngineError(f"{_shown(path)}: the journal is not a regular file", hint=_recovery(path))
+    return data
 
 
 def _parsed(line: bytes) -> Any:

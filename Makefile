@@ -19,7 +19,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 
 ## demo: the main job on a temporary copy of the example repo
 demo: $(VENV)/.runtime
-	$(BIN)/python -m engine.demo
+	$(BIN)/python scripts/demo.py
 
 ## test: lint, type-check and the whole test suite (installs promtool/amtool/actionlint when missing)
 test: $(VENV)/.dev
@@ -38,7 +38,7 @@ bench: $(VENV)/.dev
 
 ## schemas: regenerate schemas/*.schema.json from the spec models
 schemas: $(VENV)/.runtime
-	$(BIN)/python -m engine.config.schemas schemas
+	$(BIN)/python -m modelops.config.schemas schemas
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

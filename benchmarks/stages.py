@@ -25,15 +25,15 @@ from typing import Any
 
 #: (row label, module, attribute path): the functions each stage of the pipeline runs through
 STAGES = (
-    ("read the cache (`marshal`)", "engine.config.cache", "ConfigCache.open"),
-    ("load: read, hash, parse (cold) or recall (warm) every file", "engine.config.repo", "load_repo"),
-    ("schema: pydantic builds the typed specs", "engine.validate.schema", "check_schema"),
-    ("semantics: references, names, weights, thresholds", "engine.validate.semantic", "check_semantics"),
-    ("guardrails (JSON Schema per matched document)", "engine.validate.guardrails", "check_guardrails"),
-    ("resolve: digests of every model and policy", "engine.model", "resolve"),
-    ("read `state.json` of every environment", "engine.workspace", "load_state"),
-    ("diff and plan", "engine.planner", "make_plan"),
-    ("write the cache", "engine.config.cache", "ConfigCache.save"),
+    ("read the cache (`marshal`)", "modelops.config.cache", "ConfigCache.open"),
+    ("load: read, hash, parse (cold) or recall (warm) every file", "modelops.config.repo", "load_repo"),
+    ("schema: pydantic builds the typed specs", "modelops.validate.schema", "check_schema"),
+    ("semantics: references, names, weights, thresholds", "modelops.validate.semantic", "check_semantics"),
+    ("guardrails (JSON Schema per matched document)", "modelops.validate.guardrails", "check_guardrails"),
+    ("resolve: digests of every model and policy", "modelops.core.model", "resolve"),
+    ("read `state.json` of every environment", "modelops.workspace", "load_state"),
+    ("diff and plan", "modelops.core.diff", "make_plan"),
+    ("write the cache", "modelops.config.cache", "ConfigCache.save"),
 )
 REST = "the rest: start-up (interpreter, imports), command layer, output"
 COLUMNS = (("validate cold", "validate", True), ("plan cold", "plan", True), ("plan warm", "plan", False))
@@ -59,7 +59,7 @@ def _instrument(totals: dict[str, float]) -> None:
     import importlib
 
     stack: list[float] = []
-    for importer in ("engine.planning", "engine.workspace"):  # import the names to wrap before wrapping them
+    for importer in ("modelops.services.plan", "modelops.workspace"):  # import the names to wrap before wrapping them
         importlib.import_module(importer)
     for label, module_name, attribute in STAGES:
         module = importlib.import_module(module_name)
@@ -71,14 +71,14 @@ def _instrument(totals: dict[str, float]) -> None:
             continue
         wrapped = _timer(label, raw, totals, stack)
         for other in list(sys.modules.values()):
-            if getattr(other, "__name__", "").startswith("engine") and vars(other).get(name) is raw:
+            if getattr(other, "__name__", "").startswith("modelops") and vars(other).get(name) is raw:
                 setattr(other, name, wrapped)
         setattr(owner, name, wrapped)
 
 
 def _one(repo: str, command: str, started: float) -> None:
     """Run in the child: import the CLI, instrument, run the command, print the stage totals as JSON."""
-    from engine.cli.main import main
+    from modelops.cli.main import main
 
     totals: dict[str, float] = {}
     _instrument(totals)

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from engine.drivers.local import read_live
+from modelops.drivers.local import read_live
 
 
 def make_handler(repo: Path) -> type[BaseHTTPRequestHandler]:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from modelops.cli.main import main
 
-from engine.cli.main import main
 from tests.http_support import shut
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.drivers.local import read_live
+from modelops.drivers.local import read_live
+
 from tests.unit.drivers.platform import Platform, serve
 
 NOW = "2026-11-27T12:00:00Z"
@@ -115,7 +116,7 @@ def process_env(url: str | None, fault: int | None = None) -> dict[str, str]:
 
 
 def command(repo: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "engine", "--repo", str(repo), *args]
+    return [sys.executable, "-m", "modelops", "--repo", str(repo), *args]
 
 
 def run(repo: Path, *args: str, url: str | None = None, fault: int | None = None) -> subprocess.CompletedProcess[str]:
@@ -182,7 +183,7 @@ def break_stale_lock(repo: Path) -> bool:
 
 def in_process(repo: Path, *args: str, url: str | None = None) -> tuple[int, str, str]:
     """Run `modelops --repo REPO ARGS` in this process, with the environment a child process would get."""
-    from engine.cli.main import main
+    from modelops.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     saved = dict(os.environ)
@@ -384,7 +385,7 @@ def reader(repo: Path) -> Reader:
 
 def report_is_current(repo: Path) -> list[str]:
     """Reports that do not match the recorded state (what `modelops report --check` would name)."""
-    from engine.report import check_reports
-    from engine.workspace import Workspace
+    from modelops.report import check_reports
+    from modelops.workspace import Workspace
 
     return check_reports(Workspace.load(repo), [ENV]).outdated

@@ -38,7 +38,7 @@ function fit(part, core) {
   return Array.from(part).slice(0, LIMIT - length(CUT)).join("") + CUT;
 }
 
-// The printed plan split on its marker lines (what engine.views.markdown.split_parts does). Text without
+// The printed plan split on its marker lines (what modelops.cli.views.markdown.split_parts does). Text without
 // any marker becomes one part with a marker, so that the next run still finds its comment.
 function splitParts(text, core) {
   const parts = text.split(PART_START).filter((p) => OURS.test(p)).map((p) => p.replace(/\n+$/, "") + "\n");

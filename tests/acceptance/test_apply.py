@@ -149,7 +149,7 @@ def test_two_applies_at_once_one_waits_out_with_exit_3(served_repo: Path, cli: C
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
     fraud = served_repo / "environments/staging/models/fraud-detector.yaml"
     fraud.write_text(fraud.read_text().replace("3.2.0", "3.3.0").replace("pause: 1s", "pause: 3s"))
-    command = [".venv/bin/python", "-m", "engine", "--repo", str(served_repo), "apply", "--auto-approve",
+    command = [".venv/bin/python", "-m", "modelops", "--repo", str(served_repo), "apply", "--auto-approve",
                "--env", "staging"]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = served_repo / ".modelops/locks/staging.json"

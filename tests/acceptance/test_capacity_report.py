@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from modelops.report import render_environment
+from modelops.workspace import Workspace
 
-from engine.report import render_environment
-from engine.workspace import Workspace
 from tests.conftest import ROOT, Result, write
 from tests.goldens import check_golden
 from tests.report_support import mermaid_check

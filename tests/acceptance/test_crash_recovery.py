@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelops.drivers.local import read_live
 
-from engine.drivers.local import read_live
 from tests.conftest import Result
 
 NOW = "2026-11-27T12:00:00Z"
@@ -26,7 +26,7 @@ def run(repo: Path, *args: str, fault: int | None = None) -> subprocess.Complete
     env = {**os.environ, "MODELOPS_NOW": NOW, "NO_COLOR": "1"}
     if fault is not None:
         env["MODELOPS_FAULT"] = f"kill-after-journal:{fault}"
-    return subprocess.run([sys.executable, "-m", "engine", "--repo", str(repo), *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "modelops", "--repo", str(repo), *args], capture_output=True,
                           text=True, env=env, check=False, timeout=120)
 
 

@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 
 def test_the_demo_runs_every_step_as_expected() -> None:
-    done = subprocess.run([sys.executable, "-m", "engine.demo"], cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "scripts/demo.py"], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, check=False, env={**os.environ, "NO_COLOR": "1"})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Demo finished: every step behaved as expected." in done.stdout

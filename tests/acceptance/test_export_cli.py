@@ -91,8 +91,9 @@ def test_out_never_writes_through_a_symbolic_link(repo: Path, cli: Callable[...,
     assert "is a symbolic link" in done.err and list(outside.iterdir()) == []
 
 
-# A secret metrics URL makes pydantic warn while the environment is digested (engine/config/spec/environment.py's
-# UrlOrSecret has no serializer); that is not this feature's, and the export itself is what is checked here.
+# A secret metrics URL makes pydantic warn while the environment is digested (the UrlOrSecret of
+# engine/modelops/config/spec/environment.py has no serializer); that is not this feature's, and the export
+# itself is what is checked here.
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_secrets_never_reach_the_exports(repo: Path, cli: Callable[..., Result], tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:

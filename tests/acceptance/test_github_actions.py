@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from modelops.cli.views.markdown import split_parts
 
-from engine.views.markdown import split_parts
 from tests.conftest import Result, bump
 from tests.report_support import commit_all, init_git
 

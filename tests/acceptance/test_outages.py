@@ -25,9 +25,9 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from modelops.drivers.local import read_live
 from pytest_httpserver import HTTPServer
 
-from engine.drivers.local import read_live
 from tests.conftest import Result, snapshot
 from tests.crash_support import (
     ENV,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import git
 import pytest
+from modelops.workspace import Workspace
 
-from engine.workspace import Workspace
 from tests import crash_support
 from tests.conftest import Result
 
@@ -243,7 +243,7 @@ def test_status_history_and_unlock(served_repo: Path, cli: Callable[..., Result]
     assert [a["outcome"] for a in history["history"]] == ["Promoted"]
     missing = cli("--repo", served_repo, "history", "nope", "--env", "staging")
     assert missing.code == 64 and 'no recorded history for model "nope"' in missing.err
-    from engine.state.lock import acquire
+    from modelops.state.lock import acquire
 
     held = acquire(served_repo, "staging", "apply")
     assert f"lock ID {held.id}" in cli("--repo", served_repo, "status").out

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import git
 import pytest
+from modelops.report import render_environment
+from modelops.workspace import Workspace
 
-from engine.report import render_environment
-from engine.workspace import Workspace
 from tests.conftest import ROOT, Result, snapshot, write
 from tests.report_support import apply_history, commit_all, mermaid_check, normalised
 

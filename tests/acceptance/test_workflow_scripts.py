@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelops.cli.views.markdown import COMMENT_LIMIT, join_parts, split_parts
 
-from engine.views.markdown import COMMENT_LIMIT, join_parts, split_parts
 from tests.conftest import ROOT
 
 STICKY = ROOT / ".github" / "scripts" / "sticky-comment.js"

@@ -196,7 +196,7 @@ def test_a_file_size_limit_stops_a_real_apply_mid_journal(lab: Path, tmp_path: P
     expected = expected_after_upgrade(lab, tmp_path, cli)
     assert len((lab / STATE).read_bytes()) < 6000
     limited = ("import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000)); "
-               "sys.argv = ['modelops', *sys.argv[1:]]; runpy.run_module('engine', run_name='__main__')")
+               "sys.argv = ['modelops', *sys.argv[1:]]; runpy.run_module('modelops', run_name='__main__')")
     done = subprocess.run([sys.executable, "-c", limited, "--repo", str(lab), "apply", "--auto-approve"],
                           capture_output=True, text=True, env=process_env(None), check=False, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr

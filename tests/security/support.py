@@ -12,7 +12,8 @@ import re
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
-from engine.cli.main import main
+from modelops.cli.main import main
+
 from tests.conftest import Result
 
 #: What an unhandled exception looks like in any output.

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
+from modelops.config.cache import ConfigCache, cache_path, repo_digest
+from modelops.config.repo import load_repo
+from modelops.config.schemas import schema_for
 
-from engine.config.cache import ConfigCache, cache_path, repo_digest
-from engine.config.repo import load_repo
-from engine.config.schemas import schema_for
 from tests.conftest import Result, write
 from tests.security.support import TERMINAL_CONTROLS
 

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as ValidationError_
+from modelops.config.spec import DOCUMENTS, KINDS
 from pydantic import ValidationError
 
-from engine.config.spec import DOCUMENTS, KINDS
 from tests.conftest import ROOT
 from tests.security.yamlgen import MUTATIONS, corpus, fuzz_examples, mutated, plain, strings_of
 from tests.unit.config.test_schemas import FORMATS
@@ -42,7 +42,7 @@ Validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
 
 
 def _validators() -> dict[str, Any]:
-    from engine.config.schemas import schema_for
+    from modelops.config.schemas import schema_for
 
     return {kind: Validator(schema_for(kind), format_checker=FORMATS) for kind in KINDS}
 

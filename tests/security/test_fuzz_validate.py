@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from modelops.base.diagnostics import CODES
+from modelops.config.loader import load_text, source_map
 
-from engine.config.loader import load_text, source_map
-from engine.diagnostics import CODES
 from tests.conftest import Result, copy_example
 from tests.security.support import CRASH, TERMINAL_CONTROLS, run
 from tests.security.yamlgen import (

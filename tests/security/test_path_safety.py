@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from modelops.config.spec.types import NAME_PATTERN
+from modelops.export.files import target_paths
 
-from engine.config.spec.types import NAME_PATTERN
-from engine.export.files import target_paths
 from tests.conftest import Result, snapshot, write
 
 STAGING_MODEL = "environments/staging/models/sentiment.yaml"
@@ -187,7 +187,7 @@ def test_unlock_refuses_an_environment_that_is_not_one_of_the_repository(
     neither a lock-shaped JSON (with its ID) nor any file (with the digest ID an unparseable one is shown)."""
     (outside / "y.json").write_text(json.dumps(LOCK_SHAPED))
     before = snapshot(outside)
-    from engine.state.lock import unreadable_id
+    from modelops.state.lock import unreadable_id
 
     for lock_id in ("k", unreadable_id((outside / "y.json").read_bytes()),
                     unreadable_id((outside / "victim.txt").read_bytes())):
@@ -202,7 +202,7 @@ def test_unlock_refuses_a_lock_directory_linked_out_of_the_repository(
     """A committed `.modelops/locks -> /elsewhere`: `unlock ID --env staging` would delete `/elsewhere/staging.json`."""
     (outside / "staging.json").write_text(json.dumps({**LOCK_SHAPED, "environment": "staging"}))
     (outside / "production.json").write_text("not a lock\n")
-    from engine.state.lock import unreadable_id
+    from modelops.state.lock import unreadable_id
 
     link(repo / ".modelops/locks", outside)
     before = snapshot(outside)
@@ -238,12 +238,12 @@ def test_a_link_planted_at_the_crash_log_is_not_followed(repo: Path, cli: Callab
     import tempfile
     import time
 
-    import engine.validate
+    import modelops.validate
 
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(engine.validate, "validate_repo", boom)
+    monkeypatch.setattr(modelops.validate, "validate_repo", boom)
     shared = tmp_path / "shared-tmp"
     shared.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(shared))
@@ -318,8 +318,8 @@ def test_export_out_is_the_only_directory_written(repo: Path, cli: Callable[...,
 
 
 def test_every_generated_file_name_is_a_plain_name_inside_its_directory(repo: Path, tmp_path: Path) -> None:
-    from engine.export import alertmanager, kubernetes, prometheus
-    from engine.workspace import Workspace
+    from modelops.export import alertmanager, kubernetes, prometheus
+    from modelops.workspace import Workspace
 
     ws = Workspace.load(repo)
     safe = re.compile(r"^[a-z0-9][a-z0-9.-]*\.(ya?ml|sh)$")
@@ -357,8 +357,8 @@ def test_names_are_dns_labels_everywhere_a_file_name_comes_from_them() -> None:
 
 
 def test_two_generated_files_with_one_name_are_refused(tmp_path: Path) -> None:
-    from engine.errors import EngineError
-    from engine.export import ExportFile
+    from modelops.base.errors import EngineError
+    from modelops.export import ExportFile
 
     files = [ExportFile("a.yaml", "x"), ExportFile("b.yaml", "y"), ExportFile("a.yaml", "z")]
     with pytest.raises(EngineError, match=r"two generated files are both named a\.yaml"):

@@ -176,7 +176,7 @@ def test_plan_comment_escapes_values_and_stays_well_formed(hostile: Path, cli: C
     ("ml-oncall@example.com", "ml-oncall@example.com"), ("a @ b", "a @ b"), ("`@bob`", "\\`@\u200dbob\\`"),
 ])
 def test_markdown_text_breaks_mentions_and_keeps_addresses(text: str, shown: str) -> None:
-    from engine.report.escape import md
+    from modelops.report.escape import md
 
     assert md(text) == shown
     assert not MENTION.search(mentionable(md(text)))
@@ -250,9 +250,9 @@ def test_kubernetes_manifests_parse_and_validate(hostile: Path, cli: Callable[..
 def test_slack_messages_cannot_mention_or_link_through_configuration_text() -> None:
     """Slack reads `<!channel>`, `<@U123>` and `<url|text>` in mrkdwn: a summary, a label or a runbook URL
     (which may hold `<`, `>` and `|`) must not turn into a mention that pages everyone, or a disguised link."""
-    from engine.config.spec.policies import SlackChannel
-    from engine.ops.notify import AlertView, Notification
-    from engine.ops.notify.slack import payload
+    from modelops.config.spec.policies import SlackChannel
+    from modelops.notify import AlertView, Notification
+    from modelops.notify.slack import payload
 
     labels = {"alertname": "r", "env": "production", "model": "m<!channel>", "rule": "r", "severity": "critical"}
     notes = {"summary": "<!here> <@U123|boss> <https://evil.example|click>", "runbook_url": "https://x/><!channel"}

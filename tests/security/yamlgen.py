@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
-
-from engine.config.loader import load_text
-from engine.config.repo import discover
+from modelops.config.loader import load_text
+from modelops.config.repo import discover
 
 # -- special nodes the emitter understands ---------------------------------------------------------
 
@@ -499,7 +498,7 @@ def to_json(value: Any) -> str:
 def plain(node: Any) -> Any:
     """The value a loader would build from a mutated tree (last duplicate wins, aliases share, plain tokens
     resolved by the YAML 1.2 core schema): what the spec models and the JSON Schemas both receive."""
-    from engine.config.loader import resolve_plain
+    from modelops.config.loader import resolve_plain
 
     anchors: dict[str, Any] = {}
 

@@ -4,8 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from engine.diagnostics import CODES, dotted, error, pointer, pointer_parts, suggestion
+from modelops.base.diagnostics import CODES, dotted, error, pointer, pointer_parts, suggestion
 
 ROOT = Path(__file__).resolve().parents[2]
 

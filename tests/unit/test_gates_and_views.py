@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from modelops.base.console import Console
+from modelops.cli.views.apply import ProgressView
+from modelops.cli.views.confirm import Confirmation
+from modelops.config.scalars.secretref import parse_template
+from modelops.core.plan import Action, ActionKind, Plan, Step
+from modelops.run import gates
+from modelops.run.executor import StepOutcome
+from modelops.workspace import Workspace
 
-from engine import gates
-from engine.console import Console
-from engine.executor import StepOutcome
-from engine.plan import Action, ActionKind, Plan, Step
-from engine.scalars.secretref import parse_template
-from engine.views.apply import ProgressView
-from engine.views.confirm import Confirmation
-from engine.workspace import Workspace
 from tests.conftest import copy_example
 from tests.http_support import QuietHandler, listen, shut
 

@@ -1,4 +1,4 @@
-"""engine.gitdiff: the changes since a revision, from three git processes started at once."""
+"""modelops.base.gitdiff: the changes since a revision, from three git processes started at once."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 
 import git
 import pytest
-
-from engine.errors import UsageError
-from engine.gitdiff import GitDiff
+from modelops.base.errors import UsageError
+from modelops.base.gitdiff import GitDiff
 
 
 @pytest.fixture

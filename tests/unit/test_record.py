@@ -1,14 +1,14 @@
-"""engine.record: what a rollout leaves in a model's state, and how much of the past it keeps."""
+"""modelops.run.record: what a rollout leaves in a model's state, and how much of the past it keeps."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from engine import record
-from engine.plan import Action, ActionKind, Step
-from engine.state.format import HISTORY_LIMIT, ModelState, Slot
-from engine.strategies import traffic
-from engine.timeutil import iso
+from modelops.base.clock import iso
+from modelops.core.plan import Action, ActionKind, Step
+from modelops.core.strategies import traffic
+from modelops.run import record
+from modelops.state.format import HISTORY_LIMIT, ModelState, Slot
 
 T0 = datetime(2026, 11, 27, 12, tzinfo=UTC)
 

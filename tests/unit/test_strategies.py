@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import pytest
-
-from engine import strategies
-from engine.config.spec.model import ModelSpec
-from engine.model import ModelConfig, model_config
-from engine.state.format import ModelState, Slot
+from modelops.config.spec.model import ModelSpec
+from modelops.core import strategies
+from modelops.core.model import ModelConfig, model_config
+from modelops.state.format import ModelState, Slot
 
 BASE = {
     "version": "2.0.0", "artifact": {"uri": "s3://m/2.0.0", "sha256": "a" * 64},

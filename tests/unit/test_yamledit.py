@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelops.base.errors import EngineError
+from modelops.config.loader import load_text
+from modelops.run.writeback import guess_indent, prepare_model_edit
 from ruamel.yaml import YAML
 
-from engine.config.loader import load_text
-from engine.errors import EngineError
-from engine.yamledit import guess_indent, prepare_model_edit
 from tests.conftest import ROOT
 
 SENTIMENT = "environments/production/models/sentiment.yaml"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from engine.config import cache as cache_module
-from engine.config.cache import ConfigCache, cache_path
-from engine.validate import validate_repo
+from modelops.config import cache as cache_module
+from modelops.config.cache import ConfigCache, cache_path
+from modelops.validate import validate_repo
 
 MODEL = "environments/staging/models/sentiment.yaml"
 
@@ -16,7 +15,7 @@ MODEL = "environments/staging/models/sentiment.yaml"
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record which files the loader really parses (cache misses)."""
     seen: list[str] = []
-    import engine.config.repo as repo_module
+    import modelops.config.repo as repo_module
 
     original = repo_module.load_text
 
@@ -47,7 +46,7 @@ def test_a_warm_run_parses_only_changed_files(repo: Path, monkeypatch: pytest.Mo
 
 
 def test_only_a_file_with_a_problem_is_read_again_for_positions(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.config.repo as repo_module
+    import modelops.config.repo as repo_module
 
     mapped: list[str] = []
     real = repo_module.build_source_map
@@ -62,7 +61,7 @@ def test_only_a_file_with_a_problem_is_read_again_for_positions(repo: Path, monk
 def test_recall_reports_an_unchanged_repository_without_validating(repo: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     first = validate_repo(repo, recall=True)
-    import engine.validate as validate_module
+    import modelops.validate as validate_module
 
     monkeypatch.setattr(validate_module, "check_schema", lambda *a: pytest.fail("validated again"))
     recalled = validate_repo(repo, recall=True)
@@ -72,7 +71,7 @@ def test_recall_reports_an_unchanged_repository_without_validating(repo: Path,
 
 def test_an_unchanged_repository_is_not_checked_again_nor_its_cache_rewritten(
         repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.validate as validate_module
+    import modelops.validate as validate_module
 
     path = repo / MODEL
     original = path.read_text()

@@ -4,9 +4,8 @@ import math
 import time
 
 import pytest
-
-from engine.config import loader
-from engine.config.loader import Limits, load_text, resolve_plain, source_map
+from modelops.config import loader
+from modelops.config.loader import Limits, load_text, resolve_plain, source_map
 
 
 def load(text: str | bytes, limits: Limits = loader.DEFAULT_LIMITS) -> loader.SourceFile:

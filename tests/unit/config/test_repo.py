@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from modelops.validate import validate_repo
 
-from engine.validate import validate_repo
 from tests.conftest import write
 
 POLICY = "policies/scaling/extra.yaml"

@@ -10,21 +10,20 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
+from modelops.config.loader import load_text
+from modelops.config.repo import discover
+from modelops.config.scalars import ScalarError
+from modelops.config.scalars.cpu import parse_cpu
+from modelops.config.scalars.cron import parse_cron
+from modelops.config.scalars.duration import parse_duration
+from modelops.config.scalars.secretref import parse_secret_ref
+from modelops.config.scalars.semver import parse_semver
+from modelops.config.scalars.size import parse_size
+from modelops.config.schemas import EXAMPLES, render, schema_for
+from modelops.config.spec import DOCUMENTS, KINDS, schema_file_name
+from modelops.config.spec.environment import parse_url_or_secret
+from modelops.config.spec.types import parse_measure, parse_name, parse_timestamp, parse_timezone
 from pydantic import ValidationError
-
-from engine.config.loader import load_text
-from engine.config.repo import discover
-from engine.config.schemas import EXAMPLES, render, schema_for
-from engine.config.spec import DOCUMENTS, KINDS, schema_file_name
-from engine.config.spec.environment import parse_url_or_secret
-from engine.config.spec.types import parse_measure, parse_name, parse_timestamp, parse_timezone
-from engine.scalars import ScalarError
-from engine.scalars.cpu import parse_cpu
-from engine.scalars.cron import parse_cron
-from engine.scalars.duration import parse_duration
-from engine.scalars.secretref import parse_secret_ref
-from engine.scalars.semver import parse_semver
-from engine.scalars.size import parse_size
 
 ROOT = Path(__file__).resolve().parents[3]
 FORMATS = FormatChecker(formats=())

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelops.config.spec.environment import EnvironmentSpec
+from modelops.drivers.base import Driver, Operation
+from modelops.drivers.registry import DRIVERS
 
-from engine.config.spec.environment import EnvironmentSpec
-from engine.drivers.base import Driver, Operation
-from engine.drivers.registry import DRIVERS
 from tests.conftest import copy_example
 from tests.http_support import shut
 from tests.unit.drivers.platform import Platform, serve

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from modelops.config.spec.environment import WebhookTarget
+from modelops.drivers.base import Operation
+from modelops.drivers.webhook import WebhookDriver
 
-from engine.config.spec.environment import WebhookTarget
-from engine.drivers.base import Operation
-from engine.drivers.webhook import WebhookDriver
 from tests.http_support import shut
 from tests.unit.drivers.platform import Platform, serve
 

@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from modelops.core.model import EnvironmentConfig
+from modelops.workspace import Workspace
 from ruamel.yaml import YAML
-
-from engine.model import EnvironmentConfig
-from engine.workspace import Workspace
 
 
 def load_env(root: Path, name: str = "production") -> EnvironmentConfig:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from modelops.config.spec.policies import QuietHours
+from modelops.export import alertmanager
 
-from engine.config.spec.policies import QuietHours
-from engine.export import alertmanager
 from tests.unit.export.support import load_env, yaml_docs
 
 SECRETS = {"SLACK_WEBHOOK_URL": "https://hooks.slack.example/T000/B000/very-secret",

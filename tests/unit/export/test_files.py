@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-
-from engine.errors import EngineError
-from engine.export import ExportFile
-from engine.export.files import digest, stale_files, target_paths, write_files
-from engine.export.yamlout import header
+from modelops.base.errors import EngineError
+from modelops.export import ExportFile
+from modelops.export.files import digest, stale_files, target_paths, write_files
+from modelops.export.yamlout import header
 
 
 def _file(name: str, body: str = "a: 1\n", kind: str = "kubernetes") -> ExportFile:

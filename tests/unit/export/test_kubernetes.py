@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelops.config.scalars.duration import Duration
+from modelops.config.spec.model import HttpCheck
+from modelops.config.spec.policies import Schedule
+from modelops.export import kubernetes as k8s
+from modelops.export import prometheus
+from modelops.state.format import EnvironmentState
 
-from engine.config.spec.model import HttpCheck
-from engine.config.spec.policies import Schedule
-from engine.export import kubernetes as k8s
-from engine.export import prometheus
-from engine.scalars.duration import Duration
-from engine.state.format import EnvironmentState
 from tests.conftest import write
 from tests.unit.export.support import edit_yaml, load_env, only_models, yaml_docs
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from modelops.export import prometheus
 
-from engine.export import prometheus
 from tests.conftest import write
 from tests.unit.export.support import load_env, only_models, yaml_docs
 
@@ -147,7 +147,7 @@ def test_two_policies_with_the_same_rule_name_on_one_model_are_refused_by_valida
                                                                                                   "name: cost"))
     path = repo / "environments/production/models/recommender.yaml"
     path.write_text(path.read_text().replace("alerts: [model-slo]", "alerts: [dup, dup2]"))
-    from engine.workspace import InvalidConfig
+    from modelops.workspace import InvalidConfig
 
     with pytest.raises(InvalidConfig) as caught:  # exports only ever see a valid configuration
         load_env(repo)

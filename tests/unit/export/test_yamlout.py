@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from modelops.export.yamlout import dump, dump_all, header, marker, number, scalar
 from ruamel.yaml import YAML
-
-from engine.export.yamlout import dump, dump_all, header, marker, number, scalar
 
 
 @pytest.mark.parametrize("text", ["yes", "no", "on", "off", "y", "true", "null", "~", "1.4.2", "0o17", "1e3", "010",

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
+from modelops.config.spec.model import Analysis
+from modelops.run.gates import GateContext, GateResult, _verdict, metric_source, run_analyses
+from modelops.workspace import Workspace
 
-from engine.config.spec.model import Analysis
-from engine.gates import GateContext, GateResult, _verdict, metric_source, run_analyses
-from engine.workspace import Workspace
 from tests.ops_support import ENVIRONMENT, PrometheusServer, free_port, lab_repo
 
 

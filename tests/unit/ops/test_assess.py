@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from engine.errors import UsageError
-from engine.ops.assess import (
+from modelops.base.errors import UsageError
+from modelops.ops.assess import (
     AREAS,
     EnvironmentAssessment,
     assess_environment,
@@ -16,9 +15,10 @@ from engine.ops.assess import (
     parse_level,
     rollbacks_recorded,
 )
-from engine.state.format import Attempt, EnvironmentState, ModelState
-from engine.state.store import write_state
-from engine.workspace import Workspace
+from modelops.state.format import Attempt, EnvironmentState, ModelState
+from modelops.state.store import write_state
+from modelops.workspace import Workspace
+
 from tests.conftest import write
 
 SHA = "ab" * 32

@@ -7,8 +7,7 @@ import math
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
-from engine.ops.capacity import (
+from modelops.ops.capacity import (
     MIN_TREND_DAYS,
     daily_means,
     least_squares,
@@ -19,7 +18,7 @@ from engine.ops.capacity import (
     trend,
     weekly_fit,
 )
-from engine.ops.usage import Sample
+from modelops.sources.usage import Sample
 
 MONDAY = date(2026, 10, 12)
 

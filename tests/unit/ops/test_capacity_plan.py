@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
-from engine.config.spec.environment import Pricing
-from engine.config.spec.model import ModelSpec
-from engine.config.spec.policies import CapacityRules, Targets
-from engine.model import ModelConfig, model_config
-from engine.ops.capacity import ModelCapacity, Scaling, plan_model, replica_capacities
-from engine.ops.usage import Sample
-from engine.report.sections.capacity import chart, confidence_cell, growth_cell
+from modelops.config.spec.environment import Pricing
+from modelops.config.spec.model import ModelSpec
+from modelops.config.spec.policies import CapacityRules, Targets
+from modelops.core.model import ModelConfig, model_config
+from modelops.ops.capacity import ModelCapacity, Scaling, plan_model, replica_capacities
+from modelops.report.sections.capacity import chart, confidence_cell, growth_cell
+from modelops.sources.usage import Sample
 
 START = datetime(2026, 10, 12, tzinfo=UTC)  # a Monday
 PRICING = Pricing(cpu_hour=0.04, gb_hour=0.005, gpu_hour=2.5, currency="EUR")
@@ -139,9 +138,9 @@ def test_an_autoscaled_model_grows_its_fleet_above_its_floor() -> None:
 
 
 def test_a_fixed_model_is_sized_on_cpu_at_the_default_threshold() -> None:
-    from engine.config.spec.environment import EnvironmentSpec
-    from engine.model import EnvironmentConfig
-    from engine.ops.capacity import scaling_of
+    from modelops.config.spec.environment import EnvironmentSpec
+    from modelops.core.model import EnvironmentConfig
+    from modelops.ops.capacity import scaling_of
 
     fixed = model(replicas=3)
     env = EnvironmentConfig("prod", EnvironmentSpec(), "environments/prod/environment.yaml", {"m": fixed}, {}, "")

@@ -10,16 +10,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from modelops.base.http import Retry
+from modelops.config.spec.environment import EnvironmentSpec
+from modelops.config.spec.model import ModelSpec
+from modelops.core.model import EnvironmentConfig, model_config
+from modelops.ops.capacity import plan_model, scaling_of, trend
+from modelops.sources.metrics import MetricError, PrometheusSource
+from modelops.sources.usage import UsageHistory, fetch_usage, history_step
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from engine.config.spec.environment import EnvironmentSpec
-from engine.config.spec.model import ModelSpec
-from engine.http import Retry
-from engine.model import EnvironmentConfig, model_config
-from engine.ops.capacity import plan_model, scaling_of, trend
-from engine.ops.metrics import MetricError, PrometheusSource
-from engine.ops.usage import UsageHistory, fetch_usage, history_step
 from tests.ops_support import ENVIRONMENT, PrometheusServer, free_port
 
 END = datetime(2026, 11, 23, 0, 0, 30, tzinfo=UTC)  # aligned down to the hour: 2026-11-23T00:00:00Z

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from modelops.base.errors import EngineError
+from modelops.sources.metrics import SOURCES, FileSource, MetricQuery, MetricSource, PrometheusSource, open_source
 
-from engine.errors import EngineError
-from engine.ops.metrics import SOURCES, FileSource, MetricQuery, MetricSource, PrometheusSource, open_source
 from tests.ops_support import ENVIRONMENT, PrometheusServer
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -162,7 +162,7 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_open_source_follows_the_environment_spec(tmp_path: Path) -> None:
-    from engine.config.spec.environment import MetricsSource
+    from modelops.config.spec.environment import MetricsSource
 
     (tmp_path / "m.json").write_text('{"models": {}}')
     spec = MetricsSource.model_validate({"source": "file", "path": "m.json"})

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelops.config.spec.policies import QuietHours
+from modelops.notify import SendOptions
+from modelops.ops.lifecycle import in_quiet_hours
+from modelops.ops.monitor import MonitorReport, MonitorRequest, run_monitor
+from modelops.sources.metrics import FileSource, MetricQuery, Point, Recorded
+from modelops.state.store import read_state, state_path
 from pytest_httpserver import HTTPServer
 
-from engine.config.spec.policies import QuietHours
-from engine.ops.alerts import in_quiet_hours
-from engine.ops.metrics import FileSource, MetricQuery, Point, Recorded
-from engine.ops.monitor import MonitorReport, MonitorRequest, run_monitor
-from engine.ops.notify import SendOptions
-from engine.state.store import read_state, state_path
 from tests.unit.ops.servers import picky_smtp, silent_server
 
 WEDNESDAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

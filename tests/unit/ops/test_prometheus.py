@@ -7,10 +7,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from modelops.base.http import Retry
+from modelops.config.scalars.secretref import SecretRef
+from modelops.sources.metrics import MetricError, MetricQuery, PrometheusSource
 
-from engine.http import Retry
-from engine.ops.metrics import MetricError, MetricQuery, PrometheusSource
-from engine.scalars.secretref import SecretRef
 from tests.ops_support import ENVIRONMENT, PrometheusServer, free_port
 
 

@@ -1,4 +1,4 @@
-"""Retry waits (`engine.http.Retry`): exponential steps, each randomised between half and all of the step.
+"""Retry waits (`modelops.base.http.Retry`): exponential steps, each randomised between half and all of the step.
 
 Nothing sleeps here: `delay` only computes waits, and the randomness comes from seeded generators.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from engine.http import Retry
+from modelops.base.http import Retry
 
 DRAWS = 200
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from modelops.base.errors import EngineError
+from modelops.sources.usage import FIELDS, default_file, load_usage, parse_usage
 
-from engine.errors import EngineError
-from engine.ops.usage import FIELDS, default_file, load_usage, parse_usage
 from tests.conftest import ROOT
 
 CSV = """timestamp,model,requests_per_s,latency_s,cpu_percent,memory_percent,gpu_percent,replicas

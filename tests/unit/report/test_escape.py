@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from markupsafe import Markup
-
-from engine.report import escape
-from engine.report.mermaid import Flowchart, Period, timeline
-from engine.report.render import jinja
+from modelops.report import escape
+from modelops.report.mermaid import Flowchart, Period, timeline
+from modelops.report.render import jinja
 
 
 @pytest.mark.parametrize(("raw", "escaped"), [

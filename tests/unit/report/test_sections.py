@@ -7,12 +7,12 @@ from pathlib import Path
 
 from jinja2 import DictLoader, PackageLoader
 from jinja2.loaders import ChoiceLoader
+from modelops.report.context import ReportContext
+from modelops.report.render import jinja, render_report, tidy
+from modelops.report.section import Section
+from modelops.report.sections import SECTIONS
+from modelops.workspace import Workspace
 
-from engine.report.context import ReportContext
-from engine.report.render import jinja, render_report, tidy
-from engine.report.section import Section
-from engine.report.sections import SECTIONS
-from engine.workspace import Workspace
 from tests.conftest import copy_example
 
 
@@ -33,7 +33,7 @@ def test_a_new_section_plugs_in_with_a_template(tmp_path: Path) -> None:
     env = jinja()
     original = env.loader
     env.loader = ChoiceLoader([DictLoader({"sections/maturity.md.j2": "Level: **{{ level }}** for {{ env|code }}."}),
-                               PackageLoader("engine.report", "templates")])
+                               PackageLoader("modelops.report", "templates")])
     try:
         maturity = Section("maturity", "Operations maturity", lambda ctx: {"level": "standard <2/4>"})
         text = render_report(_context(tmp_path), (SECTIONS[0], maturity))

@@ -3,14 +3,13 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from engine.scalars import ScalarError, duration
-from engine.scalars.cpu import parse_cpu
-from engine.scalars.cron import parse_cron
-from engine.scalars.duration import Duration, parse_duration
-from engine.scalars.secretref import SecretRef, parse_secret_ref
-from engine.scalars.semver import parse_semver
-from engine.scalars.size import parse_size
+from modelops.config.scalars import ScalarError, duration
+from modelops.config.scalars.cpu import parse_cpu
+from modelops.config.scalars.cron import parse_cron
+from modelops.config.scalars.duration import Duration, parse_duration
+from modelops.config.scalars.secretref import SecretRef, parse_secret_ref
+from modelops.config.scalars.semver import parse_semver
+from modelops.config.scalars.size import parse_size
 
 
 @pytest.mark.parametrize(("text", "ms", "canonical"), [

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from modelops.base.errors import EngineError
+from modelops.state.journal import read_journal
 
-from engine.errors import EngineError
-from engine.state.journal import read_journal
 from tests.conftest import Result, snapshot
 from tests.crash_support import ENV, JOURNAL, LOCK, NOW, STATE, apply, set_version, write_lab
 

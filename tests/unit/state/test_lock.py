@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from engine.errors import ConflictError, UsageError
-from engine.state.lock import acquire, lock_path, locked, read_lock, release, unlock
+from modelops.base.errors import ConflictError, UsageError
+from modelops.state.lock import acquire, lock_path, locked, read_lock, release, unlock
 
 
 @pytest.fixture(autouse=True)

@@ -6,13 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
-
-from engine.errors import ConflictError, EngineError
-from engine.state import format as fmt
-from engine.state.alerts import ClosedAlert, MonitorState
-from engine.state.excerpt import excerpt
-from engine.state.format import EnvironmentState, ModelState, render
-from engine.state.store import read_state, state_path, write_state
+from modelops.base.errors import ConflictError, EngineError
+from modelops.state import format as fmt
+from modelops.state.alerts import ClosedAlert, MonitorState
+from modelops.state.excerpt import excerpt
+from modelops.state.format import EnvironmentState, ModelState, render
+from modelops.state.store import read_state, state_path, write_state
 
 
 def sample() -> EnvironmentState:
@@ -100,7 +99,7 @@ def test_old_formats_are_upgraded_step_by_step(tmp_path: Path, monkeypatch: pyte
     path = state_path(tmp_path, "staging")
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"format_version": 1, "environment": "staging"}))
-    monkeypatch.setattr("engine.state.store.upgrade", fmt.upgrade)
+    monkeypatch.setattr("modelops.state.store.upgrade", fmt.upgrade)
     state = read_state(tmp_path, "staging")
     assert calls == [1, 2]
     assert state.format_version == 3 and state.policies == {"renamed": "sha256:x"}
@@ -111,7 +110,7 @@ def test_render_is_plain_json() -> None:
 
 
 def test_render_splices_model_texts_exactly_as_one_json_dump_would() -> None:
-    from engine.state.format import Slot
+    from modelops.state.format import Slot
 
     models = {f"m{i}": ModelState(version="1.0.0", spec={"b": [1, {"ü": None}], "a": {}},
                                   slots={"blue": Slot(version="1", revision="r", status="active", since="t")})
@@ -127,7 +126,7 @@ def test_render_splices_model_texts_exactly_as_one_json_dump_would() -> None:
 
 def test_a_scoped_read_cuts_out_its_models_and_agrees_with_a_whole_read(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.state.format import Slot
+    from modelops.state.format import Slot
 
     # quoting and non-ASCII names are found by their JSON spelling; sixty of them make a real binary search
     names = ["a", "b\"q", "ü-model", "z", *(f"m-{i:03d}" for i in range(0, 120, 2))]
@@ -140,7 +139,7 @@ def test_a_scoped_read_cuts_out_its_models_and_agrees_with_a_whole_read(tmp_path
     whole = read_state(tmp_path, "staging")
     parsed: list[int] = []
     real = json.loads
-    monkeypatch.setattr("engine.state.store.json.loads", lambda text: parsed.append(len(text)) or real(text))
+    monkeypatch.setattr("modelops.state.store.json.loads", lambda text: parsed.append(len(text)) or real(text))
     scoped = read_state(tmp_path, "staging", wanted)
     assert set(scoped.models) == wanted - {"missing", "m-059"}  # asked for and recorded
     assert all(scoped.models[name] == whole.models[name] for name in scoped.models)
@@ -198,7 +197,8 @@ def test_a_scoped_read_of_a_corrupt_state_still_locates_the_error(tmp_path: Path
 def test_a_rename_refused_midway_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file staged, the first renamed, the second's rename refused: its temporary file and the third's are
     removed with it (the first is in place already: a rename cannot be taken back)."""
-    from engine.state.store import atomic_write_all
+    from modelops.state.store import atomic_write_all
+
     from tests.write_faults import Refusal, refusing
 
     files = [(tmp_path / f"{name}.yaml", f"{name}: new\n", f"{name}.yaml") for name in ("a", "b", "c")]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from modelops.validate import validate_repo
+from modelops.validate.promql import promql_problem
 
-from engine.validate import validate_repo
-from engine.validate.promql import promql_problem
 from tests.unit.validate.test_semantic import edit
 
 STAGING = "environments/staging/environment.yaml"

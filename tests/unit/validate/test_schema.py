@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from modelops.base.diagnostics import Diagnostic
+from modelops.validate import validate_repo
 
-from engine.diagnostics import Diagnostic
-from engine.validate import validate_repo
 from tests.unit.validate.test_semantic import FRAUD, edit
 
 Located = tuple[str, str | None, int | None, str, str]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from modelops.validate import validate_repo
 
-from engine.validate import validate_repo
 from tests.conftest import write
 
 SENTIMENT = "environments/production/models/sentiment.yaml"

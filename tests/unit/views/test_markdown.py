@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from engine.diagnostics import Diagnostic, Severity
-from engine.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
-from engine.views.markdown import COMMENT_LIMIT, join_parts, render_plan, split_parts
+from modelops.base.diagnostics import Diagnostic, Severity
+from modelops.cli.views.markdown import COMMENT_LIMIT, join_parts, render_plan, split_parts
+from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
 
 
 def action(env: str, name: str, kind: ActionKind = ActionKind.UPGRADE, steps: int = 3, blocked: str | None = None,

@@ -1,11 +1,11 @@
-"""engine.views.monitor: the summary line of a monitor run."""
+"""modelops.cli.views.monitor: the summary line of a monitor run."""
 
 from __future__ import annotations
 
-from engine.ops.alerts import Decision
-from engine.ops.monitor import MonitorReport, NotificationRow
-from engine.ops.notify import Outcome
-from engine.views.monitor import NOTIFICATION_OUTCOMES, summary
+from modelops.cli.views.monitor import NOTIFICATION_OUTCOMES, summary
+from modelops.notify import Outcome
+from modelops.ops.lifecycle import Decision
+from modelops.ops.monitor import MonitorReport, NotificationRow
 
 
 def report(*outcomes: str) -> MonitorReport:

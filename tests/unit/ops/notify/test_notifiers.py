@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from modelops.config.spec.policies import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
+from modelops.notify import NOTIFIERS, AlertView, DeliveryResult, Notification, SendOptions
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from engine.config.spec.policies import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
-from engine.ops.notify import NOTIFIERS, AlertView, DeliveryResult, Notification, SendOptions
 from tests.ops_support import Mailbox, client_tls, smtp_server
 from tests.unit.ops.servers import picky_smtp, silent_server
 

@@ -1,0 +1,67 @@
+"""Git, through gitpython: the config tree's cleanliness, HEAD and commits.
+
+(`--changed-since` runs `git diff` itself, in engine/modelops/base/gitdiff.py: a scoped plan must answer in well under a
+second, and importing gitpython alone would take a good part of that.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+from modelops.base.errors import EngineError, UsageError
+from modelops.config.repo import placement
+
+
+def open_repo(root: Path) -> git.Repo | None:
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def repo_for_commit(root: Path) -> git.Repo:
+    """The repository a `--commit` writes to, checked before anything is done."""
+    repo = open_repo(root)
+    if repo is None:
+        raise UsageError("--commit needs a git repository", hint=f"{root} is not inside one")
+    return repo
+
+
+def _rel(repo: git.Repo, root: Path, path: str) -> str | None:
+    """A repository path as a path relative to the ops root (None when outside it)."""
+    absolute = Path(repo.working_tree_dir or ".") / path
+    try:
+        return absolute.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def dirty_config(repo: git.Repo, root: Path) -> list[str]:
+    """Configuration files with uncommitted changes (modified, staged or untracked)."""
+    changed = {item.a_path for item in repo.index.diff(None)}
+    if repo.head.is_valid():
+        changed |= {item.a_path for item in repo.index.diff("HEAD")}
+    changed |= set(repo.untracked_files)
+    found = (_rel(repo, root, p) for p in changed if p)
+    return sorted(p for p in found if p is not None and placement(p) is not None)
+
+
+def head_sha(repo: git.Repo) -> str | None:
+    return repo.head.commit.hexsha if repo.head.is_valid() else None
+
+
+def commit(repo: git.Repo, root: Path, paths: list[str], message: str) -> str | None:
+    """Stage and commit the given ops-root-relative files or directories, deletions included; None when
+    nothing changed."""
+    work = Path(repo.working_tree_dir or ".").resolve()
+    staged = [(root / p).resolve().relative_to(work).as_posix() for p in paths]
+    known = [p for p in staged if (work / p).exists() or repo.git.ls_files("--", p)]
+    try:
+        if known:
+            repo.git.add("--all", "--", *known)
+        if repo.head.is_valid() and not repo.index.diff("HEAD"):
+            return None
+        return repo.index.commit(message).hexsha
+    except (git.GitCommandError, ValueError) as exc:
+        raise EngineError(f"git commit failed: {exc}") from None

@@ -1,0 +1,56 @@
+"""`modelops apply`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from modelops.base.errors import EXIT_FAILED, EXIT_OK
+from modelops.cli.app import App, pass_app, reporting_invalid_config
+
+
+@click.command("apply")
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--env", "environments", multiple=True, metavar="ENV", help="Apply only this environment (repeatable).")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--retry-rejected", is_flag=True, help="Apply versions that were rolled back before.")
+@click.option("--commit", is_flag=True, help="Commit the recorded state (and reports) with git afterwards.")
+@click.option("--allow-dirty", is_flag=True, help="Apply even when the configuration has uncommitted changes.")
+@pass_app
+def command(app: App, plan_file: Path | None, environments: tuple[str, ...], auto_approve: bool,
+            retry_rejected: bool, commit: bool, allow_dirty: bool) -> int:
+    """Apply the plan: deploy, test, switch traffic, roll back on failure, record the state.
+
+    Without PLAN_FILE the plan is computed now, shown, and confirmed (unless --auto-approve). Environments
+    are applied in promotion order, upstream first. A saved PLAN_FILE is applied as it is, once, and only if
+    the state and configuration still match it.
+    """
+    from modelops.cli.publish import publish_apply
+    from modelops.cli.views import apply as view
+    from modelops.cli.views.confirm import Confirmation
+    from modelops.cli.views.plan import render_text
+    from modelops.services.apply import ApplyRequest, run_apply
+    from modelops.workspace import Workspace
+
+    with reporting_invalid_config(app):
+        ws = Workspace.load(app.repo)
+    request = ApplyRequest(environments, plan_file, retry_rejected, allow_dirty, commit)
+    confirm = Confirmation(app.console, auto_approve, interactive=sys.stdin.isatty())
+    progress = view.ProgressView(app.console, human=app.console.interactive_out)
+    outcome = run_apply(ws, request, confirm, progress, log=app.console.print)
+    publish_apply(outcome)  # the job summary, in GitHub Actions
+    if not outcome.environments and not outcome.declined and not outcome.blocked:
+        app.console.print(confirm.shown or "No changes. The recorded state matches the configuration.")
+        if outcome.refreshed:
+            app.console.print(view.refreshed(outcome))
+        if outcome.committed:
+            app.console.print(f"Committed {outcome.committed[:12]}.")
+        return EXIT_OK
+    if not outcome.environments and not outcome.declined:  # nothing could run: show what holds it back
+        app.console.print(render_text(outcome.plan, app.console))
+    app.console.print("\n" + view.summary(outcome, app.console))
+    # Blocked actions are holds (a freeze, a manual gate, an upstream not yet Healthy, a rejected version),
+    # not failures: the output names them and `plan --detailed-exitcode` exits 2 while they remain.
+    return EXIT_FAILED if outcome.failed or outcome.declined else EXIT_OK

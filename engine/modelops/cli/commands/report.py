@@ -1,0 +1,27 @@
+"""`modelops report`."""
+
+from __future__ import annotations
+
+import click
+
+from modelops.base.errors import EXIT_FAILED, EXIT_OK
+from modelops.cli.app import App, pass_app, reporting_invalid_config
+
+
+@click.command("report")
+@click.option("--env", "environments", multiple=True, metavar="ENV", help="Only this environment (repeatable).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 naming every report that is stale or missing.")
+@pass_app
+def command(app: App, environments: tuple[str, ...], check: bool) -> int:
+    """Render environments/<env>/REPORT.md: models, rollout and switch history, alerts, routing, scaling.
+
+    Reports are deterministic: the same configuration and state give the same bytes, so a committed
+    report can be checked in CI with --check. `apply` re-renders the reports of what it changed.
+    """
+    from modelops.cli.views.report import render
+    from modelops.report import run_report
+
+    with reporting_invalid_config(app):
+        outcome = run_report(app.repo, environments, check)
+    app.console.print(render(outcome, app.console))
+    return EXIT_FAILED if outcome.outdated else EXIT_OK

@@ -1,0 +1,50 @@
+"""Where CI reads a plan or an apply: the pull-request Markdown, the job summary and step outputs.
+
+Under GitHub Actions (`GITHUB_ACTIONS=true`) plan and apply append their Markdown to the job summary by
+themselves; `plan --github-output` also sets the step outputs `has_changes`, `plan_path` and `summary`.
+Outside Actions these functions do nothing unless asked explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelops.cli import github
+from modelops.cli.views import markdown
+from modelops.cli.views.plan import summary_line
+from modelops.core.plan import Plan
+from modelops.validate import validate_repo
+
+if TYPE_CHECKING:  # apply (and its drivers) is not loaded by commands that only plan
+    from modelops.services.apply import ApplyOutcome
+
+
+def plan_markdown(root: Path, plan: Plan, limit: int = markdown.COMMENT_LIMIT) -> list[str]:
+    """The PR comment parts of a plan, with the configuration's guardrail warnings listed.
+
+    The warnings come from validating again: the plan service keeps only the valid configuration, and
+    validation is cheap next to what a reviewer loses when a warning is not shown.
+    """
+    warnings = [d for d in validate_repo(root).diagnostics if not d.is_error]
+    return markdown.render_plan(plan, warnings, limit)
+
+
+def wants_markdown(fmt: str) -> bool:
+    """Whether the plan command needs the Markdown: to print it, or for the job summary."""
+    return fmt == "markdown" or github.in_actions()
+
+
+def publish_plan(plan: Plan, parts: Sequence[str] | None, out: Path | None, github_output: bool) -> None:
+    if parts is not None and github.in_actions():
+        github.append_step_summary(markdown.join_parts(parts))
+    if github_output:
+        github.set_outputs({"has_changes": "true" if plan.has_changes else "false",
+                            "plan_path": str(out.resolve()) if out is not None else "",
+                            "summary": summary_line(plan)})
+
+
+def publish_apply(outcome: ApplyOutcome) -> None:
+    if github.in_actions():
+        github.append_step_summary(markdown.render_apply(outcome))

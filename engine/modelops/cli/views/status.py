@@ -1,0 +1,102 @@
+"""Status and history tables."""
+
+from __future__ import annotations
+
+import json
+
+from modelops.base.console import Console
+from modelops.cli.views.table import table
+from modelops.services.status import EnvironmentStatus, ModelStatus
+from modelops.state.format import ModelState
+
+_PHASE_COLOURS = {"Healthy": "green", "Progressing": "cyan", "Paused": "yellow", "Degraded": "red",
+                  "RolledBack": "red"}
+
+
+def render_text(report: list[EnvironmentStatus], console: Console) -> str:
+    return "\n\n".join(_environment(env, console) for env in report)
+
+
+def _environment(env: EnvironmentStatus, console: Console) -> str:
+    header = f"{console.style(env.name, 'bold')} (driver {env.driver}, state serial {env.serial}"
+    header += f", updated {env.updated})" if env.updated else ", never applied)"
+    rows = [_row(m, console) for m in env.models]
+    lines = [header, *table(rows, ("MODEL", "SERVING", "DESIRED", "SLOT", "TRAFFIC", "PHASE", "LAST CHANGE"))]
+    lines += [f"  ! {note}" for m in env.models for note in _notes(m)]
+    if env.lock is not None:
+        stale = " (stale: its process is gone)" if env.lock.stale else ""
+        lines.append(f"  ! locked by {env.lock.who} on {env.lock.host} for {env.lock.operation} since "
+                     f"{env.lock.created}{stale}; lock ID {env.lock.id}")
+    if env.unreadable_lock is not None:
+        lines.append(f"  ! locked: the lock file does not parse; if no operation is running, break it with: "
+                     f"modelops unlock {env.unreadable_lock} --env {env.name}")
+    if env.interrupted:
+        lines.append("  ! an apply was interrupted; the next `modelops apply` resumes it")
+    return "\n".join(lines)
+
+
+def _row(model: ModelStatus, console: Console) -> list[str]:
+    state = model.state
+    if state is None:
+        return [model.name, "-", model.desired or "-", "-", "-", "NotDeployed", "-"]
+    traffic = ", ".join(f"{slot} {w}%" for slot, w in sorted(state.traffic.items())) or "-"
+    phase = console.style(state.phase, _PHASE_COLOURS[state.phase])
+    desired = model.desired or "(removed)"
+    if model.desired is not None and model.desired != state.version:
+        desired = console.style(desired, "yellow")
+    return [model.name, state.version or "-", desired, state.active_slot or "-", traffic, phase, _last(state)]
+
+
+def _last(state: ModelState) -> str:
+    if not state.history:
+        return "-"
+    last = state.history[-1]
+    when = last.ended or last.started
+    why = f": {last.reason}" if last.reason else ""
+    return f"{when} {last.kind} {last.version} {last.outcome}{why}"[:90]
+
+
+def _notes(model: ModelStatus) -> list[str]:
+    state = model.state
+    if state is None:
+        return []
+    notes = []
+    if state.desired_rejected is not None:
+        r = state.desired_rejected
+        notes.append(f"{model.name}: {r.version} was rejected at {r.at} ({r.reason})")
+    warm = state.warm_slot
+    if warm is not None:
+        until = f" until {warm.warm_until}" if warm.warm_until else ""
+        notes.append(f"{model.name}: slot {state.idle_slot} keeps {warm.version} warm{until} (instant rollback)")
+    rollout = state.rollout
+    if rollout is not None:
+        notes.append(f"{model.name}: {rollout.kind} to {rollout.version} in flight, step {rollout.next_step + 1}/"
+                     f"{len(rollout.steps)}" + (f" ({rollout.pause_reason})" if rollout.pause_reason else ""))
+    return notes
+
+
+def render_json(report: list[EnvironmentStatus]) -> str:
+    body = {"format_version": "1.0", "environments": [
+        {"name": env.name, "driver": env.driver, "serial": env.serial, "updated": env.updated,
+         "locked_by": env.lock.who if env.lock else None,
+         "lock_id": env.lock.id if env.lock else env.unreadable_lock, "interrupted": env.interrupted,
+         "models": [{"name": m.name, "desired": m.desired, "in_sync": m.in_sync,
+                     "state": m.state.model_dump(mode="json", exclude={"spec", "releases"}) if m.state else None}
+                    for m in env.models]}
+        for env in report]}
+    return json.dumps(body, indent=2)
+
+
+def render_history(name: str, state: ModelState, console: Console) -> str:
+    attempts = [[str(a.id), a.kind, f"{a.from_version or '-'} -> {a.version}", a.strategy, a.started, a.ended or "-",
+                 a.outcome, a.reason] for a in state.history]
+    switches = [[s.at, f"{s.from_slot or '-'} -> {s.to_slot}", f"{s.from_version or '-'} -> {s.to_version}", s.reason]
+                for s in state.switches]
+    lines = [console.style(f"Rollout attempts of {name}", "bold"),
+             *table(attempts, ("#", "KIND", "VERSION", "STRATEGY", "STARTED", "ENDED", "OUTCOME", "REASON")), "",
+             console.style("Traffic switches", "bold"), *table(switches, ("AT", "SLOT", "VERSION", "REASON"))]
+    return "\n".join(lines)
+
+
+def render_history_json(state: ModelState) -> str:
+    return json.dumps(state.model_dump(mode="json", include={"history", "switches"}), indent=2)

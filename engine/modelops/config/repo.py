@@ -1,0 +1,259 @@
+"""The ops repository on disk: which files the engine reads, and where their text and positions are.
+
+The engine reads only `environments/*/environment.y?ml`, `environments/*/models/**/*.y?ml` and
+`policies/**/*.y?ml`. Paths are kept repository-relative with forward slashes, sorted, so every
+later stage sees the same order on every machine.
+
+The repository is untrusted input: a file is read only if it is a regular file inside the repository (a
+link is followed only when it stays inside), and a FIFO is opened without waiting for a writer.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelops.base.diagnostics import Diagnostic, did_you_mean, error, warning
+from modelops.base.paths import READ_FLAGS, read_regular
+from modelops.config.cache import ConfigCache, file_digest
+from modelops.config.loader import (
+    DEFAULT_LIMITS,
+    Limits,
+    SourceDocument,
+    SourceFile,
+    SourceMap,
+    Span,
+    decode,
+    load_text,
+)
+from modelops.config.loader import source_map as build_source_map
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """What the layout says about a file: the kinds it may hold and the environment it belongs to."""
+
+    kinds: tuple[str, ...]
+    environment: str | None
+
+
+_POLICY_KINDS = ("AlertPolicy", "EscalationPolicy", "ScalingPolicy", "Guardrail")
+
+
+def placement(rel: str) -> Placement | None:
+    """Where `rel` sits in the layout, or None when the engine does not read it."""
+    parts = rel.split("/")
+    if not rel.endswith(YAML_SUFFIXES):
+        return None
+    if parts[0] == "policies" and len(parts) >= 2:
+        return Placement(_POLICY_KINDS, None)
+    if parts[0] != "environments" or len(parts) < 3:
+        return None
+    if len(parts) == 3 and parts[2] in ("environment.yaml", "environment.yml"):
+        return Placement(("Environment",), parts[1])
+    if len(parts) >= 4 and parts[2] == "models":
+        return Placement(("Model",), parts[1])
+    return None
+
+
+def discover(root: Path) -> list[str]:
+    """Every configuration file of the repository, repository-relative and sorted."""
+    return scan(root)[0]
+
+
+_TOPS = ("environments", "policies")
+
+
+def scan(root: Path) -> tuple[list[str], list[str]]:
+    """The configuration files of the repository, and the YAML files beside them that the engine does not read
+    (`environments/staging/model/x.yaml`, `policy/x.yaml`, `x.YAML`): both repository-relative and sorted."""
+    found: list[str] = []
+    for top in (*_TOPS, *_near_misses(root)):
+        found.extend(_walk(root, root / top))
+    read = [rel for rel in found if placement(rel) is not None]
+    return sorted(read), sorted(set(found).difference(read))
+
+
+def _near_misses(root: Path) -> list[str]:
+    """Top-level folders whose name is close to environments/ or policies/ (policy/, Environments/, envs/)."""
+    try:
+        names = [entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith(".")]
+    except OSError:
+        return []
+    return [name for name in names if name not in _TOPS and _meant_top(name) is not None]
+
+
+def _meant_top(name: str) -> str | None:
+    lowered = name.lower()
+    if lowered in ("env", "envs", "environment"):
+        return "environments"
+    return did_you_mean(lowered, _TOPS) if len(lowered) >= 5 else None
+
+
+def _walk(root: Path, directory: Path) -> Iterator[str]:
+    """YAML files under `directory` (any case of suffix), skipping hidden folders and what the engine renders;
+    and, ending in `/`, the links to folders on the way, which the walk does not follow (see `not_read`)."""
+    if not directory.is_dir():
+        return
+    for base, dirs, files in os.walk(directory):
+        rel_base = Path(base).relative_to(root).as_posix()
+        generated = rel_base.count("/") == 1 and rel_base.startswith("environments/")  # environments/<env>/rendered
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (generated and d == "rendered"))
+        yield from (f"{rel_base}/{d}/" for d in dirs if (Path(base) / d).is_symlink())
+        for name in files:
+            if name.lower().endswith(YAML_SUFFIXES) and not name.startswith("."):
+                yield f"{rel_base}/{name}"
+
+
+def not_read(rel: str) -> Diagnostic:
+    """A warning for a YAML file the engine does not read, saying where it would be read; or for a link to a
+    folder (`rel` ends in `/`), whose files are not read wherever it leads: following links to folders would
+    let a repository reach outside itself, or into itself in a loop."""
+    if rel.endswith("/"):
+        return warning("MO017", f"{rel} is a link to a folder: modelops does not follow it, so nothing in it is read",
+                       file=rel.rstrip("/"), hint="move the files here, or link each file (a link to a file inside "
+                                                  "the repository is read)")
+    return warning("MO017", f"{rel} is not read by modelops", file=rel, line=1, column=1, hint=_where_instead(rel))
+
+
+def _where_instead(rel: str) -> str:
+    parts = rel.split("/")
+    name = parts[-1]
+    if not name.endswith(YAML_SUFFIXES):
+        return f"modelops reads files ending in .yaml or .yml (lowercase): rename it to {name.rsplit('.', 1)[0]}.yaml"
+    if parts[0] not in _TOPS:
+        top = _meant_top(parts[0])
+        return f'did you mean {"/".join([top or "policies", *parts[1:]])}?'
+    if parts[0] == "environments" and len(parts) == 2:
+        return "environments/ holds one folder per environment: environments/<env>/environment.yaml and models/"
+    environment = "/".join(parts[:2])
+    if len(parts) == 3:
+        if did_you_mean(name.rsplit(".", 1)[0].lower(), ["environment"]):
+            return f"did you mean {environment}/environment.yaml?"
+        return f"a model belongs in {environment}/models/{name}; the environment in {environment}/environment.yaml"
+    folder = did_you_mean(parts[2].lower(), ["models"])
+    if folder is not None:
+        return f"did you mean {environment}/models/{'/'.join(parts[3:])}?"
+    return f"models belong in {environment}/models/; modelops reads nothing else under {environment}/"
+
+
+@dataclass
+class Sources:
+    """Files as loaded, plus source maps computed on first use (only files with diagnostics need one).
+
+    `digests` holds the SHA-256 of each file's bytes (empty when loaded without the cache)."""
+
+    root: Path
+    files: dict[str, SourceFile]
+    limits: Limits = DEFAULT_LIMITS
+    digests: dict[str, str] = field(default_factory=dict)
+    unread: list[Diagnostic] = field(default_factory=list)  # YAML files beside the configuration, not read
+    _maps: dict[str, SourceMap] = field(default_factory=dict)
+
+    def documents(self) -> Iterator[SourceDocument]:
+        for source in self.files.values():
+            yield from source.documents
+
+    def load_diagnostics(self) -> list[Diagnostic]:
+        return [*self.unread, *(d for source in self.files.values() for d in source.diagnostics)]
+
+    def text(self, path: str) -> str | None:
+        source = self.files.get(path)
+        return source.text if source is not None else None
+
+    def locate(self, document: SourceDocument, ptr: str, *, at_key: bool = False) -> Span | None:
+        positions = self._maps.get(document.file)
+        if positions is None:
+            positions = build_source_map(document.file, self.files[document.file].text, self.limits)
+            self._maps[document.file] = positions
+        return positions.locate(document.index, ptr, at_key=at_key)
+
+
+def load_repo(root: Path, paths: Iterable[str] | None = None, limits: Limits = DEFAULT_LIMITS,
+              cache: ConfigCache | None = None) -> Sources:
+    """Read every configuration file (or the given repository-relative ones), reusing cached parses."""
+    sources = Sources(root, {}, limits)
+    if paths is None:
+        paths, unread = scan(root)
+        sources.unread = [not_read(rel) for rel in unread]
+        # part of the repository's digest: a cached outcome without the warnings must not be recalled
+        sources.digests.update((rel, "not read") for rel in unread)
+    for rel, raw, problem in read_contained(root, paths):
+        sources.files[rel] = _loaded(rel, raw, problem, limits, cache, sources.digests)
+    return sources
+
+
+def read_contained(root: Path, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None, str]]:
+    """Each file with its bytes, or None and why not (see `read_bytes`; also a directory on the way that is a
+    link out of the repository). A few directories hold every file: each is checked once."""
+    inside: dict[str, bool] = {}
+    for rel in paths:
+        parent = rel.rpartition("/")[0]
+        if parent not in inside:
+            inside[parent] = _inside(root / parent, root)
+        if inside[parent]:
+            yield rel, *read_bytes(root, rel)
+        else:
+            yield rel, None, "it is under a symbolic link that leads outside the repository"
+
+
+def _loaded(rel: str, raw: bytes | None, problem: str, limits: Limits, cache: ConfigCache | None,
+            digests: dict[str, str]) -> SourceFile:
+    if raw is None:
+        return _unreadable(rel, problem, digests)
+    if cache is None:
+        return load_text(rel, raw, limits)
+    digest = digests[rel] = file_digest(raw)
+    found = cache.lookup(rel, digest, decode(rel, raw, limits)[0])
+    if found is not None:
+        return found
+    loaded = load_text(rel, raw, limits)
+    cache.store(rel, digest, loaded)
+    return loaded
+
+
+def _unreadable(rel: str, problem: str, digests: dict[str, str]) -> SourceFile:
+    # The problem is part of the repository's digest: a cached "valid" must not be recalled for a repository
+    # whose file cannot be read (the file was never hashed, so the digests alone would still match).
+    digests[rel] = f"unreadable: {problem}"
+    hint = "modelops reads regular files inside the repository that it has permission to read"
+    return SourceFile(rel, "", (), (error("MO014", f"cannot read file: {problem}", file=rel, line=1, column=1,
+                                          hint=hint),))
+
+
+# O_NOFOLLOW: a link is followed only once checked.
+_READ = READ_FLAGS | getattr(os, "O_NOFOLLOW", 0)
+
+
+def read_bytes(root: Path, rel: str) -> tuple[bytes | None, str]:
+    """A configuration file's bytes, or None and why not: it cannot be opened, is not a regular file, or is a
+    symbolic link that leads outside the repository (its content is never read, so never shown)."""
+    path = root / rel
+    try:
+        fd = os.open(path, _READ)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            return None, exc.strerror or str(exc)
+        target = Path(os.path.realpath(path))  # never raises: a link loop comes back unresolved, and fails to open
+        if not _inside(target, root):
+            return None, f"it is a symbolic link to {target}, outside the repository"
+        try:
+            fd = os.open(target, _READ)
+        except OSError as exc2:
+            problem = "it is a symbolic link to a file that does not exist" if exc2.errno == errno.ENOENT else (
+                exc2.strerror or str(exc2))
+            return None, problem
+    try:
+        data = read_regular(fd)
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    return (data, "") if data is not None else (None, "it is not a regular file (a FIFO, device or directory)")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))

@@ -1,0 +1,291 @@
+"""Diff and plan stages: desired state against recorded state, to ordered actions with plan-time checks.
+
+Pure functions: the same desired state, recorded states, options and clock give the same plan. Order
+within an environment follows `plan.KIND_ORDER` then target name; environments come in promotion order.
+
+Plan-time checks stop an action (it is listed as blocked, with the reason) rather than failing the plan:
+- a freeze window is open (rollbacks still go through: restoring service is never frozen);
+- `promotesFrom`: the version must be Healthy upstream, or be planned there earlier in the same run;
+- the desired version was rolled back before (`desired_rejected`) and `--retry-rejected` was not given.
+Approval is an environment-level flag that apply enforces.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from modelops import __version__
+from modelops.base.clock import iso, parse_iso
+from modelops.config.scalars.semver import parse_semver
+from modelops.core import strategies
+from modelops.core.model import DesiredState, EnvironmentConfig, ModelConfig, dump
+from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
+from modelops.state.format import EnvironmentState, ModelState
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What to plan: environments (empty: all), targets (None: all), and overrides."""
+
+    environments: tuple[str, ...] = ()
+    only: frozenset[str] | None = None
+    retry_rejected: bool = False
+    changed_since: str | None = None
+    promote: frozenset[str] = frozenset()
+    notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def target_key(environment: str, target: str) -> str:
+    """`staging/model/sentiment` or `staging/AlertPolicy/model-slo`: the unit `--changed-since` selects."""
+    return f"{environment}/{target}"
+
+
+def make_plan(desired: DesiredState, states: Mapping[str, EnvironmentState], options: PlanOptions,
+              now: datetime) -> Plan:
+    names = list(options.environments) or desired.order
+    planned: list[EnvironmentPlan] = []
+    for name in desired.order:
+        if name in names:
+            planned.append(plan_environment(desired.environments[name], states, planned, options, now))
+    opts = {"retry_rejected": options.retry_rejected, "changed_since": options.changed_since}
+    return Plan(str(uuid.uuid4()), __version__, iso(now), tuple(planned), opts)
+
+
+def plan_environment(env: EnvironmentConfig, states: Mapping[str, EnvironmentState],
+                     earlier: Iterable[EnvironmentPlan], options: PlanOptions, now: datetime) -> EnvironmentPlan:
+    state = states[env.name]
+    actions = [*_model_actions(env, state, now), *_policy_actions(env, state)]
+    if options.only is not None:
+        actions = [a for a in actions if target_key(env.name, a.target) in options.only]
+    checked = [_check(a, env, state, states, list(earlier), options, now) for a in actions]
+    return EnvironmentPlan(env.name, env.spec.target.driver, state.lineage, state.serial, env.digest,
+                           env.spec.approval == "required", tuple(sorted(checked, key=Action.sort_key)),
+                           tuple(options.notes.get(env.name, ())))
+
+
+# -- Models ---------------------------------------------------------------------------------------
+
+
+def replicas(env: EnvironmentConfig, model: ModelConfig) -> int:
+    if model.spec.serving.replicas is not None:
+        return model.spec.serving.replicas
+    policy = env.policies.get(f"ScalingPolicy/{model.spec.scaling}")
+    return max(1, policy.spec.min_replicas) if policy is not None else 1
+
+
+def _model_actions(env: EnvironmentConfig, state: EnvironmentState, now: datetime) -> list[Action]:
+    actions = []
+    for name in sorted(set(env.models) | set(state.models)):
+        action = model_action(env, name, env.models.get(name), state.models.get(name), now)
+        if action is not None:
+            actions.append(action)
+    return actions
+
+
+def model_action(env: EnvironmentConfig, name: str, model: ModelConfig | None, state: ModelState | None,
+                 now: datetime) -> Action | None:
+    """The one action (if any) that brings a model from its recorded state to its desired state."""
+    if model is None:
+        if state is not None and state.rollout is not None and state.rollout.kind == "autorollback":
+            return _finish_rollback(env.name, name, state)
+        return _retire(env.name, name, state) if state is not None and (state.slots or state.rollout) else None
+    if state is not None and state.rollout is not None:
+        return _resume_or_replace(env, model, state)
+    if state is None or state.active_slot is None:
+        return _action(ActionKind.DEPLOY, env, model, state, f"{model.name} {model.version} is not deployed yet",
+                       strategies.rollout(model, None, replicas(env, model)))
+    if state.revision != model.revision:
+        return _change_revision(env, model, state)
+    return _reconfigure(env, model, state, now)
+
+
+def _action(kind: ActionKind, env: EnvironmentConfig, model: ModelConfig, state: ModelState | None, reason: str,
+            steps: list[Step], resume_from: int = 0) -> Action:
+    before = _before(state)
+    spec = dump(model.spec)
+    after = {"version": model.version, "revision": model.revision, "config": model.config,
+             "strategy": model.strategy, "spec": spec, "labels": dict(model.labels)}
+    changes = tuple(spec_changes(state.spec if state is not None else None, spec))
+    return Action(kind, env.name, f"model/{model.name}", before, after, reason, tuple(steps), None, resume_from,
+                  changes)
+
+
+def _before(state: ModelState | None) -> dict[str, Any] | None:
+    if state is None or state.version is None:
+        return None
+    return {"version": state.version, "revision": state.revision, "config": state.config,
+            "slot": state.active_slot, "phase": state.phase}
+
+
+def _change_revision(env: EnvironmentConfig, model: ModelConfig, state: ModelState) -> Action:
+    assert state.version is not None
+    warm = state.warm_slot
+    if warm is not None and warm.revision == model.revision:
+        delay = strategies.scale_down_delay(model.spec)
+        return _action(ActionKind.ROLLBACK, env, model, state,
+                       f"roll back {state.version} -> {model.version}: {model.version} is still warm in slot "
+                       f"{state.idle_slot} (fast: switch only)", strategies.fast_rollback(state, delay))
+    steps = strategies.rollout(model, state, replicas(env, model))
+    if parse_semver(model.version) < parse_semver(state.version):
+        return _action(ActionKind.ROLLBACK, env, model, state,
+                       f"roll back {state.version} -> {model.version} ({model.strategy}; the old version is no longer "
+                       "warm, so it is deployed and tested again)", steps)
+    what = f"{state.version} -> {model.version}" if state.version != model.version else (
+        f"{model.version}: artifact or serving changed")
+    return _action(ActionKind.UPGRADE, env, model, state, f"upgrade {what} ({model.strategy})", steps)
+
+
+def _resume_or_replace(env: EnvironmentConfig, model: ModelConfig, state: ModelState) -> Action:
+    rollout = state.rollout
+    assert rollout is not None
+    steps = [Step.from_dict(s) for s in rollout.steps]
+    if rollout.kind == "autorollback":
+        return _finish_rollback(env.name, model.name, state)
+    if rollout.revision == model.revision:
+        position = rollout.failed_step if rollout.failed_step is not None else rollout.next_step
+        why = rollout.pause_reason or "an earlier apply stopped before it finished"
+        return _action(ActionKind(rollout.kind), env, model, state,
+                       f"resume {rollout.kind} to {rollout.version} at step {position + 1}/{len(steps)} ({why})",
+                       steps, position)
+    fresh = strategies.rollout(model, state if state.active_slot else None, replicas(env, model))
+    prefix = strategies.abandon(state)
+    return _action(ActionKind.UPGRADE if state.active_slot else ActionKind.DEPLOY, env, model, state,
+                   f"abandon the unfinished {rollout.kind} to {rollout.version} and roll out {model.version} instead",
+                   [*prefix, *fresh])
+
+
+def _finish_rollback(environment: str, name: str, state: ModelState) -> Action:
+    """An automatic rollback was interrupted: finishing it comes before anything else."""
+    rollout = state.rollout
+    assert rollout is not None
+    after = {"version": rollout.version, "revision": rollout.revision, "config": rollout.config,
+             "strategy": strategies.strategy_name(rollout.spec), "spec": rollout.spec}
+    steps = tuple(Step.from_dict(s) for s in rollout.steps)
+    return Action(ActionKind.ROLLBACK, environment, f"model/{name}", _before(state), after,
+                  f"finish the automatic rollback ({rollout.reason})", steps, None, rollout.next_step)
+
+
+def _reconfigure(env: EnvironmentConfig, model: ModelConfig, state: ModelState, now: datetime) -> Action | None:
+    steps, reasons = [], []
+    if state.config != model.config:
+        steps.append(Step("configure", "config", {"config": model.config}))
+        reasons.append("configuration changed without a new revision")
+    warm = state.warm_slot
+    if warm is not None and warm.warm_until is not None and parse_iso(warm.warm_until) <= now:
+        steps.append(strategies.retire(state.idle_slot))
+        reasons.append(f"warm window of slot {state.idle_slot} ({warm.version}) ended at {warm.warm_until}")
+    if not steps:
+        return None
+    return _action(ActionKind.RECONFIGURE, env, model, state, "; ".join(reasons), steps)
+
+
+def _retire(environment: str, name: str, state: ModelState) -> Action:
+    slots = sorted(state.slots)
+    reason = "no longer in the configuration" + (f" (serving {state.version})" if state.version else "")
+    return Action(ActionKind.RETIRE, environment, f"model/{name}", _before(state), None, reason,
+                  (Step("remove", "retire", {"slots": slots}),))
+
+
+def spec_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Leaf-level differences between two canonical specs, as (dotted path, before, after)."""
+    out: list[tuple[str, Any, Any]] = []
+    _compare(dict(before or {}), dict(after), "", out)
+    return out
+
+
+def _compare(before: Any, after: Any, path: str, out: list[tuple[str, Any, Any]]) -> None:
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in [*after, *(k for k in before if k not in after)]:
+            _compare(before.get(key), after.get(key), f"{path}.{key}" if path else key, out)
+    elif before != after:
+        out.append((path, before, after))
+
+
+# -- Policies -------------------------------------------------------------------------------------
+
+
+def _policy_actions(env: EnvironmentConfig, state: EnvironmentState) -> list[Action]:
+    actions = []
+    for key in sorted(set(env.policies) | set(state.policies)):
+        policy, recorded = env.policies.get(key), state.policies.get(key)
+        if policy is not None and recorded == policy.digest:
+            continue
+        users = env.users_of(key)
+        used_by = f"used by {', '.join(users)}" if users else "no longer used by any model"
+        if policy is None:
+            kind, reason, digest = ActionKind.POLICY_REMOVE, used_by, None
+        elif recorded is None:
+            kind, reason, digest = ActionKind.POLICY_ADD, f"new policy, {used_by}", policy.digest
+        else:
+            kind, reason, digest = ActionKind.POLICY_CHANGE, f"policy changed, {used_by}", policy.digest
+        step = Step("policy", "config", {"policy": key, "digest": digest})
+        actions.append(Action(kind, env.name, key, {"digest": recorded} if recorded else None,
+                              {"digest": digest, "file": policy.file} if policy else None, reason, (step,)))
+    return actions
+
+
+# -- Plan-time checks -----------------------------------------------------------------------------
+
+
+def _check(action: Action, env: EnvironmentConfig, state: EnvironmentState, states: Mapping[str, EnvironmentState],
+           earlier: list[EnvironmentPlan], options: PlanOptions, now: datetime) -> Action:
+    blocked = (_rejected(action, state, options) or _frozen(action, env, now)
+               or _promotion(action, env, states, earlier) or _waiting(action, state, options))
+    if blocked is None:
+        return action
+    return Action(action.kind, action.environment, action.target, action.before, action.after, action.reason,
+                  action.steps, blocked, action.resume_from, action.changes)
+
+
+def _rejected(action: Action, state: EnvironmentState, options: PlanOptions) -> str | None:
+    if not action.is_model or action.after is None or options.retry_rejected:
+        return None
+    recorded = state.models.get(action.name)
+    rejected = recorded.desired_rejected if recorded is not None else None
+    if rejected is None or rejected.revision != action.after["revision"] or action.kind is ActionKind.RECONFIGURE:
+        return None
+    return (f"{rejected.version} was rolled back at {rejected.at} ({rejected.reason}); fix it and bump the version, "
+            "roll back the YAML (`modelops rollback`), or re-apply with --retry-rejected")
+
+
+def _waiting(action: Action, state: EnvironmentState, options: PlanOptions) -> str | None:
+    """A rollout stopped at a manual gate waits for `modelops promote`, not for another apply."""
+    recorded = state.models.get(action.name) if action.is_model else None
+    rollout = recorded.rollout if recorded is not None else None
+    if rollout is None or recorded is None or recorded.phase != "Paused" or action.name in options.promote:
+        return None
+    step = rollout.steps[rollout.next_step] if rollout.next_step < len(rollout.steps) else {}
+    if step.get("op") != "pause" or step.get("args", {}).get("duration_ms") is not None:
+        return None
+    return (f"paused at step {rollout.next_step + 1}/{len(rollout.steps)} ({rollout.pause_reason}); "
+            f"continue with `modelops promote {action.name} --env {action.environment}`")
+
+
+def _frozen(action: Action, env: EnvironmentConfig, now: datetime) -> str | None:
+    if action.kind is ActionKind.ROLLBACK:
+        return None
+    for window in env.spec.freeze:
+        if window.from_ <= now < window.to:
+            return f"{env.name} is frozen until {iso(window.to)} ({window.reason})"
+    return None
+
+
+def _promotion(action: Action, env: EnvironmentConfig, states: Mapping[str, EnvironmentState],
+               earlier: list[EnvironmentPlan]) -> str | None:
+    upstream = env.spec.promotes_from
+    if upstream is None or action.kind not in (ActionKind.DEPLOY, ActionKind.UPGRADE) or action.after is None:
+        return None
+    version = action.after["version"]
+    recorded = states.get(upstream)
+    model = recorded.models.get(action.name) if recorded is not None else None
+    if model is not None and model.version == version and model.serving_healthy:
+        return None
+    if any(a.target == action.target and a.after and a.after.get("version") == version and a.blocked is None
+           for plan in earlier if plan.name == upstream for a in plan.actions):
+        return None
+    serving = f"serves {model.version}, {model.phase}" if model is not None and model.version else "does not serve it"
+    return f"{version} must be Healthy in {upstream} first; {upstream} {serving}"

@@ -1,0 +1,197 @@
+"""The plan: an ordered, serialisable list of actions per environment, each with its reason and steps.
+
+A plan is a value. It is computed by `modelops.core.diff` from the desired state and the recorded state,
+rendered by `modelops.cli.views.plan`, saved with `--out`, and executed by `modelops.services.apply`.
+`reason` explains an action to a reviewer; apply never reads it.
+
+A saved plan is bound to each environment's state `lineage` and `serial` and to the configuration
+digest: apply refuses it (exit 3) when any of them moved, which also makes it single-use, because every
+apply writes state and so moves the serial (an apply on empty state creates a lineage).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+FORMAT_VERSION = "1.0"
+
+
+class ActionKind(StrEnum):
+    """What an action does to a model or a policy."""
+
+    DEPLOY = "deploy"
+    UPGRADE = "upgrade"
+    ROLLBACK = "rollback"
+    RECONFIGURE = "reconfigure"
+    RETIRE = "retire"
+    POLICY_ADD = "policy.add"
+    POLICY_CHANGE = "policy.change"
+    POLICY_REMOVE = "policy.remove"
+
+    @property
+    def symbol(self) -> str:
+        return {"deploy": "+", "policy.add": "+", "retire": "-", "policy.remove": "-"}.get(self.value, "~")
+
+    @property
+    def bucket(self) -> str:
+        """Which count of the summary line the action adds to."""
+        return {"deploy": "deploy", "policy.add": "deploy", "retire": "retire",
+                "policy.remove": "retire"}.get(self.value, "change")
+
+
+#: Ordering within an environment: restore service first, policies before the models that use them,
+#: removals of policies last (after the models that referenced them changed). Ties by target name.
+KIND_ORDER = {
+    ActionKind.ROLLBACK: 0, ActionKind.POLICY_ADD: 1, ActionKind.POLICY_CHANGE: 1, ActionKind.DEPLOY: 2,
+    ActionKind.UPGRADE: 3, ActionKind.RECONFIGURE: 4, ActionKind.RETIRE: 5, ActionKind.POLICY_REMOVE: 6,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One unit of work of an action, executed by a driver or a gate, journaled on its own."""
+
+    op: str
+    stage: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "stage": self.stage, "args": dict(self.args)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
+        return cls(str(data["op"]), str(data["stage"]), dict(data.get("args", {})))
+
+
+@dataclass(frozen=True)
+class Action:
+    """A change to one model or policy in one environment.
+
+    `steps[resume_from:]` remain to be done (a resumed rollout has `resume_from > 0`). `blocked` holds
+    the reason a plan-time check stopped the action; a blocked action is shown but never applied.
+    """
+
+    kind: ActionKind
+    environment: str
+    target: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    reason: str
+    steps: tuple[Step, ...] = ()
+    blocked: str | None = None
+    resume_from: int = 0
+    changes: tuple[tuple[str, Any, Any], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.target.split("/", 1)[1]
+
+    @property
+    def is_model(self) -> bool:
+        return self.target.startswith("model/")
+
+    @property
+    def symbol(self) -> str:
+        """`-/+` for an upgrade that replaces the model outright (recreate: no preview, no gradual shift; in
+        Kubernetes the old pods stop before the new start), as Terraform marks a replacement; else the kind's."""
+        if self.kind is ActionKind.UPGRADE and (self.after or {}).get("strategy") == "recreate":
+            return "-/+"
+        return self.kind.symbol
+
+    def sort_key(self) -> tuple[int, str]:
+        return KIND_ORDER[self.kind], self.target
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value, "target": self.target, "before": self.before, "after": self.after,
+            "reason": self.reason, "blocked": self.blocked, "resume_from": self.resume_from,
+            "changes": [{"path": p, "before": b, "after": a} for p, b, a in self.changes],
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    @classmethod
+    def from_dict(cls, environment: str, data: Mapping[str, Any]) -> Action:
+        return cls(ActionKind(data["kind"]), environment, data["target"], data.get("before"), data.get("after"),
+                   data["reason"], tuple(Step.from_dict(s) for s in data.get("steps", [])), data.get("blocked"),
+                   int(data.get("resume_from", 0)),
+                   tuple((c["path"], c["before"], c["after"]) for c in data.get("changes", [])))
+
+
+@dataclass(frozen=True)
+class EnvironmentPlan:
+    """The actions for one environment, and what the plan was computed against."""
+
+    name: str
+    driver: str
+    lineage: str | None
+    serial: int
+    config_digest: str
+    approval_required: bool
+    actions: tuple[Action, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def runnable(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.blocked is None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "driver": self.driver, "state": {"lineage": self.lineage, "serial": self.serial},
+            "config_digest": self.config_digest, "approval_required": self.approval_required,
+            "notes": list(self.notes), "actions": [a.to_dict() for a in self.actions],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EnvironmentPlan:
+        name = data["name"]
+        return cls(name, data["driver"], data["state"]["lineage"], int(data["state"]["serial"]), data["config_digest"],
+                   bool(data["approval_required"]), tuple(Action.from_dict(name, a) for a in data["actions"]),
+                   tuple(data.get("notes", [])))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole plan: one section per environment, in promotion order."""
+
+    id: str
+    engine_version: str
+    created: str
+    environments: tuple[EnvironmentPlan, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def actions(self) -> list[Action]:
+        return [a for env in self.environments for a in env.actions]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(env.runnable for env in self.environments)
+
+    def change_summary(self) -> dict[str, int]:
+        counts = {"deploy": 0, "change": 0, "retire": 0, "rollback": 0, "blocked": 0}
+        for action in self.actions:
+            if action.blocked is not None:
+                counts["blocked"] += 1
+                continue
+            counts[action.kind.bucket] += 1
+            counts["rollback"] += action.kind is ActionKind.ROLLBACK
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION, "id": self.id, "engine_version": self.engine_version,
+            "created": self.created, "options": dict(self.options), "change_summary": self.change_summary(),
+            "environments": [env.to_dict() for env in self.environments],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        return cls(data["id"], data["engine_version"], data["created"],
+                   tuple(EnvironmentPlan.from_dict(e) for e in data["environments"]), dict(data.get("options", {})))

@@ -1,0 +1,236 @@
+"""The `gitops` target: apply renders Kubernetes manifests into `environments/<env>/rendered/`.
+
+Argo CD or Flux then syncs that directory. Each operation updates the driver's serving table (which slot
+holds which revision, where traffic goes) and re-renders the whole environment, so the directory always
+shows the state the apply has reached: a deploy fills a slot's Deployment (or the Rollout's or
+InferenceService's template), a blue-green switch is a change of the Service selector, a rollback switches
+it back, a canary weight is a replica split (plain) or `canaryTrafficPercent` (kserve), a retirement
+scales a slot to zero. Settings are `spec.target.gitops`: flavor, namespace, autoscaler.
+
+The serving table starts from the recorded state (`state.json` plus an interrupted apply's journal), which
+is what a fresh clone in CI has; only an environment that was never applied starts from the table kept in
+`.modelops/live/<env>.json`. That file also records what was rendered: the digest of the whole
+rendering and of every file, and the spec of every revision rendered (so a slot whose revision left the
+configuration still renders exactly). Operations set values rather than add to them, and rendering is
+deterministic, so repeating an operation (same idempotency key after a crash) changes nothing.
+`rendered/` is checked for staleness by `modelops export kubernetes --env ENV --check`.
+
+Every rendering is appended to `.modelops/live/<env>.render.log` (the operation, its idempotency key, the
+digest of what was rendered): the trail of what Argo CD or Flux was handed, step by step, in which a resumed
+apply's repeats show as repeated keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from modelops.base.clock import now_iso
+from modelops.base.errors import EngineError
+from modelops.config.spec.environment import EnvironmentSpec, GitopsTarget
+from modelops.core.model import EnvironmentConfig, dump
+from modelops.drivers.base import Operation, Outcome
+from modelops.drivers.local import ends_mid_line
+from modelops.export import ExportFile
+from modelops.export import kubernetes as k8s
+from modelops.export.files import digest, inside_root, write_files
+from modelops.state.format import EnvironmentState, Rendered
+from modelops.state.store import atomic_write
+
+SPECS_KEPT = 20
+
+
+def live_path(root: Path, environment: str) -> Path:
+    # The local driver's path and layout (models -> slots, traffic): one serving table per environment,
+    # whichever driver keeps it, so tools that read it (the example's stub model server) work with both.
+    return root / ".modelops" / "live" / f"{environment}.json"
+
+
+def rendered_dir(root: Path, environment: str) -> Path:
+    return root / "environments" / environment / "rendered"
+
+
+def _recorded(root: Path, environment: str) -> EnvironmentState | None:
+    from modelops.workspace import load_state
+
+    try:
+        return load_state(root, environment)[0]
+    except EngineError:
+        return None
+
+
+def _table_from_state(state: EnvironmentState) -> dict[str, Any]:
+    models = {}
+    for name, ms in sorted(state.models.items()):
+        if ms.slots:
+            models[name] = {"active": ms.active_slot, "traffic": dict(ms.traffic),
+                            "slots": {slot: {"version": h.version, "revision": h.revision, "status": h.status}
+                                      for slot, h in sorted(ms.slots.items())}}
+    return models
+
+
+class GitopsDriver:
+    """Renders manifests on every operation; see the module docstring."""
+
+    name = "gitops"
+
+    def __init__(self, root: Path, environment: str, settings: GitopsTarget) -> None:
+        self.root = root
+        self.environment = environment
+        self.settings = settings
+        self.path = live_path(root, environment)
+        self.log_path = self.path.with_suffix(".render.log")
+        self.table = self._load()
+        self._config: EnvironmentConfig | None = None
+
+    @classmethod
+    def create(cls, root: Path, environment: str, spec: EnvironmentSpec) -> GitopsDriver:
+        return cls(root, environment, spec.target.gitops or GitopsTarget())
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            table: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            table = {}
+        table.setdefault("models", {})
+        table.setdefault("specs", {})
+        table["environment"] = self.environment
+        state = _recorded(self.root, self.environment)
+        if state is not None and state.exists:
+            table["models"] = _table_from_state(state)  # the committed record wins over a local leftover
+        return table
+
+    # -- operations ------------------------------------------------------------------------------
+
+    def execute(self, operation: Operation) -> Outcome:
+        handler = getattr(self, f"_{operation.op}", None)
+        if handler is None:
+            return Outcome(False, f"unknown operation {operation.op}")
+        table = copy.deepcopy(self.table)
+        detail: str = handler(table, operation.target, operation.args)
+        try:
+            files = self._render(table)
+            written = write_files(inside_root(rendered_dir(self.root, self.environment), self.root), files,
+                                  "kubernetes", self.environment)
+        except EngineError as exc:
+            return Outcome(False, exc.message + (f" ({exc.hint})" if exc.hint else ""))
+        table["rendered"] = record_of(files, self.settings.flavor)
+        rendering = table["rendered"]["digest"]
+        table["updated"] = now_iso()
+        self.table = table
+        atomic_write(self.path, json.dumps(table, indent=2, sort_keys=True) + "\n", self.root, durable=False)
+        self._log(operation, rendering, table["updated"])
+        where = f"environments/{self.environment}/rendered/"
+        changed = len(written.written) + len(written.removed)
+        summary = (f"{detail}; rendered {len(files)} file{'s' if len(files) != 1 else ''} in {where} "
+                   f"({changed} changed, {rendering[:19]})")
+        return Outcome(True, summary, {"digest": rendering, "files": sorted(f.name for f in files)})
+
+    def _log(self, operation: Operation, rendering: str, at: str) -> None:
+        entry = {"at": at, "op": operation.op, "target": operation.target, "key": operation.key,
+                 "rendering": rendering}
+        lead = "\n" if ends_mid_line(self.log_path) else ""  # a killed writer's torn line stays on its own
+        # evidence, not state: rendered/ and state.json hold what counts, so a log that cannot be written is no failure
+        with contextlib.suppress(OSError), self.log_path.open("a", encoding="utf-8") as log:
+            log.write(lead + json.dumps(entry, sort_keys=True) + "\n")
+
+    @staticmethod
+    def _model(table: dict[str, Any], name: str) -> dict[str, Any]:
+        entry: dict[str, Any] = table["models"].setdefault(name, {"active": None, "slots": {}, "traffic": {}})
+        return entry
+
+    def _deploy(self, table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+        entry = self._model(table, model)
+        entry["slots"][args["slot"]] = {"version": args["version"], "revision": args["revision"],
+                                        "status": "preview"}
+        return f"slot {args['slot']} takes {args['version']}"
+
+    def _traffic(self, table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+        entry = self._model(table, model)
+        weights = {slot: int(w) for slot, w in args["weights"].items() if slot in entry["slots"]}
+        entry["traffic"] = {slot: w for slot, w in sorted(weights.items()) if w > 0}
+        if args.get("switch"):
+            new = next((slot for slot, w in weights.items() if w == 100), None)
+            old = entry.get("active")
+            if new is not None:
+                if old is not None and old != new and old in entry["slots"]:
+                    entry["slots"][old]["status"] = "warm"
+                entry["slots"][new]["status"] = "active"
+                entry["active"] = new
+                return f"Service selects slot {new}"
+        return ", ".join(f"{slot} {w}%" for slot, w in entry["traffic"].items()) or "no traffic"
+
+    def _retire(self, table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+        entry = self._model(table, model)
+        entry["slots"].pop(args["slot"], None)
+        entry["traffic"].pop(args["slot"], None)
+        return f"slot {args['slot']} scaled to zero"
+
+    def _configure(self, table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+        return "configuration re-rendered"
+
+    def _remove(self, table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+        table["models"].pop(model, None)
+        return "model removed"
+
+    def _policy(self, table: dict[str, Any], key: str, args: Mapping[str, Any]) -> str:
+        return "policy removed" if args.get("digest") is None else "policy re-rendered"
+
+    # -- rendering --------------------------------------------------------------------------------
+
+    def _environment(self) -> EnvironmentConfig:
+        if self._config is None:
+            from modelops.workspace import Workspace
+
+            self._config = Workspace.load(self.root).environment(self.environment)
+        return self._config
+
+    def _render(self, table: dict[str, Any]) -> list[ExportFile]:
+        env = self._environment()
+        state = _recorded(self.root, self.environment)
+        serving = {name: k8s.Serving(entry.get("active"), {slot: k8s.Held(h["version"], h["revision"], h["status"])
+                                                           for slot, h in entry["slots"].items()},
+                                     dict(entry["traffic"]))
+                   for name, entry in table["models"].items()}
+        views = k8s.live_views(env, serving, state, table["specs"])
+        settings = k8s.settings_for(env, target=self.settings, driver=True)
+        files = k8s.render(env, views, settings)
+        specs = dict(table["specs"])
+        for view in views:
+            for slot in view.slots.values():
+                specs.pop(slot.revision, None)
+                specs[slot.revision] = dump(slot.spec)
+        table["specs"] = dict(list(specs.items())[-SPECS_KEPT:])
+        return files
+
+    def observe(self, model: str) -> Mapping[str, Any] | None:
+        found: Mapping[str, Any] | None = self.table["models"].get(model)
+        return found
+
+    def close(self) -> None:
+        return None
+
+
+def record_of(files: list[ExportFile], flavor: str) -> dict[str, Any]:
+    return {"flavor": flavor, "digest": digest(files),
+            "files": {f.name: "sha256:" + hashlib.sha256(f.text.encode()).hexdigest() for f in files}}
+
+
+def recorded_rendering(env: EnvironmentConfig, state: EnvironmentState) -> Rendered:
+    """What `rendered/` holds for this state, for state.json to record. A pure function of the state (as the
+    driver's own rendering is, by `export kubernetes --check`), so an apply killed and resumed records the
+    same value as one that ran through."""
+    flavor = (env.spec.target.gitops or GitopsTarget()).flavor
+    return Rendered.model_validate(record_of(k8s.rendered(env, state), flavor))
+
+
+def rendered_staleness(root: Path, env: EnvironmentConfig, state: EnvironmentState) -> list[str]:
+    """Files of `environments/<env>/rendered/` that differ from a rendering of the recorded state."""
+    from modelops.export.files import stale_files
+
+    return stale_files(rendered_dir(root, env.name), k8s.rendered(env, state), "kubernetes", env.name)

@@ -1,0 +1,199 @@
+"""The embedded `local` target: a serving table in `.modelops/live/<env>.json`.
+
+Slot deploys, traffic weights and retirements are records in the table, so every feature (stages,
+gates, automatic and fast rollback) works on a laptop; tests and analysis still run for real.
+
+Every operation is appended, with its idempotency key, to `.modelops/live/<env>.log` before the driver
+answers: the log is what the target was asked to do, in order, and it is durable at once. The table is a
+snapshot of the log (it records the sequence number it includes) rewritten atomically at most every half
+second and when the driver closes, so a large table costs nothing per step. Readers (`read_live`) replay
+the log entries newer than the snapshot. Operations are idempotent by construction: they set values
+rather than add to them, so replaying an entry twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from modelops.base.clock import now_iso
+from modelops.config.spec.environment import EnvironmentSpec
+from modelops.drivers.base import Operation, Outcome
+from modelops.state.store import atomic_write
+
+FLUSH_SECONDS = 0.5
+ROTATE_BYTES = 8 << 20
+
+
+def live_path(root: Path, environment: str) -> Path:
+    return root / ".modelops" / "live" / f"{environment}.json"
+
+
+def read_live(root: Path, environment: str) -> dict[str, Any]:
+    """The serving table as of the last operation: the snapshot plus the log entries after it."""
+    path = live_path(root, environment)
+    try:
+        table: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        table = {"environment": environment, "models": {}, "policies": {}, "seq": 0}
+    for entry in _log_entries(path.with_suffix(".log")):
+        if entry.get("seq", 0) > table.get("seq", 0) and "args" in entry:
+            apply_operation(table, entry["op"], entry["target"], entry["args"])
+            table["seq"], table["updated"] = entry["seq"], entry["at"]
+    return table
+
+
+def _log_entries(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            break  # torn last line of a killed process: that operation never answered
+    return entries
+
+
+def apply_operation(table: dict[str, Any], op: str, target: str, args: Mapping[str, Any]) -> str:
+    """Change the table as the operation says; returns what happened, for the step's output."""
+    handler = _HANDLERS.get(op)
+    if handler is None:
+        raise ValueError(f"unknown operation {op}")
+    return handler(table, target, args)
+
+
+def _model(table: dict[str, Any], name: str) -> dict[str, Any]:
+    models: dict[str, Any] = table.setdefault("models", {})
+    entry: dict[str, Any] = models.setdefault(name, {"slots": {}, "traffic": {}})
+    return entry
+
+
+def _deploy(table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+    _model(table, model)["slots"][args["slot"]] = {k: args[k] for k in ("version", "revision", "replicas", "role")}
+    plural = "" if args["replicas"] == 1 else "s"
+    return f"slot {args['slot']} runs {args['version']} ({args['replicas']} replica{plural})"
+
+
+def _traffic(table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+    entry = _model(table, model)
+    entry["traffic"] = {slot: weight for slot, weight in args["weights"].items() if slot in entry["slots"]}
+    return ", ".join(f"{slot} {weight}%" for slot, weight in sorted(entry["traffic"].items()))
+
+
+def _retire(table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+    entry = _model(table, model)
+    entry["slots"].pop(args["slot"], None)
+    entry["traffic"].pop(args["slot"], None)
+    return f"slot {args['slot']} scaled to zero"
+
+
+def _configure(table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+    _model(table, model)["config"] = args["config"]
+    return "configuration recorded"
+
+
+def _remove(table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+    table.get("models", {}).pop(model, None)
+    return "model removed"
+
+
+def _policy(table: dict[str, Any], key: str, args: Mapping[str, Any]) -> str:
+    policies = table.setdefault("policies", {})
+    if args.get("digest") is None:
+        policies.pop(key, None)
+        return "policy removed"
+    policies[key] = args["digest"]
+    return "policy recorded"
+
+
+_HANDLERS: dict[str, Callable[[dict[str, Any], str, Mapping[str, Any]], str]] = {
+    "deploy": _deploy, "traffic": _traffic, "retire": _retire, "configure": _configure, "remove": _remove,
+    "policy": _policy,
+}
+
+
+def ends_mid_line(path: Path) -> bool:
+    """Whether a log's last line was cut short (a process killed mid-write)."""
+    try:
+        with path.open("rb") as log:
+            log.seek(-1, os.SEEK_END)
+            return log.read(1) != b"\n"
+    except OSError:  # no log yet, or an empty one
+        return False
+
+
+def _cut_torn_tail(path: Path) -> None:
+    data = path.read_bytes()
+    os.truncate(path, data.rfind(b"\n") + 1)
+
+
+class LocalDriver:
+    """A serving table on disk, with an operation log in front of it."""
+
+    name = "local"
+
+    def __init__(self, root: Path, environment: str) -> None:
+        self.root = root
+        self.environment = environment
+        self.path = live_path(root, environment)
+        self.log_path = self.path.with_suffix(".log")
+        self.table = read_live(root, environment)
+        self._flushed_seq = -1
+        self._flushed_at = time.monotonic()
+        self._torn = ends_mid_line(self.log_path)
+
+    @classmethod
+    def create(cls, root: Path, environment: str, spec: EnvironmentSpec) -> LocalDriver:
+        return cls(root, environment)
+
+    def execute(self, operation: Operation) -> Outcome:
+        if operation.op not in _HANDLERS:
+            return Outcome(False, f"unknown operation {operation.op}")
+        seq, at = self.table.get("seq", 0) + 1, now_iso()
+        try:
+            self._log(operation, seq, at)  # first: an operation that cannot be recorded is not done
+        except OSError as exc:
+            self._torn = True
+            return Outcome(False, f"cannot record the operation in .modelops/live/{self.log_path.name}: "
+                                  f"{exc.strerror or exc}")
+        detail = apply_operation(self.table, operation.op, operation.target, operation.args)
+        self.table["seq"], self.table["updated"] = seq, at
+        if time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
+            self.flush()
+        return Outcome(True, detail)
+
+    def _log(self, operation: Operation, seq: int, at: str) -> None:
+        entry = {"seq": seq, "at": at, "op": operation.op, "target": operation.target, "key": operation.key,
+                 "args": dict(operation.args)}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._torn:  # a failed write left half a line: entries after it would share it, and be unreadable
+            _cut_torn_tail(self.log_path)
+            self._torn = False
+        with self.log_path.open("a", encoding="utf-8") as log:
+            log.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    def flush(self) -> None:
+        """Rewrite the snapshot (and rotate a long log, which the snapshot now covers)."""
+        if self._flushed_seq == self.table.get("seq", 0):
+            return
+        text = json.dumps(self.table, sort_keys=True, separators=(",", ":")) + "\n"
+        atomic_write(self.path, text, self.root, durable=False)
+        self._flushed_seq, self._flushed_at = self.table.get("seq", 0), time.monotonic()
+        with contextlib.suppress(OSError):  # rotation only saves reading time; the log stays valid without it
+            if self.log_path.stat().st_size > ROTATE_BYTES:
+                self.log_path.replace(self.log_path.with_suffix(".log.1"))
+
+    def observe(self, model: str) -> Mapping[str, Any] | None:
+        found: Mapping[str, Any] | None = self.table.get("models", {}).get(model)
+        return found
+
+    def close(self) -> None:
+        self.flush()

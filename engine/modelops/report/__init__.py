@@ -1,0 +1,104 @@
+"""`modelops report`: render `environments/<env>/REPORT.md` from the configuration and the recorded state.
+
+A report is a pure function of its inputs (no clock, sorted everything), so `report --check` can tell a
+stale committed report by rendering it again and comparing bytes. `apply` calls `write_reports` for the
+environments it touched, so the commit that records a new state carries the matching report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelops.base.paths import inside
+from modelops.state.store import atomic_write
+
+if TYPE_CHECKING:  # jinja2 and the sections load only when a report is rendered (plan imports escape.py)
+    from modelops.core.model import EnvironmentConfig
+    from modelops.workspace import Workspace
+
+REPORT_FILE = "REPORT.md"
+
+
+def report_path(environment: str) -> str:
+    """The report of an environment, relative to the repository root."""
+    return f"environments/{environment}/{REPORT_FILE}"
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    environment: str
+    path: str
+    text: str
+
+
+def render_environment(ws: Workspace, name: str, desired: EnvironmentConfig | None = None) -> RenderedReport:
+    """The report of one environment; `desired` replaces its configuration (a rollback in progress)."""
+    from modelops.report.context import ReportContext
+    from modelops.report.render import render_report
+    from modelops.report.sections import SECTIONS
+
+    env = desired or ws.environment(name)
+    ctx = ReportContext(ws.root, env, ws.state(env.name))
+    return RenderedReport(env.name, report_path(env.name), render_report(ctx, SECTIONS))
+
+
+@dataclass
+class ReportOutcome:
+    """What `modelops report` did: files written, files already current, and (with --check) stale or
+    missing files."""
+
+    written: list[str] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def outdated(self) -> list[str]:
+        return self.stale + self.missing
+
+
+def write_reports(ws: Workspace, names: Iterable[str],
+                  overrides: Mapping[str, EnvironmentConfig] | None = None) -> ReportOutcome:
+    """Render and write the reports of these environments; a file already up to date is not touched."""
+    outcome = ReportOutcome()
+    for name in names:
+        report = render_environment(ws, name, (overrides or {}).get(name))
+        path = ws.root / report.path
+        if _read(path) == report.text:
+            outcome.current.append(report.path)
+            continue
+        inside(path.parent, ws.root)  # the directory; a link at REPORT.md itself is replaced, not followed
+        atomic_write(path, report.text, ws.root)
+        outcome.written.append(report.path)
+    return outcome
+
+
+def check_reports(ws: Workspace, names: Iterable[str]) -> ReportOutcome:
+    """Compare committed reports with what they would be now; a missing report counts as stale."""
+    outcome = ReportOutcome()
+    for name in names:
+        report = render_environment(ws, name)
+        committed = _read(ws.root / report.path)
+        if committed is None:
+            outcome.missing.append(report.path)
+        else:
+            (outcome.current if committed == report.text else outcome.stale).append(report.path)
+    return outcome
+
+
+def run_report(root: Path, environments: tuple[str, ...], check: bool) -> ReportOutcome:
+    from modelops.workspace import Workspace
+
+    ws = Workspace.load(root)
+    names = ws.select(environments) or tuple(ws.desired.environments)
+    return check_reports(ws, names) if check else write_reports(ws, names)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None

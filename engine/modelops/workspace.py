@@ -1,0 +1,116 @@
+"""The workspace: a validated repository, its desired state, and each environment's recorded state.
+
+Commands that read configuration and state (plan, apply, status, rollback, promote, report) start here,
+so they agree on what is valid and on what "recorded" means: the state file plus any interrupted apply
+replayed from its journal (read-only; apply persists the replay under the lock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelops.base.diagnostics import suggestion
+from modelops.base.errors import EngineError, UsageError
+from modelops.base.perf import bulk_load
+from modelops.core.model import DesiredState, EnvironmentConfig, resolve
+from modelops.state.format import EnvironmentState, ModelState
+from modelops.state.journal import Replay, journal_path, read_journal
+from modelops.state.store import read_state
+from modelops.validate import ValidationResult, validate_repo
+
+
+class InvalidConfig(EngineError):
+    """The configuration has errors; the CLI prints the diagnostics and exits 1."""
+
+    def __init__(self, result: ValidationResult) -> None:
+        super().__init__("the configuration is invalid")
+        self.result = result
+
+
+@dataclass
+class Workspace:
+    root: Path
+    validation: ValidationResult
+    desired: DesiredState
+    #: environments whose state need only these models (a scoped plan); the others are not validated
+    state_scope: dict[str, frozenset[str]] = field(default_factory=dict)
+    _states: dict[str, tuple[EnvironmentState, Replay]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path, paths: Iterable[str] | None = None) -> Workspace:
+        """Validate and resolve the repository, or only `paths` (a scoped plan: see modelops.core.scope)."""
+        result = validate_repo(root, paths=paths, persist=False)
+        if not result.valid:
+            raise InvalidConfig(result)
+        with bulk_load():
+            workspace = cls(root, result, resolve(result.documents, result.memo))
+        if result.memo.cache is not None and paths is None:
+            result.memo.cache.save()
+        return workspace
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        if name not in self.desired.environments:
+            known = list(self.desired.environments)
+            raise UsageError(f'unknown environment "{name}"{suggestion(name, known)}',
+                             hint=f"environments: {', '.join(known)}")
+        return self.desired.environments[name]
+
+    def select(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(self.environment(n).name for n in names)
+
+    def state(self, name: str) -> EnvironmentState:
+        return self.recorded(name)[0]
+
+    def recorded(self, name: str) -> tuple[EnvironmentState, Replay]:
+        if name not in self._states:
+            with bulk_load():
+                self._states[name] = load_state(self.root, name, self.state_scope.get(name))
+        return self._states[name]
+
+    def states(self) -> Mapping[str, EnvironmentState]:
+        """Every environment's recorded state, each read when first looked up."""
+        return _States(self)
+
+    def forget(self, name: str) -> None:
+        self._states.pop(name, None)
+
+
+class _States(Mapping[str, EnvironmentState]):
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def __getitem__(self, name: str) -> EnvironmentState:
+        if name not in self.ws.desired.environments:
+            raise KeyError(name)
+        return self.ws.state(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ws.desired.environments)
+
+    def __len__(self) -> int:
+        return len(self.ws.desired.environments)
+
+
+def load_state(root: Path, environment: str, only: frozenset[str] | None = None) -> tuple[EnvironmentState, Replay]:
+    """The recorded state with an interrupted apply's journal replayed onto it (nothing is written)."""
+    state = read_state(root, environment, only)
+    replay = read_journal(journal_path(root, environment))
+    if not replay.interrupted:
+        return state, replay
+    models = dict(state.models)
+    for name, snapshot in replay.model_snapshots().items():
+        if snapshot is None:
+            models.pop(name, None)
+        else:
+            models[name] = ModelState.model_validate(snapshot)
+    policies = dict(state.policies)
+    for key, digest in replay.policy_digests().items():
+        if digest is None:
+            policies.pop(key, None)
+        else:
+            policies[key] = digest
+    begin = replay.begin() or {}
+    lineage = state.lineage or begin.get("lineage")
+    return state.model_copy(update={"models": models, "policies": policies, "lineage": lineage}), replay

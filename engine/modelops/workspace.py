@@ -13,10 +13,11 @@ from pathlib import Path
 
 from modelops.base.diagnostics import suggestion
 from modelops.base.errors import EngineError, UsageError
+from modelops.base.layout import journal_path
 from modelops.base.perf import bulk_load
 from modelops.core.model import DesiredState, EnvironmentConfig, resolve
 from modelops.state.format import EnvironmentState, ModelState
-from modelops.state.journal import Replay, journal_path, read_journal
+from modelops.state.journal import Replay, read_journal
 from modelops.state.store import read_state
 from modelops.validate import ValidationResult, validate_repo
 

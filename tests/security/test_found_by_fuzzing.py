@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from modelops.config.cache import ConfigCache, cache_path, repo_digest
+from modelops.base.layout import cache_path
+from modelops.config.cache import ConfigCache, repo_digest
 from modelops.config.repo import load_repo
 from modelops.config.schemas import schema_for
 

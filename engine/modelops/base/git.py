@@ -6,11 +6,11 @@ second, and importing gitpython alone would take a good part of that.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import git
 from modelops.base.errors import EngineError, UsageError
-from modelops.config.repo import placement
 
 
 def open_repo(root: Path) -> git.Repo | None:
@@ -37,14 +37,15 @@ def _rel(repo: git.Repo, root: Path, path: str) -> str | None:
         return None
 
 
-def dirty_config(repo: git.Repo, root: Path) -> list[str]:
-    """Configuration files with uncommitted changes (modified, staged or untracked)."""
+def dirty_files(repo: git.Repo, root: Path, keep: Callable[[str], bool]) -> list[str]:
+    """Files under `root` with uncommitted changes (modified, staged or untracked) that `keep` selects, as paths
+    relative to `root`."""
     changed = {item.a_path for item in repo.index.diff(None)}
     if repo.head.is_valid():
         changed |= {item.a_path for item in repo.index.diff("HEAD")}
     changed |= set(repo.untracked_files)
     found = (_rel(repo, root, p) for p in changed if p)
-    return sorted(p for p in found if p is not None and placement(p) is not None)
+    return sorted(p for p in found if p is not None and keep(p))
 
 
 def head_sha(repo: git.Repo) -> str | None:

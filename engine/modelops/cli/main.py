@@ -16,6 +16,7 @@ import click
 
 from modelops import __version__
 from modelops.base.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, EngineError, Terminated
+from modelops.base.layout import logs_dir
 from modelops.cli.terminate import raise_on_sigterm
 
 #: name -> one-line help; the command lives in `modelops.cli.commands.<name>`. The help is here so listing
@@ -87,7 +88,7 @@ def cli(ctx: click.Context, repo: Path, color: str, debug: bool) -> None:
     ctx.obj = App(repo=repo.resolve(), console=console, debug=debug)
     if ctx.invoked_subcommand not in (None, *NO_REPOSITORY):
         _require_repository(ctx.obj.repo)
-    _crash_dir[:] = [ctx.obj.repo / ".modelops" / "logs"]
+    _crash_dir[:] = [logs_dir(ctx.obj.repo)]
 
 
 #: commands that work without an ops repository (`init` makes one)

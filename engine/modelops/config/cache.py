@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from modelops import __version__
 from modelops.base.diagnostics import Diagnostic, Severity
+from modelops.base.layout import cache_path
 from modelops.base.paths import contained, create_new
 from modelops.config.loader import SourceDocument, SourceFile
 
@@ -43,10 +44,6 @@ T = TypeVar("T")
 
 def enabled() -> bool:
     return os.environ.get("MODELOPS_CACHE", "on").lower() not in ("off", "0", "false", "no")
-
-
-def cache_path(root: Path) -> Path:
-    return root / ".modelops" / "cache" / "config.marshal"
 
 
 def file_digest(raw: bytes) -> str:

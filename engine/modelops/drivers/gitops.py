@@ -32,6 +32,8 @@ from typing import Any
 
 from modelops.base.clock import now_iso
 from modelops.base.errors import EngineError
+from modelops.base.files import atomic_write
+from modelops.base.layout import live_path, rendered_dir
 from modelops.config.spec.environment import EnvironmentSpec, GitopsTarget
 from modelops.core.model import EnvironmentConfig, dump
 from modelops.drivers.base import Operation, Outcome
@@ -40,19 +42,8 @@ from modelops.export import ExportFile
 from modelops.export import kubernetes as k8s
 from modelops.export.files import digest, inside_root, write_files
 from modelops.state.format import EnvironmentState, Rendered
-from modelops.state.store import atomic_write
 
 SPECS_KEPT = 20
-
-
-def live_path(root: Path, environment: str) -> Path:
-    # The local driver's path and layout (models -> slots, traffic): one serving table per environment,
-    # whichever driver keeps it, so tools that read it (the example's stub model server) work with both.
-    return root / ".modelops" / "live" / f"{environment}.json"
-
-
-def rendered_dir(root: Path, environment: str) -> Path:
-    return root / "environments" / environment / "rendered"
 
 
 def _recorded(root: Path, environment: str) -> EnvironmentState | None:

@@ -22,16 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from modelops.base.clock import now_iso
+from modelops.base.files import atomic_write
+from modelops.base.layout import live_path
 from modelops.config.spec.environment import EnvironmentSpec
 from modelops.drivers.base import Operation, Outcome
-from modelops.state.store import atomic_write
 
 FLUSH_SECONDS = 0.5
 ROTATE_BYTES = 8 << 20
-
-
-def live_path(root: Path, environment: str) -> Path:
-    return root / ".modelops" / "live" / f"{environment}.json"
 
 
 def read_live(root: Path, environment: str) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from modelops.base.errors import EngineError
+from modelops.base.files import atomic_write_all, remove_stale_temporaries
 from modelops.export import ExportFile
 from modelops.export.yamlout import marker
-from modelops.state.store import atomic_write_all, remove_stale_temporaries
 
 
 @dataclass

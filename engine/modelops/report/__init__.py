@@ -12,20 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelops.base.files import atomic_write
+from modelops.base.layout import report_path
 from modelops.base.paths import inside
-from modelops.state.store import atomic_write
 
 if TYPE_CHECKING:  # jinja2 and the sections load only when a report is rendered (plan imports escape.py)
     from modelops.core.model import EnvironmentConfig
     from modelops.workspace import Workspace
-
-REPORT_FILE = "REPORT.md"
-
-
-def report_path(environment: str) -> str:
-    """The report of an environment, relative to the repository root."""
-    return f"environments/{environment}/{REPORT_FILE}"
-
 
 @dataclass(frozen=True)
 class RenderedReport:

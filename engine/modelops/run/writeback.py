@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from modelops.base.errors import EngineError
+from modelops.base.files import atomic_write
 from modelops.config.loader import next_event, resolve_plain
-from modelops.state.store import atomic_write
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError

@@ -19,17 +19,19 @@ from modelops import __version__
 from modelops.base import git as gitutil
 from modelops.base.clock import now
 from modelops.base.errors import ConflictError, EngineError, UsageError
+from modelops.base.files import remove_stale_temporaries
+from modelops.base.layout import journal_path, live_path, state_path, written_by
+from modelops.config.repo import placement
 from modelops.core.diff import PlanOptions, make_plan, plan_environment
 from modelops.core.model import DesiredState, EnvironmentConfig
 from modelops.core.plan import Action, EnvironmentPlan, Plan
-from modelops.drivers.local import live_path
 from modelops.drivers.registry import create_driver
 from modelops.run.executor import ActionResult, Executor, Observer
 from modelops.run.gates import metric_source
 from modelops.state.format import DIRTY_SUFFIX, EnvironmentState, Rejection
-from modelops.state.journal import journal_path, open_journal
+from modelops.state.journal import open_journal
 from modelops.state.lock import locked
-from modelops.state.store import remove_stale_temporaries, state_path, write_state
+from modelops.state.store import write_state
 from modelops.workspace import Workspace
 
 
@@ -159,7 +161,8 @@ def _refresh(ws: Workspace, env: EnvironmentConfig) -> list[str]:
 def _refresh_rendered(ws: Workspace, env: EnvironmentConfig, state: EnvironmentState) -> list[str]:
     if env.spec.target.driver != "gitops":
         return []
-    from modelops.drivers.gitops import recorded_rendering, rendered_dir, rendered_staleness
+    from modelops.base.layout import rendered_dir
+    from modelops.drivers.gitops import recorded_rendering, rendered_staleness
     from modelops.export import kubernetes as k8s
     from modelops.export.files import inside_root, write_files
 
@@ -199,7 +202,7 @@ def _check_tree(root: Path, request: ApplyRequest) -> str | None:
     repo = gitutil.repo_for_commit(root) if request.commit else gitutil.open_repo(root)
     if repo is None:
         return None
-    dirty = gitutil.dirty_config(repo, root)
+    dirty = gitutil.dirty_files(repo, root, lambda rel: placement(rel) is not None)
     if dirty and not request.allow_dirty:
         listed = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise EngineError(f"the configuration has uncommitted changes: {listed}",
@@ -331,8 +334,3 @@ def _commit(ws: Workspace, outcome: ApplyOutcome) -> str | None:
                          *(f"refresh {path}" for path in outcome.refreshed)])
     paths = [p for n in touched for p in written_by(n)] + outcome.refreshed
     return gitutil.commit(gitutil.repo_for_commit(ws.root), ws.root, paths, f"modelops apply: {summary}")
-
-
-def written_by(environment: str) -> list[str]:
-    """What an apply writes for an environment (and commits with `--commit`)."""
-    return [f"environments/{environment}/{file}" for file in ("state.json", "REPORT.md", "rendered")]

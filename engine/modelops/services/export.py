@@ -68,7 +68,8 @@ def run_export(root: Path, request: ExportRequest) -> ExportResult:
 
 
 def _check_rendered(ws: Workspace, request: ExportRequest) -> ExportResult:
-    from modelops.drivers.gitops import rendered_dir, rendered_staleness
+    from modelops.base.layout import rendered_dir
+    from modelops.drivers.gitops import rendered_staleness
 
     env = ws.environment(request.environment)
     if request.kind != "kubernetes":

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelops.base.errors import EngineError
+from modelops.base.files import atomic_write_all
 from modelops.base.paths import inside
-from modelops.state.store import atomic_write_all
 
 FILES: dict[str, str] = {
     ".gitignore": ".modelops/\n",

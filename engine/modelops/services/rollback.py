@@ -18,6 +18,7 @@ from typing import Any
 from modelops.base import git as gitutil
 from modelops.base.clock import now_iso
 from modelops.base.errors import EngineError, UsageError
+from modelops.base.layout import written_by
 from modelops.config.loader import load_text
 from modelops.config.spec import ModelDocument
 from modelops.core.diff import spec_changes, target_key
@@ -33,7 +34,7 @@ from modelops.core.model import (
 from modelops.core.plan import Plan
 from modelops.run.executor import Observer
 from modelops.run.writeback import Edit, prepare_model_edit
-from modelops.services.apply import ApplyOutcome, ApplyRequest, run_apply, written_by
+from modelops.services.apply import ApplyOutcome, ApplyRequest, run_apply
 from modelops.state.format import ModelState, Rejection, Release
 from modelops.state.lock import locked
 from modelops.state.store import read_state, write_state

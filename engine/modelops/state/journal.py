@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from modelops.base.clock import now_iso
 from modelops.base.errors import EngineError
+from modelops.base.layout import journal_path
 from modelops.base.paths import READ_FLAGS, inside, open_append, read_regular
 from modelops.state.format import ModelState
 
@@ -38,10 +39,6 @@ def _fault() -> int | None:
 
 
 _KILL_AFTER = _fault()
-
-
-def journal_path(root: Path, environment: str) -> Path:
-    return root / "environments" / environment / "state.journal"
 
 
 @dataclass

@@ -25,7 +25,9 @@ from modelops import __version__
 from modelops.base.clock import now_iso
 from modelops.base.diagnostics import suggestion
 from modelops.base.errors import ConflictError, EngineError, UsageError
+from modelops.base.layout import ENVIRONMENTS, locks_dir
 from modelops.base.paths import inside
+from modelops.base.process import process_alive
 from modelops.config.spec.types import NAME_PATTERN
 
 
@@ -64,14 +66,14 @@ def lock_path(root: Path, environment: str) -> Path:
     # The name becomes a file name: one that is not a plain DNS label (`../../x`, `a/b`) never reaches the disk.
     if not _NAME.fullmatch(environment):
         raise _unknown(root, environment)
-    return root / ".modelops" / "locks" / f"{environment}.json"
+    return locks_dir(root) / f"{environment}.json"
 
 
 def _environments(root: Path) -> list[str]:
     """The environment directories of the repository, found without validating it (`unlock` must work on a
     broken configuration): plain names, real directories (discovery does not follow a linked one either)."""
     try:
-        found = [p for p in (root / "environments").iterdir() if p.is_dir() and not p.is_symlink()]
+        found = [p for p in (root / ENVIRONMENTS).iterdir() if p.is_dir() and not p.is_symlink()]
     except OSError:
         return []
     return sorted(p.name for p in found if _NAME.fullmatch(p.name))
@@ -92,17 +94,6 @@ def _existing_lock(root: Path, environment: str) -> Path:
     path = lock_path(root, environment)
     inside(path.parent, root)
     return path
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this pid runs on this host (one we may not signal still counts)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _run_url() -> str | None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from modelops.base.diagnostics import Diagnostic, error, has_errors, sort_diagnostics, warning
+from modelops.base.layout import cache_path
 from modelops.base.perf import bulk_load
-from modelops.config.cache import ConfigCache, cache_path, repo_digest
+from modelops.config.cache import ConfigCache, repo_digest
 from modelops.config.documents import NO_MEMO, Document, DocumentMemo
 from modelops.config.repo import Sources, load_repo, placement
 from modelops.validate.findings import Findings

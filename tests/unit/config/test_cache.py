@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from modelops.base.layout import cache_path
 from modelops.config import cache as cache_module
-from modelops.config.cache import ConfigCache, cache_path
+from modelops.config.cache import ConfigCache
 from modelops.validate import validate_repo
 
 MODEL = "environments/staging/models/sentiment.yaml"

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelops.base.layout import live_path, rendered_dir
 from modelops.drivers.base import Operation
-from modelops.drivers.gitops import GitopsDriver, live_path, rendered_dir
+from modelops.drivers.gitops import GitopsDriver
 
 from tests.conftest import Result
 from tests.k8s_validation import kubernetes_validate, validate_manifests

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelops.base.layout import state_path
 from modelops.config.spec.policies import QuietHours
 from modelops.notify import SendOptions
 from modelops.ops.lifecycle import in_quiet_hours
 from modelops.ops.monitor import MonitorReport, MonitorRequest, run_monitor
 from modelops.sources.metrics import FileSource, MetricQuery, Point, Recorded
-from modelops.state.store import read_state, state_path
+from modelops.state.store import read_state
 from pytest_httpserver import HTTPServer
 
 from tests.unit.ops.servers import picky_smtp, silent_server

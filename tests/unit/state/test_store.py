@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 from modelops.base.errors import ConflictError, EngineError
+from modelops.base.layout import state_path
 from modelops.state import format as fmt
 from modelops.state.alerts import ClosedAlert, MonitorState
 from modelops.state.excerpt import excerpt
 from modelops.state.format import EnvironmentState, ModelState, render
-from modelops.state.store import read_state, state_path, write_state
+from modelops.state.store import read_state, write_state
 
 
 def sample() -> EnvironmentState:
@@ -197,7 +198,7 @@ def test_a_scoped_read_of_a_corrupt_state_still_locates_the_error(tmp_path: Path
 def test_a_rename_refused_midway_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file staged, the first renamed, the second's rename refused: its temporary file and the third's are
     removed with it (the first is in place already: a rename cannot be taken back)."""
-    from modelops.state.store import atomic_write_all
+    from modelops.base.files import atomic_write_all
 
     from tests.write_faults import Refusal, refusing
 

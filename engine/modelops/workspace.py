@@ -13,12 +13,11 @@ from pathlib import Path
 
 from modelops.base.diagnostics import suggestion
 from modelops.base.errors import EngineError, UsageError
-from modelops.base.layout import journal_path
 from modelops.base.perf import bulk_load
 from modelops.core.model import DesiredState, EnvironmentConfig, resolve
-from modelops.state.format import EnvironmentState, ModelState
-from modelops.state.journal import Replay, read_journal
-from modelops.state.store import read_state
+from modelops.state.format import EnvironmentState
+from modelops.state.journal import Replay
+from modelops.state.recorded import load_state
 from modelops.validate import ValidationResult, validate_repo
 
 
@@ -92,26 +91,3 @@ class _States(Mapping[str, EnvironmentState]):
 
     def __len__(self) -> int:
         return len(self.ws.desired.environments)
-
-
-def load_state(root: Path, environment: str, only: frozenset[str] | None = None) -> tuple[EnvironmentState, Replay]:
-    """The recorded state with an interrupted apply's journal replayed onto it (nothing is written)."""
-    state = read_state(root, environment, only)
-    replay = read_journal(journal_path(root, environment))
-    if not replay.interrupted:
-        return state, replay
-    models = dict(state.models)
-    for name, snapshot in replay.model_snapshots().items():
-        if snapshot is None:
-            models.pop(name, None)
-        else:
-            models[name] = ModelState.model_validate(snapshot)
-    policies = dict(state.policies)
-    for key, digest in replay.policy_digests().items():
-        if digest is None:
-            policies.pop(key, None)
-        else:
-            policies[key] = digest
-    begin = replay.begin() or {}
-    lineage = state.lineage or begin.get("lineage")
-    return state.model_copy(update={"models": models, "policies": policies, "lineage": lineage}), replay

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from modelops.config.spec.environment import EnvironmentSpec
+from modelops.core.model import EnvironmentConfig
 
 OPERATIONS = ("deploy", "traffic", "retire", "configure", "remove", "policy")
 
@@ -61,4 +61,4 @@ class Driver(Protocol):
 
 
 class DriverFactory(Protocol):
-    def __call__(self, root: Path, environment: str, spec: EnvironmentSpec) -> Driver: ...
+    def __call__(self, root: Path, env: EnvironmentConfig) -> Driver: ...

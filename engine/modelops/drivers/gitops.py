@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,21 +32,20 @@ from typing import Any
 from modelops.base.clock import now_iso
 from modelops.base.errors import EngineError
 from modelops.base.files import atomic_write
-from modelops.base.layout import live_path, rendered_dir
-from modelops.config.spec.environment import EnvironmentSpec, GitopsTarget
+from modelops.base.layout import live_path
+from modelops.config.spec.environment import GitopsTarget
 from modelops.core.model import EnvironmentConfig, dump
 from modelops.drivers.base import Operation, Outcome
 from modelops.drivers.local import ends_mid_line
-from modelops.export import ExportFile
+from modelops.export import ExportFile, rendered
 from modelops.export import kubernetes as k8s
-from modelops.export.files import digest, inside_root, write_files
-from modelops.state.format import EnvironmentState, Rendered
+from modelops.state.format import EnvironmentState
 
 SPECS_KEPT = 20
 
 
 def _recorded(root: Path, environment: str) -> EnvironmentState | None:
-    from modelops.workspace import load_state
+    from modelops.state.recorded import load_state
 
     try:
         return load_state(root, environment)[0]
@@ -70,18 +68,18 @@ class GitopsDriver:
 
     name = "gitops"
 
-    def __init__(self, root: Path, environment: str, settings: GitopsTarget) -> None:
+    def __init__(self, root: Path, env: EnvironmentConfig) -> None:
         self.root = root
-        self.environment = environment
-        self.settings = settings
-        self.path = live_path(root, environment)
+        self.env = env
+        self.environment = env.name
+        self.settings = env.spec.target.gitops or GitopsTarget()
+        self.path = live_path(root, env.name)
         self.log_path = self.path.with_suffix(".render.log")
         self.table = self._load()
-        self._config: EnvironmentConfig | None = None
 
     @classmethod
-    def create(cls, root: Path, environment: str, spec: EnvironmentSpec) -> GitopsDriver:
-        return cls(root, environment, spec.target.gitops or GitopsTarget())
+    def create(cls, root: Path, env: EnvironmentConfig) -> GitopsDriver:
+        return cls(root, env)
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -106,11 +104,10 @@ class GitopsDriver:
         detail: str = handler(table, operation.target, operation.args)
         try:
             files = self._render(table)
-            written = write_files(inside_root(rendered_dir(self.root, self.environment), self.root), files,
-                                  "kubernetes", self.environment)
+            written = rendered.write(self.root, self.environment, files)
         except EngineError as exc:
             return Outcome(False, exc.message + (f" ({exc.hint})" if exc.hint else ""))
-        table["rendered"] = record_of(files, self.settings.flavor)
+        table["rendered"] = rendered.record_of(files, self.settings.flavor)
         rendering = table["rendered"]["digest"]
         table["updated"] = now_iso()
         self.table = table
@@ -174,15 +171,8 @@ class GitopsDriver:
 
     # -- rendering --------------------------------------------------------------------------------
 
-    def _environment(self) -> EnvironmentConfig:
-        if self._config is None:
-            from modelops.workspace import Workspace
-
-            self._config = Workspace.load(self.root).environment(self.environment)
-        return self._config
-
     def _render(self, table: dict[str, Any]) -> list[ExportFile]:
-        env = self._environment()
+        env = self.env
         state = _recorded(self.root, self.environment)
         serving = {name: k8s.Serving(entry.get("active"), {slot: k8s.Held(h["version"], h["revision"], h["status"])
                                                            for slot, h in entry["slots"].items()},
@@ -205,23 +195,3 @@ class GitopsDriver:
 
     def close(self) -> None:
         return None
-
-
-def record_of(files: list[ExportFile], flavor: str) -> dict[str, Any]:
-    return {"flavor": flavor, "digest": digest(files),
-            "files": {f.name: "sha256:" + hashlib.sha256(f.text.encode()).hexdigest() for f in files}}
-
-
-def recorded_rendering(env: EnvironmentConfig, state: EnvironmentState) -> Rendered:
-    """What `rendered/` holds for this state, for state.json to record. A pure function of the state (as the
-    driver's own rendering is, by `export kubernetes --check`), so an apply killed and resumed records the
-    same value as one that ran through."""
-    flavor = (env.spec.target.gitops or GitopsTarget()).flavor
-    return Rendered.model_validate(record_of(k8s.rendered(env, state), flavor))
-
-
-def rendered_staleness(root: Path, env: EnvironmentConfig, state: EnvironmentState) -> list[str]:
-    """Files of `environments/<env>/rendered/` that differ from a rendering of the recorded state."""
-    from modelops.export.files import stale_files
-
-    return stale_files(rendered_dir(root, env.name), k8s.rendered(env, state), "kubernetes", env.name)

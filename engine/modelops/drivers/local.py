@@ -24,7 +24,7 @@ from typing import Any
 from modelops.base.clock import now_iso
 from modelops.base.files import atomic_write
 from modelops.base.layout import live_path
-from modelops.config.spec.environment import EnvironmentSpec
+from modelops.core.model import EnvironmentConfig
 from modelops.drivers.base import Operation, Outcome
 
 FLUSH_SECONDS = 0.5
@@ -148,8 +148,8 @@ class LocalDriver:
         self._torn = ends_mid_line(self.log_path)
 
     @classmethod
-    def create(cls, root: Path, environment: str, spec: EnvironmentSpec) -> LocalDriver:
-        return cls(root, environment)
+    def create(cls, root: Path, env: EnvironmentConfig) -> LocalDriver:
+        return cls(root, env.name)
 
     def execute(self, operation: Operation) -> Outcome:
         if operation.op not in _HANDLERS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelops.config.spec.environment import EnvironmentSpec
+from modelops.core.model import EnvironmentConfig
 from modelops.drivers.base import Driver, DriverFactory
 from modelops.drivers.gitops import GitopsDriver
 from modelops.drivers.local import LocalDriver
@@ -17,5 +17,5 @@ DRIVERS: dict[str, DriverFactory] = {
 }
 
 
-def create_driver(root: Path, environment: str, spec: EnvironmentSpec) -> Driver:
-    return DRIVERS[spec.target.driver](root, environment, spec)
+def create_driver(root: Path, env: EnvironmentConfig) -> Driver:
+    return DRIVERS[env.spec.target.driver](root, env)

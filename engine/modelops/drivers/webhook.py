@@ -21,7 +21,8 @@ from typing import Any
 from modelops.base.http import HttpError, Response, Retry, request
 from modelops.config.scalars import ScalarError
 from modelops.config.scalars.secretref import scrub
-from modelops.config.spec.environment import EnvironmentSpec, WebhookTarget
+from modelops.config.spec.environment import WebhookTarget
+from modelops.core.model import EnvironmentConfig
 from modelops.drivers.base import Operation, Outcome
 
 
@@ -40,9 +41,9 @@ class WebhookDriver:
         self._down: str | None = None  # why an earlier operation of this apply could not reach the platform
 
     @classmethod
-    def create(cls, root: Path, environment: str, spec: EnvironmentSpec) -> WebhookDriver:
-        assert spec.target.webhook is not None  # validation requires it for this driver
-        return cls(environment, spec.target.webhook)
+    def create(cls, root: Path, env: EnvironmentConfig) -> WebhookDriver:
+        assert env.spec.target.webhook is not None  # validation requires it for this driver
+        return cls(env.name, env.spec.target.webhook)
 
     def _url(self) -> str:
         return self.settings.url.resolve()

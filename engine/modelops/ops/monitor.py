@@ -1,10 +1,10 @@
-"""`modelops monitor`: one evaluation tick of every alert rule of every model of an environment.
+"""One evaluation tick of every alert rule of every model of an environment (`modelops monitor`).
 
-The run measures first (no lock held while Prometheus answers), then, under the environment lock, reads
-the recorded alert state, moves every alert along its lifecycle (`modelops.ops.lifecycle`), decides which
-group notifications are due, sends them concurrently (one failing channel never delays or stops the
-others), records every delivery and writes the state atomically, only when something changed. With
-`dry_run` nothing is sent or written, and the report carries what would be sent, secrets masked.
+`measure` fetches the samples (no lock is held while Prometheus answers); `tick` moves every alert along its
+lifecycle (`modelops.ops.lifecycle`) from the recorded alert state, decides which group notifications are due,
+sends them concurrently (one failing channel never delays or stops the others) and returns the report and the
+new alert state, which `modelops.services.monitor` records. With no send options (a dry run) nothing is sent,
+and the report carries what would be sent, secrets masked.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from modelops.base.clock import iso, now, parse_iso
+from modelops.base.clock import iso, parse_iso
 from modelops.base.errors import EngineError, UsageError
 from modelops.config.catalog import METRICS
 from modelops.config.spec.policies import AlertRule, EscalationPolicySpec
 from modelops.core.model import EnvironmentConfig
 from modelops.notify import DeliveryResult, Preview, SendOptions, notifier_for
 from modelops.ops import lifecycle
-from modelops.report import write_reports
 from modelops.sources.metrics import (
     FileSource,
     MetricError,
@@ -44,9 +43,6 @@ from modelops.state.alerts import (
     MonitorState,
 )
 from modelops.state.format import EnvironmentState
-from modelops.state.lock import locked
-from modelops.state.store import read_state, write_state
-from modelops.workspace import Workspace
 
 log = logging.getLogger("modelops.monitor")
 Clock = Callable[[], datetime]
@@ -131,29 +127,6 @@ class MonitorReport:
 class _Measured:
     item: lifecycle.RuleInput
     key: str
-
-
-def run_monitor(root: Path, request: MonitorRequest, *, clock: Clock = now, options: SendOptions | None = None,
-                source: MetricSource | None = None) -> MonitorReport:
-    """Evaluate, notify and record; see the module docstring."""
-    ws = Workspace.load(root)
-    env = ws.environment(request.environment)
-    source = source or choose_source(root, env, request)
-    moment = clock()
-    measured = measure(env, source, read_state(root, env.name), moment)
-    if request.dry_run:
-        report, _ = _tick(env, read_state(root, env.name), measured, moment, source, None)
-        return report
-    with locked(root, env.name, "monitor"):
-        state = read_state(root, env.name)
-        report, monitor = _tick(env, state, measured, moment, source, options or SendOptions())
-        if monitor != state.monitor:
-            write_state(root, state.model_copy(update={"monitor": monitor, "serial": state.serial + 1,
-                                                       "updated": iso(moment)}))
-            write_reports(ws, [env.name], {env.name: env})  # the report names the state serial
-            report = MonitorReport(report.environment, report.at, report.source, report.dry_run, report.models,
-                                   report.notifications, report.escalations, state_written=True)
-    return report
 
 
 def choose_source(root: Path, env: EnvironmentConfig, request: MonitorRequest) -> MetricSource:
@@ -246,7 +219,7 @@ def _dated(prior: AlertRecord | None, start: datetime) -> bool:
     return prior is not None and any(parse_iso(t) <= start for t in prior.active_since.values())
 
 
-def _tick(env: EnvironmentConfig, state: EnvironmentState, measured: list[_Measured], moment: datetime,
+def tick(env: EnvironmentConfig, state: EnvironmentState, measured: list[_Measured], moment: datetime,
           source: MetricSource, options: SendOptions | None) -> tuple[MonitorReport, MonitorState]:
     """One evaluation: lifecycle, escalation, notification decisions and (unless options is None) delivery."""
     prior = state.monitor

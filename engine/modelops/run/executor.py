@@ -107,7 +107,7 @@ class Executor:
         """What rendered/ holds for the state. The driver renders before it writes: a state it could not render
         was never written, so the record of the last rendering stays true (the step that tried has failed and
         said why). Raising here would leave the journal open and the state unwritten, for every later apply."""
-        from modelops.drivers.gitops import recorded_rendering
+        from modelops.export.rendered import recorded_rendering
 
         try:
             return recorded_rendering(self.env, self.state)

@@ -69,7 +69,7 @@ def run_export(root: Path, request: ExportRequest) -> ExportResult:
 
 def _check_rendered(ws: Workspace, request: ExportRequest) -> ExportResult:
     from modelops.base.layout import rendered_dir
-    from modelops.drivers.gitops import rendered_staleness
+    from modelops.export import rendered
 
     env = ws.environment(request.environment)
     if request.kind != "kubernetes":
@@ -80,5 +80,5 @@ def _check_rendered(ws: Workspace, request: ExportRequest) -> ExportResult:
     if request.flavor is not None:
         raise UsageError("--flavor does not apply to the rendered/ check: it uses spec.target.gitops.flavor")
     directory = rendered_dir(ws.root, env.name)
-    stale = rendered_staleness(ws.root, env, ws.state(env.name))
+    stale = rendered.staleness(ws.root, env, ws.state(env.name))
     return ExportResult(request.kind, env.name, [], directory, stale=stale, checked=True)

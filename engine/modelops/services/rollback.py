@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from modelops.base import git as gitutil
@@ -32,6 +33,7 @@ from modelops.core.model import (
     with_revision,
 )
 from modelops.core.plan import Plan
+from modelops.run import derived
 from modelops.run.executor import Observer
 from modelops.run.writeback import Edit, prepare_model_edit
 from modelops.services.apply import ApplyOutcome, ApplyRequest, run_apply
@@ -96,11 +98,7 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
     elif succeeded:
         if edit is not None and not written:  # nothing to apply (Git catching up after an automatic rollback)
             edit.write()
-        _agree(ws, env.name, model, git_agrees=write)
-        # the YAML and the state both moved since `ws` was read: render the report from what is there now
-        from modelops.report import write_reports
-
-        write_reports(Workspace.load(ws.root), [env.name])
+        _settle(ws.root, env.name, model, git_agrees=write)
     edited = list(edit.fields) if edit is not None and succeeded else []
     result = RollbackResult(model, env.name, recorded.version, release.version, outcome, edited)
     if repo is not None and succeeded:
@@ -171,18 +169,24 @@ def pick_release(state: ModelState, to: str | None, desired_revision: str) -> Re
     return earlier[-1]
 
 
-def _agree(ws: Workspace, environment: str, model: str, git_agrees: bool) -> None:
+def _settle(root: Path, environment: str, model: str, git_agrees: bool) -> None:
+    """After the rollback, under the lock: the state says the model is Healthy once Git agrees, and the derived
+    files follow the YAML and the state, which both moved since the workspace was first read."""
+    fresh = Workspace.load(root)
+    with locked(root, environment, "rollback"):
+        if git_agrees:
+            _agree(root, environment, model)
+        derived.refresh(fresh, fresh.environment(environment))
+
+
+def _agree(root: Path, environment: str, model: str) -> None:
     """After an automatic rollback, once Git says what serves, the model is simply Healthy again."""
-    if not git_agrees:
+    state = read_state(root, environment)
+    current = state.models.get(model)
+    if current is None or current.phase != "RolledBack" or current.rollout is not None:
         return
-    with locked(ws.root, environment, "rollback"):
-        state = read_state(ws.root, environment)
-        current = state.models.get(model)
-        if current is None or current.phase != "RolledBack" or current.rollout is not None:
-            return
-        models = {**state.models, model: current.model_copy(update={"phase": "Healthy"})}
-        write_state(ws.root, state.model_copy(update={"serial": state.serial + 1, "models": models}))
-    ws.forget(environment)
+    models = {**state.models, model: current.model_copy(update={"phase": "Healthy"})}
+    write_state(root, state.model_copy(update={"serial": state.serial + 1, "models": models}))
 
 
 def prepare_revision(ws: Workspace, model: ModelConfig, release: dict[str, Any]) -> Edit | None:

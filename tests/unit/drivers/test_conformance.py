@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from modelops.config.spec.environment import EnvironmentSpec
+from modelops.core.model import EnvironmentConfig
 from modelops.drivers.base import Driver, Operation
 from modelops.drivers.registry import DRIVERS
+from modelops.workspace import Workspace
 
 from tests.conftest import copy_example
 from tests.http_support import shut
@@ -22,23 +25,28 @@ def _spec(driver: str, **target: Any) -> EnvironmentSpec:
     return EnvironmentSpec.model_validate({"target": {"driver": driver, **target}})
 
 
+def _env(driver: str, **target: Any) -> EnvironmentConfig:
+    return EnvironmentConfig("staging", _spec(driver, **target), "environments/staging/environment.yaml", {}, {}, "")
+
+
 @pytest.fixture(params=sorted(DRIVERS))
 def make_driver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Factory]:
     name = request.param
     if name == "webhook":
         server, url = serve(Platform())
         monkeypatch.setenv("DEPLOY_URL", url)
-        yield lambda root: DRIVERS[name](root, "staging", _spec("webhook", webhook={"url": "${env:DEPLOY_URL}"}))
+        yield lambda root: DRIVERS[name](root, _env("webhook", webhook={"url": "${env:DEPLOY_URL}"}))
         shut(server)
     elif name == "gitops":  # renders from the repository's configuration: give it the example repository
         def gitops(root: Path) -> Driver:
             if not (root / "environments").exists():
                 copy_example(root)
-            return DRIVERS[name](root, "staging", _spec("gitops", gitops={"flavor": "argo-rollouts"}))
+            example = Workspace.load(root).environment("staging")
+            return DRIVERS[name](root, replace(example, spec=_spec("gitops", gitops={"flavor": "argo-rollouts"})))
 
         yield gitops
     else:
-        yield lambda root: DRIVERS[name](root, "staging", _spec(name))
+        yield lambda root: DRIVERS[name](root, _env(name))
 
 
 def op(kind: str, key: str, target: str = "sentiment", **args: Any) -> Operation:

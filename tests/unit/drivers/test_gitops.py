@@ -105,7 +105,7 @@ def test_rendered_is_deterministic_and_rebuilt_from_the_committed_state(
     done = cli("--repo", served_repo, "export", "kubernetes", "--env", "staging", "--check")
     assert done.code == 0, done.output
     assert "is up to date" in done.out
-    driver = GitopsDriver.create(served_repo, "staging", load_env(served_repo, "staging").spec)
+    driver = GitopsDriver.create(served_repo, load_env(served_repo, "staging"))
     assert driver.execute(Operation("configure", "staging", "sentiment", {"config": "sha256:c"}, "k1")).ok
     assert {p.name: p.read_text() for p in out.iterdir()} == before
     shutil.rmtree(out)

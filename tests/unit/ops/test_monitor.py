@@ -19,7 +19,8 @@ from modelops.base.layout import state_path
 from modelops.config.spec.policies import QuietHours
 from modelops.notify import SendOptions
 from modelops.ops.lifecycle import in_quiet_hours
-from modelops.ops.monitor import MonitorReport, MonitorRequest, run_monitor
+from modelops.ops.monitor import MonitorReport, MonitorRequest
+from modelops.services.monitor import run_monitor
 from modelops.sources.metrics import FileSource, MetricQuery, Point, Recorded
 from modelops.state.store import read_state
 from pytest_httpserver import HTTPServer

@@ -27,7 +27,8 @@ def command(app: App, environment: str, metrics_file: Path | None, prometheus_ur
     models does not change the exit code.
     """
     from modelops.cli.views import monitor as view
-    from modelops.ops.monitor import MonitorRequest, run_monitor
+    from modelops.ops.monitor import MonitorRequest
+    from modelops.services.monitor import run_monitor
 
     with reporting_invalid_config(app):
         report = run_monitor(app.repo, MonitorRequest(environment, metrics_file, prometheus_url, dry_run))

@@ -1,0 +1,39 @@
+"""`modelops monitor` as a service: measure, then, under the environment lock, evaluate, notify and record.
+
+The alert state is written (with the derived files, as every state write is) only when something changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from modelops.base.clock import iso, now
+from modelops.notify import SendOptions
+from modelops.ops.monitor import Clock, MonitorReport, MonitorRequest, choose_source, measure, tick
+from modelops.run import derived
+from modelops.sources.metrics import MetricSource
+from modelops.state.lock import locked
+from modelops.state.store import read_state, write_state
+from modelops.workspace import Workspace
+
+
+def run_monitor(root: Path, request: MonitorRequest, *, clock: Clock = now, options: SendOptions | None = None,
+                source: MetricSource | None = None) -> MonitorReport:
+    """Evaluate, notify and record; see the module docstring."""
+    ws = Workspace.load(root)
+    env = ws.environment(request.environment)
+    source = source or choose_source(root, env, request)
+    moment = clock()
+    measured = measure(env, source, read_state(root, env.name), moment)
+    if request.dry_run:
+        return tick(env, read_state(root, env.name), measured, moment, source, None)[0]
+    with locked(root, env.name, "monitor"):
+        state = read_state(root, env.name)
+        report, monitor = tick(env, state, measured, moment, source, options or SendOptions())
+        if monitor == state.monitor:
+            return report
+        write_state(root, state.model_copy(update={"monitor": monitor, "serial": state.serial + 1,
+                                                   "updated": iso(moment)}))
+        derived.refresh(ws, env)  # the report names the state serial
+    return replace(report, state_written=True)

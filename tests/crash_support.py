@@ -385,7 +385,7 @@ def reader(repo: Path) -> Reader:
 
 def report_is_current(repo: Path) -> list[str]:
     """Reports that do not match the recorded state (what `modelops report --check` would name)."""
-    from modelops.report import check_reports
+    from modelops.report.write import check_reports
     from modelops.workspace import Workspace
 
     return check_reports(Workspace.load(repo), [ENV]).outdated

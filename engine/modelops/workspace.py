@@ -18,7 +18,7 @@ from modelops.core.model import DesiredState, EnvironmentConfig, resolve
 from modelops.state.format import EnvironmentState
 from modelops.state.journal import Replay
 from modelops.state.recorded import load_state
-from modelops.validate import ValidationResult, validate_repo
+from modelops.validate.repo import ValidationResult, validate_repo
 
 
 class InvalidConfig(EngineError):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from modelops.report import render_environment
+from modelops.report.write import render_environment
 from modelops.workspace import Workspace
 
 from tests.conftest import ROOT, Result, write

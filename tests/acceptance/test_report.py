@@ -9,7 +9,7 @@ from pathlib import Path
 
 import git
 import pytest
-from modelops.report import render_environment
+from modelops.report.write import render_environment
 from modelops.workspace import Workspace
 
 from tests.conftest import ROOT, Result, snapshot, write

@@ -276,12 +276,12 @@ def test_did_you_mean_for_commands(cli: Callable[..., Result]) -> None:
 
 def test_internal_error_exits_70_with_a_log(repo: Path, cli: Callable[..., Result],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import modelops.validate
+    import modelops.validate.repo
 
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(modelops.validate, "validate_repo", boom)
+    monkeypatch.setattr(modelops.validate.repo, "validate_repo", boom)
     result = cli("--repo", repo, "validate")
     assert result.code == 70
     assert "Internal error: RuntimeError: kaboom" in result.err

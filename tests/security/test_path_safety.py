@@ -238,12 +238,12 @@ def test_a_link_planted_at_the_crash_log_is_not_followed(repo: Path, cli: Callab
     import tempfile
     import time
 
-    import modelops.validate
+    import modelops.validate.repo
 
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(modelops.validate, "validate_repo", boom)
+    monkeypatch.setattr(modelops.validate.repo, "validate_repo", boom)
     shared = tmp_path / "shared-tmp"
     shared.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(shared))

@@ -267,7 +267,7 @@ def test_an_internal_error_carrying_a_secret_is_scrubbed_in_its_output_and_log(
     """A bug whose exception message holds resolved secrets (a webhook URL, a routing key, a CI token): the
     one-line error, the --debug traceback and the crash log (in the repository, or in the temporary directory
     when `.modelops/` cannot be used) show `***` in their place."""
-    import modelops.validate
+    import modelops.validate.repo
 
     caplog.set_level(logging.DEBUG)
     start = time.time()
@@ -279,7 +279,7 @@ def test_an_internal_error_carrying_a_secret_is_scrubbed_in_its_output_and_log(
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError(f"cannot post to {carried[0]} with key {carried[1]} as {carried[2]}")
 
-    monkeypatch.setattr(modelops.validate, "validate_repo", boom)
+    monkeypatch.setattr(modelops.validate.repo, "validate_repo", boom)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "shared-tmp"))
     (tmp_path / "shared-tmp").mkdir()
     run = cli_runner(canary, cli)

@@ -251,7 +251,7 @@ def test_slack_messages_cannot_mention_or_link_through_configuration_text() -> N
     """Slack reads `<!channel>`, `<@U123>` and `<url|text>` in mrkdwn: a summary, a label or a runbook URL
     (which may hold `<`, `>` and `|`) must not turn into a mention that pages everyone, or a disguised link."""
     from modelops.config.spec.policies import SlackChannel
-    from modelops.notify import AlertView, Notification
+    from modelops.notify.base import AlertView, Notification
     from modelops.notify.slack import payload
 
     labels = {"alertname": "r", "env": "production", "model": "m<!channel>", "rule": "r", "severity": "critical"}

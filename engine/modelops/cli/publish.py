@@ -15,7 +15,7 @@ from modelops.cli import github
 from modelops.cli.views import markdown
 from modelops.cli.views.plan import summary_line
 from modelops.core.plan import Plan
-from modelops.validate import validate_repo
+from modelops.validate.repo import validate_repo
 
 if TYPE_CHECKING:  # apply (and its drivers) is not loaded by commands that only plan
     from modelops.services.apply import ApplyOutcome

@@ -12,19 +12,18 @@ refuses (a FIFO, a link out of the repository) is never opened here, and stays i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from modelops.base.gitdiff import GitDiff
+from modelops.config.documents import Document
 from modelops.config.loader import load_text
 from modelops.config.repo import discover, placement, read_contained
 from modelops.core.diff import target_key
-from modelops.core.model import POLICY_REFS
-
-if TYPE_CHECKING:
-    from modelops.workspace import Workspace
+from modelops.core.model import POLICY_REFS, DesiredState
+from modelops.state.format import EnvironmentState
 
 
 @dataclass
@@ -174,25 +173,27 @@ def discover_shared(root: Path) -> list[str]:
     return [rel for rel in found if placement(rel) is not None]
 
 
-def expand(targets: Iterable[str], ws: Workspace) -> frozenset[str]:
+def expand(targets: Iterable[str], desired: DesiredState, states: Mapping[str, EnvironmentState],
+           documents: Iterable[Document]) -> frozenset[str]:
     """Turn `env/*` and `env/model-file:PATH` into the models and policies they stand for."""
     out: set[str] = set()
     for target in targets:
         env, _, rest = target.partition("/")
-        if rest == "*" and env in ws.desired.environments:
-            desired, state = ws.desired.environments[env], ws.state(env)
-            out |= {target_key(env, f"model/{m}") for m in set(desired.models) | set(state.models)}
-            out |= {target_key(env, p) for p in set(desired.policies) | set(state.policies)}
+        if rest == "*" and env in desired.environments:
+            config, state = desired.environments[env], states[env]
+            out |= {target_key(env, f"model/{m}") for m in set(config.models) | set(state.models)}
+            out |= {target_key(env, p) for p in set(config.policies) | set(state.policies)}
         elif rest.startswith("model-file:"):
             path = rest.removeprefix("model-file:")
-            out |= {target_key(env, f"model/{d.name}") for d in ws.validation.documents
+            out |= {target_key(env, f"model/{d.name}") for d in documents
                     if d.source.file == path and d.kind == "Model"}
         else:
             out.add(target)
     return frozenset(out)
 
 
-def changed_targets(ws: Workspace, diff: GitDiff) -> frozenset[str]:
-    """The targets a change touches, for a workspace that read the whole repository."""
-    envs = {name: env.spec.promotes_from for name, env in ws.desired.environments.items()}
-    return expand(scope_of(ws.root, diff, envs).targets, ws)
+def changed_targets(root: Path, diff: GitDiff, desired: DesiredState, states: Mapping[str, EnvironmentState],
+                    documents: Iterable[Document]) -> frozenset[str]:
+    """The targets a change touches, for a plan that read the whole repository."""
+    envs = {name: env.spec.promotes_from for name, env in desired.environments.items()}
+    return expand(scope_of(root, diff, envs).targets, desired, states, documents)

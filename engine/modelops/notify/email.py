@@ -17,7 +17,7 @@ from email.utils import format_datetime, make_msgid
 from modelops.base.clock import parse_iso
 from modelops.config.scalars import ScalarError
 from modelops.config.spec.policies import EmailChannel, Smtp
-from modelops.notify import (
+from modelops.notify.base import (
     DeliveryResult,
     Notification,
     Preview,
@@ -25,7 +25,6 @@ from modelops.notify import (
     SendOptions,
     failed_reveal,
     mask,
-    register,
 )
 
 
@@ -158,4 +157,4 @@ def _explain(exc: BaseException) -> tuple[str, bool]:
     return f"unreachable ({type(exc).__name__})", True
 
 
-register(EmailNotifier())
+NOTIFIER = EmailNotifier()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelops.config.spec.policies import PagerDutyChannel
-from modelops.notify import DeliveryResult, Notification, Preview, Reveal, SendOptions, mask, post_json, register
+from modelops.notify.base import DeliveryResult, Notification, Preview, Reveal, SendOptions, mask, post_json
 
 SEVERITIES = {"critical": "critical", "warning": "warning"}
 
@@ -62,4 +62,4 @@ class PagerDutyNotifier:
         return post_json(f"pagerduty channel {note.channel}", channel.url, build, options)
 
 
-register(PagerDutyNotifier())
+NOTIFIER = PagerDutyNotifier()

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from modelops.config.spec.policies import SlackChannel
-from modelops.notify import (
+from modelops.notify.base import (
     AlertView,
     JsonPostNotifier,
     Notification,
-    register,
 )
 
 MAX_ALERT_BLOCKS = 45  # Slack allows 50 blocks per message; header and context take two
@@ -52,4 +51,4 @@ def payload(channel: SlackChannel, note: Notification) -> dict[str, Any]:
     return body
 
 
-register(JsonPostNotifier("slack", lambda channel: channel.webhook_url, payload))
+NOTIFIER = JsonPostNotifier("slack", lambda channel: channel.webhook_url, payload)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from modelops.config.spec.policies import WebhookChannel
-from modelops.notify import (
+from modelops.notify.base import (
     AlertView,
     JsonPostNotifier,
     Notification,
-    register,
 )
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # what Alertmanager sends as endsAt of a firing alert
@@ -44,4 +43,4 @@ def payload(channel: WebhookChannel, note: Notification) -> dict[str, Any]:
     }
 
 
-register(JsonPostNotifier("webhook", lambda channel: channel.url, payload))
+NOTIFIER = JsonPostNotifier("webhook", lambda channel: channel.url, payload)

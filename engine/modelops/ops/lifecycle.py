@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from modelops.base.clock import iso, parse_iso
 from modelops.config.scalars.duration import Duration
 from modelops.config.spec.policies import AlertRule, EscalationPolicySpec, QuietHours, Thresholds
-from modelops.notify import AlertView, Notification
+from modelops.notify.base import AlertView, Notification
 from modelops.sources.metrics import Point
 from modelops.state.alerts import AlertRecord, Arrival, ChannelRecord, GroupRecord, Severity
 

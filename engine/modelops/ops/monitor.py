@@ -21,7 +21,8 @@ from modelops.base.errors import EngineError, UsageError
 from modelops.config.catalog import METRICS
 from modelops.config.spec.policies import AlertRule, EscalationPolicySpec
 from modelops.core.model import EnvironmentConfig
-from modelops.notify import DeliveryResult, Preview, SendOptions, notifier_for
+from modelops.notify.base import DeliveryResult, Preview, SendOptions
+from modelops.notify.registry import notifier_for
 from modelops.ops import lifecycle
 from modelops.sources.metrics import (
     FileSource,

@@ -7,7 +7,7 @@ never carries empty headings for features an environment does not use.
 Adding a section (capacity and maturity are meant to come this way): write `collect(ctx)` returning the
 template's variables or None, a template `templates/sections/<key>.md.j2` (Markdown; every `{{ }}` is
 escaped for Markdown unless a filter marks it otherwise, see `modelops.report.escape`), and add
-`Section(key, title, collect)` to `modelops.report.sections.SECTIONS` where it should appear.
+`Section(key, title, collect)` to `modelops.report.write.SECTIONS` where it should appear.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from modelops.workspace import Workspace
 def refresh(ws: Workspace, env: EnvironmentConfig) -> list[str]:
     """Bring REPORT.md and rendered/ in line with the recorded state of `env` (its configuration as given: a
     rollback in progress overrides it); returns the paths written, relative to the repository root."""
-    from modelops.report import write_reports  # jinja2 loads only when there is something to render
+    from modelops.report.write import write_reports  # jinja2 loads only when there is something to render
 
     ws.forget(env.name)
     written = _rendered(ws, env, ws.state(env.name))

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from modelops.base.clock import iso, now
-from modelops.notify import SendOptions
+from modelops.notify.base import SendOptions
 from modelops.ops.monitor import Clock, MonitorReport, MonitorRequest, choose_source, measure, tick
 from modelops.run import derived
 from modelops.sources.metrics import MetricSource

@@ -46,7 +46,7 @@ def _plan(root: Path, request: PlanRequest, diff: GitDiff | None) -> Plan:
     else:  # a saved plan binds the digest of the whole configuration, so it reads all of it
         ws = Workspace.load(root)
         envs = ws.select(request.environments)
-        only = changed_targets(ws, diff) if diff is not None else None
+        only = _changed(ws, diff) if diff is not None else None
     options = PlanOptions(envs, only, request.retry_rejected, ref, notes=resume_notes(ws, envs))
     return _save(make_plan(ws.desired, ws.states(), options, now()), request.out)
 
@@ -72,10 +72,14 @@ def _scoped(root: Path, diff: GitDiff, requested: tuple[str, ...]) -> tuple[Work
         # the text search may have missed a policy (a dangling reference): the answer is the one all policies give
         ws = Workspace.load(root, sorted(scope.files | set(shared_files(root, None))))
     selected = tuple(e for e in ws.select(requested) or tuple(ws.desired.order) if e in scope.environments)
-    only = expand(scope.targets, ws)
+    only = expand(scope.targets, ws.desired, ws.states(), ws.validation.documents)
     for env in scope.environments:
         ws.state_scope[env] = frozenset(t.split("/", 2)[2] for t in only if t.startswith(f"{env}/model/"))
     return ws, selected, only
+
+
+def _changed(ws: Workspace, diff: GitDiff) -> frozenset[str]:
+    return changed_targets(ws.root, diff, ws.desired, ws.states(), ws.validation.documents)
 
 
 def resume_notes(ws: Workspace, environments: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:

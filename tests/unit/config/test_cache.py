@@ -8,7 +8,7 @@ import pytest
 from modelops.base.layout import cache_path
 from modelops.config import cache as cache_module
 from modelops.config.cache import ConfigCache
-from modelops.validate import validate_repo
+from modelops.validate.repo import validate_repo
 
 MODEL = "environments/staging/models/sentiment.yaml"
 
@@ -62,7 +62,7 @@ def test_only_a_file_with_a_problem_is_read_again_for_positions(repo: Path, monk
 def test_recall_reports_an_unchanged_repository_without_validating(repo: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     first = validate_repo(repo, recall=True)
-    import modelops.validate as validate_module
+    import modelops.validate.repo as validate_module
 
     monkeypatch.setattr(validate_module, "check_schema", lambda *a: pytest.fail("validated again"))
     recalled = validate_repo(repo, recall=True)
@@ -72,7 +72,7 @@ def test_recall_reports_an_unchanged_repository_without_validating(repo: Path,
 
 def test_an_unchanged_repository_is_not_checked_again_nor_its_cache_rewritten(
         repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import modelops.validate as validate_module
+    import modelops.validate.repo as validate_module
 
     path = repo / MODEL
     original = path.read_text()

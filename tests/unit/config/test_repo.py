@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from modelops.validate import validate_repo
+from modelops.validate.repo import validate_repo
 
 from tests.conftest import write
 

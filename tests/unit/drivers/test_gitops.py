@@ -169,7 +169,7 @@ def test_a_refusal_that_gets_past_validation_fails_its_step_and_still_closes_the
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     recorded = json.loads((served_repo / "environments/staging/state.json").read_text())["rendered"]
-    monkeypatch.setattr("modelops.validate.check_renderable", lambda documents, findings: None)
+    monkeypatch.setattr("modelops.validate.repo.check_renderable", lambda documents, findings: None)
     policy = served_repo / "policies/scaling/gpu-standard.yaml"
     policy.write_text(policy.read_text().replace(*PAST_MIDNIGHT))
     _upgrade(served_repo)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from modelops.base.layout import state_path
 from modelops.config.spec.policies import QuietHours
-from modelops.notify import SendOptions
+from modelops.notify.base import SendOptions
 from modelops.ops.lifecycle import in_quiet_hours
 from modelops.ops.monitor import MonitorReport, MonitorRequest
 from modelops.services.monitor import run_monitor

@@ -10,7 +10,7 @@ from jinja2.loaders import ChoiceLoader
 from modelops.report.context import ReportContext
 from modelops.report.render import jinja, render_report, tidy
 from modelops.report.section import Section
-from modelops.report.sections import SECTIONS
+from modelops.report.write import SECTIONS
 from modelops.workspace import Workspace
 
 from tests.conftest import copy_example

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from modelops.validate import validate_repo
+from modelops.validate.repo import validate_repo
 
 from tests.conftest import write
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from modelops.validate import validate_repo
 from modelops.validate.promql import promql_problem
+from modelops.validate.repo import validate_repo
 
 from tests.unit.validate.test_semantic import edit
 

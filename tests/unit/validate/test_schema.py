@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from modelops.base.diagnostics import Diagnostic
-from modelops.validate import validate_repo
+from modelops.validate.repo import validate_repo
 
 from tests.unit.validate.test_semantic import FRAUD, edit
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modelops.cli.views.monitor import NOTIFICATION_OUTCOMES, summary
-from modelops.notify import Outcome
+from modelops.notify.base import Outcome
 from modelops.ops.lifecycle import Decision
 from modelops.ops.monitor import MonitorReport, NotificationRow
 

@@ -19,7 +19,7 @@ def command(app: App, environments: tuple[str, ...], check: bool) -> int:
     report can be checked in CI with --check. `apply` re-renders the reports of what it changed.
     """
     from modelops.cli.views.report import render
-    from modelops.report import run_report
+    from modelops.services.report import run_report
 
     with reporting_invalid_config(app):
         outcome = run_report(app.repo, environments, check)

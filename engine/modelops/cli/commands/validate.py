@@ -22,7 +22,7 @@ def command(app: App, paths: tuple[Path, ...], fmt: str) -> int:
     files or directories are reported: what pre-commit needs.
     """
     from modelops.cli.views.validation import render
-    from modelops.validate import validate_paths
+    from modelops.validate.repo import validate_paths
 
     result = validate_paths(app.repo, paths, cwd=Path.cwd())
     render(result, fmt, app.console)

@@ -8,7 +8,7 @@ from typing import Any
 
 from modelops.base.console import Console
 from modelops.cli.views.table import table
-from modelops.notify import with_attempts
+from modelops.notify.base import with_attempts
 from modelops.ops.monitor import MonitorReport, NotificationRow
 
 FORMAT_VERSION = 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modelops.base.console import Console
-from modelops.report import ReportOutcome
+from modelops.report.write import ReportOutcome
 
 
 def render(outcome: ReportOutcome, console: Console) -> str:

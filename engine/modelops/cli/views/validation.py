@@ -5,7 +5,7 @@ from __future__ import annotations
 from modelops.base.console import Console
 from modelops.cli import github
 from modelops.cli.views import diagnostics as views
-from modelops.validate import ValidationResult
+from modelops.validate.repo import ValidationResult
 
 
 def render(result: ValidationResult, fmt: str, console: Console) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from modelops.config.spec.policies import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
-from modelops.notify import NOTIFIERS, AlertView, DeliveryResult, Notification, SendOptions
+from modelops.notify.base import AlertView, DeliveryResult, Notification, SendOptions
+from modelops.notify.registry import NOTIFIERS
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 

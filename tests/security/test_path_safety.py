@@ -318,15 +318,16 @@ def test_export_out_is_the_only_directory_written(repo: Path, cli: Callable[...,
 
 
 def test_every_generated_file_name_is_a_plain_name_inside_its_directory(repo: Path, tmp_path: Path) -> None:
-    from modelops.export import alertmanager, kubernetes, prometheus
+    from modelops.export import alertmanager, prometheus
+    from modelops.export.kubernetes import render
     from modelops.workspace import Workspace
 
     ws = Workspace.load(repo)
     safe = re.compile(r"^[a-z0-9][a-z0-9.-]*\.(ya?ml|sh)$")
     for env_name, env in ws.desired.environments.items():
         state = ws.state(env_name)
-        for files in (prometheus.export(env), alertmanager.export(env), kubernetes.export(env, state, "kserve"),
-                      kubernetes.export(env, state, "argo-rollouts")):
+        for files in (prometheus.export(env), alertmanager.export(env), render.export(env, state, "kserve"),
+                      render.export(env, state, "argo-rollouts")):
             names = [f.name for f in files]
             assert all(safe.match(n) for n in names), names
             target_paths(tmp_path / env_name, files)  # refuses absolute names, `..`, links and duplicates

@@ -38,8 +38,9 @@ from modelops.core.model import EnvironmentConfig, dump
 from modelops.drivers.base import Operation, Outcome
 from modelops.drivers.local import ends_mid_line
 from modelops.export import ExportFile, rendered
-from modelops.export import kubernetes as k8s
+from modelops.export.kubernetes import render, views
 from modelops.state.format import EnvironmentState
+from modelops.validate.kubernetes import settings_for
 
 SPECS_KEPT = 20
 
@@ -174,15 +175,14 @@ class GitopsDriver:
     def _render(self, table: dict[str, Any]) -> list[ExportFile]:
         env = self.env
         state = _recorded(self.root, self.environment)
-        serving = {name: k8s.Serving(entry.get("active"), {slot: k8s.Held(h["version"], h["revision"], h["status"])
-                                                           for slot, h in entry["slots"].items()},
-                                     dict(entry["traffic"]))
+        serving = {name: views.Serving(entry.get("active"),
+                                       {slot: views.Held(h["version"], h["revision"], h["status"])
+                                        for slot, h in entry["slots"].items()}, dict(entry["traffic"]))
                    for name, entry in table["models"].items()}
-        views = k8s.live_views(env, serving, state, table["specs"])
-        settings = k8s.settings_for(env, target=self.settings, driver=True)
-        files = k8s.render(env, views, settings)
+        live = views.live_views(env, serving, state, table["specs"])
+        files = render.render(env, live, settings_for(env, target=self.settings, driver=True))
         specs = dict(table["specs"])
-        for view in views:
+        for view in live:
             for slot in view.slots.values():
                 specs.pop(slot.revision, None)
                 specs[slot.revision] = dump(slot.spec)

@@ -1,7 +1,7 @@
 """`environments/<env>/rendered/`: the Kubernetes manifests the gitops driver keeps for Argo CD or Flux.
 
 What the directory holds is a pure function of the environment's configuration and recorded state
-(`kubernetes.rendered`), and state.json records a digest of it (`Rendered`): so an apply killed and resumed
+(`kubernetes.render.rendered`), and state.json records a digest of it (`Rendered`): so an apply killed and resumed
 records the same value as one that ran through, and `export kubernetes --check` can tell a stale directory.
 """
 
@@ -16,8 +16,8 @@ from modelops.base.layout import rendered_dir
 from modelops.config.spec.environment import GitopsTarget
 from modelops.core.model import EnvironmentConfig
 from modelops.export import ExportFile
-from modelops.export import kubernetes as k8s
 from modelops.export.files import WriteResult, digest, inside_root, stale_files, write_files
+from modelops.export.kubernetes.render import rendered as render_recorded
 from modelops.state.format import EnvironmentState, Rendered
 
 
@@ -30,12 +30,12 @@ def record_of(files: Sequence[ExportFile], flavor: str) -> dict[str, Any]:
 def recorded_rendering(env: EnvironmentConfig, state: EnvironmentState) -> Rendered:
     """What `rendered/` holds for this state, for state.json to record."""
     flavor = (env.spec.target.gitops or GitopsTarget()).flavor
-    return Rendered.model_validate(record_of(k8s.rendered(env, state), flavor))
+    return Rendered.model_validate(record_of(render_recorded(env, state), flavor))
 
 
 def staleness(root: Path, env: EnvironmentConfig, state: EnvironmentState) -> list[str]:
     """Files of `rendered/` that differ from a rendering of the recorded state."""
-    return stale(root, env.name, k8s.rendered(env, state))
+    return stale(root, env.name, render_recorded(env, state))
 
 
 def stale(root: Path, environment: str, files: Sequence[ExportFile]) -> list[str]:

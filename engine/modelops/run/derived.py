@@ -31,12 +31,13 @@ def _rendered(ws: Workspace, env: EnvironmentConfig, state: EnvironmentState) ->
     configuration before anything runs)."""
     if env.spec.target.driver != "gitops":
         return []
-    from modelops.export import kubernetes as k8s
     from modelops.export import rendered
+    from modelops.export.kubernetes.render import rendered as render_recorded
+    from modelops.validate.kubernetes import Refused
 
     try:
-        files = k8s.rendered(env, state)
-    except k8s.Refused:
+        files = render_recorded(env, state)
+    except Refused:
         return []
     if not rendered.stale(ws.root, env.name, files):
         return []

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelops.base.errors import UsageError
-from modelops.export import ExportFile, alertmanager, kubernetes, prometheus
+from modelops.export import ExportFile, alertmanager, prometheus
 from modelops.export.files import WriteResult, stale_files, write_files
+from modelops.export.kubernetes import render
 from modelops.workspace import Workspace
 
 
@@ -45,7 +46,7 @@ def generate(ws: Workspace, request: ExportRequest) -> list[ExportFile]:
         return prometheus.export(env)
     if request.kind == "alertmanager":
         return alertmanager.export(env, request.secrets_dir)
-    return kubernetes.export(env, ws.state(env.name), request.flavor)
+    return render.export(env, ws.state(env.name), request.flavor)
 
 
 def run_export(root: Path, request: ExportRequest) -> ExportResult:

@@ -22,12 +22,12 @@ def check_renderable(documents: Sequence[Document], findings: Findings) -> None:
     if not gitops or has_errors(findings.diagnostics):
         return
     from modelops.core.model import resolve
-    from modelops.export import kubernetes as k8s  # the renderer loads only for a repository that needs it
+    from modelops.validate.kubernetes import refusals  # loads only for a repository that needs it
 
     scoped = [d for d in documents if _serves(d, gitops)]
     models = {(d.environment, d.name): d for d in scoped if d.kind == "Model"}
     for env in resolve(scoped).environments.values():
-        for model, refusal in k8s.refusals(env):
+        for model, refusal in refusals(env):
             findings.error("MO211", f"the gitops driver cannot render {model}: {refusal.message}",
                            models[(env.name, model)].source, refusal.at, hint=refusal.hint)
 

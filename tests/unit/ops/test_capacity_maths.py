@@ -7,17 +7,9 @@ import math
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from modelops.ops.capacity import (
-    MIN_TREND_DAYS,
-    daily_means,
-    least_squares,
-    money,
-    percentile,
-    stats,
-    t_critical,
-    trend,
-    weekly_fit,
-)
+from modelops.ops.capacity.formatting import money
+from modelops.ops.capacity.growth import MIN_TREND_DAYS, daily_means, trend
+from modelops.ops.capacity.stats import least_squares, percentile, stats, t_critical, weekly_fit
 from modelops.sources.usage import Sample
 
 MONDAY = date(2026, 10, 12)

@@ -12,7 +12,9 @@ from modelops.config.spec.environment import Pricing
 from modelops.config.spec.model import ModelSpec
 from modelops.config.spec.policies import CapacityRules, Targets
 from modelops.core.model import ModelConfig, model_config
-from modelops.ops.capacity import ModelCapacity, Scaling, plan_model, replica_capacities
+from modelops.ops.capacity.model import ModelCapacity
+from modelops.ops.capacity.plan import plan_model
+from modelops.ops.capacity.replicas import Scaling, replica_capacities
 from modelops.report.sections.capacity import chart, confidence_cell, growth_cell
 from modelops.sources.usage import Sample
 
@@ -140,7 +142,7 @@ def test_an_autoscaled_model_grows_its_fleet_above_its_floor() -> None:
 def test_a_fixed_model_is_sized_on_cpu_at_the_default_threshold() -> None:
     from modelops.config.spec.environment import EnvironmentSpec
     from modelops.core.model import EnvironmentConfig
-    from modelops.ops.capacity import scaling_of
+    from modelops.ops.capacity.replicas import scaling_of
 
     fixed = model(replicas=3)
     env = EnvironmentConfig("prod", EnvironmentSpec(), "environments/prod/environment.yaml", {"m": fixed}, {}, "")

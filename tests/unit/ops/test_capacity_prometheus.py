@@ -14,7 +14,9 @@ from modelops.base.http import Retry
 from modelops.config.spec.environment import EnvironmentSpec
 from modelops.config.spec.model import ModelSpec
 from modelops.core.model import EnvironmentConfig, model_config
-from modelops.ops.capacity import plan_model, scaling_of, trend
+from modelops.ops.capacity.growth import trend
+from modelops.ops.capacity.plan import plan_model
+from modelops.ops.capacity.replicas import scaling_of
 from modelops.sources.metrics import MetricError, PrometheusSource
 from modelops.sources.usage import UsageHistory, fetch_usage, history_step
 from pytest_httpserver import HTTPServer

@@ -57,7 +57,7 @@ def command(app: App, environment: str, usage_file: Path | None, prometheus_url:
     the thresholds of each model's ScalingPolicy `capacity` block; they do not change the exit code.
     """
     from modelops.cli.views import capacity as view
-    from modelops.ops.capacity import CapacityRequest, run_capacity
+    from modelops.ops.capacity.service import CapacityRequest, run_capacity
 
     with reporting_invalid_config(app):
         report = run_capacity(app.repo, CapacityRequest(environment, usage_file, prometheus_url, horizon, history))

@@ -7,7 +7,9 @@ from typing import Any
 
 from modelops.base.console import Console
 from modelops.cli.views.table import table
-from modelops.ops.capacity import CapacityReport, ModelCapacity, Recommendation, Stats, money, rate
+from modelops.ops.capacity.formatting import money, rate
+from modelops.ops.capacity.model import CapacityReport, ModelCapacity, Recommendation
+from modelops.ops.capacity.stats import Stats
 from modelops.report.sections.capacity import confidence_cell, growth_cell, view_data
 
 FORMAT_VERSION = 1

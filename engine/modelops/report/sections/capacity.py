@@ -18,17 +18,10 @@ from typing import Any
 from markupsafe import Markup
 
 from modelops.base.errors import EngineError
-from modelops.ops.capacity import (
-    CapacityReport,
-    Growth,
-    ModelCapacity,
-    fmt,
-    money,
-    pct,
-    plan_capacity,
-    rate,
-    significant,
-)
+from modelops.ops.capacity.formatting import fmt, money, pct, rate, significant
+from modelops.ops.capacity.growth import Growth
+from modelops.ops.capacity.model import CapacityReport, ModelCapacity
+from modelops.ops.capacity.plan import plan_capacity
 from modelops.report.context import ReportContext
 from modelops.report.escape import mermaid
 from modelops.report.section import Section

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
-from tests.ops_support import (
+from tests.support.ops import (
     ENVIRONMENT,
     PrometheusServer,
     lab_repo,
     prometheus_server,
     write_lab_model,
 )
+from tests.support.repo import Result
 
 
 @pytest.fixture(scope="module")

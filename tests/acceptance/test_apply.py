@@ -10,7 +10,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import Result, bump
+from tests.support.repo import Result, bump
 
 STAGING_RECOMMENDER = "environments/staging/models/recommender.yaml"
 
@@ -179,8 +179,8 @@ def test_a_saved_plan_applies_without_confirmation(served_repo: Path, cli: Calla
 
 def test_apply_through_the_webhook_driver(served_repo: Path, cli: Callable[..., Result],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.http_support import shut
-    from tests.unit.drivers.platform import Platform, serve, staging_on_webhook
+    from tests.support.http import shut
+    from tests.support.platform import Platform, serve, staging_on_webhook
 
     platform = Platform(failures=[503])
     server, url = serve(platform)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Result, snapshot, write
-from tests.goldens import check_golden
-from tests.report_support import apply_history
+from tests.support.goldens import check_golden
+from tests.support.repo import ROOT, Result, snapshot, write
+from tests.support.report import apply_history
 
 GOLDENS = ROOT / "tests" / "cases" / "assess-cli"
 

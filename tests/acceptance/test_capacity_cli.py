@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import ROOT, Result, snapshot, write
-from tests.goldens import check_golden
-from tests.report_support import mermaid_check
+from tests.support.goldens import check_golden
+from tests.support.repo import ROOT, Result, snapshot, write
+from tests.support.report import mermaid_check
 
 GOLDENS = ROOT / "tests" / "cases" / "capacity-cli"
 PRODUCTION = ROOT / "environments/production/usage.csv"
@@ -222,7 +222,7 @@ def test_an_environment_on_prometheus_is_queried_without_flags(repo: Path, cli: 
 
 
 def test_an_unreachable_prometheus_exits_1(repo: Path, cli: Callable[..., Result]) -> None:
-    from tests.ops_support import free_port
+    from tests.support.ops import free_port
 
     result = cli("--repo", repo, "capacity", "--env", "production", "--prometheus",
                  f"http://127.0.0.1:{free_port()}")

@@ -11,9 +11,9 @@ import pytest
 from modelops.report.write import render_environment
 from modelops.workspace import Workspace
 
-from tests.conftest import ROOT, Result, write
-from tests.goldens import check_golden
-from tests.report_support import mermaid_check
+from tests.support.goldens import check_golden
+from tests.support.repo import ROOT, Result, write
+from tests.support.report import mermaid_check
 
 GOLDENS = ROOT / "tests" / "cases" / "report-capacity"
 ENVIRONMENTS = ("production", "staging")

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, snapshot
-from tests.crash_support import ENV, LOCK, NOW, STATE, add_alert_rule, lab_at, set_version
-from tests.write_faults import STRERROR, Refusal, refusing
+from tests.support.crash import ENV, LOCK, NOW, STATE, add_alert_rule, lab_at, set_version
+from tests.support.repo import Result, snapshot
+from tests.support.write_faults import STRERROR, Refusal, refusing
 
 Cli = Callable[..., Result]
 MODEL = f"environments/{ENV}/models/m.yaml"

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from tests.crash_support import (
+from tests.support.crash import (
     DRIVERS,
     JOURNAL,
     LOCK,

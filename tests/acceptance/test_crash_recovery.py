@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from modelops.drivers.local import read_live
 
-from tests.conftest import Result
+from tests.support.repo import Result
 
 NOW = "2026-11-27T12:00:00Z"
 SENTIMENT = "environments/staging/models/sentiment.yaml"

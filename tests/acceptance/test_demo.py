@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support.repo import ROOT
 
 
 def test_the_demo_runs_every_step_as_expected() -> None:

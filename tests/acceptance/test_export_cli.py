@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, snapshot, write
+from tests.support.repo import Result, snapshot, write
 
 
 def test_without_out_the_files_are_printed_and_nothing_is_written(repo: Path, cli: Callable[..., Result]) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
-from tests.k8s_validation import kubernetes_validate, validate_manifests
+from tests.support.k8s import kubernetes_validate, validate_manifests
+from tests.support.repo import Result
 
 CASES = Path(__file__).resolve().parent.parent / "cases"
 needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,

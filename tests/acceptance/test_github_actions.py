@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from modelops.cli.views.markdown import split_parts
 
-from tests.conftest import Result, bump
-from tests.report_support import commit_all, init_git
+from tests.support.repo import Result, bump
+from tests.support.report import commit_all, init_git
 
 TYPO = ("environments/production/models/sentiment.yaml", "scaling: gpu-standard", "scaling: gpu-standrad")
 ANNOTATION = ('::error file={prefix}environments/production/models/sentiment.yaml,line=33,col=12,'

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, serve_models
+from tests.support.repo import Result, serve_models
 
 CASES = Path(__file__).resolve().parent.parent / "cases"
 PINNED_NOW = "2026-11-27T12:00:00Z"

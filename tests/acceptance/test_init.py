@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
-from tests.write_faults import Refusal, refusing, under
+from tests.support.repo import Result
+from tests.support.write_faults import Refusal, refusing, under
 
 
 def test_init_starts_a_repository_that_validates_plans_and_applies(tmp_path: Path,

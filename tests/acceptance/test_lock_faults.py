@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
-from tests.crash_support import ENV, LOCK, NOW, lab_at
+from tests.support.crash import ENV, LOCK, NOW, lab_at
+from tests.support.repo import Result
 
 Cli = Callable[..., Result]
 UNLOCK = re.compile(rf"break the lock with: modelops unlock (\S+) --env {ENV}$", re.MULTILINE)

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result, snapshot
-from tests.crash_support import (
+from tests.support.crash import (
     ENV,
     JOURNAL,
     LOCK,
@@ -28,6 +27,7 @@ from tests.crash_support import (
     set_version,
     write_lab,
 )
+from tests.support.repo import Result, snapshot
 
 Cli = Callable[..., Result]
 

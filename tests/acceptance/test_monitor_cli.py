@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import Result, snapshot
-from tests.ops_support import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
+from tests.support.ops import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
+from tests.support.repo import Result, snapshot
 
 NOW = "2026-11-25T10:00:00Z"  # a Wednesday: the weekend quiet hours of ml-oncall do not apply
 SECRETS = {

@@ -28,8 +28,7 @@ import pytest
 from modelops.drivers.local import read_live
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import Result, snapshot
-from tests.crash_support import (
+from tests.support.crash import (
     ENV,
     JOURNAL,
     LOCK,
@@ -42,9 +41,10 @@ from tests.crash_support import (
     set_version,
     write_lab,
 )
-from tests.http_support import QuietHandler, listen, shut
-from tests.ops_support import CERT_DIR, free_port, route_to_loopback, smtp_server
-from tests.unit.drivers.platform import Platform, serve
+from tests.support.http import QuietHandler, listen, shut
+from tests.support.ops import CERT_DIR, free_port, route_to_loopback, smtp_server
+from tests.support.platform import Platform, serve
+from tests.support.repo import Result, snapshot
 
 Cli = Callable[..., Result]
 

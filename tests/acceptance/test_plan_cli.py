@@ -13,8 +13,8 @@ import git
 import pytest
 from modelops.workspace import Workspace
 
-from tests import crash_support
-from tests.conftest import Result
+from tests.support import crash as crash_support
+from tests.support.repo import Result
 
 
 def commit_all(repo: git.Repo, message: str) -> str:

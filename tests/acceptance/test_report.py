@@ -12,8 +12,8 @@ import pytest
 from modelops.report.write import render_environment
 from modelops.workspace import Workspace
 
-from tests.conftest import ROOT, Result, snapshot, write
-from tests.report_support import apply_history, commit_all, mermaid_check, normalised
+from tests.support.repo import ROOT, Result, snapshot, write
+from tests.support.report import apply_history, commit_all, mermaid_check, normalised
 
 GOLDENS = ROOT / "tests" / "cases" / "report-example"
 ENVIRONMENTS = ("staging", "production")

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result, snapshot
-from tests.crash_support import ENV, JOURNAL, LOCK, NOW, STATE, break_stale_lock, lab_at, run
-from tests.write_faults import Refusal, refusing
+from tests.support.crash import ENV, JOURNAL, LOCK, NOW, STATE, break_stale_lock, lab_at, run
+from tests.support.repo import Result, snapshot
+from tests.support.write_faults import Refusal, refusing
 
 MODEL = f"environments/{ENV}/models/m.yaml"
 REPORT = f"environments/{ENV}/REPORT.md"

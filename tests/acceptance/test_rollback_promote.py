@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, bump, snapshot
+from tests.support.repo import Result, bump, snapshot
 
 STAGING = "environments/staging/models/sentiment.yaml"
 PRODUCTION = "environments/production/models/sentiment.yaml"

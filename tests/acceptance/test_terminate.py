@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
-from tests.crash_support import ENV, JOURNAL, LOCK, NOW, STATE, command, process_env, set_version, write_lab
+from tests.support.crash import ENV, JOURNAL, LOCK, NOW, STATE, command, process_env, set_version, write_lab
+from tests.support.repo import Result
 
 SLOW = "slow"  # while this file is in the lab, the preview test sleeps for a minute
 

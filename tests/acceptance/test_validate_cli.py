@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Result, snapshot, write
+from tests.support.repo import ROOT, Result, snapshot, write
 
 BAD_INPUTS: list[tuple[str, str, bytes, str, int]] = [
     # (id, file, content, expected code, expected line)

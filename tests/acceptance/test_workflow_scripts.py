@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from modelops.cli.views.markdown import COMMENT_LIMIT, join_parts, split_parts
 
-from tests.conftest import ROOT
+from tests.support.repo import ROOT
 
 STICKY = ROOT / ".github" / "scripts" / "sticky-comment.js"
 PUSH = ROOT / "scripts" / "push-with-retry.sh"

@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result, snapshot
-from tests.crash_support import (
+from tests.support.crash import (
     ENV,
     JOURNAL,
     LOCK,
@@ -32,7 +31,8 @@ from tests.crash_support import (
     process_env,
     report_is_current,
 )
-from tests.write_faults import STRERROR, Refusal, refusing, under
+from tests.support.repo import Result, snapshot
+from tests.support.write_faults import STRERROR, Refusal, refusing, under
 
 REPORT = f"environments/{ENV}/REPORT.md"
 Cli = Callable[..., Result]

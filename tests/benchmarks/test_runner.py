@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.repo import ROOT
 
 
 def test_the_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from modelops.config.cache import ConfigCache, repo_digest
 from modelops.config.repo import load_repo
 from modelops.config.schemas import schema_for
 
-from tests.conftest import Result, write
-from tests.security.support import TERMINAL_CONTROLS
+from tests.support.repo import Result, write
+from tests.support.security import TERMINAL_CONTROLS
 
 POLICY = "policies/alerts/bad.yaml"
 

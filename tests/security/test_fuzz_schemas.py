@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as ValidationError_
-from modelops.config.spec import DOCUMENTS, KINDS
+from modelops.config.spec.kinds import DOCUMENTS, KINDS
 from pydantic import ValidationError
 
-from tests.conftest import ROOT
-from tests.security.yamlgen import MUTATIONS, corpus, fuzz_examples, mutated, plain, strings_of
-from tests.unit.config.test_schemas import FORMATS
+from tests.support.repo import ROOT
+from tests.support.schemas import FORMATS
+from tests.support.yamlgen import MUTATIONS, corpus, fuzz_examples, mutated, plain, strings_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from modelops.base.diagnostics import CODES
 from modelops.config.loader import load_text, source_map
 
-from tests.conftest import Result, copy_example
-from tests.security.support import CRASH, TERMINAL_CONTROLS, run
-from tests.security.yamlgen import (
+from tests.support.repo import Result, copy_example
+from tests.support.security import CRASH, TERMINAL_CONTROLS, run
+from tests.support.yamlgen import (
     EXTRA_PATHS,
     CorpusFile,
     corpus,

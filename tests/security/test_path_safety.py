@@ -20,7 +20,7 @@ import pytest
 from modelops.config.spec.types import NAME_PATTERN
 from modelops.export.files import target_paths
 
-from tests.conftest import Result, snapshot, write
+from tests.support.repo import Result, snapshot, write
 
 STAGING_MODEL = "environments/staging/models/sentiment.yaml"
 
@@ -359,7 +359,7 @@ def test_names_are_dns_labels_everywhere_a_file_name_comes_from_them() -> None:
 
 def test_two_generated_files_with_one_name_are_refused(tmp_path: Path) -> None:
     from modelops.base.errors import EngineError
-    from modelops.export import ExportFile
+    from modelops.export.files import ExportFile
 
     files = [ExportFile("a.yaml", "x"), ExportFile("b.yaml", "y"), ExportFile("a.yaml", "z")]
     with pytest.raises(EngineError, match=r"two generated files are both named a\.yaml"):

@@ -35,10 +35,10 @@ from typing import IO, Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import ROOT, Result, bump
-from tests.crash_support import command, process_env
-from tests.ops_support import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
-from tests.write_faults import WRITE_MODES, WrappedHandle
+from tests.support.crash import command, process_env
+from tests.support.ops import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
+from tests.support.repo import ROOT, Result, bump
+from tests.support.write_faults import WRITE_MODES, WrappedHandle
 
 NOW = "2026-11-25T10:00:00Z"  # a Wednesday, 11:00 in Berlin: no quiet hours
 REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -321,8 +321,8 @@ def test_driver_and_metric_source_secrets_stay_out_of_state_and_output(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The other two secret fields: the webhook driver's deployment URL (staging) and a Prometheus URL
     (production's metric source), both on loopback, both answering with refusals that echo the secret."""
-    from tests.http_support import shut
-    from tests.unit.drivers.platform import Platform, serve, staging_on_webhook
+    from tests.support.http import shut
+    from tests.support.platform import Platform, serve, staging_on_webhook
 
     caplog.set_level(logging.DEBUG)
     start = time.time()
@@ -475,8 +475,8 @@ def test_the_other_commands_and_a_killed_apply_leak_nothing(
         caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """Staging deploys through the webhook driver (its URL a secret), production renders manifests through
     the gitops driver; the escalation secrets are set as in the first test."""
-    from tests.http_support import shut
-    from tests.unit.drivers.platform import Platform, serve, staging_on_webhook
+    from tests.support.http import shut
+    from tests.support.platform import Platform, serve, staging_on_webhook
 
     caplog.set_level(logging.DEBUG)
     start = time.time()

@@ -25,9 +25,9 @@ import pytest
 import yaml as pyyaml
 from ruamel.yaml import YAML
 
-from tests.conftest import Result, bump
-from tests.k8s_validation import validate_manifests
-from tests.report_support import mermaid_check
+from tests.support.k8s import validate_manifests
+from tests.support.repo import Result, bump
+from tests.support.report import mermaid_check
 
 #: Markdown, HTML, Mermaid, YAML, shell and Go-template syntax in one value, with a quote of each kind, a
 #: backslash, a line break and a GitHub team mention. Markdown or HTML that survives unescaped shows as

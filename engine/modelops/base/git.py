@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import git
+
 from modelops.base.errors import EngineError, UsageError
 
 

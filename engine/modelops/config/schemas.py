@@ -17,7 +17,7 @@ from modelops.config.scalars.cpu import Cpu
 from modelops.config.scalars.duration import Duration
 from modelops.config.scalars.semver import SemVer
 from modelops.config.scalars.size import Size
-from modelops.config.spec import DOCUMENTS, schema_file_name
+from modelops.config.spec.kinds import DOCUMENTS, schema_file_name
 
 SCHEMA_BASE_URL = "https://modelops.dev/schemas/v1/"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -37,7 +37,8 @@ from modelops.config.spec.environment import GitopsTarget
 from modelops.core.model import EnvironmentConfig, dump
 from modelops.drivers.base import Operation, Outcome
 from modelops.drivers.local import ends_mid_line
-from modelops.export import ExportFile, rendered
+from modelops.export import rendered
+from modelops.export.files import ExportFile
 from modelops.export.kubernetes import render, views
 from modelops.state.format import EnvironmentState
 from modelops.validate.kubernetes import settings_for

@@ -44,7 +44,7 @@ from modelops.config.spec.policies import (
     WebhookChannel,
 )
 from modelops.core.model import EnvironmentConfig
-from modelops.export import ExportFile
+from modelops.export.files import ExportFile
 from modelops.export.prometheus import (
     META_ALERT,
     SEVERITIES,

@@ -17,7 +17,6 @@ from pathlib import Path, PurePosixPath
 
 from modelops.base.errors import EngineError
 from modelops.base.files import atomic_write_all, remove_stale_temporaries
-from modelops.export import ExportFile
 from modelops.export.yamlout import marker
 
 
@@ -28,6 +27,17 @@ class WriteResult:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One generated file: its name relative to the output directory, its text, and a one-line summary."""
+
+    name: str
+    text: str
+    summary: str = ""
+    executable: bool = False
+
 
 
 def digest(files: Sequence[ExportFile]) -> str:

@@ -32,7 +32,7 @@ from modelops.config.catalog import METRICS, Metric
 from modelops.config.scalars.duration import Duration
 from modelops.config.spec.policies import AlertRule, EscalationPolicySpec, EscalationRule
 from modelops.core.model import EnvironmentConfig, ModelConfig
-from modelops.export import ExportFile
+from modelops.export.files import ExportFile
 from modelops.export.yamlout import dump, header, number
 
 SEVERITIES = ("warning", "critical")

@@ -15,8 +15,7 @@ from typing import Any
 from modelops.base.layout import rendered_dir
 from modelops.config.spec.environment import GitopsTarget
 from modelops.core.model import EnvironmentConfig
-from modelops.export import ExportFile
-from modelops.export.files import WriteResult, digest, inside_root, stale_files, write_files
+from modelops.export.files import ExportFile, WriteResult, digest, inside_root, stale_files, write_files
 from modelops.export.kubernetes.render import rendered as render_recorded
 from modelops.state.format import EnvironmentState, Rendered
 

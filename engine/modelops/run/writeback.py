@@ -21,15 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelops.base.errors import EngineError
-from modelops.base.files import atomic_write
-from modelops.config.loader import next_event, resolve_plain
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.events import ScalarEvent, StreamEndEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
+from modelops.base.errors import EngineError
+from modelops.base.files import atomic_write
+from modelops.config.loader import next_event, resolve_plain
 
 _KEY = re.compile(r"^( *)[^\s#-][^:#]*:\s*(#.*)?$")
 _DASH = re.compile(r"^( *)- ")

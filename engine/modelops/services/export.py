@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelops.base.errors import UsageError
-from modelops.export import ExportFile, alertmanager, prometheus
-from modelops.export.files import WriteResult, stale_files, write_files
+from modelops.export import alertmanager, prometheus
+from modelops.export.files import ExportFile, WriteResult, stale_files, write_files
 from modelops.export.kubernetes import render
 from modelops.workspace import Workspace
 

@@ -21,7 +21,7 @@ from modelops.base.clock import now_iso
 from modelops.base.errors import EngineError, UsageError
 from modelops.base.layout import written_by
 from modelops.config.loader import load_text
-from modelops.config.spec import ModelDocument
+from modelops.config.spec.kinds import ModelDocument
 from modelops.core.diff import spec_changes, target_key
 from modelops.core.model import (
     REVISION_FIELDS,

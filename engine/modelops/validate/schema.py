@@ -20,7 +20,7 @@ from modelops.config.documents import Document
 from modelops.config.loader import SourceDocument, resolve_plain
 from modelops.config.repo import Sources, placement
 from modelops.config.scalars import ScalarError
-from modelops.config.spec import API_VERSION, DOCUMENTS
+from modelops.config.spec.kinds import API_VERSION, DOCUMENTS
 from modelops.config.spec.policies import CLOCK_PATTERN, EMAIL_PATTERN, LABEL_PATTERN
 from modelops.config.spec.types import (
     HTTP_URL_PATTERN,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from modelops.validate.repo import validate_repo
 
-from tests.conftest import write
+from tests.support.repo import write
 
 POLICY = "policies/scaling/extra.yaml"
 

@@ -5,32 +5,22 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from modelops.config.loader import load_text
 from modelops.config.repo import discover
 from modelops.config.scalars import ScalarError
-from modelops.config.scalars.cpu import parse_cpu
 from modelops.config.scalars.cron import parse_cron
-from modelops.config.scalars.duration import parse_duration
-from modelops.config.scalars.secretref import parse_secret_ref
-from modelops.config.scalars.semver import parse_semver
-from modelops.config.scalars.size import parse_size
 from modelops.config.schemas import EXAMPLES, render, schema_for
-from modelops.config.spec import DOCUMENTS, KINDS, schema_file_name
 from modelops.config.spec.environment import parse_url_or_secret
-from modelops.config.spec.types import parse_measure, parse_name, parse_timestamp, parse_timezone
+from modelops.config.spec.kinds import DOCUMENTS, KINDS, schema_file_name
+from modelops.config.spec.types import parse_measure
 from pydantic import ValidationError
 
-ROOT = Path(__file__).resolve().parents[3]
-FORMATS = FormatChecker(formats=())
-for _name, _parse in {"duration": parse_duration, "size": parse_size, "cpu": parse_cpu, "semver": parse_semver,
-                      "secret-ref": parse_secret_ref, "dns-label": parse_name, "date-time": parse_timestamp,
-                      "timezone": parse_timezone, "cron": parse_cron}.items():
-    FORMATS.checks(_name, raises=ScalarError)(_parse)
+from tests.support.repo import ROOT
+from tests.support.schemas import FORMATS
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -14,9 +14,9 @@ from modelops.drivers.base import Driver, Operation
 from modelops.drivers.registry import DRIVERS
 from modelops.workspace import Workspace
 
-from tests.conftest import copy_example
-from tests.http_support import shut
-from tests.unit.drivers.platform import Platform, serve
+from tests.support.http import shut
+from tests.support.platform import Platform, serve
+from tests.support.repo import copy_example
 
 Factory = Callable[[Path], Driver]
 

@@ -11,8 +11,8 @@ from modelops.config.spec.environment import WebhookTarget
 from modelops.drivers.base import Operation
 from modelops.drivers.webhook import WebhookDriver
 
-from tests.http_support import shut
-from tests.unit.drivers.platform import Platform, serve
+from tests.support.http import shut
+from tests.support.platform import Platform, serve
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_once_nobody_listens_the_rest_of_the_apply_fails_at_once_unsent(
         platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
     """After an operation's retries all found the port closed, the next operations are not sent (nor waited
     for) even if the platform is back; a platform that answers badly (5xx) or slowly does not trip this."""
-    from tests.ops_support import free_port
+    from tests.support.ops import free_port
 
     live = os.environ["DEPLOY_URL"]
     monkeypatch.setenv("DEPLOY_URL", f"http://127.0.0.1:{free_port()}/deploy")  # nobody listens there

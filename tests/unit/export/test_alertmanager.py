@@ -8,7 +8,7 @@ import pytest
 from modelops.config.spec.policies import QuietHours
 from modelops.export import alertmanager
 
-from tests.unit.export.support import load_env, yaml_docs
+from tests.support.export import load_env, yaml_docs
 
 SECRETS = {"SLACK_WEBHOOK_URL": "https://hooks.slack.example/T000/B000/very-secret",
            "PAGERDUTY_ROUTING_KEY": "pd-secret-routing-key-0123456789ab", "SMTP_USER": "smtp-user-secret",

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from modelops.base.errors import EngineError
-from modelops.export import ExportFile
-from modelops.export.files import digest, stale_files, target_paths, write_files
+from modelops.export.files import ExportFile, digest, stale_files, target_paths, write_files
 from modelops.export.yamlout import header
 
 

@@ -14,8 +14,8 @@ from modelops.export.kubernetes import jobs, objects, render
 from modelops.state.format import EnvironmentState
 from modelops.validate import kubernetes as limits
 
-from tests.conftest import write
-from tests.unit.export.support import edit_yaml, load_env, only_models, yaml_docs
+from tests.support.export import edit_yaml, load_env, only_models, yaml_docs
+from tests.support.repo import write
 
 
 def _objects(files: list) -> dict[tuple[str, str], dict[str, Any]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from modelops.export import prometheus
 
-from tests.conftest import write
-from tests.unit.export.support import load_env, only_models, yaml_docs
+from tests.support.export import load_env, only_models, yaml_docs
+from tests.support.repo import write
 
 POLICY = """\
 apiVersion: modelops.dev/v1

@@ -19,7 +19,7 @@ from modelops.state.format import Attempt, EnvironmentState, ModelState
 from modelops.state.store import write_state
 from modelops.workspace import Workspace
 
-from tests.conftest import write
+from tests.support.repo import write
 
 SHA = "ab" * 32
 HEAD = "apiVersion: modelops.dev/v1\n"

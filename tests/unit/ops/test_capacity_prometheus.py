@@ -22,7 +22,7 @@ from modelops.sources.usage import UsageHistory, fetch_usage, history_step
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.ops_support import ENVIRONMENT, PrometheusServer, free_port
+from tests.support.ops import ENVIRONMENT, PrometheusServer, free_port
 
 END = datetime(2026, 11, 23, 0, 0, 30, tzinfo=UTC)  # aligned down to the hour: 2026-11-23T00:00:00Z
 START = datetime(2026, 10, 26, tzinfo=UTC)  # 28 days earlier

@@ -25,7 +25,7 @@ from modelops.sources.metrics import FileSource, MetricQuery, Point, Recorded
 from modelops.state.store import read_state
 from pytest_httpserver import HTTPServer
 
-from tests.unit.ops.servers import picky_smtp, silent_server
+from tests.support.servers import picky_smtp, silent_server
 
 WEDNESDAY = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 SATURDAY = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

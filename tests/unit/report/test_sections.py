@@ -13,7 +13,7 @@ from modelops.report.section import Section
 from modelops.report.write import SECTIONS
 from modelops.workspace import Workspace
 
-from tests.conftest import copy_example
+from tests.support.repo import copy_example
 
 
 def _context(tmp_path: Path) -> ReportContext:

@@ -14,8 +14,8 @@ import pytest
 from modelops.base.errors import EngineError
 from modelops.state.journal import read_journal
 
-from tests.conftest import Result, snapshot
-from tests.crash_support import ENV, JOURNAL, LOCK, NOW, STATE, apply, set_version, write_lab
+from tests.support.crash import ENV, JOURNAL, LOCK, NOW, STATE, apply, set_version, write_lab
+from tests.support.repo import Result, snapshot
 
 Cli = Callable[..., Result]
 

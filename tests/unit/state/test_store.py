@@ -200,7 +200,7 @@ def test_a_rename_refused_midway_leaves_no_temporary_file(tmp_path: Path, monkey
     removed with it (the first is in place already: a rename cannot be taken back)."""
     from modelops.base.files import atomic_write_all
 
-    from tests.write_faults import Refusal, refusing
+    from tests.support.write_faults import Refusal, refusing
 
     files = [(tmp_path / f"{name}.yaml", f"{name}: new\n", f"{name}.yaml") for name in ("a", "b", "c")]
     for path, _, _ in files:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from modelops.validate.repo import validate_repo
 
-from tests.conftest import write
+from tests.support.repo import write
 
 GUARDRAIL = "policies/guardrails/extra.yaml"
 

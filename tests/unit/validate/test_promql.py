@@ -8,7 +8,7 @@ import pytest
 from modelops.validate.promql import promql_problem
 from modelops.validate.repo import validate_repo
 
-from tests.unit.validate.test_semantic import edit
+from tests.support.repo import edit
 
 STAGING = "environments/staging/environment.yaml"
 

@@ -9,7 +9,8 @@ import pytest
 from modelops.base.diagnostics import Diagnostic
 from modelops.validate.repo import validate_repo
 
-from tests.unit.validate.test_semantic import FRAUD, edit
+from tests.support.repo import edit
+from tests.unit.validate.test_semantic import FRAUD
 
 Located = tuple[str, str | None, int | None, str, str]
 

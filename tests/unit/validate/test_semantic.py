@@ -7,18 +7,11 @@ from pathlib import Path
 import pytest
 from modelops.validate.repo import validate_repo
 
-from tests.conftest import write
+from tests.support.repo import edit, write
 
 SENTIMENT = "environments/production/models/sentiment.yaml"
 FRAUD = "environments/staging/models/fraud-detector.yaml"
 ONCALL = "policies/escalation/ml-oncall.yaml"
-
-
-def edit(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {rel}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def found(repo: Path) -> list[tuple[str, str, str | None, int | None, str]]:

@@ -16,7 +16,7 @@ def command(app: App, kind: str | None) -> int:
     from modelops.base.diagnostics import suggestion
     from modelops.cli.views.table import table
     from modelops.config.schemas import SCHEMA_BASE_URL, render
-    from modelops.config.spec import KINDS, schema_file_name
+    from modelops.config.spec.kinds import KINDS, schema_file_name
 
     if kind is None:
         rows = [(name, f"schemas/{schema_file_name(name)}", SCHEMA_BASE_URL + schema_file_name(name)) for name in KINDS]

@@ -11,8 +11,8 @@ from typing import Any
 
 from modelops.base.errors import EngineError
 from modelops.core.model import EnvironmentConfig
-from modelops.export import ExportFile
 from modelops.export import prometheus as prom
+from modelops.export.files import ExportFile
 from modelops.export.kubernetes.kserve import inference_service
 from modelops.export.kubernetes.objects import metadata
 from modelops.export.kubernetes.plain import blue_green_deployments, single_deployment

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.ops_support import free_port
+from tests.support.ops import free_port
 
 
 @dataclass

@@ -11,7 +11,8 @@ import pytest
 from modelops.base.errors import EngineError
 from modelops.sources.metrics import SOURCES, FileSource, MetricQuery, MetricSource, PrometheusSource, open_source
 
-from tests.ops_support import ENVIRONMENT, PrometheusServer
+from tests.support.ops import ENVIRONMENT, PrometheusServer
+from tests.support.repo import ROOT
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 BAD_SERIES = [[f"2026-11-27T09:5{i}:00Z", 0.5] for i in range(5)]
@@ -131,7 +132,7 @@ def test_csv_snapshots_series_and_no_data(tmp_path: Path) -> None:
 
 
 def test_shipped_bad_day_is_the_same_in_json_and_csv() -> None:
-    root = Path(__file__).resolve().parents[3] / "examples" / "metrics"
+    root = ROOT / "examples" / "metrics"
     as_json = FileSource.load(root / "bad-day.json", "bad-day.json")
     as_csv = FileSource.load(root / "bad-day.csv", "bad-day.csv")
     assert as_json.entries == as_csv.entries

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from modelops.cli.main import main
 
-from tests.conftest import Result
+from tests.support.repo import Result
 
 #: What an unhandled exception looks like in any output.
 CRASH = re.compile(r"Traceback \(most recent call last\)|Internal error|This is a bug in modelops")

@@ -11,7 +11,7 @@ import pytest
 from modelops.base.errors import EngineError
 from modelops.sources.usage import FIELDS, default_file, load_usage, parse_usage
 
-from tests.conftest import ROOT
+from tests.support.repo import ROOT
 
 CSV = """timestamp,model,requests_per_s,latency_s,cpu_percent,memory_percent,gpu_percent,replicas
 2026-11-02T10:00:00Z,sentiment,41.5,0.31,55.2,61,70.4,3

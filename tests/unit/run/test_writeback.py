@@ -11,7 +11,7 @@ from modelops.config.loader import load_text
 from modelops.run.writeback import guess_indent, prepare_model_edit
 from ruamel.yaml import YAML
 
-from tests.conftest import ROOT
+from tests.support.repo import ROOT
 
 SENTIMENT = "environments/production/models/sentiment.yaml"
 

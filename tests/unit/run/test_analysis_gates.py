@@ -13,7 +13,7 @@ from modelops.config.spec.model import Analysis
 from modelops.run.gates import GateContext, GateResult, _verdict, metric_source, run_analyses
 from modelops.workspace import Workspace
 
-from tests.ops_support import ENVIRONMENT, PrometheusServer, free_port, lab_repo
+from tests.support.ops import ENVIRONMENT, PrometheusServer, free_port, lab_repo
 
 
 def gate(root: Path, model: str, names: list[str], sleep: object = time.sleep) -> GateResult:

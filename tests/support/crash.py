@@ -28,12 +28,12 @@ from typing import Any
 
 from modelops.drivers.local import read_live
 
-from tests.unit.drivers.platform import Platform, serve
+from tests.support.platform import Platform, serve
 
 NOW = "2026-11-27T12:00:00Z"
 ENV = "lab"
 SHA = "ab" * 32
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STATE = f"environments/{ENV}/state.json"
 JOURNAL = f"environments/{ENV}/state.journal"
 LOCK = f".modelops/locks/{ENV}.json"

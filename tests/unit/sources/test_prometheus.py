@@ -11,7 +11,7 @@ from modelops.base.http import Retry
 from modelops.config.scalars.secretref import SecretRef
 from modelops.sources.metrics import MetricError, MetricQuery, PrometheusSource
 
-from tests.ops_support import ENVIRONMENT, PrometheusServer, free_port
+from tests.support.ops import ENVIRONMENT, PrometheusServer, free_port
 
 
 def q(model: str, metric: str | None = "error_rate", query: str | None = None) -> MetricQuery:

@@ -13,7 +13,7 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import ROOT, Result, bump
+from tests.support.repo import ROOT, Result, bump
 
 TOOLS = ROOT / ".tools" / "node_modules"
 SHA_IN_REPORT = re.compile(r"configuration at commit `[0-9a-f]{12}`")

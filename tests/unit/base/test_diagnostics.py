@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from modelops.base.diagnostics import CODES, dotted, error, pointer, pointer_parts, suggestion
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.repo import ROOT
 
 
 def test_every_code_is_documented_once() -> None:

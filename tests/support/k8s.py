@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 from ruamel.yaml import YAML
 
-CRD_DIR = Path(__file__).resolve().parent / "data" / "crd-schemas"
+CRD_DIR = Path(__file__).resolve().parents[1] / "data" / "crd-schemas"
 CRDS = {
     ("argoproj.io/v1alpha1", "Rollout"): "argoproj.io_rollout_v1alpha1.json",
     ("argoproj.io/v1alpha1", "AnalysisTemplate"): "argoproj.io_analysistemplate_v1alpha1.json",

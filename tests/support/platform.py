@@ -12,7 +12,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.http_support import QuietHandler, listen
+from tests.support.http import QuietHandler, listen
 
 
 @dataclass

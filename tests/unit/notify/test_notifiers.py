@@ -22,8 +22,8 @@ from modelops.notify.registry import NOTIFIERS
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.ops_support import Mailbox, client_tls, smtp_server
-from tests.unit.ops.servers import picky_smtp, silent_server
+from tests.support.ops import Mailbox, client_tls, smtp_server
+from tests.support.servers import picky_smtp, silent_server
 
 SECRET_PATH = "/hooks/T0KEN-5ecret"
 ROUTING_KEY = "R0UTING-KEY-0123456789abcdef0123"
@@ -375,7 +375,7 @@ def test_email_temporary_failure_is_retried(mailbox: tuple[int, Mailbox]) -> Non
 def test_email_refuses_a_server_without_starttls() -> None:
     from aiosmtpd.controller import Controller
 
-    from tests.ops_support import free_port
+    from tests.support.ops import free_port
 
     class Sink:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -403,7 +403,7 @@ def test_email_certificate_is_verified(mailbox: tuple[int, Mailbox]) -> None:
 
 
 def test_email_unreachable_is_retried() -> None:
-    from tests.ops_support import free_port
+    from tests.support.ops import free_port
 
     opts, slept = options()
     result = NOTIFIERS["email"].send(mail_channel(free_port()), note(), opts)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.repo import ROOT
 
 SCRIPT = ROOT / "scripts/install-test-tools.sh"
 BASH = shutil.which("bash") or "/bin/bash"

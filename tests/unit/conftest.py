@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.ops_support import PrometheusServer, prometheus_server
+from tests.support.ops import PrometheusServer, prometheus_server
 
 
 @pytest.fixture(scope="session")

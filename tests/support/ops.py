@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 PROMETHEUS = shutil.which("prometheus") or ("/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None)
-CERT_DIR = Path(__file__).parent / "unit" / "ops" / "notify" / "data"
+CERT_DIR = Path(__file__).resolve().parents[1] / "data" / "certs"
 ENVIRONMENT = "lab"
 
 

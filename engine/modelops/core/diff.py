@@ -1,20 +1,15 @@
-"""Diff and plan stages: desired state against recorded state, to ordered actions with plan-time checks.
+"""The diff stage: desired state against recorded state, into a `Plan` of ordered actions.
 
-Pure functions: the same desired state, recorded states, options and clock give the same plan. Order
-within an environment follows `plan.KIND_ORDER` then target name; environments come in promotion order.
-
-Plan-time checks stop an action (it is listed as blocked, with the reason) rather than failing the plan:
-- a freeze window is open (rollbacks still go through: restoring service is never frozen);
-- `promotesFrom`: the version must be Healthy upstream, or be planned there earlier in the same run;
-- the desired version was rolled back before (`desired_rejected`) and `--retry-rejected` was not given.
-Approval is an environment-level flag that apply enforces.
+Pure functions: the same desired state, recorded states, options and clock give the same plan. Per model, the one
+action (if any) that brings it from what is recorded to what is declared; per policy, add, change or remove by
+digest. Every action then passes the plan-time checks (`modelops.core.checks`), which may block it. Order within
+an environment follows `plan.KIND_ORDER` then target name; environments come in promotion order.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,21 +17,10 @@ from modelops import __version__
 from modelops.base.clock import iso, parse_iso
 from modelops.config.scalars.semver import parse_semver
 from modelops.core import strategies
+from modelops.core.checks import check
 from modelops.core.model import DesiredState, EnvironmentConfig, ModelConfig, dump
-from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
+from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, PlanOptions, Step
 from modelops.state.format import EnvironmentState, ModelState
-
-
-@dataclass(frozen=True)
-class PlanOptions:
-    """What to plan: environments (empty: all), targets (None: all), and overrides."""
-
-    environments: tuple[str, ...] = ()
-    only: frozenset[str] | None = None
-    retry_rejected: bool = False
-    changed_since: str | None = None
-    promote: frozenset[str] = frozenset()
-    notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def target_key(environment: str, target: str) -> str:
@@ -61,7 +45,7 @@ def plan_environment(env: EnvironmentConfig, states: Mapping[str, EnvironmentSta
     actions = [*_model_actions(env, state, now), *_policy_actions(env, state)]
     if options.only is not None:
         actions = [a for a in actions if target_key(env.name, a.target) in options.only]
-    checked = [_check(a, env, state, states, list(earlier), options, now) for a in actions]
+    checked = [check(a, env, state, states, list(earlier), options, now) for a in actions]
     return EnvironmentPlan(env.name, env.spec.target.driver, state.lineage, state.serial, env.digest,
                            env.spec.approval == "required", tuple(sorted(checked, key=Action.sort_key)),
                            tuple(options.notes.get(env.name, ())))
@@ -226,66 +210,3 @@ def _policy_actions(env: EnvironmentConfig, state: EnvironmentState) -> list[Act
         actions.append(Action(kind, env.name, key, {"digest": recorded} if recorded else None,
                               {"digest": digest, "file": policy.file} if policy else None, reason, (step,)))
     return actions
-
-
-# -- Plan-time checks -----------------------------------------------------------------------------
-
-
-def _check(action: Action, env: EnvironmentConfig, state: EnvironmentState, states: Mapping[str, EnvironmentState],
-           earlier: list[EnvironmentPlan], options: PlanOptions, now: datetime) -> Action:
-    blocked = (_rejected(action, state, options) or _frozen(action, env, now)
-               or _promotion(action, env, states, earlier) or _waiting(action, state, options))
-    if blocked is None:
-        return action
-    return Action(action.kind, action.environment, action.target, action.before, action.after, action.reason,
-                  action.steps, blocked, action.resume_from, action.changes)
-
-
-def _rejected(action: Action, state: EnvironmentState, options: PlanOptions) -> str | None:
-    if not action.is_model or action.after is None or options.retry_rejected:
-        return None
-    recorded = state.models.get(action.name)
-    rejected = recorded.desired_rejected if recorded is not None else None
-    if rejected is None or rejected.revision != action.after["revision"] or action.kind is ActionKind.RECONFIGURE:
-        return None
-    return (f"{rejected.version} was rolled back at {rejected.at} ({rejected.reason}); fix it and bump the version, "
-            "roll back the YAML (`modelops rollback`), or re-apply with --retry-rejected")
-
-
-def _waiting(action: Action, state: EnvironmentState, options: PlanOptions) -> str | None:
-    """A rollout stopped at a manual gate waits for `modelops promote`, not for another apply."""
-    recorded = state.models.get(action.name) if action.is_model else None
-    rollout = recorded.rollout if recorded is not None else None
-    if rollout is None or recorded is None or recorded.phase != "Paused" or action.name in options.promote:
-        return None
-    step = rollout.steps[rollout.next_step] if rollout.next_step < len(rollout.steps) else {}
-    if step.get("op") != "pause" or step.get("args", {}).get("duration_ms") is not None:
-        return None
-    return (f"paused at step {rollout.next_step + 1}/{len(rollout.steps)} ({rollout.pause_reason}); "
-            f"continue with `modelops promote {action.name} --env {action.environment}`")
-
-
-def _frozen(action: Action, env: EnvironmentConfig, now: datetime) -> str | None:
-    if action.kind is ActionKind.ROLLBACK:
-        return None
-    for window in env.spec.freeze:
-        if window.from_ <= now < window.to:
-            return f"{env.name} is frozen until {iso(window.to)} ({window.reason})"
-    return None
-
-
-def _promotion(action: Action, env: EnvironmentConfig, states: Mapping[str, EnvironmentState],
-               earlier: list[EnvironmentPlan]) -> str | None:
-    upstream = env.spec.promotes_from
-    if upstream is None or action.kind not in (ActionKind.DEPLOY, ActionKind.UPGRADE) or action.after is None:
-        return None
-    version = action.after["version"]
-    recorded = states.get(upstream)
-    model = recorded.models.get(action.name) if recorded is not None else None
-    if model is not None and model.version == version and model.serving_healthy:
-        return None
-    if any(a.target == action.target and a.after and a.after.get("version") == version and a.blocked is None
-           for plan in earlier if plan.name == upstream for a in plan.actions):
-        return None
-    serving = f"serves {model.version}, {model.phase}" if model is not None and model.version else "does not serve it"
-    return f"{version} must be Healthy in {upstream} first; {upstream} {serving}"

@@ -195,3 +195,15 @@ class Plan:
     def from_dict(cls, data: Mapping[str, Any]) -> Plan:
         return cls(data["id"], data["engine_version"], data["created"],
                    tuple(EnvironmentPlan.from_dict(e) for e in data["environments"]), dict(data.get("options", {})))
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What to plan: environments (empty: all), targets (None: all), and overrides."""
+
+    environments: tuple[str, ...] = ()
+    only: frozenset[str] | None = None
+    retry_rejected: bool = False
+    changed_since: str | None = None
+    promote: frozenset[str] = frozenset()
+    notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -30,7 +30,7 @@ from modelops.base.clock import iso, parse_iso
 from modelops.config.scalars.duration import Duration
 from modelops.config.spec.policies import AlertRule, EscalationPolicySpec, QuietHours, Thresholds
 from modelops.notify.base import AlertView, Notification
-from modelops.sources.metrics import Point
+from modelops.sources.base import Point
 from modelops.state.alerts import AlertRecord, Arrival, ChannelRecord, GroupRecord, Severity
 
 RuleStatus = Literal["ok", "pending", "warning", "critical", "nodata", "error"]

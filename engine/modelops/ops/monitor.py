@@ -24,15 +24,10 @@ from modelops.core.model import EnvironmentConfig
 from modelops.notify.base import DeliveryResult, Preview, SendOptions
 from modelops.notify.registry import notifier_for
 from modelops.ops import lifecycle
-from modelops.sources.metrics import (
-    FileSource,
-    MetricError,
-    MetricQuery,
-    MetricSource,
-    Point,
-    PrometheusSource,
-    open_source,
-)
+from modelops.sources.base import MetricError, MetricQuery, MetricSource, Point
+from modelops.sources.file import FileSource
+from modelops.sources.prometheus import PrometheusSource
+from modelops.sources.registry import open_source
 from modelops.state.alerts import (
     DELIVERY_LIMIT,
     HISTORY_LIMIT,

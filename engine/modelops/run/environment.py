@@ -19,9 +19,9 @@ from modelops.base.clock import now
 from modelops.base.errors import ConflictError, EngineError
 from modelops.base.files import remove_stale_temporaries
 from modelops.base.layout import REPORT_FILE, STATE_FILE, journal_path, live_path, state_path
-from modelops.core.diff import PlanOptions, plan_environment
+from modelops.core.diff import plan_environment
 from modelops.core.model import EnvironmentConfig
-from modelops.core.plan import Action, EnvironmentPlan, Plan
+from modelops.core.plan import Action, EnvironmentPlan, Plan, PlanOptions
 from modelops.drivers.registry import create_driver
 from modelops.run import derived
 from modelops.run.executor import ActionResult, Executor, Observer

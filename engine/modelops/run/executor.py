@@ -21,7 +21,7 @@ from modelops.core.model import EnvironmentConfig
 from modelops.core.plan import Action, ActionKind, Step
 from modelops.drivers.base import Driver, Operation
 from modelops.run import gates, record
-from modelops.sources.metrics import MetricSource
+from modelops.sources.base import MetricSource
 from modelops.state.format import EnvironmentState, ModelState, Rendered
 from modelops.state.journal import Journal
 from modelops.state.store import write_state

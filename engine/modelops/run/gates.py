@@ -23,7 +23,8 @@ from modelops.config.scalars.duration import Duration
 from modelops.config.scalars.secretref import scrub, sensitive_values
 from modelops.config.spec.model import Analysis, HttpCheck, ModelTest
 from modelops.core.model import EnvironmentConfig, ModelConfig
-from modelops.sources.metrics import MetricError, MetricQuery, MetricSource, open_source, values_text
+from modelops.sources.base import MetricError, MetricQuery, MetricSource, values_text
+from modelops.sources.registry import open_source
 
 Status = Literal["pass", "fail", "inconclusive"]
 

@@ -17,9 +17,9 @@ from modelops.base.clock import now
 from modelops.base.errors import EngineError, UsageError
 from modelops.base.layout import written_by
 from modelops.config.repo import placement
-from modelops.core.diff import PlanOptions, make_plan
+from modelops.core.diff import make_plan
 from modelops.core.model import DesiredState, EnvironmentConfig
-from modelops.core.plan import Action, EnvironmentPlan, Plan
+from modelops.core.plan import Action, EnvironmentPlan, Plan, PlanOptions
 from modelops.run import derived
 from modelops.run.environment import EnvironmentResult, Run, apply_environment
 from modelops.run.executor import Observer

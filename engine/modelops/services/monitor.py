@@ -12,7 +12,7 @@ from modelops.base.clock import iso, now
 from modelops.notify.base import SendOptions
 from modelops.ops.monitor import Clock, MonitorReport, MonitorRequest, choose_source, measure, tick
 from modelops.run import derived
-from modelops.sources.metrics import MetricSource
+from modelops.sources.base import MetricSource
 from modelops.state.lock import locked
 from modelops.state.store import read_state, write_state
 from modelops.workspace import Workspace

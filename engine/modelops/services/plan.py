@@ -10,8 +10,8 @@ from modelops import __version__
 from modelops.base.clock import iso, now
 from modelops.base.files import atomic_write
 from modelops.base.gitdiff import GitDiff
-from modelops.core.diff import PlanOptions, make_plan
-from modelops.core.plan import Plan
+from modelops.core.diff import make_plan
+from modelops.core.plan import Plan, PlanOptions
 from modelops.core.scope import changed_targets, expand, scope_of, shared_files, upstreams
 from modelops.workspace import InvalidConfig, Workspace
 

@@ -27,7 +27,8 @@ from typing import Any
 
 from modelops.base.diagnostics import suggestion
 from modelops.base.errors import EngineError
-from modelops.sources.metrics import MetricQuery, MetricSource, Point, models_document
+from modelops.sources.base import MetricQuery, MetricSource, Point
+from modelops.sources.file import models_document
 
 FORMAT_VERSION = 1
 #: Where an environment keeps its usage history, relative to the repository root; the first that exists wins.

@@ -17,7 +17,8 @@ from modelops.core.model import EnvironmentConfig, model_config
 from modelops.ops.capacity.growth import trend
 from modelops.ops.capacity.plan import plan_model
 from modelops.ops.capacity.replicas import scaling_of
-from modelops.sources.metrics import MetricError, PrometheusSource
+from modelops.sources.base import MetricError
+from modelops.sources.prometheus import PrometheusSource
 from modelops.sources.usage import UsageHistory, fetch_usage, history_step
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response

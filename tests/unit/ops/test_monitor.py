@@ -21,7 +21,8 @@ from modelops.notify.base import SendOptions
 from modelops.ops.lifecycle import in_quiet_hours
 from modelops.ops.monitor import MonitorReport, MonitorRequest
 from modelops.services.monitor import run_monitor
-from modelops.sources.metrics import FileSource, MetricQuery, Point, Recorded
+from modelops.sources.base import MetricQuery, Point
+from modelops.sources.file import FileSource, Recorded
 from modelops.state.store import read_state
 from pytest_httpserver import HTTPServer
 

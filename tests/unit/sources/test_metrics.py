@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 from modelops.base.errors import EngineError
-from modelops.sources.metrics import SOURCES, FileSource, MetricQuery, MetricSource, PrometheusSource, open_source
+from modelops.sources.base import MetricQuery, MetricSource
+from modelops.sources.file import FileSource
+from modelops.sources.prometheus import PrometheusSource
+from modelops.sources.registry import SOURCES, open_source
 
 from tests.support.ops import ENVIRONMENT, PrometheusServer
 from tests.support.repo import ROOT

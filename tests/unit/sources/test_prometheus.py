@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from modelops.base.http import Retry
 from modelops.config.scalars.secretref import SecretRef
-from modelops.sources.metrics import MetricError, MetricQuery, PrometheusSource
+from modelops.sources.base import MetricError, MetricQuery
+from modelops.sources.prometheus import PrometheusSource
 
 from tests.support.ops import ENVIRONMENT, PrometheusServer, free_port
 

@@ -12,7 +12,8 @@ from modelops.base.errors import EngineError, UsageError
 from modelops.core.model import EnvironmentConfig
 from modelops.ops.capacity.model import CapacityReport
 from modelops.ops.capacity.plan import plan_capacity
-from modelops.sources.metrics import MetricSource, open_source
+from modelops.sources.base import MetricSource
+from modelops.sources.registry import open_source
 from modelops.sources.usage import UsageHistory, default_file, fetch_usage, load_usage
 from modelops.workspace import Workspace
 

@@ -32,7 +32,7 @@ def reporting_invalid_config(app: App) -> Iterator[None]:
     try:
         yield
     except InvalidConfig as exc:
-        from modelops.cli.views.validation import render
+        from modelops.cli.views.validation import render_text
 
-        render(exc.result, "text", app.console)
+        app.console.print(render_text(exc.result, app.console))
         raise click.exceptions.Exit(1) from None

@@ -7,7 +7,8 @@ Outside Actions these functions do nothing unless asked explicitly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,14 +32,16 @@ def plan_markdown(root: Path, plan: Plan, limit: int = markdown.COMMENT_LIMIT) -
     return markdown.render_plan(plan, warnings, limit)
 
 
-def wants_markdown(fmt: str) -> bool:
-    """Whether the plan command needs the Markdown: to print it, or for the job summary."""
-    return fmt == "markdown" or github.in_actions()
+def plan_comment(root: Path, plan: Plan) -> Callable[[], str]:
+    """The plan's pull-request Markdown, every part joined, computed on first use and then kept: printing it
+    and the job summary share one validation, and a plan that needs neither runs none."""
+    return cache(lambda: markdown.join_parts(plan_markdown(root, plan)))
 
 
-def publish_plan(plan: Plan, parts: Sequence[str] | None, out: Path | None, github_output: bool) -> None:
-    if parts is not None and github.in_actions():
-        github.append_step_summary(markdown.join_parts(parts))
+def publish_plan(plan: Plan, comment: Callable[[], str], out: Path | None, github_output: bool) -> None:
+    """The comment on the job summary (in GitHub Actions); with `github_output`, the step outputs."""
+    if github.in_actions():
+        github.append_step_summary(comment())
     if github_output:
         github.set_outputs({"has_changes": "true" if plan.has_changes else "false",
                             "plan_path": str(out.resolve()) if out is not None else "",

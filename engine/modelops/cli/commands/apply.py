@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from modelops.base.errors import EXIT_FAILED, EXIT_OK
+from modelops.cli import options
 from modelops.cli.app import App, pass_app, reporting_invalid_config
 
 
 @click.command("apply")
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--env", "environments", multiple=True, metavar="ENV", help="Apply only this environment (repeatable).")
+@options.environments("Apply only this environment (repeatable).")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--retry-rejected", is_flag=True, help="Apply versions that were rolled back before.")
 @click.option("--commit", is_flag=True, help="Commit the recorded state (and reports) with git afterwards.")

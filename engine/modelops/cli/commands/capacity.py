@@ -9,7 +9,10 @@ from pathlib import Path
 import click
 
 from modelops.base.errors import EXIT_OK
+from modelops.cli import options
 from modelops.cli.app import App, pass_app, reporting_invalid_config
+from modelops.cli.render import emit
+from modelops.cli.views import capacity as view
 
 
 def _span(least: timedelta, most: timedelta) -> Callable[[click.Context, click.Parameter, str], timedelta]:
@@ -36,17 +39,15 @@ def _days(span: timedelta) -> str:
 
 
 @click.command("capacity")
-@click.option("--env", "environment", required=True, metavar="ENV", help="The environment to plan.")
-@click.option("--usage", "usage_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Usage history (CSV or JSON, see docs/capacity.md) instead of environments/ENV/usage.csv.")
-@click.option("--prometheus", "prometheus_url", metavar="URL",
-              help="Read the usage history from this Prometheus (query_range) instead.")
+@options.environment("The environment to plan.")
+@options.usage_file("Usage history (CSV or JSON, see docs/capacity.md) instead of environments/ENV/usage.csv.")
+@options.prometheus("Read the usage history from this Prometheus (query_range) instead.")
 @click.option("--horizon", default="90d", show_default=True, metavar="DURATION",
               callback=_span(timedelta(days=1), timedelta(days=730)), help="How far ahead to project.")
 @click.option("--history", default="28d", show_default=True, metavar="DURATION",
               callback=_span(timedelta(seconds=10), timedelta(days=365)),
               help="How much history to read from Prometheus.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@options.output_format(view.RENDERERS)
 @pass_app
 def command(app: App, environment: str, usage_file: Path | None, prometheus_url: str | None, horizon: timedelta,
             history: timedelta, fmt: str) -> int:
@@ -56,10 +57,9 @@ def command(app: App, environment: str, usage_file: Path | None, prometheus_url:
     environment whose spec.metrics is Prometheus is queried when it has no usage file. Recommendations follow
     the thresholds of each model's ScalingPolicy `capacity` block; they do not change the exit code.
     """
-    from modelops.cli.views import capacity as view
     from modelops.ops.capacity.service import CapacityRequest, run_capacity
 
     with reporting_invalid_config(app):
         report = run_capacity(app.repo, CapacityRequest(environment, usage_file, prometheus_url, horizon, history))
-    app.console.print(view.render(report, fmt, app.console))
+    emit(app.console, view.RENDERERS, fmt, report)
     return EXIT_OK

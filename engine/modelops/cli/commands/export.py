@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from modelops.base.errors import EXIT_FAILED, EXIT_OK
+from modelops.cli import options
 from modelops.cli.app import App, pass_app, reporting_invalid_config
 
 
 @click.command("export")
 @click.argument("kind", type=click.Choice(["prometheus", "alertmanager", "kubernetes"]))
-@click.option("--env", "environment", required=True, metavar="ENV", help="The environment to export.")
+@options.environment("The environment to export.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Write the files into this directory (created if missing); without it, print them.")
 @click.option("--flavor", type=click.Choice(["plain", "argo-rollouts", "kserve"]),

@@ -7,17 +7,18 @@ from pathlib import Path
 import click
 
 from modelops.base.errors import EXIT_FAILED, EXIT_OK
+from modelops.cli import options
 from modelops.cli.app import App, pass_app, reporting_invalid_config
+from modelops.cli.render import emit
+from modelops.cli.views import monitor as view
 
 
 @click.command("monitor")
-@click.option("--env", "environment", required=True, metavar="ENV", help="The environment to monitor.")
-@click.option("--metrics", "metrics_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Read metrics from this JSON or CSV file instead of the environment's source.")
-@click.option("--prometheus", "prometheus_url", metavar="URL",
-              help="Query this Prometheus server instead of the environment's source.")
+@options.environment("The environment to monitor.")
+@options.metrics_file("Read metrics from this JSON or CSV file instead of the environment's source.")
+@options.prometheus("Query this Prometheus server instead of the environment's source.")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent (secrets masked); send and record nothing.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@options.output_format(view.RENDERERS)
 @pass_app
 def command(app: App, environment: str, metrics_file: Path | None, prometheus_url: str | None, dry_run: bool,
             fmt: str) -> int:
@@ -26,11 +27,10 @@ def command(app: App, environment: str, metrics_file: Path | None, prometheus_ur
     Exits 1 when a notification could not be delivered or a rule could not be evaluated; the health of the
     models does not change the exit code.
     """
-    from modelops.cli.views import monitor as view
     from modelops.ops.monitor import MonitorRequest
     from modelops.services.monitor import run_monitor
 
     with reporting_invalid_config(app):
         report = run_monitor(app.repo, MonitorRequest(environment, metrics_file, prometheus_url, dry_run))
-    app.console.print(view.render_json(report) if fmt == "json" else view.render_text(report, app.console))
+    emit(app.console, view.RENDERERS, fmt, report)
     return EXIT_FAILED if report.failed else EXIT_OK

@@ -7,14 +7,17 @@ from pathlib import Path
 import click
 
 from modelops.base.errors import EXIT_CHANGES, EXIT_OK
+from modelops.cli import options
 from modelops.cli.app import App, pass_app, reporting_invalid_config
+from modelops.cli.render import emit
+from modelops.cli.views import plan as view
 
 
 @click.command("plan")
-@click.option("--env", "environments", multiple=True, metavar="ENV", help="Plan only this environment (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
-              help="markdown: the pull-request comment; over 65,535 characters it is split into parts, each "
-                   "starting with a <!-- modelops-plan part N/M --> line.")
+@options.environments("Plan only this environment (repeatable).")
+@options.output_format(view.RENDERERS,
+                       help="markdown: the pull-request comment; over 65,535 characters it is split into parts, each "
+                            "starting with a <!-- modelops-plan part N/M --> line.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan for `modelops apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are (blocked ones too).")
@@ -30,19 +33,12 @@ def command(app: App, environments: tuple[str, ...], fmt: str, out: Path | None,
 
     diff = GitDiff(app.repo, changed_since) if changed_since is not None else None  # git runs while we import
     from modelops.cli import publish
-    from modelops.cli.views import plan as view
-    from modelops.cli.views.markdown import join_parts
     from modelops.services.plan import PlanRequest, run_plan
 
     with reporting_invalid_config(app):
         plan = run_plan(app.repo, PlanRequest(environments, changed_since, retry_rejected, out, diff))
-    parts = publish.plan_markdown(app.repo, plan) if publish.wants_markdown(fmt) else None
-    if fmt == "markdown" and parts is not None:
-        app.console.print(join_parts(parts).rstrip())
-    else:
-        app.console.print(view.render_json(plan).rstrip() if fmt == "json" else view.render_text(plan, app.console))
-    if out is not None and fmt == "text":
-        app.console.print(f"\nSaved the plan to {out}. Apply exactly these actions with: modelops apply {out}")
-    publish.publish_plan(plan, parts, out, github_output)  # job summary and step outputs in GitHub Actions
+    comment = publish.plan_comment(app.repo, plan)
+    emit(app.console, view.RENDERERS, fmt, view.PlanOutput(plan, out, comment))
+    publish.publish_plan(plan, comment, out, github_output)  # job summary and step outputs in GitHub Actions
     # a blocked action is a difference between Git and what serves, as much as a runnable one
     return EXIT_CHANGES if detailed_exitcode and plan.actions else EXIT_OK

@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from modelops.base.errors import EXIT_FAILED, EXIT_OK
+from modelops.cli import options
 from modelops.cli.app import App, pass_app, reporting_invalid_config
 
 
 @click.command("report")
-@click.option("--env", "environments", multiple=True, metavar="ENV", help="Only this environment (repeatable).")
+@options.environments()
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 naming every report that is stale or missing.")
 @pass_app
 def command(app: App, environments: tuple[str, ...], check: bool) -> int:

@@ -7,12 +7,13 @@ import sys
 import click
 
 from modelops.base.errors import EXIT_FAILED, EXIT_OK
+from modelops.cli import options
 from modelops.cli.app import App, pass_app, reporting_invalid_config
 
 
 @click.command("rollback")
 @click.argument("model")
-@click.option("--env", "environment", required=True, metavar="ENV")
+@options.environment()
 @click.option("--to", "to", metavar="VERSION", help="Roll back to this earlier release (default: the previous one).")
 @click.option("--no-write", is_flag=True, help="Do not rewrite the model's YAML.")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")

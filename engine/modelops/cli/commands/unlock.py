@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from modelops.base.errors import EXIT_OK
+from modelops.cli import options
 from modelops.cli.app import App, pass_app
 
 
 @click.command("unlock")
 @click.argument("lock_id")
-@click.option("--env", "environment", required=True, metavar="ENV")
+@options.environment()
 @pass_app
 def command(app: App, lock_id: str, environment: str) -> int:
     """Break the lock on ENV. The ID (from the lock error) proves you looked at whose lock it is."""

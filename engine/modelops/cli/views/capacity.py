@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from modelops.base.console import Console
+from modelops.cli.render import Renderer, uncoloured
 from modelops.cli.views.table import table
 from modelops.ops.capacity.formatting import money, rate
 from modelops.ops.capacity.model import CapacityReport, ModelCapacity, Recommendation
@@ -169,8 +170,6 @@ def render_json(report: CapacityReport) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-def render(report: CapacityReport, fmt: str, console: Console) -> str:
-    """The plan in the format `--format` names."""
-    if fmt == "json":
-        return render_json(report)
-    return render_markdown(report) if fmt == "markdown" else render_text(report, console)
+RENDERERS: dict[str, Renderer[CapacityReport]] = {
+    "text": render_text, "json": uncoloured(render_json), "markdown": uncoloured(render_markdown),
+}

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from modelops.base.console import Console
+from modelops.cli.render import Renderer, uncoloured
 from modelops.cli.views.table import table
 from modelops.notify.base import with_attempts
 from modelops.ops.monitor import MonitorReport, NotificationRow
@@ -89,3 +90,6 @@ def render_json(report: MonitorReport) -> str:
         "summary": {"models": report.counts(), "state_written": report.state_written, "failed": report.failed},
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+RENDERERS: dict[str, Renderer[MonitorReport]] = {"text": render_text, "json": uncoloured(render_json)}

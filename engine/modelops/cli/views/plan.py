@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from modelops.base.console import Console
+from modelops.cli.render import Renderer, uncoloured
 from modelops.config.scalars.duration import Duration
 from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
 
@@ -145,3 +148,34 @@ def _traffic(args: dict[str, Any] | Any) -> str:
 
 def render_json(plan: Plan) -> str:
     return plan.to_json()
+
+
+@dataclass(frozen=True)
+class PlanOutput:
+    """What `modelops plan` prints: the plan, the file it was saved to, and its pull-request Markdown (every
+    part, joined; computed when first asked for, since it validates the repository again)."""
+
+    plan: Plan
+    saved: Path | None
+    markdown: Callable[[], str]
+
+
+def _output_text(output: PlanOutput, console: Console) -> str:
+    text = render_text(output.plan, console)
+    if output.saved is None:
+        return text
+    return (f"{text}\n\nSaved the plan to {output.saved}. Apply exactly these actions with: "
+            f"modelops apply {output.saved}")
+
+
+def _output_json(output: PlanOutput) -> str:
+    return render_json(output.plan).rstrip()
+
+
+def _output_markdown(output: PlanOutput) -> str:
+    return output.markdown().rstrip()
+
+
+RENDERERS: dict[str, Renderer[PlanOutput]] = {
+    "text": _output_text, "json": uncoloured(_output_json), "markdown": uncoloured(_output_markdown),
+}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from modelops.base.console import Console
+from modelops.cli.render import Renderer, uncoloured
 from modelops.cli.views.table import table
 from modelops.services.status import EnvironmentStatus, ModelStatus
 from modelops.state.format import ModelState
@@ -87,16 +89,33 @@ def render_json(report: list[EnvironmentStatus]) -> str:
     return json.dumps(body, indent=2)
 
 
-def render_history(name: str, state: ModelState, console: Console) -> str:
+@dataclass(frozen=True)
+class ModelHistory:
+    """What `modelops history` shows: a model's recorded state, under its name."""
+
+    model: str
+    state: ModelState
+
+
+def render_history(history: ModelHistory, console: Console) -> str:
+    """The model's rollout attempts, then its traffic switches, as tables."""
+    state = history.state
     attempts = [[str(a.id), a.kind, f"{a.from_version or '-'} -> {a.version}", a.strategy, a.started, a.ended or "-",
                  a.outcome, a.reason] for a in state.history]
     switches = [[s.at, f"{s.from_slot or '-'} -> {s.to_slot}", f"{s.from_version or '-'} -> {s.to_version}", s.reason]
                 for s in state.switches]
-    lines = [console.style(f"Rollout attempts of {name}", "bold"),
+    lines = [console.style(f"Rollout attempts of {history.model}", "bold"),
              *table(attempts, ("#", "KIND", "VERSION", "STRATEGY", "STARTED", "ENDED", "OUTCOME", "REASON")), "",
              console.style("Traffic switches", "bold"), *table(switches, ("AT", "SLOT", "VERSION", "REASON"))]
     return "\n".join(lines)
 
 
-def render_history_json(state: ModelState) -> str:
-    return json.dumps(state.model_dump(mode="json", include={"history", "switches"}), indent=2)
+def render_history_json(history: ModelHistory) -> str:
+    """The attempts and switches as they are recorded in the state file."""
+    return json.dumps(history.state.model_dump(mode="json", include={"history", "switches"}), indent=2)
+
+
+RENDERERS: dict[str, Renderer[list[EnvironmentStatus]]] = {"text": render_text, "json": uncoloured(render_json)}
+HISTORY_RENDERERS: dict[str, Renderer[ModelHistory]] = {
+    "text": render_history, "json": uncoloured(render_history_json),
+}

@@ -4,25 +4,31 @@ from __future__ import annotations
 
 from modelops.base.console import Console
 from modelops.cli import github
+from modelops.cli.render import Renderer, uncoloured
 from modelops.cli.views import diagnostics as views
 from modelops.validate.repo import ValidationResult
 
 
-def render(result: ValidationResult, fmt: str, console: Console) -> None:
-    if fmt == "json":
-        console.print(views.render_json(result.diagnostics, {"files": len(result.sources.files),
-                                                             "documents": dict(sorted(result.counts.items()))}))
-        return
-    if fmt == "github":
-        if result.diagnostics:
-            console.print(github.annotate(result.diagnostics, result.sources.root))
-        console.print(_headline(result))
-        return
+def render_text(result: ValidationResult, console: Console) -> str:
+    """Diagnostics with their source lines, then the headline."""
+    shown = []
     if result.diagnostics:
-        console.print(views.render_text(result.diagnostics, result.sources.text, console))
+        shown.append(views.render_text(result.diagnostics, result.sources.text, console))
         if github.in_actions():  # the log keeps the text; the pull request gets annotations on the lines
-            console.print(github.annotate(result.diagnostics, result.sources.root))
-    console.print(_headline(result, console))
+            shown.append(github.annotate(result.diagnostics, result.sources.root))
+    return "\n".join([*shown, _headline(result, console)])
+
+
+def render_json(result: ValidationResult) -> str:
+    """Every diagnostic, with the counts of files and documents read."""
+    return views.render_json(result.diagnostics, {"files": len(result.sources.files),
+                                                  "documents": dict(sorted(result.counts.items()))})
+
+
+def render_github(result: ValidationResult) -> str:
+    """Workflow-command annotations, then the headline."""
+    annotations = [github.annotate(result.diagnostics, result.sources.root)] if result.diagnostics else []
+    return "\n".join([*annotations, _headline(result)])
 
 
 def _headline(result: ValidationResult, console: Console | None = None) -> str:
@@ -40,3 +46,8 @@ def _headline(result: ValidationResult, console: Console | None = None) -> str:
 
 def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+RENDERERS: dict[str, Renderer[ValidationResult]] = {
+    "text": render_text, "json": uncoloured(render_json), "github": uncoloured(render_github),
+}

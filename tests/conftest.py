@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -50,7 +51,13 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.fixture
 def served_repo(repo: Path) -> Iterator[Path]:
-    """The example repository with the stub model server answering its HTTP tests on a free port."""
+    """The example repository with the stub model server answering its HTTP tests on a free port.
+
+    Its HTTP tests' `maxLatency` is raised to a minute: on a loopback stub it would measure how busy the machine
+    is, not the model. Latency limits are tested on their own, against a server that is slow on purpose
+    (tests/unit/run/test_gates.py)."""
+    for model in repo.glob("environments/*/models/*.yaml"):
+        model.write_text(re.sub(r"maxLatency: \d+ms", "maxLatency: 1m", model.read_text()))
     _, stop = serve_models(repo)
     yield repo
     stop()

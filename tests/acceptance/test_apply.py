@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import select
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -145,24 +149,45 @@ def test_an_apply_of_uncommitted_config_records_its_commit_as_dirty(served_repo:
     assert state(served_repo, "staging")["git_sha"] == committed
 
 
-def test_two_applies_at_once_one_waits_out_with_exit_3(served_repo: Path, cli: Callable[..., Result]) -> None:
+def test_two_applies_at_once_one_waits_out_with_exit_3(served_repo: Path, cli: Callable[..., Result],
+                                                        tmp_path: Path) -> None:
+    """The first apply is held inside its run (under the lock) by a preview test that reads a FIFO until the test
+    writes to it: the second apply certainly meets the lock, whatever the machine's speed."""
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
     fraud = served_repo / "environments/staging/models/fraud-detector.yaml"
-    fraud.write_text(fraud.read_text().replace("3.2.0", "3.3.0").replace("pause: 1s", "pause: 3s"))
-    command = [".venv/bin/python", "-m", "modelops", "--repo", str(served_repo), "apply", "--auto-approve",
+    held = f"  tests:\n    - name: held\n      command: [cat, {gate}]\n      timeout: 10m\n"
+    fraud.write_text(fraud.read_text().replace("3.2.0", "3.3.0").replace("previewTests: [smoke]",
+                                                                        "previewTests: [smoke, held]")
+                     .replace("  tests:\n", held, 1))
+    command = [sys.executable, "-m", "modelops", "--repo", str(served_repo), "apply", "--auto-approve",
                "--env", "staging"]
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lock = served_repo / ".modelops/locks/staging.json"
-    for _ in range(200):
-        if lock.exists():
-            break
-        subprocess.run(["sleep", "0.05"], check=True)
-    second = subprocess.run(command, capture_output=True, text=True, check=False)
-    out, _ = first.communicate(timeout=60)
-    assert first.returncode == 0, out
-    assert second.returncode == 3
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        writer = _open_when_read(gate, first)  # the first apply is now inside its preview test, holding the lock
+        second = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+        os.close(writer)  # end of file: the held test passes and the first apply goes on
+        out, _ = first.communicate(timeout=120)
+    finally:
+        first.kill()
+    assert second.returncode == 3, second.stdout + second.stderr
     assert 'environment "staging" is locked by another operation' in second.stderr
     assert f"(pid {first.pid} on " in second.stderr
+    assert first.returncode == 0, out
+
+
+def _open_when_read(fifo: Path, process: subprocess.Popen[str]) -> int:
+    """Open the FIFO for writing once a reader has it open (the open fails with ENXIO until then); fail if the
+    process that should read it ends first."""
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+        assert process.poll() is None, "the first apply ended before it reached its held test"
+        select.select([], [], [], 0.02)  # yield between checks; what settles the race is the reader's open
 
 
 def test_a_saved_plan_applies_without_confirmation(served_repo: Path, cli: Callable[..., Result],

@@ -40,7 +40,6 @@ def _lines(path: Path) -> list[str]:
 
 def run_case(case: Path, repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MODELOPS_NOW", PINNED_NOW)
-    monkeypatch.setattr("modelops.run.executor.CHECKPOINT_SECONDS", float("inf"))
     for line in _lines(case / "env"):
         key, value = line.split("=", 1)
         monkeypatch.setenv(key, value)

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint bench schemas clean
+.PHONY: demo test test-fast lint bench schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,17 @@ demo: $(VENV)/.runtime
 ## test: lint, type-check and the whole test suite (installs promtool/amtool/actionlint when missing)
 test: $(VENV)/.dev
 	./scripts/install-test-tools.sh
-	$(BIN)/ruff check engine tests benchmarks
+	$(BIN)/ruff check engine tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
+## test-fast: the edit-test loop: every test but those marked slow (crash matrix, fuzzing, external tools, a real
+## Prometheus), in a few minutes; no linters
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
 lint: $(VENV)/.dev
-	$(BIN)/ruff check engine tests benchmarks
+	$(BIN)/ruff check engine tests benchmarks scripts
 	$(BIN)/mypy
 
 ## bench: the benchmark of BENCHMARKS.md (several minutes; writes BENCHMARKS.md)

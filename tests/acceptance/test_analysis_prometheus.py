@@ -23,6 +23,8 @@ from tests.support.ops import (
 )
 from tests.support.repo import Result
 
+pytestmark = pytest.mark.slow  # a real Prometheus, measured in real time
+
 
 @pytest.fixture(scope="module")
 def prometheus() -> Iterator[PrometheusServer]:

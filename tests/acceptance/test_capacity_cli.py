@@ -87,6 +87,7 @@ def test_a_shorter_horizon_projects_less(repo: Path, cli: Callable[..., Result])
     assert needed("30d") < needed("90d") < needed("180d")
 
 
+@pytest.mark.slow  # an external tool (node)
 def test_markdown_is_the_report_section(repo: Path, cli: Callable[..., Result], tmp_path: Path) -> None:
     result = cli("--repo", repo, "capacity", "--env", "production", "--format", "markdown")
     assert result.code == 0, result.output

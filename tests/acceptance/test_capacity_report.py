@@ -52,6 +52,7 @@ def test_capacity_comes_after_scaling_and_maturity_last(repo: Path, cli: Callabl
     assert "| `summarizer` |" in staging and "too short to project (10 of 14 days)" in staging
 
 
+@pytest.mark.slow  # an external tool (node)
 def test_every_chart_parses_with_mermaid(repo: Path, cli: Callable[..., Result]) -> None:
     assert cli("--repo", repo, "report").code == 0
     checked = mermaid_check(*(repo / f"environments/{env}/REPORT.md" for env in ENVIRONMENTS))

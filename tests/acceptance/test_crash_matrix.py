@@ -52,6 +52,8 @@ from tests.support.crash import (
     write_lab,
 )
 
+pytestmark = pytest.mark.slow  # kills an apply at every journal boundary, for every strategy and driver
+
 #: Journal entries of the upgrade: begin, the rollout's start, `started` and `done` for each step (the canary's
 #: timed pause records its deadline once more), the rollout's end, and `end`. Blue-green has 7 steps (verify,
 #: deploy, test, pre-promotion analysis, switch, post-promotion analysis, retire), canary 9 (verify, deploy,

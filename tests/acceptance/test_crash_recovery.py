@@ -18,6 +18,8 @@ from modelops.drivers.local import read_live
 
 from tests.support.repo import Result
 
+pytestmark = pytest.mark.slow  # kills real apply processes
+
 NOW = "2026-11-27T12:00:00Z"
 SENTIMENT = "environments/staging/models/sentiment.yaml"
 

@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.repo import ROOT
+
+pytestmark = pytest.mark.slow  # the whole demo
 
 
 def test_the_demo_runs_every_step_as_expected() -> None:

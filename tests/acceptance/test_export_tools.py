@@ -19,6 +19,8 @@ import pytest
 from tests.support.k8s import kubernetes_validate, validate_manifests
 from tests.support.repo import Result
 
+pytestmark = pytest.mark.slow  # promtool and amtool run every generated rule and route test
+
 CASES = Path(__file__).resolve().parent.parent / "cases"
 needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None,
                                     reason="promtool missing (Debian package prometheus; make test installs it)")

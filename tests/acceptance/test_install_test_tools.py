@@ -20,6 +20,8 @@ import pytest
 
 from tests.support.repo import ROOT
 
+pytestmark = pytest.mark.slow  # runs the installer of the external tools
+
 SCRIPT = ROOT / "scripts/install-test-tools.sh"
 BASH = shutil.which("bash") or "/bin/bash"
 TOOLS = ("dirname", "chmod", "rm")  # what the script needs from coreutils on its way

@@ -85,6 +85,7 @@ def test_check_names_stale_and_missing_reports_and_writes_nothing(history_repo: 
     assert cli("--repo", history_repo, "report", "--check").code == 1  # production is still missing
 
 
+@pytest.mark.slow  # an external tool (node)
 def test_diagrams_parse_with_mermaid(history_repo: Path) -> None:
     paths = [history_repo / f"environments/{env}/REPORT.md" for env in ENVIRONMENTS]
     checked = mermaid_check(*paths)
@@ -123,6 +124,7 @@ def test_reports_hold_no_secrets(served_repo: Path, cli: Callable[..., Result],
         assert "pager (pagerduty)" in text  # channels appear by name and type only
 
 
+@pytest.mark.slow  # an external tool (node)
 def test_names_labels_and_urls_are_escaped(repo: Path, cli: Callable[..., Result]) -> None:
     model = repo / "environments/staging/models/summarizer.yaml"
     model.write_text(model.read_text().replace("labels: {team: nlp, tier: bronze}",

@@ -20,6 +20,8 @@ from tests.support.crash import ENV, JOURNAL, LOCK, NOW, STATE, break_stale_lock
 from tests.support.repo import Result, snapshot
 from tests.support.write_faults import Refusal, refusing
 
+pytestmark = pytest.mark.slow  # kills a rollback at every journal boundary
+
 MODEL = f"environments/{ENV}/models/m.yaml"
 REPORT = f"environments/{ENV}/REPORT.md"
 Cli = Callable[..., Result]

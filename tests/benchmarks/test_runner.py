@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.repo import ROOT
+
+pytestmark = pytest.mark.slow  # the benchmark, at a tiny size
 
 
 def test_the_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from tests.support.repo import ROOT
 from tests.support.schemas import FORMATS
 from tests.support.yamlgen import MUTATIONS, corpus, fuzz_examples, mutated, plain, strings_of
 
-pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")]
 
 FILES = corpus(ROOT)
 DOCS = [doc for f in FILES for doc in f.documents]

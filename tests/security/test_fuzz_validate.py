@@ -40,7 +40,7 @@ from tests.support.yamlgen import (
 
 # A failing example's repr can be large (a whole broken file); hypothesis warns about that, and this suite
 # turns warnings into errors, which would hide the real failure.
-pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")]
 
 
 def fuzz_settings(examples: int) -> settings:

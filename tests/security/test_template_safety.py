@@ -29,6 +29,8 @@ from tests.support.k8s import validate_manifests
 from tests.support.repo import Result, bump
 from tests.support.report import mermaid_check
 
+pytestmark = pytest.mark.slow  # hostile text through promtool, amtool and mermaid
+
 #: Markdown, HTML, Mermaid, YAML, shell and Go-template syntax in one value, with a quote of each kind, a
 #: backslash, a line break and a GitHub team mention. Markdown or HTML that survives unescaped shows as
 #: `<script>` or `](javascript:`; a mention that survives pings the team.

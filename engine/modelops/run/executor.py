@@ -121,7 +121,11 @@ class Executor:
         else:
             self.models[name] = model
         snapshot = model.model_dump(mode="json") if model is not None else None
-        self.journal.record("done", model=name, step=step, status=status, model_state=snapshot)
+        self._done(model=name, step=step, status=status, model_state=snapshot)
+
+    def _done(self, **entry: Any) -> None:
+        """Journal a step done; every CHECKPOINT_EVERY of them, checkpoint the state."""
+        self.journal.record("done", **entry)
         self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY:
             self.checkpoint()
@@ -200,7 +204,7 @@ class Executor:
                 self.policies.pop(key, None)
             else:
                 self.policies[key] = digest
-            self.journal.record("done", policy=key, digest=digest, step=index, status="ok")
+            self._done(policy=key, digest=digest, step=index, status="ok")
             return
         current = self.models.get(name)
         if step.op == "remove" or current is None:

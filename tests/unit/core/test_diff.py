@@ -1,0 +1,376 @@
+"""modelops.core.diff and modelops.core.checks: desired state against recorded state, into an ordered plan whose
+actions the plan-time checks may block. Pure: the desired state comes from copies of the example repository,
+the recorded states are values built here."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from modelops.core.diff import make_plan
+from modelops.core.model import DesiredState, dump
+from modelops.core.plan import ActionKind, Plan, PlanOptions, Step
+from modelops.state.format import EnvironmentState, ModelState, Rejection, Rollout, Slot
+from modelops.workspace import Workspace
+
+from tests.support.recording import AT, serving, serving_state
+from tests.support.repo import bump, copy_example
+
+T0 = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)
+SENTIMENT = "environments/{env}/models/sentiment.yaml"
+BLUE_GREEN_OPS = ["verify", "deploy", "test", "traffic", "alerts", "analysis", "bake", "retire"]
+
+
+def desired(tmp_path: Path, name: str, *edits: tuple[str, str, str], delete: tuple[str, ...] = ()) -> DesiredState:
+    """The desired state of a private copy of the example repository, with `(file, old, new)` edits applied."""
+    root = copy_example(tmp_path / name)
+    for rel, old, new in edits:
+        bump(root, rel, old, new)
+    for rel in delete:
+        (root / rel).unlink()
+    return Workspace.load(root).desired
+
+
+def sentiment_150(*envs: str) -> list[tuple[str, str, str]]:
+    return [(SENTIMENT.format(env=env), "1.4.2", "1.5.0") for env in envs]
+
+
+def empty(want: DesiredState) -> dict[str, EnvironmentState]:
+    return {name: EnvironmentState(environment=name) for name in want.order}
+
+
+def applied(want: DesiredState) -> dict[str, EnvironmentState]:
+    """Every environment serving exactly what `want` declares."""
+    return {name: serving_state(env) for name, env in want.environments.items()}
+
+
+def with_model(state: EnvironmentState, name: str, model: ModelState | None) -> EnvironmentState:
+    models = {k: v for k, v in state.models.items() if k != name} | ({name: model} if model is not None else {})
+    return state.model_copy(update={"models": models})
+
+
+def listed(plan: Plan, env: str) -> list[tuple[str, str]]:
+    section = next(e for e in plan.environments if e.name == env)
+    return [(a.kind.value, a.target) for a in section.actions]
+
+
+def only_action(plan: Plan, env: str, target: str) -> tuple[ActionKind, str, str | None, list[str]]:
+    section = next(e for e in plan.environments if e.name == env)
+    action = next(a for a in section.actions if a.target == target)
+    return action.kind, action.reason, action.blocked, [s.op for s in action.steps]
+
+
+# -- what each difference plans ----------------------------------------------------------------------------
+
+
+def test_a_first_plan_deploys_every_model_after_the_policies_it_uses(repo: Path) -> None:
+    want = Workspace.load(repo).desired
+    plan = make_plan(want, empty(want), PlanOptions(), T0)
+    assert [e.name for e in plan.environments] == ["staging", "production"]  # upstream first
+    policies = [("policy.add", p) for p in ("AlertPolicy/infrastructure", "AlertPolicy/model-slo",
+                                            "EscalationPolicy/growth-oncall", "EscalationPolicy/ml-oncall",
+                                            "ScalingPolicy/cpu-burst", "ScalingPolicy/gpu-standard")]
+    models = ["embedder", "fraud-detector", "recommender", "sentiment"]
+    assert listed(plan, "staging") == [*policies, *(("deploy", f"model/{m}") for m in [*models, "summarizer"])]
+    assert listed(plan, "production") == [*policies, *(("deploy", f"model/{m}") for m in models)]
+    assert plan.change_summary() == {"deploy": 21, "change": 0, "retire": 0, "rollback": 0, "blocked": 0}
+    staging, production = plan.environments
+    assert (staging.lineage, staging.serial, staging.approval_required) == (None, 0, False)
+    assert production.approval_required
+    deploy = next(a for a in staging.actions if a.target == "model/sentiment")
+    assert deploy.reason == "sentiment 1.4.2 is not deployed yet" and deploy.before is None
+    revision = want.environments["staging"].models["sentiment"].revision
+    assert deploy.after is not None and deploy.after["revision"] == revision
+    assert deploy.steps[1] == Step("deploy", "staging", {"slot": "blue", "version": "1.4.2", "revision": revision,
+                                                          "role": "preview", "replicas": 2})  # gpu-standard minimum
+    assert [s.op for s in deploy.steps] == ["verify", "deploy", "test", "traffic"]
+    assert deploy.steps[-1].args == {"weights": {"blue": 100}, "switch": True}
+
+
+def test_environments_come_in_promotion_order_whatever_order_they_are_asked_in(repo: Path) -> None:
+    want = Workspace.load(repo).desired
+    plan = make_plan(want, empty(want), PlanOptions(("production", "staging")), T0)
+    assert [e.name for e in plan.environments] == ["staging", "production"]
+    alone = make_plan(want, empty(want), PlanOptions(("production",)), T0)
+    assert [e.name for e in alone.environments] == ["production"]
+
+
+def test_nothing_is_planned_when_the_recorded_state_serves_what_is_declared(repo: Path) -> None:
+    want = Workspace.load(repo).desired
+    plan = make_plan(want, applied(want), PlanOptions(), T0)
+    assert plan.actions == [] and not plan.has_changes
+    assert [(e.name, e.lineage, e.serial) for e in plan.environments] == [("staging", "lineage-1", 1),
+                                                                           ("production", "lineage-1", 1)]
+
+
+def test_a_newer_version_is_an_upgrade_through_its_strategy(tmp_path: Path) -> None:
+    before = desired(tmp_path, "before")
+    after = desired(tmp_path, "after", *sentiment_150("staging"))
+    plan = make_plan(after, applied(before), PlanOptions(("staging",)), T0)
+    assert listed(plan, "staging") == [("upgrade", "model/sentiment")]
+    action = plan.actions[0]
+    assert action.reason == "upgrade 1.4.2 -> 1.5.0 (blueGreen)"
+    assert [s.op for s in action.steps] == BLUE_GREEN_OPS
+    assert action.steps[1].args["slot"] == "green"  # the idle slot takes the new version
+    old = before.environments["staging"].models["sentiment"]
+    assert action.before == {"version": "1.4.2", "revision": old.revision, "config": old.config, "slot": "blue",
+                             "phase": "Healthy"}
+    assert action.after is not None and action.after["version"] == "1.5.0"
+    assert ("version", "1.4.2", "1.5.0") in action.changes
+    assert action.symbol == "~"
+
+
+def test_an_older_version_no_longer_warm_is_rolled_back_through_the_whole_pipeline(tmp_path: Path) -> None:
+    newer = desired(tmp_path, "newer", *sentiment_150("staging"))
+    older = desired(tmp_path, "older")
+    plan = make_plan(older, applied(newer), PlanOptions(("staging",)), T0)
+    kind, reason, blocked, ops = only_action(plan, "staging", "model/sentiment")
+    assert kind is ActionKind.ROLLBACK and blocked is None
+    assert reason == ("roll back 1.5.0 -> 1.4.2 (blueGreen; the old version is no longer warm, so it is deployed and "
+                      "tested again)")
+    assert ops == BLUE_GREEN_OPS
+    assert plan.change_summary()["rollback"] == 1
+
+
+def test_an_older_version_still_warm_in_the_idle_slot_is_a_fast_rollback(tmp_path: Path) -> None:
+    older = desired(tmp_path, "older")
+    newer = desired(tmp_path, "newer", *sentiment_150("staging"))
+    old, new = (d.environments["staging"].models["sentiment"] for d in (older, newer))
+    slots = {"blue": Slot(version="1.4.2", revision=old.revision, status="warm", since=AT,
+                          warm_until="2026-11-27T12:40:00Z"),
+             "green": Slot(version="1.5.0", revision=new.revision, status="active", since=AT)}
+    switched = serving(new).model_copy(update={"active_slot": "green", "slots": slots, "traffic": {"green": 100}})
+    states = {**applied(older), "staging": with_model(applied(older)["staging"], "sentiment", switched)}
+    plan = make_plan(older, states, PlanOptions(("staging",)), T0)
+    action = plan.actions[0]
+    assert action.kind is ActionKind.ROLLBACK
+    assert action.reason == "roll back 1.5.0 -> 1.4.2: 1.4.2 is still warm in slot blue (fast: switch only)"
+    assert action.steps == (Step("traffic", "production", {"weights": {"green": 0, "blue": 100}, "switch": True}),
+                            Step("bake", "bake", {"slot": "green", "duration_ms": 600_000}),
+                            Step("retire", "retire", {"slot": "green"}))
+
+
+def test_a_warm_window_that_ended_and_a_config_change_are_reconfigurations(tmp_path: Path) -> None:
+    before = desired(tmp_path, "before")
+    relabelled = desired(tmp_path, "after", (SENTIMENT.format(env="staging"), "tier: gold", "tier: platinum"))
+    model = relabelled.environments["staging"].models["sentiment"]
+    assert model.revision == before.environments["staging"].models["sentiment"].revision  # labels are config
+    plan = make_plan(relabelled, applied(before), PlanOptions(("staging",)), T0)
+    assert only_action(plan, "staging", "model/sentiment") == (
+        ActionKind.RECONFIGURE, "configuration changed without a new revision", None, ["configure"])
+    assert plan.actions[0].steps[0].args == {"config": model.config}
+
+    warm = Slot(version="1.3.0", revision="sha256:old", status="warm", since=AT, warm_until="2026-11-27T12:10:00Z")
+    baked = serving(model).model_copy(update={"slots": {**serving(model).slots, "green": warm}})
+    states = {**applied(relabelled), "staging": with_model(applied(relabelled)["staging"], "sentiment", baked)}
+    assert make_plan(relabelled, states, PlanOptions(("staging",)), datetime(2026, 11, 27, 12, 9, tzinfo=UTC)
+                     ).actions == []  # still inside the window
+    ended = make_plan(relabelled, states, PlanOptions(("staging",)), T0)
+    assert only_action(ended, "staging", "model/sentiment") == (
+        ActionKind.RECONFIGURE, "warm window of slot green (1.3.0) ended at 2026-11-27T12:10:00Z", None, ["retire"])
+
+
+def test_a_model_that_leaves_the_configuration_is_retired(tmp_path: Path) -> None:
+    before = desired(tmp_path, "before")
+    after = desired(tmp_path, "after", delete=("environments/staging/models/summarizer.yaml",))
+    plan = make_plan(after, applied(before), PlanOptions(), T0)
+    assert listed(plan, "staging") == [("retire", "model/summarizer")]
+    action = plan.actions[0]
+    assert action.reason == "no longer in the configuration (serving 0.3.0-rc.1)"
+    assert action.after is None and action.symbol == "-"
+    assert action.steps == (Step("remove", "retire", {"slots": ["blue"]}),)
+    assert listed(plan, "production") == []
+
+
+def test_policies_are_added_changed_and_removed_by_digest(repo: Path) -> None:
+    want = Workspace.load(repo).desired
+    staging = want.environments["staging"]
+    recorded = applied(want)["staging"]
+    policies = {k: v for k, v in recorded.policies.items() if k != "ScalingPolicy/gpu-standard"}
+    policies |= {"AlertPolicy/model-slo": "sha256:older", "AlertPolicy/retired-rules": "sha256:gone"}
+    states = {**applied(want), "staging": recorded.model_copy(update={"policies": policies})}
+    plan = make_plan(want, states, PlanOptions(), T0)
+    assert listed(plan, "staging") == [("policy.change", "AlertPolicy/model-slo"),
+                                       ("policy.add", "ScalingPolicy/gpu-standard"),
+                                       ("policy.remove", "AlertPolicy/retired-rules")]
+    change, add, remove = plan.environments[0].actions
+    assert change.reason == "policy changed, used by embedder, fraud-detector, recommender, sentiment, summarizer"
+    assert change.before == {"digest": "sha256:older"}
+    assert change.after == {"digest": staging.policies["AlertPolicy/model-slo"].digest,
+                            "file": "policies/alerts/model-slo.yaml"}
+    assert add.reason == "new policy, used by embedder, sentiment" and add.before is None
+    assert remove.reason == "no longer used by any model" and remove.after is None
+    assert remove.steps == (Step("policy", "config", {"policy": "AlertPolicy/retired-rules", "digest": None}),)
+    assert listed(plan, "production") == []
+
+
+def test_a_policy_edit_plans_a_change_in_every_environment_that_uses_it_and_a_comment_plans_nothing(
+        tmp_path: Path) -> None:
+    before = desired(tmp_path, "before")
+    edited = desired(tmp_path, "edited", ("policies/scaling/cpu-burst.yaml", "maxReplicas: 40", "maxReplicas: 50"))
+    plan = make_plan(edited, applied(before), PlanOptions(), T0)
+    assert [(a.environment, a.kind.value, a.target) for a in plan.actions] == [
+        ("staging", "policy.change", "ScalingPolicy/cpu-burst"),
+        ("production", "policy.change", "ScalingPolicy/cpu-burst")]
+    commented = desired(tmp_path, "commented", ("policies/scaling/cpu-burst.yaml", "maxReplicas: 40",
+                                                "maxReplicas: 40  # reviewed"))
+    assert make_plan(commented, applied(before), PlanOptions(), T0).actions == []
+
+
+def test_within_an_environment_actions_follow_kind_order_then_name(tmp_path: Path) -> None:
+    before = desired(tmp_path, "before")
+    newer = desired(tmp_path, "newer", *sentiment_150("staging"))
+    after = desired(tmp_path, "after", ("environments/staging/models/embedder.yaml", "0.9.0", "0.9.1"),
+                    ("environments/staging/models/fraud-detector.yaml", "tier: gold", "tier: platinum"),
+                    delete=("environments/staging/models/summarizer.yaml",))
+    recorded = applied(before)["staging"]
+    recorded = with_model(recorded, "sentiment", serving(newer.environments["staging"].models["sentiment"]))
+    recorded = with_model(recorded, "recommender", None)
+    policies = {k: v for k, v in recorded.policies.items() if k != "ScalingPolicy/gpu-standard"}
+    recorded = recorded.model_copy(update={"policies": policies | {"AlertPolicy/retired-rules": "sha256:gone"}})
+    plan = make_plan(after, {**applied(before), "staging": recorded}, PlanOptions(("staging",)), T0)
+    assert listed(plan, "staging") == [
+        ("rollback", "model/sentiment"),  # restoring service comes first
+        ("policy.add", "ScalingPolicy/gpu-standard"),  # policies before the models that use them
+        ("deploy", "model/recommender"),
+        ("upgrade", "model/embedder"),
+        ("reconfigure", "model/fraud-detector"),
+        ("retire", "model/summarizer"),
+        ("policy.remove", "AlertPolicy/retired-rules"),  # after the models that referenced it changed
+    ]
+
+
+def test_only_narrows_the_plan_to_the_named_targets(repo: Path) -> None:
+    want = Workspace.load(repo).desired
+    only = frozenset({"staging/model/sentiment", "production/AlertPolicy/model-slo"})
+    plan = make_plan(want, empty(want), PlanOptions(only=only), T0)
+    assert listed(plan, "staging") == [("deploy", "model/sentiment")]
+    assert listed(plan, "production") == [("policy.add", "AlertPolicy/model-slo")]
+    assert make_plan(want, empty(want), PlanOptions(only=frozenset()), T0).actions == []
+
+
+def test_the_same_inputs_give_the_same_plan_apart_from_its_id_and_creation_time(tmp_path: Path) -> None:
+    before = desired(tmp_path, "before")
+    after = desired(tmp_path, "after", *sentiment_150("staging", "production"),
+                    delete=("environments/staging/models/summarizer.yaml",))
+    first = make_plan(after, applied(before), PlanOptions(), T0)
+    second = make_plan(after, applied(before), PlanOptions(), T0)
+    assert first.id != second.id
+    assert replace(first, id=second.id) == second
+    assert first.to_json().replace(first.id, second.id) == second.to_json()
+    later = make_plan(after, applied(before), PlanOptions(), datetime(2026, 11, 28, tzinfo=UTC))
+    assert later.created == "2026-11-28T00:00:00Z" and first.created == "2026-11-27T12:30:00Z"
+    assert later.environments == first.environments
+
+
+# -- plan-time checks ---------------------------------------------------------------------------------------
+
+
+FROZEN = datetime(2027, 12, 24, tzinfo=UTC)  # the example's production freeze: 2027-12-20 to 2028-01-04
+
+
+def test_an_open_freeze_window_blocks_an_upgrade_but_not_a_rollback(tmp_path: Path) -> None:
+    older = desired(tmp_path, "older")
+    newer = desired(tmp_path, "newer", *sentiment_150("staging", "production"))
+    upgrade = make_plan(newer, {**applied(older), "staging": applied(newer)["staging"]}, PlanOptions(), FROZEN)
+    assert only_action(upgrade, "production", "model/sentiment")[2] == (
+        "production is frozen until 2028-01-04T00:00:00Z (year-end change freeze)")
+    assert not upgrade.has_changes
+    assert upgrade.change_summary() == {"deploy": 0, "change": 0, "retire": 0, "rollback": 0, "blocked": 1}
+    thawed = make_plan(newer, {**applied(older), "staging": applied(newer)["staging"]}, PlanOptions(),
+                       datetime(2028, 1, 4, tzinfo=UTC))  # the window's end is not in it
+    assert only_action(thawed, "production", "model/sentiment")[2] is None
+
+    rollback = make_plan(older, {**applied(older), "production": applied(newer)["production"]}, PlanOptions(),
+                         FROZEN)
+    kind, _, blocked, _ = only_action(rollback, "production", "model/sentiment")
+    assert kind is ActionKind.ROLLBACK and blocked is None  # restoring service is never frozen
+
+
+def test_promotes_from_blocks_until_the_version_is_healthy_upstream(tmp_path: Path) -> None:
+    older = desired(tmp_path, "older")
+    newer = desired(tmp_path, "newer", *sentiment_150("production"))  # staging still declares 1.4.2
+    serves_150 = serving(desired(tmp_path, "both", *sentiment_150("staging")).environments["staging"]
+                         .models["sentiment"])
+
+    def blocked(upstream: ModelState | None) -> str | None:
+        states = {**applied(older), "staging": with_model(applied(older)["staging"], "sentiment", upstream)}
+        return only_action(make_plan(newer, states, PlanOptions(("production",)), T0),
+                           "production", "model/sentiment")[2]
+
+    assert blocked(serving(older.environments["staging"].models["sentiment"])) == (
+        "1.5.0 must be Healthy in staging first; staging serves 1.4.2, Healthy")
+    assert blocked(serves_150.model_copy(update={"phase": "Degraded"})) == (
+        "1.5.0 must be Healthy in staging first; staging serves 1.5.0, Degraded")
+    assert blocked(None) == "1.5.0 must be Healthy in staging first; staging does not serve it"
+    assert blocked(serves_150) is None
+    assert blocked(serves_150.model_copy(update={"phase": "RolledBack"})) is None  # the stable version serves
+
+
+def test_promotes_from_passes_a_version_planned_upstream_earlier_in_the_same_run(tmp_path: Path) -> None:
+    older = desired(tmp_path, "older")
+    newer = desired(tmp_path, "newer", *sentiment_150("staging", "production"))
+    whole = make_plan(newer, applied(older), PlanOptions(), T0)
+    assert [(a.environment, a.kind.value, a.blocked) for a in whole.actions] == [
+        ("staging", "upgrade", None), ("production", "upgrade", None)]
+    alone = make_plan(newer, applied(older), PlanOptions(("production",)), T0)
+    assert only_action(alone, "production", "model/sentiment")[2] == (
+        "1.5.0 must be Healthy in staging first; staging serves 1.4.2, Healthy")
+
+    # an upstream action that is itself blocked does not count
+    revision = newer.environments["staging"].models["sentiment"].revision
+    rejected = serving(older.environments["staging"].models["sentiment"]).model_copy(update={
+        "phase": "RolledBack", "desired_rejected": Rejection(version="1.5.0", revision=revision, at=AT,
+                                                             reason="test eval failed")})
+    states = {**applied(older), "staging": with_model(applied(older)["staging"], "sentiment", rejected)}
+    held = make_plan(newer, states, PlanOptions(), T0)
+    assert only_action(held, "staging", "model/sentiment")[2] is not None
+    assert only_action(held, "production", "model/sentiment")[2] == (
+        "1.5.0 must be Healthy in staging first; staging serves 1.4.2, RolledBack")
+
+
+def test_a_rejected_revision_is_blocked_unless_retry_rejected(tmp_path: Path) -> None:
+    older = desired(tmp_path, "older")
+    newer = desired(tmp_path, "newer", *sentiment_150("staging"))
+    revision = newer.environments["staging"].models["sentiment"].revision
+    rolled_back = serving(older.environments["staging"].models["sentiment"]).model_copy(update={
+        "phase": "RolledBack", "desired_rejected": Rejection(version="1.5.0", revision=revision, at=AT,
+                                                             reason="test eval failed")})
+    states = {**applied(older), "staging": with_model(applied(older)["staging"], "sentiment", rolled_back)}
+    plan = make_plan(newer, states, PlanOptions(("staging",)), T0)
+    assert only_action(plan, "staging", "model/sentiment")[2] == (
+        "1.5.0 was rolled back at 2026-11-27T12:00:00Z (test eval failed); fix it and bump the version, roll back the "
+        "YAML (`modelops rollback`), or re-apply with --retry-rejected")
+    retried = make_plan(newer, states, PlanOptions(("staging",), retry_rejected=True), T0)
+    assert only_action(retried, "staging", "model/sentiment")[:3:2] == (ActionKind.UPGRADE, None)
+    assert retried.options["retry_rejected"] is True
+    fixed = desired(tmp_path, "fixed", (SENTIMENT.format(env="staging"), "1.4.2", "1.5.1"))
+    assert only_action(make_plan(fixed, states, PlanOptions(("staging",)), T0),
+                       "staging", "model/sentiment")[2] is None  # another revision is not the rejected one
+
+
+def test_a_rollout_paused_at_a_manual_gate_waits_for_promote(tmp_path: Path) -> None:
+    embedder = "environments/staging/models/embedder.yaml"
+    before = desired(tmp_path, "before", (embedder, "- analysis: quality", "- pause: {}\n        - analysis: quality"))
+    after = desired(tmp_path, "after", (embedder, "- analysis: quality", "- pause: {}\n        - analysis: quality"),
+                    (embedder, "0.9.0", "0.9.1"))
+    fresh = make_plan(after, applied(before), PlanOptions(("staging",)), T0).actions[0]
+    pause = next(i for i, s in enumerate(fresh.steps) if s.op == "pause")
+    assert fresh.steps[pause].args == {"duration_ms": None, "reason": "canary pause"}
+    model = after.environments["staging"].models["embedder"]
+    rollout = Rollout(attempt=2, kind="upgrade", version="0.9.1", revision=model.revision, config=model.config,
+                      spec=dump(model.spec), slot="green", steps=[s.to_dict() for s in fresh.steps], next_step=pause,
+                      pause_reason="manual gate: canary pause")
+    paused = serving(before.environments["staging"].models["embedder"]).model_copy(
+        update={"rollout": rollout, "phase": "Paused"})
+    states = {**applied(before), "staging": with_model(applied(before)["staging"], "embedder", paused)}
+
+    waiting = make_plan(after, states, PlanOptions(("staging",)), T0).actions[0]
+    total = len(fresh.steps)
+    assert (waiting.kind, waiting.resume_from) == (ActionKind.UPGRADE, pause)
+    assert waiting.reason == f"resume upgrade to 0.9.1 at step {pause + 1}/{total} (manual gate: canary pause)"
+    assert waiting.blocked == (f"paused at step {pause + 1}/{total} (manual gate: canary pause); continue with "
+                               "`modelops promote embedder --env staging`")
+    promoted = make_plan(after, states, PlanOptions(("staging",), promote=frozenset({"embedder"})), T0).actions[0]
+    assert promoted.blocked is None and promoted.resume_from == pause

@@ -31,7 +31,7 @@ STAGES = (
     ("semantics: references, names, weights, thresholds", "modelops.validate.semantic", "check_semantics"),
     ("guardrails (JSON Schema per matched document)", "modelops.validate.guardrails", "check_guardrails"),
     ("resolve: digests of every model and policy", "modelops.core.model", "resolve"),
-    ("read `state.json` of every environment", "modelops.workspace", "load_state"),
+    ("read `state.json` of every environment", "modelops.state.recorded", "load_state"),
     ("diff and plan", "modelops.core.diff", "make_plan"),
     ("write the cache", "modelops.config.cache", "ConfigCache.save"),
 )

@@ -108,3 +108,12 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def current_text(path: Path) -> str | None:
+    """The file's text as it is now; None when it is missing, unreadable or not UTF-8 (so it differs from any
+    text the engine would write there)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

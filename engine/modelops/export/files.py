@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from modelops.base.errors import EngineError
-from modelops.base.files import atomic_write_all, remove_stale_temporaries
+from modelops.base.files import atomic_write_all, current_text, remove_stale_temporaries
 from modelops.export.yamlout import marker
 
 
@@ -102,7 +102,7 @@ def write_files(out: Path, files: Sequence[ExportFile], kind: str, environment: 
     """Write the files into `out` (created if missing) and remove this export's leftovers."""
     targets = target_paths(out, files)
     base = out.resolve() if out.exists() else out.absolute()
-    changed = {f.name for target, f in targets if _current(target) != f.text}
+    changed = {f.name for target, f in targets if current_text(target) != f.text}
     # errors show the path as given: the name alone is any export's
     atomic_write_all([(target, f.text, str(out / f.name)) for target, f in targets if f.name in changed], base)
     result = WriteResult(written=[f.name for f in files if f.name in changed],
@@ -118,18 +118,12 @@ def write_files(out: Path, files: Sequence[ExportFile], kind: str, environment: 
     return result
 
 
-def _current(target: Path) -> str | None:
-    try:
-        return target.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
 
 def stale_files(out: Path, files: Sequence[ExportFile], kind: str, environment: str) -> list[str]:
     """Names in `out` that differ from what would be generated now: changed, missing or left over."""
     stale = []
     for target, f in target_paths(out, files):
-        current = _current(target)
+        current = current_text(target)
         if current is None:
             stale.append(f"{f.name} (missing)")
         elif current != f.text:

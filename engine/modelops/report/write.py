@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from modelops.base.files import atomic_write
+from modelops.base.files import atomic_write, current_text
 from modelops.base.layout import report_path
 from modelops.base.paths import inside
 from modelops.core.model import EnvironmentConfig
@@ -69,7 +68,7 @@ def write_reports(ws: Workspace, names: Iterable[str],
     for name in names:
         report = render_environment(ws, name, (overrides or {}).get(name))
         path = ws.root / report.path
-        if _read(path) == report.text:
+        if current_text(path) == report.text:
             outcome.current.append(report.path)
             continue
         inside(path.parent, ws.root)  # the directory; a link at REPORT.md itself is replaced, not followed
@@ -83,16 +82,9 @@ def check_reports(ws: Workspace, names: Iterable[str]) -> ReportOutcome:
     outcome = ReportOutcome()
     for name in names:
         report = render_environment(ws, name)
-        committed = _read(ws.root / report.path)
+        committed = current_text(ws.root / report.path)
         if committed is None:
             outcome.missing.append(report.path)
         else:
             (outcome.current if committed == report.text else outcome.stale).append(report.path)
     return outcome
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return None

@@ -1,6 +1,8 @@
 """Concurrency through the CLI, end to end: two applies at once (exactly one proceeds, the other exits 3 naming
-the owner), a lock left by a killed apply (reported as stale with the exact unlock command; `unlock` needs the
-lock's ID), and saved plans that no longer match (refused with exit 3, nothing written)."""
+the owner), a lock whose process is gone (a killed apply's, or any dead process's on this host: the next apply
+takes it over, says whose it was and resumes; `unlock` still breaks it, given the lock's ID), a live process's or
+another host's lock (never taken over: exit 3), and saved plans that no longer match (refused with exit 3,
+nothing written)."""
 
 from __future__ import annotations
 
@@ -97,24 +99,41 @@ def _wait_for(path: Path) -> None:
         time.sleep(0.01)
 
 
-def test_a_killed_applys_lock_is_stale_and_unlock_needs_its_id(lab: Path, cli: Cli) -> None:
-    env = process_env(None, fault=8)
-    killed = subprocess.run(command(lab, "apply", "--auto-approve"), env=env, capture_output=True, text=True,
-                            check=False, timeout=60)
-    assert killed.returncode == -9
-    holder = json.loads((lab / LOCK).read_text())
-    assert holder["operation"] == "apply"
+def took_over(holder: dict[str, Any]) -> str:
+    """The note a command prints on stderr when it took over the lock `holder` (as its file recorded it)."""
+    return (f'Note: environment "{ENV}": took over the lock of {holder["operation"]} by {holder["who"]} '
+            f'(pid {holder["pid"]} on {holder["host"]}, since {holder["created"]}; lock ID {holder["id"]}), whose '
+            "process is gone; an apply it left unfinished resumes from its journal\n")
 
-    refused = cli("--repo", lab, "apply", "--auto-approve")
-    assert refused.code == 3, refused.output
-    assert f"  ID:        {holder['id']}\n" in refused.err
-    assert (f"The lock is stale: process {holder['pid']} on this host ({socket.gethostname()}) is no longer "
-            "running.") in refused.err
-    assert f"break the lock with: modelops unlock {holder['id']} --env {ENV}" in refused.err
-    assert "nothing is running" in refused.err and "wait for it" not in refused.err  # no one to wait for
-    assert cli("--repo", lab, "monitor", "--env", ENV).code == 3  # every writer is held off
-    assert cli("--repo", lab, "plan").code == 0  # readers are not
 
+def killed_apply(lab: Path) -> dict[str, Any]:
+    """An apply SIGKILLed after its eighth journal entry: the lock it held, as it left it."""
+    killed = subprocess.run(command(lab, "apply", "--auto-approve"), env=process_env(None, fault=8),
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert killed.returncode == -9  # and reaped by subprocess.run: a zombie would still count as alive
+    holder: dict[str, Any] = json.loads((lab / LOCK).read_text())
+    assert holder["operation"] == "apply" and holder["host"] == socket.gethostname()
+    return holder
+
+
+def test_a_killed_applys_lock_is_taken_over_by_the_next_apply_which_resumes(lab: Path, cli: Cli) -> None:
+    holder = killed_apply(lab)
+    assert cli("--repo", lab, "plan").code == 0  # readers are not held off
+    status = cli("--repo", lab, "status")
+    assert f"(stale: its process is gone); lock ID {holder['id']}" in status.out, status.out
+
+    resumed = cli("--repo", lab, "apply", "--auto-approve")
+    assert resumed.code == 0, resumed.output
+    assert took_over(holder) in resumed.err
+    assert "Note:" not in resumed.out  # the note is not part of the result
+    assert f"{ENV}: resuming an interrupted apply" in resumed.out
+    assert json.loads((lab / STATE).read_text())["models"]["m"]["version"] == "1.1.0"
+    assert not (lab / LOCK).exists() and not (lab / JOURNAL).exists()
+    assert [p.name for p in (lab / LOCK).parent.iterdir()] == []  # nothing moved aside is left
+
+
+def test_unlock_still_breaks_a_killed_applys_lock_given_its_id(lab: Path, cli: Cli) -> None:
+    holder = killed_apply(lab)
     wrong = cli("--repo", lab, "unlock", "0000-not-the-id", "--env", ENV)
     assert wrong.code == 64
     assert f'Error: lock ID "0000-not-the-id" does not match the lock on "{ENV}"\n' in wrong.err
@@ -133,20 +152,60 @@ def test_a_killed_applys_lock_is_stale_and_unlock_needs_its_id(lab: Path, cli: C
 
     resumed = cli("--repo", lab, "apply", "--auto-approve")
     assert resumed.code == 0, resumed.output
+    assert "took over" not in resumed.output  # there was nothing left to take over
     assert f"{ENV}: resuming an interrupted apply" in resumed.out
     assert json.loads((lab / STATE).read_text())["models"]["m"]["version"] == "1.1.0"
 
 
-def test_a_lock_from_another_host_is_never_called_stale(lab: Path, cli: Cli) -> None:
+def write_lock(lab: Path, pid: int, host: str | None = None) -> dict[str, Any]:
+    holder = {"id": "5f0c-0ld-10ck", "environment": ENV, "operation": "apply", "who": "alice",
+              "host": host or socket.gethostname(), "pid": pid, "created": "2026-11-27T11:00:00Z", "version": "0.1.0"}
+    (lab / LOCK).parent.mkdir(parents=True, exist_ok=True)
+    (lab / LOCK).write_text(json.dumps(holder))
+    return holder
+
+
+@pytest.mark.parametrize("writer", [("apply", "--auto-approve"), ("monitor", "--env", ENV)])
+def test_a_lock_whose_process_is_gone_is_taken_over_by_every_writer(writer: tuple[str, ...], lab: Path,
+                                                                     cli: Cli) -> None:
+    finished = subprocess.Popen(["sleep", "0"])
+    finished.wait()  # gone, and reaped
+    holder = write_lock(lab, finished.pid)
+    ran = cli("--repo", lab, *writer)
+    assert ran.code == 0, ran.output
+    assert took_over(holder) in ran.err
+    assert not (lab / LOCK).exists()  # released at the end like any lock it took
+
+
+def test_a_lock_of_a_live_process_is_not_taken_over(lab: Path, cli: Cli) -> None:
+    with subprocess.Popen(["sleep", "30"]) as running:
+        try:
+            holder = write_lock(lab, running.pid)
+            before = (lab / LOCK).read_bytes()
+            refused = cli("--repo", lab, "apply", "--auto-approve")
+        finally:
+            running.kill()
+    assert refused.code == 3, refused.output
+    assert f'Error: environment "{ENV}" is locked by another operation\nLock Info:\n' in refused.err
+    assert f"(pid {running.pid} on {socket.gethostname()})" in refused.err
+    assert (f"Hint: wait for it to finish; if it is stuck, break the lock with: modelops unlock {holder['id']} "
+            f"--env {ENV}") in refused.err
+    assert "took over" not in refused.output and "stale" not in refused.err
+    assert (lab / LOCK).read_bytes() == before
+
+
+def test_a_lock_from_another_host_is_never_called_stale_nor_taken_over(lab: Path, cli: Cli) -> None:
     """A pid says nothing about another machine's processes: the lock is reported, not judged."""
     lock = {"id": "5f0c-other-host", "environment": ENV, "operation": "apply", "who": "ci", "host": "runner-7.invalid",
             "pid": 999_999, "created": NOW, "version": "0.1.0", "run_url": "https://ci.example/runs/42"}
     (lab / LOCK).parent.mkdir(parents=True, exist_ok=True)
     (lab / LOCK).write_text(json.dumps(lock))
+    before = (lab / LOCK).read_bytes()
     refused = cli("--repo", lab, "apply", "--auto-approve")
     assert refused.code == 3
     assert "(pid 999999 on runner-7.invalid)" in refused.err and "Run:       https://ci.example/runs/42" in refused.err
-    assert "stale" not in refused.err
+    assert "stale" not in refused.err and "took over" not in refused.output
+    assert (lab / LOCK).read_bytes() == before
     assert f"modelops unlock 5f0c-other-host --env {ENV}" in refused.err
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.crash import ENV, JOURNAL, LOCK, NOW, STATE, break_stale_lock, lab_at, run
+from tests.support.crash import ENV, JOURNAL, LOCK, NOW, STATE, lab_at, run, stale_lock_left, took_over
 from tests.support.repo import Result, snapshot
 from tests.support.write_faults import Refusal, refusing
 
@@ -66,9 +66,11 @@ def test_a_rollback_killed_at_every_journal_boundary_is_finished_by_the_next_app
         assert killed.returncode == -9, killed.stderr
         kills += 1
         assert "version: 1.0.0" in (trial / MODEL).read_text()  # Git said where traffic goes before it moved
-        assert break_stale_lock(trial)
+        left = stale_lock_left(trial)
+        assert left
         resumed = run(trial, "apply", "--auto-approve", "--env", ENV)
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert took_over(left, resumed.stderr), resumed.stderr  # the killed rollback's lock
         assert "-> 1.1.0" not in resumed.stdout, resumed.stdout  # never rolled forward again
         assert_rolled_back(trial, cli)
     assert kills >= 10, f"only {kills} kill points: the rollback has more journal entries than that"

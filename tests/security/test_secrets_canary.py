@@ -511,10 +511,12 @@ def test_the_other_commands_and_a_killed_apply_leak_nothing(
             left = [canary.repo / "environments/staging/state.journal", canary.repo / ".modelops/locks/staging.json"]
             for path in left:  # what the killed process left, scanned before the next apply removes it
                 assert not canary.leaks(path.read_text(encoding="utf-8", errors="replace")), path
-            stale = run("apply", "--auto-approve", "--allow-dirty", "--env", "staging", codes=(3,))
-            lock_id = re.findall(r"modelops unlock (\S+) --env staging", stale.err)[0]
+            kept = left[1].read_bytes()
+            lock_id = re.findall(r"lock ID (\S+)", run("status").out)[0]  # the dead process's lock, listed
             run("unlock", lock_id, "--env", "staging")
-            run("apply", "--auto-approve", "--allow-dirty", "--env", "staging")
+            left[1].write_bytes(kept)  # left again, for the next apply to take over
+            resumed = run("apply", "--auto-approve", "--allow-dirty", "--env", "staging")
+            assert "took over the lock of apply by " in resumed.err and lock_id in resumed.err, resumed.err
     finally:
         shut(server)
     assert platform.requests  # the secret URL was used, by the in-process applies and the killed one

@@ -158,27 +158,22 @@ def _entries(journal: Path) -> int:
         return 0
 
 
-def break_stale_lock(repo: Path) -> bool:
-    """A killed apply holding the lock: the next apply refuses (exit 3), calls the lock stale and names the
-    unlock command with the lock's ID; that command breaks it. False when no lock was left.
-
-    Both commands run in this process (they are over in a few milliseconds, where a new interpreter would
-    spend half a second importing); the applies around them are real processes."""
+def stale_lock_left(repo: Path) -> str | None:
+    """The ID of the lock a killed run left (None: it left none). It must be stale, a dead process's on this
+    host, for the next apply or rollback to take it over (`took_over` says how that run must say so)."""
     if not (repo / LOCK).exists():
-        return False
-    code, out, err = in_process(repo, "apply", "--auto-approve", "--env", ENV)
-    if code == 0:  # killed between removing its journal and releasing its lock: nothing was left to do
-        assert "No changes." in out and not (repo / JOURNAL).exists(), out + err
-        lock_id = json.loads((repo / LOCK).read_text())["id"]
-    else:
-        assert code == 3, err
-        assert "The lock is stale: process" in err, err
-        hint = next(line for line in err.splitlines() if "modelops unlock " in line)
-        lock_id = hint.split("modelops unlock ", 1)[1].split()[0]
-        assert f"--env {ENV}" in hint
-    code, _, err = in_process(repo, "unlock", lock_id, "--env", ENV)
-    assert code == 0, err
-    return True
+        return None
+    from modelops.state.lock import LockInfo
+
+    holder = LockInfo(**json.loads((repo / LOCK).read_text()))
+    assert holder.stale, holder  # the killed process was reaped: a zombie would still count as alive
+    return holder.id
+
+
+def took_over(lock_id: str | None, output: str) -> bool:
+    """Whether a run's output says it took over the stale lock `lock_id` (trivially true when none was left)."""
+    return lock_id is None or (f'Note: environment "{ENV}": took over the lock of ' in output
+                               and f"; lock ID {lock_id}), whose process is gone" in output)
 
 
 def in_process(repo: Path, *args: str, url: str | None = None) -> tuple[int, str, str]:
@@ -199,8 +194,11 @@ def in_process(repo: Path, *args: str, url: str | None = None) -> tuple[int, str
 
 def resume(repo: Path, url: str | None) -> tuple[int, str]:
     """The apply after a kill, in this process: only the files on disk pass from the killed process to it, and
-    it spares the matrix an interpreter start (half a second of imports) per kill point."""
+    it spares the matrix an interpreter start (half a second of imports) per kill point. It takes over the lock
+    the killed apply left, and says so."""
+    left = stale_lock_left(repo)
     code, out, err = in_process(repo, "apply", "--auto-approve", "--env", ENV, url=url)
+    assert code not in (0, 1) or took_over(left, err), err  # a lock a killed run left is taken over, and said so
     return code, out + err
 
 

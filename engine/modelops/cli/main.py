@@ -29,7 +29,7 @@ COMMANDS: dict[str, str] = {
     "promote": "Promote a version to the next environment, or resume a pause.",
     "status": "What each environment serves: versions, slots, traffic, phase.",
     "history": "Rollout attempts and traffic switches of a model.",
-    "unlock": "Break an environment lock left by a dead process.",
+    "unlock": "Break a lock held on another host, stuck, or unreadable.",
     "monitor": "Evaluate alert rules, keep alert state, notify channels.",
     "report": "Render environments/<env>/REPORT.md from config and state.",
     "export": "Prometheus rules and tests, Alertmanager routes, Kubernetes manifests.",

@@ -5,7 +5,9 @@ The engine reads only `environments/*/environment.y?ml`, `environments/*/models/
 later stage sees the same order on every machine.
 
 The repository is untrusted input: a file is read only if it is a regular file inside the repository (a
-link is followed only when it stays inside), and a FIFO is opened without waiting for a writer.
+link is followed only when it stays inside), and a FIFO is opened without waiting for a writer. A link to a
+folder is never followed; where it stands in for an environment's `models/` folder it is an error (MO018), not a
+warning: read as an environment without models, it would plan the retirement of every model serving there.
 """
 
 from __future__ import annotations
@@ -110,6 +112,58 @@ def _walk(root: Path, directory: Path) -> Iterator[str]:
                 yield f"{rel_base}/{name}"
 
 
+def _environment_folders(root: Path) -> list[Path]:
+    """The real folders under environments/ (discovery does not follow a linked one), sorted."""
+    try:
+        return sorted(Path(entry.path) for entry in os.scandir(root / "environments")
+                      if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."))
+    except OSError:
+        return []
+
+
+def models_links(root: Path) -> list[str]:
+    """The `environments/<env>/models/` that are symbolic links (to a folder, a file or nothing), one per
+    environment folder. Looked at without walking the tree, so a read of a few files (a scoped plan) sees them."""
+    return [f"environments/{folder.name}/models/" for folder in _environment_folders(root)
+            if (folder / "models").is_symlink()]
+
+
+def _is_models_folder(rel: str) -> bool:
+    parts = rel.split("/")
+    return len(parts) == 4 and parts[0] == "environments" and parts[2] == "models" and parts[3] == ""
+
+
+def link_target(root: Path, rel: str) -> str:
+    """Where the link `rel` points, as written in it (the link is never followed)."""
+    try:
+        return str((root / rel.rstrip("/")).readlink())
+    except OSError as exc:
+        return f"(unreadable: {exc.strerror or exc})"
+
+
+def linked_models(root: Path, rel: str) -> Diagnostic:
+    """An error for an environment's `models/` folder that is a link (`rel` ends in `/`), naming where it points."""
+    link = rel.rstrip("/")
+    environment = link.split("/")[1]
+    return error("MO018", f"{link} is a symbolic link to {link_target(root, rel)}: modelops does not follow it, so "
+                          f'environment "{environment}" would have no models and a plan would retire every model '
+                          "serving there", file=link,
+                 hint=f"replace the link with a real folder holding the model files of {environment} (to share a "
+                      "model between environments, copy its file: links to folders are never followed)")
+
+
+def without_models(root: Path) -> list[tuple[str, str]]:
+    """Each environment (name, its environment file) whose `models/` folder does not exist at all. An empty folder
+    is not missing (every model retired, on purpose), and a link is an error of its own (`linked_models`)."""
+    missing = []
+    for folder in _environment_folders(root):
+        models = folder / "models"
+        spec = next((name for name in ("environment.yaml", "environment.yml") if (folder / name).is_file()), None)
+        if spec is not None and not models.is_symlink() and not models.is_dir():
+            missing.append((folder.name, f"environments/{folder.name}/{spec}"))
+    return missing
+
+
 def not_read(rel: str) -> Diagnostic:
     """A warning for a YAML file the engine does not read, saying where it would be read; or for a link to a
     folder (`rel` ends in `/`), whose files are not read wherever it leads: following links to folders would
@@ -180,9 +234,14 @@ def load_repo(root: Path, paths: Iterable[str] | None = None, limits: Limits = D
     sources = Sources(root, {}, limits)
     if paths is None:
         paths, unread = scan(root)
+        unread = [rel for rel in unread if not _is_models_folder(rel)]  # errors, below
         sources.unread = [not_read(rel) for rel in unread]
         # part of the repository's digest: a cached outcome without the warnings must not be recalled
         sources.digests.update((rel, "not read") for rel in unread)
+    links = models_links(root)
+    sources.unread += [linked_models(root, rel) for rel in links]
+    # where the link points is in the error: a link pointed elsewhere must not recall the old message
+    sources.digests.update((rel, f"link to {link_target(root, rel)}") for rel in links)
     for rel, raw, problem in read_contained(root, paths):
         sources.files[rel] = _loaded(rel, raw, problem, limits, cache, sources.digests)
     return sources

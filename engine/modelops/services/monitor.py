@@ -13,14 +13,15 @@ from modelops.notify.base import SendOptions
 from modelops.ops.monitor import Clock, MonitorReport, MonitorRequest, choose_source, measure, tick
 from modelops.run import derived
 from modelops.sources.base import MetricSource
-from modelops.state.lock import locked
+from modelops.state.lock import OnTakeover, locked
 from modelops.state.store import read_state, write_state
 from modelops.workspace import Workspace
 
 
 def run_monitor(root: Path, request: MonitorRequest, *, clock: Clock = now, options: SendOptions | None = None,
-                source: MetricSource | None = None) -> MonitorReport:
-    """Evaluate, notify and record; see the module docstring."""
+                source: MetricSource | None = None, on_takeover: OnTakeover | None = None) -> MonitorReport:
+    """Evaluate, notify and record; see the module docstring. `on_takeover` is told of a stale lock (a dead
+    process's) taken over to record."""
     ws = Workspace.load(root)
     env = ws.environment(request.environment)
     source = source or choose_source(root, env, request)
@@ -28,7 +29,7 @@ def run_monitor(root: Path, request: MonitorRequest, *, clock: Clock = now, opti
     measured = measure(env, source, read_state(root, env.name), moment)
     if request.dry_run:
         return tick(env, read_state(root, env.name), measured, moment, source, None)[0]
-    with locked(root, env.name, "monitor"):
+    with locked(root, env.name, "monitor", on_takeover):
         state = read_state(root, env.name)
         report, monitor = tick(env, state, measured, moment, source, options or SendOptions())
         if monitor == state.monitor:

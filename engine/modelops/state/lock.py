@@ -2,9 +2,16 @@
 
 The lock is a file under `.modelops/locks/`, created atomically (written aside, then hard-linked into
 place, which fails if it exists). It names its owner so a blocked user knows whom to ask, and carries an
-ID that `modelops unlock ID --env ENV` needs, so nobody breaks a lock by accident. A lock whose process is
-gone (same host, dead pid) is reported as stale, with the command that breaks it. A lock file that cannot be
+ID that `modelops unlock ID --env ENV` needs, so nobody breaks a lock by accident. A lock file that cannot be
 parsed has no ID of its own: its ID is a digest of its bytes, shown in the error that reports it.
+
+A lock whose process is gone (same host, dead pid: `LockInfo.stale`) is taken over: nobody is left to release
+it, and the apply it belonged to resumes from its journal. Two processes may find the same stale lock at once,
+so the takeover (`take_over`) moves the file aside under a name only this process uses, checks that what it moved
+is the lock it judged stale (the same ID), and only then links its own lock in; whoever finds something else
+puts it back and reports the conflict, so exactly one of them ends up holding the lock. The caller learns of a
+takeover through `on_takeover` (the state layer never prints; the CLI says `Note: …`). A lock held by a live
+process, by another host (whose pids say nothing here) or unreadable is never taken over: those stay errors.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -101,11 +108,58 @@ def _run_url() -> str | None:
     return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
 
 
-def acquire(root: Path, environment: str, operation: str) -> LockInfo:
-    info = LockInfo(str(uuid.uuid4()), environment, operation, getpass.getuser(), socket.gethostname(), os.getpid(),
-                    now_iso(), __version__, _run_url())
+#: Told of the stale lock a takeover replaced (the state layer never prints: the CLI says so).
+OnTakeover = Callable[[LockInfo], None]
+
+#: Looks at a lock that is there, then gone (released between the two), before giving up: a lock that keeps
+#: coming and going is someone else's busy work, reported as held.
+_ATTEMPTS = 3
+
+
+def acquire(root: Path, environment: str, operation: str, on_takeover: OnTakeover | None = None) -> LockInfo:
+    """Take the environment's lock, taking over a stale one (see the module docstring); ConflictError (exit 3)
+    when a live process, another host or an unreadable file holds it."""
+    path = _lock_file(root, environment)
+    for _ in range(_ATTEMPTS):
+        info = _new_lock(environment, operation)
+        if _create(path, info):
+            return info
+        holder = read_lock(root, environment)
+        if holder is None and not os.path.lexists(path):
+            continue  # released between our two looks: try again
+        if holder is None or not holder.stale:
+            raise _held(root, environment)
+        info = take_over(root, holder, operation)
+        if on_takeover is not None:
+            on_takeover(holder)
+        return info
+    raise _held(root, environment)
+
+
+def take_over(root: Path, stale: LockInfo, operation: str) -> LockInfo:
+    """Replace the lock `stale` (as read, and judged stale) by a new lock for `operation`. ConflictError when
+    the file is no longer that lock: another process took it over first, or it was broken and taken again."""
+    path = _lock_file(root, stale.environment)
+    info = _new_lock(stale.environment, operation)
+    _move_aside(root, path, stale, info.id)
+    if not _create(path, info):  # another process locked the environment since we moved the stale lock away
+        raise _held(root, stale.environment)
+    return info
+
+
+def _lock_file(root: Path, environment: str) -> Path:
     path = lock_path(root, environment)
     inside(path.parent, root)
+    return path
+
+
+def _new_lock(environment: str, operation: str) -> LockInfo:
+    return LockInfo(str(uuid.uuid4()), environment, operation, getpass.getuser(), socket.gethostname(), os.getpid(),
+                    now_iso(), __version__, _run_url())
+
+
+def _create(path: Path, info: LockInfo) -> bool:
+    """Put `info` in place atomically: written aside, then hard-linked, which fails if a lock is there (False)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         aside = path.with_name(f".{path.name}.{info.id}")
@@ -115,10 +169,46 @@ def acquire(root: Path, environment: str, operation: str) -> LockInfo:
         finally:
             aside.unlink()
     except FileExistsError:
-        raise _held(root, environment) from None
+        return False
     except OSError as exc:
         raise EngineError(f"cannot create the lock {path}: {exc.strerror or exc}") from None
-    return info
+    return True
+
+
+def _move_aside(root: Path, path: Path, stale: LockInfo, mine: str) -> None:
+    """Take the stale lock file out of the way. A rename is atomic: of two processes doing this at once, one
+    moves the stale lock and the other moves nothing, or moves the first one's new lock, which it puts back."""
+    moved = path.with_name(f".{path.name}.stale-{mine}")  # a name no other process uses
+    try:
+        path.rename(moved)
+    except FileNotFoundError:
+        raise _taken_meanwhile(root, stale) from None
+    except OSError as exc:
+        raise EngineError(f"cannot take over the lock {path}: {exc.strerror or exc}") from None
+    try:
+        what = LockInfo(**json.loads(moved.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        what = None
+    if what is None or what.id != stale.id:
+        _put_back(moved, path)
+        raise _taken_meanwhile(root, stale)
+    moved.unlink()
+
+
+def _put_back(moved: Path, path: Path) -> None:
+    """Return a lock that was not the stale one. By link, never over a file: should a third process have locked
+    the environment in the instant the path was empty, its lock stays, and the one we moved is dropped."""
+    with contextlib.suppress(FileExistsError):
+        os.link(moved, path)
+    moved.unlink()
+
+
+def _taken_meanwhile(root: Path, stale: LockInfo) -> ConflictError:
+    """The stale lock was replaced while we looked at it: report the holder now, if there is one to name."""
+    if read_lock(root, stale.environment) is not None:
+        return _held(root, stale.environment)
+    return ConflictError(f'environment "{stale.environment}": another operation took over the stale lock '
+                         f"{stale.id} at the same time", hint="run the command again")
 
 
 def _held(root: Path, environment: str) -> ConflictError:
@@ -127,10 +217,6 @@ def _held(root: Path, environment: str) -> ConflictError:
         return _unreadable(root, environment)
     unlock = f"modelops unlock {holder.id} --env {environment}"
     message = f'environment "{environment}" is locked by another operation\nLock Info:\n{holder.describe()}'
-    if holder.stale:
-        return ConflictError(
-            f"{message}\nThe lock is stale: process {holder.pid} on this host ({holder.host}) is no longer running.",
-            hint=f"nothing is running: break the lock with: {unlock}; the next apply resumes its journal")
     return ConflictError(message, hint=f"wait for it to finish; if it is stuck, break the lock with: {unlock}")
 
 
@@ -207,8 +293,9 @@ def _break_unreadable(path: Path, environment: str, lock_id: str) -> LockInfo:
 
 
 @contextlib.contextmanager
-def locked(root: Path, environment: str, operation: str) -> Iterator[LockInfo]:
-    info = acquire(root, environment, operation)
+def locked(root: Path, environment: str, operation: str, on_takeover: OnTakeover | None = None) -> Iterator[LockInfo]:
+    """Hold the environment's lock for the block; `on_takeover` is told of a stale lock this replaced."""
+    info = acquire(root, environment, operation, on_takeover)
     try:
         yield info
     finally:

@@ -27,10 +27,12 @@ def command(app: App, environment: str, metrics_file: Path | None, prometheus_ur
     Exits 1 when a notification could not be delivered or a rule could not be evaluated; the health of the
     models does not change the exit code.
     """
+    from modelops.cli.views.lock import noting_takeovers
     from modelops.ops.monitor import MonitorRequest
     from modelops.services.monitor import run_monitor
 
     with reporting_invalid_config(app):
-        report = run_monitor(app.repo, MonitorRequest(environment, metrics_file, prometheus_url, dry_run))
+        report = run_monitor(app.repo, MonitorRequest(environment, metrics_file, prometheus_url, dry_run),
+                             on_takeover=noting_takeovers(app.console))
     emit(app.console, view.RENDERERS, fmt, report)
     return EXIT_FAILED if report.failed else EXIT_OK

@@ -46,6 +46,7 @@ def command(app: App, model: str, source: str | None, target: str | None, enviro
 def _resume(app: App, ws: object, model: str, environment: str) -> int:
     from modelops.cli.views import apply as view
     from modelops.cli.views.confirm import Confirmation
+    from modelops.cli.views.lock import noting_takeovers
     from modelops.core.diff import target_key
     from modelops.services.apply import ApplyRequest, run_apply
     from modelops.workspace import Workspace
@@ -57,6 +58,7 @@ def _resume(app: App, ws: object, model: str, environment: str) -> int:
     request = ApplyRequest((environment,), promote=frozenset({model}),
                            only=frozenset({target_key(environment, f"model/{model}")}))
     outcome = run_apply(ws, request, Confirmation(app.console, True, False),
-                        view.ProgressView(app.console, app.console.interactive_out), app.console.print)
+                        view.ProgressView(app.console, app.console.interactive_out), app.console.print,
+                        on_takeover=noting_takeovers(app.console))
     app.console.print("\n" + view.summary(outcome, app.console))
     return EXIT_FAILED if outcome.failed else EXIT_OK

@@ -29,6 +29,7 @@ def command(app: App, model: str, environment: str, to: str | None, no_write: bo
     """
     from modelops.cli.views import apply as view
     from modelops.cli.views.confirm import Confirmation
+    from modelops.cli.views.lock import noting_takeovers
     from modelops.services.rollback import run_rollback
     from modelops.workspace import Workspace
 
@@ -36,7 +37,8 @@ def command(app: App, model: str, environment: str, to: str | None, no_write: bo
         ws = Workspace.load(app.repo)
     confirm = Confirmation(app.console, auto_approve, interactive=sys.stdin.isatty())
     progress = view.ProgressView(app.console, human=app.console.interactive_out)
-    result = run_rollback(ws, model, environment, to, not no_write, confirm, progress, app.console.print, commit)
+    result = run_rollback(ws, model, environment, to, not no_write, confirm, progress, app.console.print, commit,
+                          on_takeover=noting_takeovers(app.console))
     if not result.apply.environments and not result.apply.declined:
         app.console.print(f"{model} already serves {result.to_version} in {environment}.")
         if result.edited:

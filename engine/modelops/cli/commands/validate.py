@@ -23,8 +23,9 @@ def command(app: App, paths: tuple[Path, ...], fmt: str) -> int:
     With PATHS, the whole repository is still read (references need it) but only problems in those
     files or directories are reported: what pre-commit needs.
     """
+    from modelops.state.recorded import recorded_models
     from modelops.validate.repo import validate_paths
 
-    result = validate_paths(app.repo, paths, cwd=Path.cwd())
+    result = validate_paths(app.repo, paths, cwd=Path.cwd(), recorded=recorded_models(app.repo))
     emit(app.console, view.RENDERERS, fmt, result)
     return EXIT_OK if result.valid else EXIT_FAILED

@@ -1,13 +1,16 @@
 """`make demo`: the main job, end to end, on a temporary copy of the example repository.
 
-validate -> plan -> apply (staging, then production) -> a version bump: plan, apply -> a broken version
-whose preview test fails and is rolled back automatically -> `rollback` to make Git match what serves ->
+validate -> plan -> apply (staging, then production) -> a version bump: plan, apply -> traffic switched by
+hand at the target: the plan shows the drift, `apply --refresh-only` accepts it, apply re-asserts the YAML -> a
+broken version whose preview test fails and is rolled back automatically -> `rollback` to make Git match what
+serves ->
 promote the good version to production -> status and history -> the reports. A stub model server
 answers the HTTP tests, so every gate runs for real.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -45,6 +48,13 @@ def _story(repo: Path) -> int:
     failures += _run(repo, "a reviewer's view of the version bump", "plan", "--env", "staging")
     failures += _run(repo, "blue-green upgrade: preview tests, switch, analysis", "apply", "--env", "staging",
                      "--auto-approve", "--commit")
+    _switch_by_hand(repo, "staging", "sentiment", "blue")
+    failures += _run(repo, "drift: the plan shows what changed outside modelops, and holds sentiment back", "plan",
+                     "--env", "staging")
+    failures += _run(repo, "accept what serves into the record (no operation is sent)", "apply", "--env", "staging",
+                     "--refresh-only", "--auto-approve", "--commit")
+    failures += _run(repo, "the configuration says 1.5.0: it goes out again, through its gates", "apply", "--env",
+                     "staging", "--auto-approve", "--commit")
     _bump(repo, "staging", "sentiment", "1.5.0", "1.6.0-broken.1")
     failures += _run(repo, "a broken version: its preview test fails and it is rolled back", "apply", "--env",
                      "staging", "--auto-approve", expect=1)
@@ -93,6 +103,15 @@ def _bump(repo: Path, env: str, model: str, old: str, new: str) -> None:
     _edit(path, old, new)
     print(f"\n# edit {path.relative_to(repo)}: version {old} -> {new}, and commit")
     _commit(repo, f"{model} {new} in {env}")
+
+
+def _switch_by_hand(repo: Path, env: str, model: str, slot: str) -> None:
+    """What someone at the target might do: send all of a model's traffic to another slot, behind modelops' back."""
+    table = repo / f".modelops/live/{env}.json"
+    data = json.loads(table.read_text(encoding="utf-8"))
+    data["models"][model]["traffic"] = {slot: 100}
+    table.write_text(json.dumps(data), encoding="utf-8")
+    print(f"\n# by hand, at the target: all of {model}'s traffic in {env} goes back to slot {slot}")
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -17,7 +17,7 @@ from modelops.base.perf import bulk_load
 from modelops.core.model import DesiredState, EnvironmentConfig, resolve
 from modelops.state.format import EnvironmentState
 from modelops.state.journal import Replay
-from modelops.state.recorded import load_state
+from modelops.state.recorded import load_state, recorded_models
 from modelops.validate.repo import ValidationResult, validate_repo
 
 
@@ -41,7 +41,7 @@ class Workspace:
     @classmethod
     def load(cls, root: Path, paths: Iterable[str] | None = None) -> Workspace:
         """Validate and resolve the repository, or only `paths` (a scoped plan: see modelops.core.scope)."""
-        result = validate_repo(root, paths=paths, persist=False)
+        result = validate_repo(root, paths=paths, persist=False, recorded=recorded_models(root))
         if not result.valid:
             raise InvalidConfig(result)
         with bulk_load():

@@ -196,7 +196,8 @@ def test_a_saved_plan_applies_without_confirmation(served_repo: Path, cli: Calla
     assert cli("--repo", served_repo, "plan", "--out", plan).code == 0
     data = json.loads(plan.read_text())
     assert data["format_version"] == "1.0"
-    assert data["change_summary"] == {"deploy": 21, "change": 0, "retire": 0, "rollback": 0, "blocked": 0}
+    assert data["change_summary"] == {"deploy": 21, "change": 0, "retire": 0, "rollback": 0, "blocked": 0,
+                                         "drifted": 0}
     assert [e["state"] for e in data["environments"]] == [{"lineage": None, "serial": 0}] * 2
     result = cli("--repo", served_repo, "apply", plan)  # production needs approval; the saved plan is it
     assert result.code == 0, result.output

@@ -1,9 +1,9 @@
 """The crash matrix: every strategy (blue-green, canary, rolling) on every driver (local, webhook, gitops), an
 upgrade of model `m` from 1.0.0 to 1.1.0 SIGKILLed in a real process, then resumed.
 
-After every kill, the next apply first refuses (exit 3) naming the stale lock and the `modelops unlock ID --env
-lab` command; that command, with the ID taken from the message, breaks it; the apply after it must (these three
-run in the test's own process: the killed apply is a real one, and only the files on disk pass between them):
+After every kill, the lock the killed apply left is stale (its process is gone), and the next apply takes it over,
+saying so with the lock's ID; that apply must (it runs in the test's own process: the killed apply is a real one,
+and only the files on disk pass between them):
 
 - converge: state.json (less `serial`, `updated`, `applied_plan`) and what the target serves (the local
   serving table, the webhook platform's models and policies, the gitops serving table and every rendered
@@ -34,6 +34,7 @@ import pytest
 
 from tests.support.crash import (
     DRIVERS,
+    ENV,
     JOURNAL,
     LOCK,
     STRATEGIES,
@@ -44,11 +45,12 @@ from tests.support.crash import (
     allowed_sends,
     apply,
     apply_killed_at,
-    break_stale_lock,
     reader,
     report_is_current,
     resume,
     set_version,
+    stale_lock_left,
+    took_over,
     write_lab,
 )
 
@@ -86,7 +88,9 @@ class Lab:
         assert report_is_current(repo) == []
         assert temporaries(repo) == []
         assert watch.torn == [] and watch.reads > 0
-        assert self.target.executed(repo) == self.keys
+        # the same operations, in the same order: a key names the apply that first sent it, so only that part
+        # differs from the uninterrupted run's (the resumed apply sends what the killed one started under its key)
+        assert [operation(k) for k in self.target.executed(repo)] == [operation(k) for k in self.keys]
         sent = self.target.sent(repo)
         for run_ in killed:
             again = run_.finished & set(sent[run_.sent:])
@@ -124,6 +128,45 @@ def test_killed_at_every_journal_boundary(strategy: str, driver: str, tmp_path: 
         assert kill_at_every_boundary(lab, target, tmp_path, ends=0, resumes=(0,)) == ENTRIES[strategy]
 
 
+def rename(root: Path) -> None:
+    """m is renamed `served`, with `previousNames: [m]`: a move, no redeploy."""
+    path = root / "environments" / ENV / "models" / "m.yaml"
+    path.write_text(path.read_text().replace("metadata: {name: m,", "metadata: {name: served, previousNames: [m],"))
+
+
+def retire(root: Path) -> None:
+    """m leaves the configuration (its file removed; the models folder stays, empty)."""
+    (root / "environments" / ENV / "models" / "m.yaml").unlink()
+
+
+CHANGES = {"rename": rename, "retire": retire}
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_rename_or_a_retirement_killed_at_every_journal_boundary(change: str, driver: str, tmp_path: Path) -> None:
+    """A move (`rename` operation) and a retirement (`remove` operation, a tombstone in state) converge like an
+    upgrade: killed anywhere, the next apply finishes them; the record is never lost between two names, and the
+    model is never both retired and moved."""
+    with Target(driver).running() as target:
+        template = write_lab(tmp_path / "template", "blue-green", target.driver)
+        assert apply(template, target.url).returncode == 0
+        CHANGES[change](template)
+        seed = target.snapshot() if target.platform is not None else None
+        baseline = tmp_path / "baseline"
+        shutil.copytree(template, baseline)
+        target.reset(baseline, seed)
+        done = apply(baseline, target.url)
+        assert done.returncode == 0, done.stdout + done.stderr
+        lab = Lab(template, target, seed, target.final(baseline), target.executed(baseline))
+        models, retired = lab.expected["state"]["models"], lab.expected["state"].get("retired", {})
+        if change == "rename":
+            assert set(models) == {"served"} and retired == {} and models["served"]["version"] == "1.0.0"
+        else:
+            assert models == {} and retired["m"]["last"]["version"] == "1.0.0"
+        assert kill_at_every_boundary(lab, target, tmp_path, ends=0, resumes=(0,)) >= 4
+
+
 def kill_at_every_boundary(lab: Lab, target: Target, tmp_path: Path, *, ends: int, resumes: tuple[int, ...]) -> int:
     """Kill a copy of the lab's apply after its first, second, ... journal entry, resume it, and check that it
     converged. Returns how many boundaries there were: the first apply that runs to its end (exit `ends`)
@@ -138,7 +181,7 @@ def kill_at_every_boundary(lab: Lab, target: Target, tmp_path: Path, *, ends: in
                 assert first.returncode == ends, first.stdout + first.stderr
                 return boundary - 1
             killed = [Killed.read(repo, target)]
-            assert break_stale_lock(repo)
+            assert stale_lock_left(repo)
             code, output = resume(repo, target.url)
             assert code in resumes, output
         lab.check(repo, killed, watch)
@@ -167,7 +210,7 @@ def test_killed_at_random_points(strategy: str, driver: str, tmp_path: Path) -> 
                     if code == -9:
                         landed += 1
                         killed.append(Killed.read(repo, target))
-                    break_stale_lock(repo)
+                    stale_lock_left(repo)  # the next apply (killed in its turn, or the resume) takes it over
                 code, output = resume(repo, target.url)
                 assert code == 0, f"{kills}: {output}"
             lab.check(repo, killed, watch)
@@ -192,8 +235,10 @@ def test_a_resume_killed_right_after_its_begin_keeps_the_progress(first: int, tm
             for fault in (first, 1):
                 assert apply(repo, target.url, fault=fault).returncode == -9
                 killed.append(Killed.read(repo, target))
-                assert break_stale_lock(repo)
-            assert apply(repo, target.url).returncode == 0
+                left = stale_lock_left(repo)
+                assert left
+            done = apply(repo, target.url)
+            assert done.returncode == 0 and took_over(left, done.stderr), done.stderr
         assert killed[0].finished, "the first run finished some steps"
         lab.check(repo, killed, watch)
 
@@ -210,12 +255,13 @@ def test_a_torn_journal_line_is_cut_before_the_next_apply_appends(tmp_path: Path
             killed = [Killed.read(repo, target)]
             with (repo / JOURNAL).open("a") as journal:
                 journal.write('{"at":"2026-11-27T12:00:00Z","event":"started","key":"')  # half an entry
-            assert break_stale_lock(repo)
+            assert stale_lock_left(repo)
             assert apply(repo, target.url, fault=8).returncode == -9  # the resumed apply is killed in its turn
             killed.append(Killed.read(repo, target))
             assert killed[-1].finished, "the resumed apply finished steps before it was killed"
-            assert break_stale_lock(repo)
-            assert apply(repo, target.url).returncode == 0
+            left = stale_lock_left(repo)
+            done = apply(repo, target.url)
+            assert done.returncode == 0 and left and took_over(left, done.stderr), done.stderr
         lab.check(repo, killed, watch)
 
 
@@ -244,10 +290,16 @@ def test_killed_during_an_automatic_rollback_at_every_journal_boundary(tmp_path:
         model = lab.expected["state"]["models"]["m"]
         assert model["phase"] == "RolledBack" and model["version"] == "1.0.0"
         assert model["desired_rejected"]["version"] == "1.1.0"
-        assert [key.rsplit("/", 2)[1:] for key in lab.keys] == [["2", "1"], ["2", "4"], ["2-rollback", "0"],
-                                                                 ["2-rollback", "1"]]  # deploy, switch, back, retire
+        assert [operation(key) for key in lab.keys] == [  # deploy, switch, back, retire
+            "lab/model/m/1", "lab/model/m/4", "lab/model/m/rollback/0", "lab/model/m/rollback/1"]
         # a resume exits 0 when the rollback had finished before the kill, 1 when it finishes it
         assert kill_at_every_boundary(lab, target, tmp_path, ends=1, resumes=(0, 1)) == 20
+
+
+def operation(key: str) -> str:
+    """An idempotency key without its lineage and the identity of the apply that first sent it: the environment, the
+    target and the step."""
+    return key.split("/", 2)[2]
 
 
 def lab_from(template: Path, path: Path, target: Target, seed: tuple[dict[str, Any], dict[str, Any]]) -> Path:

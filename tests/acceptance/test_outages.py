@@ -346,8 +346,9 @@ def test_the_webhook_platform_dying_mid_apply_fails_the_step_and_the_next_apply_
     assert url not in failed.output and "Traceback" not in failed.output
     model = json.loads((root / STATE).read_text())["models"]["m"]
     assert model["phase"] == "Degraded" and model["version"] == "1.0.0"
-    failed_step = model["rollout"]["steps"][model["rollout"]["failed_step"]]
-    assert failed_step["op"] == "traffic" and model["rollout"]["next_step"] == model["rollout"]["failed_step"]
+    switch_at = model["rollout"]["failed_step"]
+    failed_step = model["rollout"]["steps"][switch_at]
+    assert failed_step["op"] == "traffic" and model["rollout"]["next_step"] == switch_at
     assert model["history"][-1]["outcome"] == "Failed"
     served = platform.models["m"]
     assert {slot: s["version"] for slot, s in served["slots"].items()} == {
@@ -366,5 +367,5 @@ def test_the_webhook_platform_dying_mid_apply_fails_the_step_and_the_next_apply_
     assert model["phase"] == "Healthy" and model["version"] == "1.1.0"
     assert platform.models["m"]["traffic"] == model["traffic"]
     assert max(platform.executed.values()) == 1
-    switch = [key for key in platform.requests if key.endswith(f"/{model['history'][-1]['id']}/4")]
+    switch = [key for key in platform.requests if key.endswith(f"/model/m/{switch_at}")]
     assert len(switch) == 1 and platform.requests[switch[0]] == 1  # the refused attempts never arrived

@@ -209,10 +209,14 @@ def test_changed_since_needs_git_and_a_real_revision(served_repo: Path, cli: Cal
 def test_json_plan_is_versioned_and_summarised(served_repo: Path, cli: Callable[..., Result]) -> None:
     body = json.loads(cli("--repo", served_repo, "plan", "--env", "staging", "--format", "json").out)
     assert body["format_version"] == "1.0"
-    assert body["change_summary"] == {"deploy": 11, "change": 0, "retire": 0, "rollback": 0, "blocked": 0}
+    assert body["change_summary"] == {"deploy": 11, "change": 0, "retire": 0, "rollback": 0, "blocked": 0,
+                                         "drifted": 0}
     action = next(a for a in body["environments"][0]["actions"] if a["target"] == "model/sentiment")
     assert action["kind"] == "deploy" and action["after"]["version"] == "1.4.2"
-    assert [s["op"] for s in action["steps"]] == ["verify", "deploy", "test", "traffic"]
+    assert [s["op"] for s in action["steps"]] == ["verify", "deploy", "test", "traffic", "alerts", "analysis"]
+    refresh = body["environments"][0]["refresh"]
+    assert refresh == {"source": ".modelops/live/staging.json (the local target)", "error": None}
+    assert body["environments"][0]["drift"] == [] and body["options"]["refresh"] is True
 
 
 def test_detailed_exit_codes_and_unknown_environments(served_repo: Path, cli: Callable[..., Result]) -> None:

@@ -107,7 +107,10 @@ def test_a_version_rolled_back_by_hand_returns_only_when_named(upgraded: Path, c
     named = cli("--repo", upgraded, "rollback", "sentiment", "--env", "staging", "--to", "1.5.0", "--auto-approve")
     assert named.code == 0, named.output
     recorded = model(upgraded, "staging")
-    assert recorded["version"] == "1.5.0" and recorded["desired_rejected"]["version"] == "1.4.2"
+    # 1.5.0 is newer than 1.4.2: going back to it is an upgrade, through its gates, and a successful upgrade moves
+    # past the rejections before it
+    assert recorded["version"] == "1.5.0" and recorded["desired_rejected"] is None
+    assert recorded["history"][-1]["kind"] == "upgrade" and recorded["history"][-1]["outcome"] == "Promoted"
     assert "version: 1.5.0" in (upgraded / STAGING).read_text()
     plan = cli("--repo", upgraded, "plan", "--env", "staging", "--detailed-exitcode")
     assert plan.code == 0 and "No changes." in plan.out

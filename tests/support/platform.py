@@ -30,11 +30,12 @@ class Platform:
     executed: Counter[str] = field(default_factory=Counter)
     headers: list[dict[str, str]] = field(default_factory=list)
     polls: int = 0
+    observed: int = 0  # GET models answered
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def apply(self, body: dict[str, Any]) -> None:
         op, target, args = body["operation"], body["target"], body["args"]
-        entry = self.models.setdefault(target, {"slots": {}, "traffic": {}}) if op not in ("policy",) else {}
+        entry = self.models.setdefault(target, {"slots": {}, "traffic": {}}) if op not in ("policy", "rename") else {}
         if op == "deploy":
             entry["slots"][args["slot"]] = {"version": args["version"], "revision": args["revision"]}
         elif op == "traffic":
@@ -46,6 +47,9 @@ class Platform:
             entry["config"] = args["config"]
         elif op == "remove":
             self.models.pop(target, None)
+        elif op == "rename":
+            if args["from"] in self.models:
+                self.models[target] = self.models.pop(args["from"])
         elif op == "policy":
             if args.get("digest") is None:
                 self.policies.pop(target, None)
@@ -82,9 +86,13 @@ def serve(platform: Platform) -> tuple[ThreadingHTTPServer, str]:
                 platform.polls += 1
                 done = platform.polls >= platform.pending_polls
                 return self.send_json(200, {"status": "succeeded" if done else "pending", "status_url": self.path})
-            name = self.path.split("/models/", 1)[1].split("?", 1)[0] if "/models/" in self.path else ""
-            found = platform.models.get(name)
-            return self.send_json(200, found) if found is not None else self.send_json(404, {"error": "unknown model"})
+            if self.path.split("?", 1)[0].endswith("/models"):  # the refresh: everything the platform serves
+                with platform.lock:
+                    platform.observed += 1
+                    listing = {name: {"slots": entry["slots"], "traffic": entry["traffic"]}
+                               for name, entry in platform.models.items()}
+                return self.send_json(200, {"environment": "staging", "models": listing})
+            return self.send_json(404, {"error": "unknown path"})
 
     server = listen(Handler)
     return server, f"http://127.0.0.1:{server.server_port}/deploy"
@@ -93,9 +101,13 @@ def serve(platform: Platform) -> tuple[ThreadingHTTPServer, str]:
 def staging_on_webhook(repo: Path, variable: str, max_retries: int) -> None:
     """Point the example repository's staging environment at a webhook platform whose URL is in `variable`.
 
-    The example models with HTTP tests are removed: those tests read the local driver's serving table."""
+    The example's HTTP tests ask the stub model server, which reads the local driver's serving table: the models
+    with several of them are removed, and embedder's one test becomes a command that passes."""
     for name in ("fraud-detector", "recommender", "sentiment"):
         (repo / f"environments/staging/models/{name}.yaml").unlink()
+    embedder = repo / "environments/staging/models/embedder.yaml"
+    embedder.write_text(embedder.read_text().replace(
+        "http: {path: /v1/embeddings, method: POST, json: {input: hello}, expectStatus: 200}", 'command: ["true"]'))
     env_file = repo / "environments/staging/environment.yaml"
     env_file.write_text(env_file.read_text().replace(
         "    driver: local\n",

@@ -8,10 +8,10 @@ what its configuration declares (as a complete, successful apply would have reco
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
 
+from modelops.core.live import Observation
 from modelops.core.model import EnvironmentConfig, ModelConfig, dump, revision_part
 from modelops.core.plan import Action, Step
 from modelops.drivers.base import Driver, Operation, Outcome
@@ -50,8 +50,8 @@ class RecordingDriver:
             return self.inner.execute(operation)
         return Outcome(True, f"{operation.op} done")
 
-    def observe(self, model: str) -> Mapping[str, Any] | None:
-        return self.inner.observe(model) if self.inner is not None else None
+    def observe(self) -> Observation:
+        return self.inner.observe() if self.inner is not None else Observation("a recording driver", {})
 
     def close(self) -> None:
         self.closed = True

@@ -41,6 +41,8 @@ CODES: dict[str, str] = {
     "MO015": "complex mapping key",
     "MO016": "YAML version other than 1.2",
     "MO017": "YAML file the engine does not read",
+    "MO018": "an environment's models folder is a symbolic link",
+    "MO019": "an environment's models folder is missing while its state records models",
     # Layer 2: documents against the schema of their kind.
     "MO100": "unknown apiVersion",
     "MO101": "unknown kind",
@@ -67,6 +69,7 @@ CODES: dict[str, str] = {
     "MO210": "unused definition",
     "MO211": "setting the target ignores or cannot express",
     "MO212": "threshold unit does not fit the metric",
+    "MO213": "rename or retirement that contradicts the configuration",
     # Layer 4: guardrails.
     "MO301": "guardrail violated",
     "MO302": "guardrail schema is not a valid JSON Schema",

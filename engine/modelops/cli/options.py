@@ -33,6 +33,25 @@ def output_format(renderers: Renderers[Any], help: str | None = None) -> Callabl
                         help=help)
 
 
+def refresh(help: str) -> Callable[[FC], FC]:
+    """`--refresh=true|false`: read what the targets serve first (Terraform's -refresh)."""
+    return click.option("--refresh", type=click.BOOL, default=True, show_default=True, metavar="BOOLEAN", help=help)
+
+
+def override_drift() -> Callable[[FC], FC]:
+    """`--override-drift`: re-assert the configuration over what changed outside modelops."""
+    return click.option("--override-drift", is_flag=True,
+                        help="Plan drifted models from what their target serves, re-asserting the configuration over "
+                             "changes made outside modelops (without it, their actions are blocked).")
+
+
+def allow_retire() -> Callable[[FC], FC]:
+    """`--allow-retire`: retirements the plan holds back for consent go ahead."""
+    return click.option("--allow-retire", is_flag=True,
+                        help="Retire models in an environment that requires approval (or whose model reappears under "
+                             "another name) without listing them in spec.retire.")
+
+
 def prometheus(help: str) -> Callable[[FC], FC]:
     """`--prometheus URL`: read from this Prometheus server instead of the environment's source."""
     return click.option("--prometheus", "prometheus_url", metavar="URL", help=help)

@@ -33,6 +33,10 @@ class Document:
         return dict(self.body.metadata.labels)
 
     @property
+    def previous_names(self) -> tuple[str, ...]:
+        return tuple(self.body.metadata.previous_names)
+
+    @property
     def key(self) -> tuple[str, str | None, str]:
         return (self.kind, self.environment, self.name)
 

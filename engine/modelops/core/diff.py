@@ -17,7 +17,8 @@ from modelops import __version__
 from modelops.base.clock import iso, parse_iso
 from modelops.config.scalars.semver import parse_semver
 from modelops.core import strategies
-from modelops.core.checks import check
+from modelops.core.checks import Live, check, retirements
+from modelops.core.live import Refresh, accept_drift
 from modelops.core.model import DesiredState, EnvironmentConfig, ModelConfig, dump
 from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, PlanOptions, Step
 from modelops.state.format import EnvironmentState, ModelState
@@ -29,29 +30,75 @@ def target_key(environment: str, target: str) -> str:
 
 
 def make_plan(desired: DesiredState, states: Mapping[str, EnvironmentState], options: PlanOptions,
-              now: datetime) -> Plan:
+              now: datetime, refreshes: Mapping[str, Refresh] | None = None) -> Plan:
+    """The plan of every environment asked for, in promotion order. `refreshes`: what each environment's target
+    reported (None: the plan was made from the record alone, `--refresh=false`)."""
     names = list(options.environments) or desired.order
     planned: list[EnvironmentPlan] = []
     for name in desired.order:
         if name in names:
-            planned.append(plan_environment(desired.environments[name], states, planned, options, now))
-    opts = {"retry_rejected": options.retry_rejected, "changed_since": options.changed_since}
+            refresh = refreshes.get(name) if refreshes is not None else None
+            planned.append(plan_environment(desired.environments[name], states, planned, options, now, refresh))
+    opts = {"retry_rejected": options.retry_rejected, "changed_since": options.changed_since,
+            "refresh": refreshes is not None, "override_drift": options.override_drift}
     return Plan(str(uuid.uuid4()), __version__, iso(now), tuple(planned), opts)
 
 
 def plan_environment(env: EnvironmentConfig, states: Mapping[str, EnvironmentState],
-                     earlier: Iterable[EnvironmentPlan], options: PlanOptions, now: datetime) -> EnvironmentPlan:
-    state = states[env.name]
-    actions = [*_model_actions(env, state, now), *_policy_actions(env, state)]
+                     earlier: Iterable[EnvironmentPlan], options: PlanOptions, now: datetime,
+                     refresh: Refresh | None = None) -> EnvironmentPlan:
+    """One environment's actions, checked. A model whose target drifted has its actions blocked, unless the plan
+    re-asserts the configuration over it (`override_drift`): then it is planned from what the target serves."""
+    recorded = states[env.name]
+    found = refresh.drift(recorded) if refresh is not None else ()
+    state = accept_drift(recorded, found, refresh.observation, iso(now)) if (
+        options.override_drift and refresh is not None) else recorded
+    moves = _moves(env, state)
+    moved = _moved(state, moves)
+    actions = [*(_move(env.name, new, old, state.models[old]) for new, old in sorted(moves.items())),
+               *_model_actions(env, moved, now), *_policy_actions(env, moved)]
     if options.only is not None:
         actions = [a for a in actions if target_key(env.name, a.target) in options.only]
-    checked = [check(a, env, state, states, list(earlier), options, now) for a in actions]
-    return EnvironmentPlan(env.name, env.spec.target.driver, state.lineage, state.serial, env.digest,
+    live = Live({d.model: d for d in found}, refresh.observation.error if refresh is not None else None,
+                options.override_drift)
+    checked = retirements([check(a, env, moved, states, list(earlier), options, now, live) for a in actions], env,
+                          options)
+    source = refresh.observation.source if refresh is not None else None
+    return EnvironmentPlan(env.name, env.spec.target.driver, recorded.lineage, recorded.serial, env.digest,
                            env.spec.approval == "required", tuple(sorted(checked, key=Action.sort_key)),
-                           tuple(options.notes.get(env.name, ())))
+                           tuple(options.notes.get(env.name, ())), source,
+                           refresh.observation.error if refresh is not None else None, found)
 
 
 # -- Models ---------------------------------------------------------------------------------------
+
+
+def _moves(env: EnvironmentConfig, state: EnvironmentState) -> dict[str, str]:
+    """new name -> old name, for each desired model not recorded yet and recorded under a name it lists in
+    `previousNames`."""
+    found: dict[str, str] = {}
+    for model in env.models.values():
+        old = next((p for p in model.previous_names if p in state.models and p not in env.models), None)
+        if old is not None and model.name not in state.models:
+            found[model.name] = old
+    return found
+
+
+def _moved(state: EnvironmentState, moves: Mapping[str, str]) -> EnvironmentState:
+    """The record as the moves leave it, for the rest of the plan to start from."""
+    if not moves:
+        return state
+    models = {name: ms for name, ms in state.models.items() if name not in moves.values()}
+    models.update({new: state.models[old] for new, old in moves.items()})
+    return state.model_copy(update={"models": models})
+
+
+def _move(environment: str, new: str, old: str, recorded: ModelState) -> Action:
+    serving = f" (serving {recorded.version})" if recorded.version else ""
+    return Action(ActionKind.MOVE, environment, f"model/{new}", {"name": old, **(_before(recorded) or {})},
+                  {"name": new}, f"renamed from {old}{serving} (metadata.previousNames): its state, history and "
+                  "slots move to the new name; nothing is redeployed", (Step("rename", "config", {"from": old}),))
+
 
 
 def replicas(env: EnvironmentConfig, model: ModelConfig) -> int:
@@ -108,19 +155,33 @@ def _before(state: ModelState | None) -> dict[str, Any] | None:
 def _change_revision(env: EnvironmentConfig, model: ModelConfig, state: ModelState) -> Action:
     assert state.version is not None
     warm = state.warm_slot
-    if warm is not None and warm.revision == model.revision:
+    back = _older(model, state)
+    if back and warm is not None and warm.revision == model.revision:
         delay = strategies.scale_down_delay(model.spec)
         return _action(ActionKind.ROLLBACK, env, model, state,
                        f"roll back {state.version} -> {model.version}: {model.version} is still warm in slot "
                        f"{state.idle_slot} (fast: switch only)", strategies.fast_rollback(state, delay))
     steps = strategies.rollout(model, state, replicas(env, model))
-    if parse_semver(model.version) < parse_semver(state.version):
+    if back:
         return _action(ActionKind.ROLLBACK, env, model, state,
                        f"roll back {state.version} -> {model.version} ({model.strategy}; the old version is no longer "
                        "warm, so it is deployed and tested again)", steps)
     what = f"{state.version} -> {model.version}" if state.version != model.version else (
         f"{model.version}: artifact or serving changed")
     return _action(ActionKind.UPGRADE, env, model, state, f"upgrade {what} ({model.strategy})", steps)
+
+
+def _older(model: ModelConfig, state: ModelState) -> bool:
+    """Whether the desired revision is a move back: an older version, or for the same version a revision that
+    served before the one serving now. Anything else moves forward, with its freeze and its gates, even when the
+    idle slot still holds it."""
+    assert state.version is not None
+    desired, serving = parse_semver(model.version), parse_semver(state.version)
+    if desired != serving:
+        return desired < serving
+    served = [r.revision for r in state.releases]
+    return model.revision in served and state.revision in served and (
+        served.index(model.revision) < served.index(state.revision))
 
 
 def _resume_or_replace(env: EnvironmentConfig, model: ModelConfig, state: ModelState) -> Action:

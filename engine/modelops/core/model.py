@@ -47,6 +47,7 @@ class ModelConfig:
     file: str
     revision: str  # digest of what a rollout replaces: version, artifact, serving template
     config: str  # digest of everything else that can change without a rollout
+    previous_names: tuple[str, ...] = ()  # names it had before (metadata.previousNames)
 
     @property
     def version(self) -> str:
@@ -154,7 +155,8 @@ def _policy(doc: Document) -> PolicyConfig:
 
 def _model(doc: Document, memo: DocumentMemo) -> ModelConfig:
     revision, config = memo(doc, "digests", lambda: model_digests(doc.spec, doc.labels))
-    return ModelConfig(doc.name, doc.environment or "", doc.spec, doc.labels, doc.source.file, revision, config)
+    return ModelConfig(doc.name, doc.environment or "", doc.spec, doc.labels, doc.source.file, revision, config,
+                       doc.previous_names)
 
 
 def model_config(name: str, environment: str, spec: ModelSpec, labels: Mapping[str, str], file: str) -> ModelConfig:

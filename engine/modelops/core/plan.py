@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from modelops.core.live import Drift
+
 FORMAT_VERSION = "1.0"
 
 
@@ -28,6 +30,7 @@ class ActionKind(StrEnum):
     ROLLBACK = "rollback"
     RECONFIGURE = "reconfigure"
     RETIRE = "retire"
+    MOVE = "move"
     POLICY_ADD = "policy.add"
     POLICY_CHANGE = "policy.change"
     POLICY_REMOVE = "policy.remove"
@@ -43,11 +46,12 @@ class ActionKind(StrEnum):
                 "policy.remove": "retire"}.get(self.value, "change")
 
 
-#: Ordering within an environment: restore service first, policies before the models that use them,
+#: Ordering within an environment: moves and restoring service first, policies before the models that use them,
 #: removals of policies last (after the models that referenced them changed). Ties by target name.
 KIND_ORDER = {
-    ActionKind.ROLLBACK: 0, ActionKind.POLICY_ADD: 1, ActionKind.POLICY_CHANGE: 1, ActionKind.DEPLOY: 2,
-    ActionKind.UPGRADE: 3, ActionKind.RECONFIGURE: 4, ActionKind.RETIRE: 5, ActionKind.POLICY_REMOVE: 6,
+    ActionKind.MOVE: 0, ActionKind.ROLLBACK: 0, ActionKind.POLICY_ADD: 1, ActionKind.POLICY_CHANGE: 1,
+    ActionKind.DEPLOY: 2, ActionKind.UPGRADE: 3, ActionKind.RECONFIGURE: 4, ActionKind.RETIRE: 5,
+    ActionKind.POLICY_REMOVE: 6,
 }
 
 
@@ -133,24 +137,32 @@ class EnvironmentPlan:
     approval_required: bool
     actions: tuple[Action, ...]
     notes: tuple[str, ...] = ()
+    #: where the live state was read (None: not refreshed), why it could not be, and how it differs from the record
+    live: str | None = None
+    live_error: str | None = None
+    drift: tuple[Drift, ...] = ()
 
     @property
     def runnable(self) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.blocked is None)
 
     def to_dict(self) -> dict[str, Any]:
+        refresh = {"source": self.live, "error": self.live_error} if self.live is not None else None
         return {
             "name": self.name, "driver": self.driver, "state": {"lineage": self.lineage, "serial": self.serial},
             "config_digest": self.config_digest, "approval_required": self.approval_required,
-            "notes": list(self.notes), "actions": [a.to_dict() for a in self.actions],
+            "notes": list(self.notes), "refresh": refresh, "drift": [d.to_dict() for d in self.drift],
+            "actions": [a.to_dict() for a in self.actions],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EnvironmentPlan:
         name = data["name"]
+        refresh = data.get("refresh") or {}
         return cls(name, data["driver"], data["state"]["lineage"], int(data["state"]["serial"]), data["config_digest"],
                    bool(data["approval_required"]), tuple(Action.from_dict(name, a) for a in data["actions"]),
-                   tuple(data.get("notes", [])))
+                   tuple(data.get("notes", [])), refresh.get("source"), refresh.get("error"),
+                   tuple(Drift.from_dict(d) for d in data.get("drift", [])))
 
 
 @dataclass(frozen=True)
@@ -171,8 +183,12 @@ class Plan:
     def has_changes(self) -> bool:
         return any(env.runnable for env in self.environments)
 
+    @property
+    def drift(self) -> list[Drift]:
+        return [d for env in self.environments for d in env.drift]
+
     def change_summary(self) -> dict[str, int]:
-        counts = {"deploy": 0, "change": 0, "retire": 0, "rollback": 0, "blocked": 0}
+        counts = {"deploy": 0, "change": 0, "retire": 0, "rollback": 0, "blocked": 0, "drifted": len(self.drift)}
         for action in self.actions:
             if action.blocked is not None:
                 counts["blocked"] += 1
@@ -207,3 +223,7 @@ class PlanOptions:
     changed_since: str | None = None
     promote: frozenset[str] = frozenset()
     notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: plan from what the target serves where it drifted, re-asserting the configuration over it
+    override_drift: bool = False
+    #: retirements in an environment with approval or a freeze go ahead (otherwise they wait for this consent)
+    allow_retire: bool = False

@@ -55,25 +55,39 @@ def retire(slot: SlotName) -> Step:
 
 
 def first_deploy(model: ModelConfig, replicas: int) -> list[Step]:
-    """A model that serves nothing yet: deploy to blue, test, send it all traffic."""
-    preview = _preview_tests(model.spec)
-    return [verify(model), deploy(model, "blue", "preview", replicas), *tests(model.spec, preview, "blue"),
-            traffic({"blue": 100}, switch=True)]
+    """A model that serves nothing yet: deploy to blue, test, send it all traffic, then judge it by the analyses
+    an upgrade would (a blue-green's post-promotion analysis, a canary's step analyses), as a first version
+    gets no gentler gates than the next one."""
+    return [verify(model), deploy(model, "blue", "preview", replicas), *tests(model.spec, preview_tests(model.spec),
+                                                                             "blue"),
+            traffic({"blue": 100}, switch=True), *analysis(_first_analyses(model.spec), "blue", "post", "production")]
 
 
-def _preview_tests(spec: ModelSpec) -> list[str]:
+def preview_tests(spec: ModelSpec) -> list[str]:
+    """The tests run against a new version before it takes traffic: the strategy's `previewTests`, or when it
+    names none (or there is no strategy: recreate), every test the model declares."""
     strategy = spec.strategy
-    if strategy is None:
-        return []
-    block = strategy.blue_green or strategy.canary or strategy.rolling
-    return list(block.preview_tests) if block is not None else []
+    block = (strategy.blue_green or strategy.canary or strategy.rolling) if strategy is not None else None
+    named = list(block.preview_tests) if block is not None else []
+    return named or [t.name for t in spec.tests]
+
+
+def _first_analyses(spec: ModelSpec) -> list[str]:
+    strategy = spec.strategy
+    if strategy is not None and strategy.blue_green is not None:
+        return list(strategy.blue_green.post_promotion_analysis)
+    if strategy is not None and strategy.canary is not None:
+        names = [n for step in strategy.canary.steps if step.analysis is not None
+                 for n in ([step.analysis] if isinstance(step.analysis, str) else step.analysis)]
+        return list(dict.fromkeys(names))
+    return []
 
 
 def blue_green(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) -> list[Step]:
     spec = model.spec.strategy.blue_green  # type: ignore[union-attr]
     assert spec is not None
     steps = [verify(model), deploy(model, new, "preview", spec.preview_replicas or replicas),
-             *tests(model.spec, list(spec.preview_tests), new),
+             *tests(model.spec, preview_tests(model.spec), new),
              *analysis(list(spec.pre_promotion_analysis), new, "pre", "testing")]
     if not spec.auto_promote:
         steps.append(Step("pause", "testing", {"duration_ms": None, "reason": "autoPromote is false"}))
@@ -84,7 +98,7 @@ def blue_green(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) 
 
 def canary(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) -> list[Step]:
     spec: Canary = model.spec.strategy.canary  # type: ignore[union-attr, assignment]
-    steps = [verify(model), deploy(model, new, "canary", replicas), *tests(model.spec, list(spec.preview_tests), new)]
+    steps = [verify(model), deploy(model, new, "canary", replicas), *tests(model.spec, preview_tests(model.spec), new)]
     for step in spec.steps:
         if step.set_weight is not None:
             steps.append(traffic({old: 100 - step.set_weight, new: step.set_weight}, switch=False))
@@ -108,7 +122,7 @@ def rolling(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) -> 
     surge = _count(spec.max_surge, replicas) or 1
     batches = max(1, math.ceil(replicas / surge))
     steps = [verify(model), deploy(model, new, "surge", min(surge, replicas)),
-             *tests(model.spec, list(spec.preview_tests), new)]
+             *tests(model.spec, preview_tests(model.spec), new)]
     for i in range(1, batches + 1):
         weight = round(100 * i / batches)
         steps.append(Step("traffic", "production", {"weights": {old: 100 - weight, new: weight},
@@ -123,8 +137,9 @@ def _count(value: int | str, total: int) -> int:
 
 
 def recreate(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) -> list[Step]:
-    return [verify(model), deploy(model, new, "replacement", replicas), traffic({old: 0, new: 100}, switch=True),
-            retire(old)]
+    """Recreate: the replacement is deployed, tested with every declared test, then takes all traffic at once."""
+    return [verify(model), deploy(model, new, "replacement", replicas),
+            *tests(model.spec, preview_tests(model.spec), new), traffic({old: 0, new: 100}, switch=True), retire(old)]
 
 
 STRATEGIES: dict[str, Expansion] = {"blueGreen": blue_green, "canary": canary, "rolling": rolling,
@@ -134,7 +149,7 @@ STRATEGIES: dict[str, Expansion] = {"blueGreen": blue_green, "canary": canary, "
 def rollout(model: ModelConfig, state: ModelState | None, replicas: int) -> list[Step]:
     """The steps that take a model from what it serves now to the desired revision."""
     if state is None or state.active_slot is None:
-        return first_deploy(model, replicas)
+        return watch_alerts(model, first_deploy(model, replicas))
     steps = STRATEGIES[model.strategy](model, state.active_slot, state.idle_slot, replicas)
     return watch_alerts(model, steps)
 

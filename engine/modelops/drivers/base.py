@@ -1,10 +1,14 @@
-"""The driver contract: execute one operation, idempotently, and report what the target serves.
+"""The driver contract: execute one operation, idempotently, and observe what the target serves.
 
 Operations are `deploy` (a slot takes a revision), `traffic` (set slot weights), `retire` (scale a slot
-down), `configure` (scaling/alerts/escalation without a rollout), `remove` (retire a model entirely) and
-`policy` (apply or remove a shared policy). Each carries an idempotency key derived from the state
-lineage, the model, the attempt and the step: a driver that receives a key it has already completed must
-not do the work again. Tests and analysis are not driver work; the engine runs them itself.
+down), `configure` (scaling/alerts/escalation without a rollout), `remove` (retire a model entirely),
+`rename` (a model's slots move to a new name, nothing redeployed) and `policy` (apply or remove a shared
+policy). Each carries an idempotency key unique to that operation of that apply (and the same when an
+interrupted apply sends it again): a driver that receives a key it has already completed must not do the work
+again. Tests and analysis are not driver work; the engine runs them itself.
+
+`observe()` reads what the target serves for the whole environment, without changing anything: plan, apply
+and status compare it with the recorded state before acting (`modelops.core.live`).
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from modelops.core.live import Observation
 from modelops.core.model import EnvironmentConfig
 
-OPERATIONS = ("deploy", "traffic", "retire", "configure", "remove", "policy")
+OPERATIONS = ("deploy", "traffic", "retire", "configure", "remove", "rename", "policy")
 
 
 @dataclass(frozen=True)
@@ -46,16 +51,16 @@ class Outcome:
 class Driver(Protocol):
     """A target that runs operations; see the module docstring for the semantics.
 
-    `observe(model)` reports what the target serves for a model, as `{"slots": {slot: {"version": ...,
-    "revision": ...}}, "traffic": {slot: weight}}`, or None when it serves nothing. The conformance suite
-    in tests/unit/drivers/test_conformance.py holds every driver to this contract.
+    `observe()` reports what the target serves for every model of the environment (an `Observation` whose
+    `error` says why, when the target could not be read). The conformance suite in
+    tests/unit/drivers/test_conformance.py holds every driver to this contract.
     """
 
     name: str
 
     def execute(self, operation: Operation) -> Outcome: ...
 
-    def observe(self, model: str) -> Mapping[str, Any] | None: ...
+    def observe(self) -> Observation: ...
 
     def close(self) -> None: ...
 

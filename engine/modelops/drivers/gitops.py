@@ -26,6 +26,7 @@ import contextlib
 import copy
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,10 @@ from modelops.base.errors import EngineError
 from modelops.base.files import atomic_write
 from modelops.base.layout import live_path
 from modelops.config.spec.environment import GitopsTarget
+from modelops.core.live import LiveModel, Observation
 from modelops.core.model import EnvironmentConfig, dump
 from modelops.drivers.base import Operation, Outcome
-from modelops.drivers.local import ends_mid_line
+from modelops.drivers.local import ends_mid_line, observe_table
 from modelops.export import rendered
 from modelops.export.files import ExportFile
 from modelops.export.kubernetes import render, views
@@ -168,6 +170,11 @@ class GitopsDriver:
         table["models"].pop(model, None)
         return "model removed"
 
+    def _rename(self, table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+        if args["from"] in table["models"]:  # a repeated rename finds the model already under its new name
+            table["models"][model] = table["models"].pop(args["from"])
+        return f"slots of {args['from']} now render as {model}"
+
     def _policy(self, table: dict[str, Any], key: str, args: Mapping[str, Any]) -> str:
         return "policy removed" if args.get("digest") is None else "policy re-rendered"
 
@@ -190,9 +197,17 @@ class GitopsDriver:
         table["specs"] = dict(list(specs.items())[-SPECS_KEPT:])
         return files
 
-    def observe(self, model: str) -> Mapping[str, Any] | None:
-        found: Mapping[str, Any] | None = self.table["models"].get(model)
-        return found
+    def observe(self) -> Observation:
+        """What Argo CD or Flux is handed: the digest of each model's file in rendered/, which the recorded state's
+        `rendered` record must match (a file edited, added or removed by hand is drift)."""
+        state = _recorded(self.root, self.environment)
+        recorded = set(state.rendered.files) if state is not None and state.rendered is not None else set()
+        files = rendered.observed(self.root, self.env, state, recorded)
+        served = observe_table(self.table, "").models
+        on_disk = {name: files.get(name, LiveModel()) for name in sorted(set(files) | set(served))}
+        models = {name: replace(served.get(name, LiveModel()), files=disk.files, rendering=disk.rendering)
+                  for name, disk in on_disk.items()}
+        return Observation(f"environments/{self.environment}/rendered/ (the gitops target)", models)
 
     def close(self) -> None:
         return None

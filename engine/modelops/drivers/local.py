@@ -24,8 +24,10 @@ from typing import Any
 from modelops.base.clock import now_iso
 from modelops.base.files import atomic_write
 from modelops.base.layout import live_path
+from modelops.core.live import LiveModel, LiveSlot, Observation
 from modelops.core.model import EnvironmentConfig
 from modelops.drivers.base import Operation, Outcome
+from modelops.state.format import SLOTS
 
 FLUSH_SECONDS = 0.5
 ROTATE_BYTES = 8 << 20
@@ -102,6 +104,13 @@ def _remove(table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
     return "model removed"
 
 
+def _rename(table: dict[str, Any], model: str, args: Mapping[str, Any]) -> str:
+    models = table.setdefault("models", {})
+    if args["from"] in models:  # a repeated rename finds the model already under its new name
+        models[model] = models.pop(args["from"])
+    return f"slots of {args['from']} now serve as {model}"
+
+
 def _policy(table: dict[str, Any], key: str, args: Mapping[str, Any]) -> str:
     policies = table.setdefault("policies", {})
     if args.get("digest") is None:
@@ -113,8 +122,17 @@ def _policy(table: dict[str, Any], key: str, args: Mapping[str, Any]) -> str:
 
 _HANDLERS: dict[str, Callable[[dict[str, Any], str, Mapping[str, Any]], str]] = {
     "deploy": _deploy, "traffic": _traffic, "retire": _retire, "configure": _configure, "remove": _remove,
-    "policy": _policy,
+    "rename": _rename, "policy": _policy,
 }
+
+
+def observe_table(table: Mapping[str, Any], source: str) -> Observation:
+    """A serving table (models -> slots, traffic) as an observation."""
+    models = {name: LiveModel({slot: LiveSlot(held["version"], held["revision"])
+                               for slot, held in entry.get("slots", {}).items() if slot in SLOTS},
+                              {slot: int(w) for slot, w in entry.get("traffic", {}).items() if slot in SLOTS})
+              for name, entry in table.get("models", {}).items()}
+    return Observation(source, models)
 
 
 def ends_mid_line(path: Path) -> bool:
@@ -143,7 +161,7 @@ class LocalDriver:
         self.path = live_path(root, environment)
         self.log_path = self.path.with_suffix(".log")
         self.table = read_live(root, environment)
-        self._flushed_seq = -1
+        self._flushed_seq = self.table.get("seq", 0)  # what was read needs no writing back
         self._flushed_at = time.monotonic()
         self._torn = ends_mid_line(self.log_path)
 
@@ -188,9 +206,8 @@ class LocalDriver:
             if self.log_path.stat().st_size > ROTATE_BYTES:
                 self.log_path.replace(self.log_path.with_suffix(".log.1"))
 
-    def observe(self, model: str) -> Mapping[str, Any] | None:
-        found: Mapping[str, Any] | None = self.table.get("models", {}).get(model)
-        return found
+    def observe(self) -> Observation:
+        return observe_table(self.table, f".modelops/live/{self.path.name} (the local target)")
 
     def close(self) -> None:
         self.flush()

@@ -22,8 +22,10 @@ from modelops.base.http import HttpError, Response, Retry, request
 from modelops.config.scalars import ScalarError
 from modelops.config.scalars.secretref import scrub
 from modelops.config.spec.environment import WebhookTarget
+from modelops.core.live import LiveModel, LiveSlot, Observation
 from modelops.core.model import EnvironmentConfig
 from modelops.drivers.base import Operation, Outcome
+from modelops.state.format import SLOTS
 
 
 class WebhookDriver:
@@ -88,22 +90,59 @@ class WebhookDriver:
                 return Outcome(False, f"{self.label}: pending answer without a status_url to poll", body)
             if self.clock() >= deadline:
                 return Outcome(False, f"{self.label}: still pending after {self.settings.step_timeout}", body)
+            poll = urllib.parse.urljoin(url, status_url)
+            if _origin(poll) != _origin(url):
+                return Outcome(False, f"{self.label}: refused to poll a status URL on another origin "
+                                      f"({_origin(poll)}): it must be on the platform's own", body)
             self.sleep(self.settings.poll_interval.seconds)
-            response = request("GET", urllib.parse.urljoin(url, status_url), label=self.label,
-                               timeout=self.settings.timeout.seconds, retry=self._retry())
+            response = request("GET", poll, label=self.label, timeout=self.settings.timeout.seconds,
+                               retry=self._retry())
 
-    def observe(self, model: str) -> Mapping[str, Any] | None:
+    def observe(self) -> Observation:
+        """`GET <url>/models?environment=ENV`: every model the platform serves for the environment
+        (docs/webhook-protocol.md)."""
+        source = f"{self.label} (GET models)"
+        secrets: list[str] = []
         try:
-            url = urllib.parse.urljoin(self._url().rstrip("/") + "/", f"models/{urllib.parse.quote(model)}")
-            response = request("GET", f"{url}?environment={urllib.parse.quote(self.environment)}", label=self.label,
-                               timeout=self.settings.timeout.seconds, retry=Retry(retries=0))
-        except (HttpError, ScalarError):
-            return None
-        found = _json(response) if response.status == 200 else None
-        return found or None
+            url = self._url()
+            secrets.append(url)
+            listing = urllib.parse.urljoin(url.rstrip("/") + "/", "models")
+            response = request("GET", f"{listing}?environment={urllib.parse.quote(self.environment)}",
+                               label=self.label, timeout=self.settings.timeout.seconds, retry=self._retry())
+        except (HttpError, ScalarError) as exc:
+            return Observation(source, {}, scrub(str(exc), secrets))
+        if response.status != 200:
+            return Observation(source, {}, f"{self.label} answered HTTP {response.status} to GET models")
+        return _observation(source, _json(response))
 
     def close(self) -> None:
         return None
+
+
+def _observation(source: str, body: Mapping[str, Any]) -> Observation:
+    """The platform's answer as an observation; a model or slot it describes in another shape is an error, not a
+    guess (docs/webhook-protocol.md gives the shape)."""
+    try:
+        models = {str(name): _live_model(entry) for name, entry in dict(body["models"]).items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        return Observation(source, {}, f"the platform's GET models answer is not as docs/webhook-protocol.md "
+                                       f"describes it ({type(exc).__name__}: {exc})")
+    return Observation(source, models)
+
+
+def _live_model(entry: Mapping[str, Any]) -> LiveModel:
+    slots = {str(slot): LiveSlot(str(held["version"]), str(held["revision"]),
+                                 held.get("ready") if isinstance(held.get("ready"), bool) else None)
+             for slot, held in dict(entry.get("slots") or {}).items() if slot in SLOTS}
+    traffic = {str(slot): int(weight) for slot, weight in dict(entry.get("traffic") or {}).items() if slot in SLOTS}
+    return LiveModel(slots, traffic)
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port, the port spelled out (a status URL may not leave the platform's origin)."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
 
 
 def _scrubbed(value: Any, secrets: list[str]) -> Any:

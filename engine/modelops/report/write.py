@@ -17,12 +17,13 @@ from modelops.core.model import EnvironmentConfig
 from modelops.report.context import ReportContext
 from modelops.report.render import render_report
 from modelops.report.section import Section
-from modelops.report.sections import alerts, capacity, escalation, history, maturity, models, scaling
+from modelops.report.sections import alerts, capacity, escalation, history, maturity, models, retired, scaling
 from modelops.workspace import Workspace
 
 #: The sections of REPORT.md, in the order they appear.
 SECTIONS: tuple[Section, ...] = (
     models.SECTION,
+    retired.SECTION,
     history.ROLLOUTS,
     history.SWITCHES,
     alerts.SECTION,

@@ -15,20 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from modelops import __version__
-from modelops.base.clock import now
+from modelops.base.clock import now, now_iso
 from modelops.base.errors import ConflictError, EngineError
 from modelops.base.files import remove_stale_temporaries
 from modelops.base.layout import REPORT_FILE, STATE_FILE, journal_path, live_path, state_path
 from modelops.core.diff import plan_environment
+from modelops.core.live import Drift, Refresh, accept_drift
 from modelops.core.model import EnvironmentConfig
 from modelops.core.plan import Action, EnvironmentPlan, Plan, PlanOptions
 from modelops.drivers.registry import create_driver
 from modelops.run import derived
 from modelops.run.executor import ActionResult, Executor, Observer
 from modelops.run.gates import metric_source
+from modelops.run.refresh import refresh
 from modelops.state.format import EnvironmentState, Rejection
 from modelops.state.journal import Journal, Replay, open_journal
-from modelops.state.lock import locked
+from modelops.state.lock import OnTakeover, locked
 from modelops.state.store import write_state
 from modelops.workspace import Workspace
 
@@ -45,6 +47,9 @@ class Run:
     promote: frozenset[str] = frozenset()
     #: (model, version left) recorded with the first state write (a rollback by hand)
     reject: tuple[tuple[str, Rejection], ...] = ()
+    refresh_only: bool = False
+    override_drift: bool = False
+    allow_retire: bool = False
 
 
 @dataclass
@@ -54,6 +59,8 @@ class EnvironmentResult:
     skipped: str | None = None
     serial: int | None = None
     blocked: list[Action] = field(default_factory=list)  # held back by a plan-time check when it ran
+    drift: tuple[Drift, ...] = ()  # what changed outside modelops, found under the lock
+    accepted: bool = False  # `--refresh-only`: the drift was recorded as what serves
 
     @property
     def failed(self) -> bool:
@@ -61,15 +68,22 @@ class EnvironmentResult:
 
 
 def apply_environment(ws: Workspace, env: EnvironmentConfig, shown: EnvironmentPlan, run: Run, observer: Observer,
-                      log: Callable[[str], None]) -> EnvironmentResult:
-    with locked(ws.root, env.name, "apply"):
+                      log: Callable[[str], None], on_takeover: OnTakeover | None = None) -> EnvironmentResult:
+    """Apply one environment under its lock (a stale one is taken over, and `on_takeover` told of it)."""
+    with locked(ws.root, env.name, "apply", on_takeover):
         _clean_leftovers(ws, env.name)
         state, replay = ws.recorded(env.name)
         if run.saved:
             _check_saved(shown, state, env.digest, replay.interrupted, run.plan.id)
+        live = refresh(ws, env)
+        found = live.drift(state)
+        if run.refresh_only:
+            return _accept(ws, env, state, replay, live, found, run)
+        base = accept_drift(state, found, live.observation, now_iso()) if run.override_drift else state
         retry = run.retry_rejected or bool(run.plan.options.get("retry_rejected"))
-        current = plan_environment(env, ws.states(), [], PlanOptions((env.name,), run.only, retry,
-                                                                     promote=run.promote), now())
+        options = PlanOptions((env.name,), run.only, retry, promote=run.promote, override_drift=run.override_drift,
+                              allow_retire=run.allow_retire)
+        current = plan_environment(env, {**ws.states(), env.name: base}, [], options, now(), live)
         actions = _runnable(shown, current)
         blocked = [a for a in current.actions if a.blocked]
         if not actions and not replay.interrupted:
@@ -77,11 +91,34 @@ def apply_environment(ws: Workspace, env: EnvironmentConfig, shown: EnvironmentP
                 log(f"{env.name}: the last apply was stopped after recording its state; writing its report")
                 derived.refresh(ws, env)
                 journal_path(ws.root, env.name).unlink(missing_ok=True)
-            return EnvironmentResult(env.name, serial=state.serial, blocked=blocked)
+            return EnvironmentResult(env.name, serial=state.serial, blocked=blocked, drift=current.drift)
         if replay.interrupted:
             log(f"{env.name}: resuming an interrupted apply ({len(replay.entries)} journal entries)")
-        results, final = _execute(ws, env, _begin(state, replay, run), replay, actions, current, run, observer)
-        return EnvironmentResult(env.name, results, serial=final.serial, blocked=blocked)
+        results, final = _execute(ws, env, _begin(base, replay, run), replay, actions, current, run, observer)
+        return EnvironmentResult(env.name, results, serial=final.serial, blocked=blocked, drift=current.drift)
+
+
+def _accept(ws: Workspace, env: EnvironmentConfig, state: EnvironmentState, replay: Replay, live: Refresh,
+            found: tuple[Drift, ...], run: Run) -> EnvironmentResult:
+    """`apply --refresh-only`: record what the target serves for every model that drifted, and nothing else (no
+    operation is sent). Gitops files edited by hand are not a state to record: they are what Argo CD or Flux is
+    handed, generated from the record."""
+    if replay.interrupted:
+        raise ConflictError(f"{env.name}: an interrupted apply must finish before what serves can be recorded",
+                            hint="run `modelops apply` to resume it, then refresh again")
+    if any(change[0].startswith("rendered/") for item in found for change in item.changes):
+        raise EngineError(f"{env.name}: files of rendered/ were changed outside modelops; they are generated from the "
+                          "record, so there is no state to accept from them",
+                          hint="restore them from Git (`git checkout -- environments/" + env.name + "/rendered`), "
+                               "or re-render them with `modelops apply --override-drift`")
+    if not found:
+        return EnvironmentResult(env.name, serial=state.serial)
+    accepted = accept_drift(state, found, live.observation, now_iso())
+    lineage = state.lineage or str(uuid.uuid4())
+    write_state(ws.root, accepted.model_copy(update={"serial": state.serial + 1, "updated": now_iso(),
+                                                     "lineage": lineage, "git_sha": run.git_sha or state.git_sha}))
+    derived.refresh(ws, env)
+    return EnvironmentResult(env.name, serial=state.serial + 1, drift=found, accepted=True)
 
 
 def _clean_leftovers(ws: Workspace, environment: str) -> None:
@@ -107,7 +144,8 @@ def _execute(ws: Workspace, env: EnvironmentConfig, state: EnvironmentState, rep
     try:
         _start(ws, state, replay, journal, run)
         driver = create_driver(ws.root, env)  # after the write: gitops reads the recorded state
-        executor = Executor(ws.root, env, state, driver, journal, observer, metrics, run.promote)
+        executor = Executor(ws.root, env, state, driver, journal, observer, metrics, run.promote,
+                            apply_id=run.plan.id, resumed=_resumed(replay))
         results = executor.run(actions)
         clean = all(r.status == "applied" for r in results) and len(actions) == len(current.actions) and (
             run.only is None)
@@ -119,6 +157,15 @@ def _execute(ws: Workspace, env: EnvironmentConfig, state: EnvironmentState, rep
     finally:
         journal.close(remove=False)  # on a failure the journal stays, for the next apply to resume from
     return results, final
+
+
+def _resumed(replay: Replay) -> dict[tuple[str, int, str], str]:
+    """The step an interrupted apply started and never saw finish, with the key it was sent with: sent again, it
+    is the same operation."""
+    started = replay.last_started() if replay.interrupted else None
+    if started is None:
+        return {}
+    return {(str(started["model"]), int(started["step"]), str(started["op"])): str(started["key"])}
 
 
 def _start(ws: Workspace, state: EnvironmentState, replay: Replay, journal: Journal, run: Run) -> None:

@@ -10,7 +10,8 @@ re-runs that step, and `modelops promote` passes it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -22,7 +23,7 @@ from modelops.core.plan import Action, ActionKind, Step
 from modelops.drivers.base import Driver, Operation
 from modelops.run import gates, record
 from modelops.sources.base import MetricSource
-from modelops.state.format import EnvironmentState, ModelState, Rendered
+from modelops.state.format import EnvironmentState, ModelState, Rendered, Tombstone
 from modelops.state.journal import Journal
 from modelops.state.store import write_state
 
@@ -82,19 +83,26 @@ class Executor:
     metrics: MetricSource | None = None
     promote: frozenset[str] = frozenset()
     sleep: Callable[[float], None] = time.sleep
+    #: the identity of this apply (its plan's ID): every operation it sends first carries it in its key
+    apply_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: the step an interrupted apply started and never saw finish, as (model or policy name, step, op) -> its key:
+    #: sent again, it is the same operation, with the same key
+    resumed: Mapping[tuple[str, int, str], str] = field(default_factory=dict)
     models: dict[str, ModelState] = field(init=False)
     policies: dict[str, str] = field(init=False)
+    retired: dict[str, Tombstone] = field(init=False)
     _since_checkpoint: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.models = dict(self.state.models)
         self.policies = dict(self.state.policies)
+        self.retired = dict(self.state.retired)
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def checkpoint(self, *, config_digest: str | None = None) -> EnvironmentState:
         update: dict[str, Any] = {"serial": self.state.serial + 1, "updated": iso(now()), "models": self.models,
-                                  "policies": self.policies}
+                                  "policies": self.policies, "retired": self.retired}
         if config_digest is not None:
             update["config_digest"] = config_digest
         self.state = self.state.model_copy(update=update)
@@ -116,10 +124,14 @@ class Executor:
             return self.state.rendered
 
     def _save(self, name: str, model: ModelState | None, step: int, status: str) -> None:
+        """Record a model's new state; None retires it (a tombstone keeps its last record)."""
         if model is None:
-            self.models.pop(name, None)
+            last = self.models.pop(name, None)
+            if last is not None:
+                self.retired[name] = Tombstone(retired_at=iso(now()), last=last)
         else:
             self.models[name] = model
+            self.retired.pop(name, None)
         snapshot = model.model_dump(mode="json") if model is not None else None
         self._done(model=name, step=step, status=status, model_state=snapshot)
 
@@ -130,8 +142,22 @@ class Executor:
         if self._since_checkpoint >= CHECKPOINT_EVERY:
             self.checkpoint()
 
-    def _key(self, name: str, attempt: int | str, index: int) -> str:
-        return f"{self.state.lineage}/{self.env.name}/{name}/{attempt}/{index}"
+    def _key(self, action: Action, model: ModelState | None, index: int, step: Step) -> str:
+        """The idempotency key of a step: unique to the operation, the same when it is sent again.
+
+        A rollout's steps share the key its first apply gave it (recorded with the rollout, so a resumed rollout
+        sends each step with its first key); any other step carries this apply's identity, or, when an interrupted
+        apply started it, the key it was first sent with."""
+        rollout = model.rollout if model is not None else None
+        back = "rollback/" if rollout is not None and rollout.kind == "autorollback" else ""
+        if rollout is not None and rollout.key is not None:
+            return f"{rollout.key}/{back}{index}"
+        if rollout is not None:  # recorded by an engine before keys were kept with the rollout
+            return f"{self.state.lineage}/{self.env.name}/{action.name}/{rollout.attempt}{back and '-rollback'}/{index}"
+        return self.resumed.get((action.name, index, step.op)) or f"{self._base(action)}/{index}"
+
+    def _base(self, action: Action) -> str:
+        return f"{self.state.lineage}/{self.apply_id}/{self.env.name}/{action.target}"
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -146,7 +172,7 @@ class Executor:
 
     def _rollout(self, action: Action) -> ActionResult:
         name = action.name
-        model = record.start(self.models.get(name), action, now())
+        model = record.start(self._current(name), action, now(), self._base(action))
         self._save(name, model, -1, "started")
         outputs: list[str] = []
         while model.rollout is not None:
@@ -207,20 +233,34 @@ class Executor:
             self._done(policy=key, digest=digest, step=index, status="ok")
             return
         current = self.models.get(name)
-        if step.op == "remove" or current is None:
+        if step.op == "rename":
+            self._move(step.args["from"], name, index)
+        elif step.op == "remove" or current is None:
             self._save(name, None, index, "ok")
         elif step.op == "configure":
             self._save(name, record.configured(current, action.after or {}), index, "ok")
         else:
             self._save(name, record.step_done(current, index, step, now()), index, "ok")
 
+    def _move(self, old: str, new: str, index: int) -> None:
+        """A rename: the record (history, slots, releases) moves to the new name, in one journal entry (killed
+        before it, the move runs again; after it, it is done under both names at once)."""
+        moved = self.models.pop(old, None)
+        if moved is None:
+            return
+        self.models[new] = moved
+        self._done(model=new, step=index, status="ok", model_state=moved.model_dump(mode="json"), moved_from=old)
+
+    def _current(self, name: str) -> ModelState | None:
+        """A model's record; a name retired before starts from its tombstone (its history continues)."""
+        current = self.models.get(name)
+        tombstone = self.retired.get(name) if current is None else None
+        return tombstone.revived() if tombstone is not None else current
+
     # -- steps ----------------------------------------------------------------------------------
 
     def _run_step(self, action: Action, model: ModelState | None, index: int, step: Step, total: int) -> StepOutcome:
-        attempt: int | str = model.rollout.attempt if model is not None and model.rollout is not None else "config"
-        if model is not None and model.rollout is not None and model.rollout.kind == "autorollback":
-            attempt = f"{attempt}-rollback"
-        key = self._key(action.name, attempt, index)
+        key = self._key(action, model, index, step)
         self.journal.record("started", durable=True, model=action.name, step=index, op=step.op, key=key)
         self.observer.step_started(action, index, total, step)
         started = time.perf_counter()

@@ -30,8 +30,9 @@ from modelops.state.format import (
 RELEASE_LIMIT = 10
 
 
-def start(state: ModelState | None, action: Action, now: datetime) -> ModelState:
-    """Open a rollout for a deploy, upgrade or rollback action (a resumed one keeps its rollout)."""
+def start(state: ModelState | None, action: Action, now: datetime, key: str) -> ModelState:
+    """Open a rollout for a deploy, upgrade or rollback action (a resumed one keeps its rollout, and so its key:
+    `key` is the base of the idempotency keys of its steps)."""
     current = state or ModelState()
     if current.rollout is not None and current.rollout.revision == (action.after or {}).get("revision"):
         return current.model_copy(update={"rollout": current.rollout.model_copy(update={"failed_step": None})})
@@ -43,7 +44,7 @@ def start(state: ModelState | None, action: Action, now: datetime) -> ModelState
                       from_version=current.version, strategy=after["strategy"], started=iso(now))
     rollout = Rollout(attempt=attempt.id, kind=action.kind.value, version=after["version"],
                       revision=after["revision"], config=after["config"], spec=after["spec"],
-                      slot=_target_slot(current, action), steps=[s.to_dict() for s in action.steps])
+                      slot=_target_slot(current, action), steps=[s.to_dict() for s in action.steps], key=key)
     return current.model_copy(update={"rollout": rollout, "phase": "Progressing",
                                       "history": [*history, attempt][-HISTORY_LIMIT:]})
 
@@ -120,9 +121,14 @@ def _bake(state: ModelState, args: Mapping[str, Any], now: datetime) -> ModelSta
 
 
 def _retire(state: ModelState, args: Mapping[str, Any], now: datetime) -> ModelState:
+    """A slot scaled to zero; the slot that served (only a first version rolled back retires it) takes the
+    model's serving version with it: nothing serves."""
     slots = {k: v for k, v in state.slots.items() if k != args["slot"]}
     traffic = {k: v for k, v in state.traffic.items() if k != args["slot"]}
-    return state.model_copy(update={"slots": slots, "traffic": traffic})
+    update: dict[str, Any] = {"slots": slots, "traffic": traffic}
+    if args["slot"] == state.active_slot:
+        update |= {"active_slot": None, "version": None, "revision": None}
+    return state.model_copy(update=update)
 
 
 _APPLY = {"deploy": _deploy, "traffic": _traffic, "bake": _bake, "retire": _retire}
@@ -175,7 +181,7 @@ def begin_auto_rollback(state: ModelState, reason: str, now: datetime) -> ModelS
     back = Rollout(attempt=rollout.attempt, kind="autorollback", version=home.version if home else "",
                    revision=home.revision if home else "", config=state.config or "",
                    spec=_release_spec(state, home.revision) if home else {}, slot=home_slot or rollout.slot,
-                   steps=[s.to_dict() for s in steps], reason=reason)
+                   steps=[s.to_dict() for s in steps], reason=reason, key=rollout.key)
     history = _close(state.history, rollout.attempt, "RolledBack", reason, now)
     return state.model_copy(update={"rollout": back, "desired_rejected": rejected, "history": history,
                                     "phase": "Progressing"})

@@ -23,8 +23,9 @@ from modelops.core.plan import Action, EnvironmentPlan, Plan, PlanOptions
 from modelops.run import derived
 from modelops.run.environment import EnvironmentResult, Run, apply_environment
 from modelops.run.executor import Observer
+from modelops.run.refresh import refresh
 from modelops.state.format import DIRTY_SUFFIX, Rejection
-from modelops.state.lock import locked
+from modelops.state.lock import OnTakeover, locked
 from modelops.workspace import Workspace
 
 
@@ -38,6 +39,11 @@ class ApplyRequest:
     promote: frozenset[str] = frozenset()
     only: frozenset[str] | None = None
     reject: tuple[tuple[str, Rejection], ...] = ()  # (model, version left) recorded with the first state write
+    #: record what the targets serve where it drifted, and do nothing else (Terraform's -refresh-only)
+    refresh_only: bool = False
+    #: plan drifted models from what serves, re-asserting the configuration over it
+    override_drift: bool = False
+    allow_retire: bool = False
 
 
 @dataclass
@@ -77,25 +83,28 @@ def load_saved_plan(path: Path) -> Plan:
 
 
 def run_apply(ws: Workspace, request: ApplyRequest, confirm: Callable[[Plan], bool], observer: Observer,
-              log: Callable[[str], None], overrides: Mapping[str, EnvironmentConfig] | None = None) -> ApplyOutcome:
-    """Apply a saved plan or a fresh one. `overrides` replace environments' desired state (rollback)."""
+              log: Callable[[str], None], overrides: Mapping[str, EnvironmentConfig] | None = None,
+              on_takeover: OnTakeover | None = None) -> ApplyOutcome:
+    """Apply a saved plan or a fresh one. `overrides` replace environments' desired state (rollback);
+    `on_takeover` is told of each stale lock (a dead process's) this apply took over."""
     started = time.perf_counter()
     overrides = overrides or {}
     git_sha = _check_tree(ws.root, request)
     saved = request.plan_file is not None
     plan = load_saved_plan(request.plan_file) if request.plan_file else _preview(ws, request, overrides)
     outcome = ApplyOutcome(plan)
-    if not saved and not any(_work_to_do(ws, env) for env in plan.environments):
-        outcome.refreshed = _refresh_all(ws, [e.name for e in plan.environments], overrides)
+    if not saved and not any(_work_to_do(ws, env, request) for env in plan.environments):
+        outcome.refreshed = _refresh_all(ws, [e.name for e in plan.environments], overrides, on_takeover)
         outcome.committed = _commit(ws, outcome) if request.commit else None
         return outcome
     if not saved and not confirm(plan):
         outcome.declined = True
         return outcome
-    run = Run(plan, saved, git_sha, request.only, request.retry_rejected, request.promote, request.reject)
+    run = Run(plan, saved, git_sha, request.only, request.retry_rejected, request.promote, request.reject,
+              request.refresh_only, request.override_drift, request.allow_retire)
     for env_plan in plan.environments:
         env = overrides.get(env_plan.name) or ws.environment(env_plan.name)
-        result = apply_environment(ws, env, env_plan, run, observer, log)
+        result = apply_environment(ws, env, env_plan, run, observer, log, on_takeover)
         outcome.environments.append(result)
         if result.failed:
             for rest in plan.environments[len(outcome.environments):]:
@@ -103,34 +112,42 @@ def run_apply(ws: Workspace, request: ApplyRequest, confirm: Callable[[Plan], bo
             break
     # where nothing ran, the settings may still have moved
     outcome.refreshed = _refresh_all(ws, [e.name for e in outcome.environments if not e.results and not e.skipped],
-                                     overrides)
+                                     overrides, on_takeover)
     if request.commit:
         outcome.committed = _commit(ws, outcome)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def _refresh_all(ws: Workspace, names: list[str], overrides: Mapping[str, EnvironmentConfig]) -> list[str]:
-    return [path for name in names for path in _refresh(ws, overrides.get(name) or ws.environment(name))]
+def _refresh_all(ws: Workspace, names: list[str], overrides: Mapping[str, EnvironmentConfig],
+                 on_takeover: OnTakeover | None) -> list[str]:
+    return [path for name in names
+            for path in _refresh(ws, overrides.get(name) or ws.environment(name), on_takeover)]
 
 
-def _refresh(ws: Workspace, env: EnvironmentConfig) -> list[str]:
+def _refresh(ws: Workspace, env: EnvironmentConfig, on_takeover: OnTakeover | None) -> list[str]:
     """The derived files of an environment where nothing was applied (see modelops.run.derived)."""
     if not ws.state(env.name).lineage:
         return []  # never applied: nothing is derived yet
-    with locked(ws.root, env.name, "apply"):
+    with locked(ws.root, env.name, "apply", on_takeover):
         return derived.refresh(ws, env)
 
 
 def _preview(ws: Workspace, request: ApplyRequest, overrides: Mapping[str, EnvironmentConfig]) -> Plan:
-    options = PlanOptions(ws.select(request.environments), request.only, request.retry_rejected,
-                          promote=request.promote)
+    """The plan shown before anything runs; apply always reads what serves first (it never acts blindly)."""
+    names = ws.select(request.environments)
+    options = PlanOptions(names, request.only, request.retry_rejected, promote=request.promote,
+                          override_drift=request.override_drift, allow_retire=request.allow_retire)
     desired = DesiredState({name: overrides.get(name, env) for name, env in ws.desired.environments.items()})
-    return make_plan(desired, ws.states(), options, now())
+    refreshes = {name: refresh(ws, desired.environments[name]) for name in names or desired.order}
+    return make_plan(desired, ws.states(), options, now(), refreshes)
 
 
-def _work_to_do(ws: Workspace, env_plan: EnvironmentPlan) -> bool:
-    """Actions to run, or a journal left behind (an interrupted apply to resume, or a finished one to clear)."""
+def _work_to_do(ws: Workspace, env_plan: EnvironmentPlan, request: ApplyRequest) -> bool:
+    """Actions to run, drift to record (`--refresh-only`), or a journal left behind (an interrupted apply to
+    resume, or a finished one to clear)."""
+    if request.refresh_only:
+        return bool(env_plan.drift)
     return bool(env_plan.runnable) or bool(ws.recorded(env_plan.name)[1].entries)
 
 

@@ -13,6 +13,7 @@ from modelops.base.gitdiff import GitDiff
 from modelops.core.diff import make_plan
 from modelops.core.plan import Plan, PlanOptions
 from modelops.core.scope import changed_targets, expand, scope_of, shared_files, upstreams
+from modelops.run.refresh import refresh_all
 from modelops.workspace import InvalidConfig, Workspace
 
 
@@ -24,6 +25,10 @@ class PlanRequest:
     out: Path | None = None
     #: the changes since `changed_since`, when the caller has already started asking git (see modelops.base.gitdiff)
     diff: GitDiff | None = None
+    #: read what the targets serve first (False: `--refresh=false`, a plan from the record alone)
+    refresh: bool = True
+    override_drift: bool = False
+    allow_retire: bool = False
 
 
 def run_plan(root: Path, request: PlanRequest) -> Plan:
@@ -47,8 +52,10 @@ def _plan(root: Path, request: PlanRequest, diff: GitDiff | None) -> Plan:
         ws = Workspace.load(root)
         envs = ws.select(request.environments)
         only = _changed(ws, diff) if diff is not None else None
-    options = PlanOptions(envs, only, request.retry_rejected, ref, notes=resume_notes(ws, envs))
-    return _save(make_plan(ws.desired, ws.states(), options, now()), request.out)
+    options = PlanOptions(envs, only, request.retry_rejected, ref, notes=resume_notes(ws, envs),
+                          override_drift=request.override_drift, allow_retire=request.allow_retire)
+    refreshes = refresh_all(ws, envs or ws.desired.order) if request.refresh else None
+    return _save(make_plan(ws.desired, ws.states(), options, now(), refreshes), request.out)
 
 
 def _save(plan: Plan, out: Path | None) -> Plan:

@@ -38,7 +38,7 @@ from modelops.run.executor import Observer
 from modelops.run.writeback import Edit, prepare_model_edit
 from modelops.services.apply import ApplyOutcome, ApplyRequest, run_apply
 from modelops.state.format import ModelState, Rejection, Release
-from modelops.state.lock import locked
+from modelops.state.lock import OnTakeover, locked
 from modelops.state.store import read_state, write_state
 from modelops.workspace import Workspace
 
@@ -56,7 +56,9 @@ class RollbackResult:
 
 def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, write: bool,
                  confirm: Callable[[Plan], bool], observer: Observer, log: Callable[[str], None],
-                 commit: bool = False) -> RollbackResult:
+                 commit: bool = False, on_takeover: OnTakeover | None = None) -> RollbackResult:
+    """Roll `model` back in `environment` (see the module docstring); `on_takeover` is told of each stale lock
+    (a dead process's) taken over on the way."""
     repo = gitutil.repo_for_commit(ws.root) if commit else None
     env = ws.environment(environment)
     desired = _desired(env, model)
@@ -83,7 +85,8 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
         return True
 
     try:
-        outcome = run_apply(ws, request, confirmed, observer, log, overrides={env.name: override})
+        outcome = run_apply(ws, request, confirmed, observer, log, overrides={env.name: override},
+                            on_takeover=on_takeover)
     except BaseException:
         _undo_unless_moved(ws, env.name, model, recorded, written)
         raise
@@ -98,7 +101,7 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
     elif succeeded:
         if edit is not None and not written:  # nothing to apply (Git catching up after an automatic rollback)
             edit.write()
-        _settle(ws.root, env.name, model, git_agrees=write)
+        _settle(ws.root, env.name, model, git_agrees=write, on_takeover=on_takeover)
     edited = list(edit.fields) if edit is not None and succeeded else []
     result = RollbackResult(model, env.name, recorded.version, release.version, outcome, edited)
     if repo is not None and succeeded:
@@ -169,11 +172,11 @@ def pick_release(state: ModelState, to: str | None, desired_revision: str) -> Re
     return earlier[-1]
 
 
-def _settle(root: Path, environment: str, model: str, git_agrees: bool) -> None:
+def _settle(root: Path, environment: str, model: str, git_agrees: bool, on_takeover: OnTakeover | None) -> None:
     """After the rollback, under the lock: the state says the model is Healthy once Git agrees, and the derived
     files follow the YAML and the state, which both moved since the workspace was first read."""
     fresh = Workspace.load(root)
-    with locked(root, environment, "rollback"):
+    with locked(root, environment, "rollback", on_takeover):
         if git_agrees:
             _agree(root, environment, model)
         derived.refresh(fresh, fresh.environment(environment))

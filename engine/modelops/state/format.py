@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelops.state.alerts import MonitorState
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DIRTY_SUFFIX = "-dirty"  # on `git_sha`: the applied configuration differed from that commit
 HISTORY_LIMIT = 20
 
@@ -34,12 +34,15 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+SlotStatus = Literal["active", "preview", "warm", "draining"]
+
+
 class Slot(Record):
     """What one slot holds. `warm_until` is set while an old version is kept for instant rollback."""
 
     version: str
     revision: str
-    status: Literal["active", "preview", "warm", "draining"]
+    status: SlotStatus
     since: str
     warm_until: str | None = None
 
@@ -105,6 +108,7 @@ class Rollout(Record):
     pause_reason: str | None = None
     failed_step: int | None = None
     reason: str | None = None  # why an automatic rollback runs
+    key: str | None = None  # the base of its steps' idempotency keys (format 2)
 
 
 class ModelState(Record):
@@ -144,6 +148,19 @@ class ModelState(Record):
         return max((a.id for a in self.history), default=0) + 1
 
 
+class Tombstone(Record):
+    """A model retired from an environment: when, and its last record (what served, its history, its releases), so
+    `modelops history` still answers and REPORT.md lists it. Deployed again under its name, it starts from this."""
+
+    retired_at: str
+    last: ModelState
+
+    def revived(self) -> ModelState:
+        """The record a model deployed again under this name starts from: its history, nothing serving."""
+        return self.last.model_copy(update={"slots": {}, "traffic": {}, "active_slot": None, "version": None,
+                                            "revision": None, "rollout": None, "phase": "Healthy"})
+
+
 class Rendered(Record):
     """What the gitops driver rendered into `environments/<env>/rendered/` for this state: the flavor, the
     digest of the whole rendering and of every file (the files themselves are committed next to state.json)."""
@@ -171,6 +188,7 @@ class EnvironmentState(Record):
     policies: dict[str, str] = Field(default_factory=dict)
     monitor: MonitorState = Field(default_factory=MonitorState)  # alert lifecycle kept by `modelops monitor`
     rendered: Rendered | None = None  # gitops targets only
+    retired: dict[str, Tombstone] = Field(default_factory=dict)  # format 2
 
     @property
     def exists(self) -> bool:
@@ -187,6 +205,7 @@ def render(state: EnvironmentState) -> str:
     # An environment that was never monitored keeps the layout it had before monitoring existed.
     exclude = {"models"} | ({"monitor"} if state.monitor == MonitorState() else set())
     exclude |= {"rendered"} if state.rendered is None else set()
+    exclude |= {"retired"} if not state.retired else set()
     head = state.model_dump(mode="json", exclude=exclude)
     head["models"] = _MODELS_MARK
     text = json.dumps(head, indent=2, sort_keys=True, ensure_ascii=False)
@@ -217,8 +236,14 @@ def _model_text(model: ModelState) -> str:
     return text
 
 
+def _add_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 2 adds fields with defaults (a rollout's key, retired models' tombstones): nothing to convert, but an
+    engine of format 1 must refuse a file that has them, naming the versions, rather than fail on a field."""
+    return data
+
+
 #: Upgrade functions by the format they read: UPGRADES[n] turns format n into format n + 1.
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _add_fields}
 
 
 class FormatTooNew(Exception):

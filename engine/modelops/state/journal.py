@@ -121,11 +121,26 @@ class Replay:
         return bool(self.entries) and self.entries[-1]["event"] != "end"
 
     def model_snapshots(self) -> dict[str, dict[str, Any] | None]:
-        """The last recorded state of every model the interrupted apply touched (None: removed)."""
+        """The last recorded state of every model the interrupted apply touched (None: removed, or moved to another
+        name: a rename's entry carries `moved_from`)."""
         found: dict[str, dict[str, Any] | None] = {}
         for entry in self.entries:
             if entry["event"] == "done" and "model_state" in entry:
+                if "moved_from" in entry:
+                    found[entry["moved_from"]] = None
                 found[entry["model"]] = entry["model_state"]
+        return found
+
+    def retirements(self) -> dict[str, str]:
+        """When the interrupted apply retired each model it retired (a move is no retirement)."""
+        found: dict[str, str] = {}
+        for entry in self.entries:
+            if entry["event"] == "done" and "model_state" in entry:
+                if entry["model_state"] is None:
+                    found[entry["model"]] = entry["at"]
+                else:
+                    found.pop(entry["model"], None)
+                found.pop(entry.get("moved_from", ""), None)
         return found
 
     def policy_digests(self) -> dict[str, str | None]:

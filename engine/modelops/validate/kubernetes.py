@@ -21,6 +21,7 @@ from modelops.config.spec.environment import GitopsTarget
 from modelops.config.spec.model import ModelSpec
 from modelops.config.spec.policies import Behavior, ScaleRules, ScalingPolicySpec, Schedule
 from modelops.core.model import EnvironmentConfig
+from modelops.core.strategies import preview_tests
 
 FLAVORS = ("plain", "argo-rollouts", "kserve")
 DEFAULT_PROMETHEUS = "http://prometheus-operated.monitoring.svc:9090"
@@ -173,12 +174,6 @@ def check_plain_split(name: str, spec: ModelSpec, live: Sequence[int], policy: s
             f"{name}: a canary weight of {bad[0]}% of {replicas} replica{'s' if replicas != 1 else ''} is "
             f"{replicas * bad[0] / 100:g} replicas, which plain Deployments cannot run; {alternatives}, or choose "
             "serving.replicas so that every weight is a whole number of replicas", at="/spec/strategy/canary")
-
-
-def preview_tests(spec: ModelSpec) -> list[str]:
-    strategy = spec.strategy
-    block = (strategy.blue_green or strategy.canary or strategy.rolling) if strategy is not None else None
-    return list(block.preview_tests) if block is not None else []
 
 
 def fixed_replicas(spec: ModelSpec) -> int:

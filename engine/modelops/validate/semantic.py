@@ -43,6 +43,9 @@ class Index:
     def all(self, kind: str) -> list[Document]:
         return [docs[0] for (k, _, _), docs in sorted(self.by_key.items(), key=_order) if k == kind]
 
+    def all_documents(self) -> list[Document]:
+        return [docs[0] for _, docs in sorted(self.by_key.items(), key=_order)]
+
 
 def _order(item: tuple[tuple[str, str | None, str], list[Document]]) -> tuple[str, str, str]:
     (kind, env, name), _ = item
@@ -72,6 +75,40 @@ def check_semantics(result: SchemaResult, findings: Findings) -> None:
             refs.check(guardrail.source, pointer("spec", "match", "environments", i), "Environment", env_name, None)
     for partial in result.partial:
         _partial(partial, refs, findings)
+    _renames(index, findings)
+
+
+def _renames(index: Index, findings: Findings) -> None:
+    """`metadata.previousNames` moves a model's record: it must name a model that no longer exists under that
+    name, once per environment; `spec.retire` names models retired on purpose, never one still declared."""
+    claimed: dict[tuple[str | None, str], str] = {}
+    for doc in index.all_documents():
+        for i, old in enumerate(doc.previous_names):
+            where = pointer("metadata", "previousNames", i)
+            problem = _rename_problem(doc, old, index, claimed)
+            if problem is not None:
+                findings.error("MO213", problem, doc.source, where,
+                               hint="list in previousNames only the names this model had before, each once")
+            claimed.setdefault((doc.environment, old), doc.name)
+    for env in index.all("Environment"):
+        for i, name in enumerate(env.spec.retire or []):
+            if index.first("Model", env.name, name) is not None:
+                findings.error("MO213", f'spec.retire names "{name}", which is still a model of {env.name}',
+                               env.source, pointer("spec", "retire", i),
+                               hint=f"remove {name}'s model file to retire it, or remove it from spec.retire")
+
+
+def _rename_problem(doc: Document, old: str, index: Index, claimed: dict[tuple[str | None, str], str]) -> str | None:
+    if doc.kind != "Model":
+        return f"metadata.previousNames moves a model's record; a {doc.kind} has none to move"
+    if old == doc.name:
+        return f'"{old}" is this model\'s own name'
+    if index.first("Model", doc.environment, old) is not None:
+        return f'"{old}" is a model of its own in {doc.environment}: it cannot also be a former name of {doc.name}'
+    other = claimed.get((doc.environment, old))
+    if other is not None:
+        return f'"{old}" is already a former name of {other} in {doc.environment}: one record moves to one model'
+    return None
 
 
 class _References:
@@ -220,6 +257,46 @@ def _model(model: Document, refs: _References, findings: Findings) -> None:
         _strategy_refs(model, findings)
     if spec.strategy is not None and spec.strategy.canary is not None:
         _canary_weights(model, findings)
+    _unrun_tests(model, findings)
+    _unrun_analyses(model, findings)
+
+
+def _unrun_tests(model: Document, findings: Findings) -> None:
+    """Every declared test runs before a new version takes traffic (see modelops.core.strategies.preview_tests);
+    one that a strategy's `previewTests` leaves out never runs, and a guard on tests that cannot fail never
+    fires: both are said, where they are written."""
+    spec = model.spec
+    strategy = spec.strategy
+    block = (strategy.blue_green or strategy.canary or strategy.rolling) if strategy is not None else None
+    listed = list(block.preview_tests) if block is not None else []
+    if listed and strategy is not None:
+        where = f"spec.strategy.{strategy.name}.previewTests"
+        for i, test in enumerate(spec.tests):
+            if test.name not in listed:
+                findings.warning("MO210", f'test "{test.name}" never runs: {where} lists only {", ".join(listed)}',
+                                 model.source, pointer("spec", "tests", i, "name"),
+                                 hint=f"add it to {where}, or leave previewTests out to run every declared test")
+    guard = spec.auto_rollback
+    if not spec.tests and guard.on_test_failure and "on_test_failure" in guard.model_fields_set:
+        findings.warning("MO210", "autoRollback.onTestFailure can never fire: the model declares no tests",
+                         model.source, "/spec/autoRollback/onTestFailure",
+                         hint="declare the tests it should guard (spec.tests), or remove the setting")
+
+
+def _unrun_analyses(model: Document, findings: Findings) -> None:
+    """An analysis runs only where a strategy names it (canary steps, blue-green pre/post promotion)."""
+    strategy = model.spec.strategy
+    used: set[str] = set()
+    if strategy is not None and strategy.blue_green is not None:
+        used |= {*strategy.blue_green.pre_promotion_analysis, *strategy.blue_green.post_promotion_analysis}
+    if strategy is not None and strategy.canary is not None:
+        for step in strategy.canary.steps:
+            used |= {step.analysis} if isinstance(step.analysis, str) else set(step.analysis or [])
+    for name in model.spec.analysis:
+        if name not in used:
+            findings.warning("MO210", f'analysis "{name}" never runs: no strategy step names it', model.source,
+                             pointer("spec", "analysis", name), at_key=True,
+                             hint="name it in a canary step or in a blueGreen pre/postPromotionAnalysis, or remove it")
 
 
 def _expressible(model: Document, index: Index, findings: Findings) -> None:

@@ -9,57 +9,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from modelops.core.diff import make_plan
-from modelops.core.model import DesiredState, dump
-from modelops.core.plan import ActionKind, Plan, PlanOptions, Step
-from modelops.state.format import EnvironmentState, ModelState, Rejection, Rollout, Slot
+from modelops.core.model import dump
+from modelops.core.plan import ActionKind, PlanOptions, Step
+from modelops.state.format import ModelState, Rejection, Rollout, Slot
 from modelops.workspace import Workspace
 
-from tests.support.recording import AT, serving, serving_state
-from tests.support.repo import bump, copy_example
-
-T0 = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)
-SENTIMENT = "environments/{env}/models/sentiment.yaml"
-BLUE_GREEN_OPS = ["verify", "deploy", "test", "traffic", "alerts", "analysis", "bake", "retire"]
-
-
-def desired(tmp_path: Path, name: str, *edits: tuple[str, str, str], delete: tuple[str, ...] = ()) -> DesiredState:
-    """The desired state of a private copy of the example repository, with `(file, old, new)` edits applied."""
-    root = copy_example(tmp_path / name)
-    for rel, old, new in edits:
-        bump(root, rel, old, new)
-    for rel in delete:
-        (root / rel).unlink()
-    return Workspace.load(root).desired
-
-
-def sentiment_150(*envs: str) -> list[tuple[str, str, str]]:
-    return [(SENTIMENT.format(env=env), "1.4.2", "1.5.0") for env in envs]
-
-
-def empty(want: DesiredState) -> dict[str, EnvironmentState]:
-    return {name: EnvironmentState(environment=name) for name in want.order}
-
-
-def applied(want: DesiredState) -> dict[str, EnvironmentState]:
-    """Every environment serving exactly what `want` declares."""
-    return {name: serving_state(env) for name, env in want.environments.items()}
-
-
-def with_model(state: EnvironmentState, name: str, model: ModelState | None) -> EnvironmentState:
-    models = {k: v for k, v in state.models.items() if k != name} | ({name: model} if model is not None else {})
-    return state.model_copy(update={"models": models})
-
-
-def listed(plan: Plan, env: str) -> list[tuple[str, str]]:
-    section = next(e for e in plan.environments if e.name == env)
-    return [(a.kind.value, a.target) for a in section.actions]
-
-
-def only_action(plan: Plan, env: str, target: str) -> tuple[ActionKind, str, str | None, list[str]]:
-    section = next(e for e in plan.environments if e.name == env)
-    action = next(a for a in section.actions if a.target == target)
-    return action.kind, action.reason, action.blocked, [s.op for s in action.steps]
-
+from tests.support.plans import (
+    BLUE_GREEN_OPS,
+    SENTIMENT,
+    T0,
+    applied,
+    desired,
+    empty,
+    listed,
+    only_action,
+    sentiment_150,
+    with_model,
+)
+from tests.support.recording import AT, serving
 
 # -- what each difference plans ----------------------------------------------------------------------------
 
@@ -74,7 +41,8 @@ def test_a_first_plan_deploys_every_model_after_the_policies_it_uses(repo: Path)
     models = ["embedder", "fraud-detector", "recommender", "sentiment"]
     assert listed(plan, "staging") == [*policies, *(("deploy", f"model/{m}") for m in [*models, "summarizer"])]
     assert listed(plan, "production") == [*policies, *(("deploy", f"model/{m}") for m in models)]
-    assert plan.change_summary() == {"deploy": 21, "change": 0, "retire": 0, "rollback": 0, "blocked": 0}
+    assert plan.change_summary() == {"deploy": 21, "change": 0, "retire": 0, "rollback": 0, "blocked": 0,
+                                     "drifted": 0}
     staging, production = plan.environments
     assert (staging.lineage, staging.serial, staging.approval_required) == (None, 0, False)
     assert production.approval_required
@@ -84,8 +52,10 @@ def test_a_first_plan_deploys_every_model_after_the_policies_it_uses(repo: Path)
     assert deploy.after is not None and deploy.after["revision"] == revision
     assert deploy.steps[1] == Step("deploy", "staging", {"slot": "blue", "version": "1.4.2", "revision": revision,
                                                           "role": "preview", "replicas": 2})  # gpu-standard minimum
-    assert [s.op for s in deploy.steps] == ["verify", "deploy", "test", "traffic"]
-    assert deploy.steps[-1].args == {"weights": {"blue": 100}, "switch": True}
+    # a first version is judged like the next one: the alert watch and the post-promotion analysis after its switch
+    assert [s.op for s in deploy.steps] == ["verify", "deploy", "test", "traffic", "alerts", "analysis"]
+    assert deploy.steps[3].args == {"weights": {"blue": 100}, "switch": True}
+    assert deploy.steps[5].args == {"analyses": ["slo"], "slot": "blue", "when": "post"}
 
 
 def test_environments_come_in_promotion_order_whatever_order_they_are_asked_in(repo: Path) -> None:
@@ -277,7 +247,8 @@ def test_an_open_freeze_window_blocks_an_upgrade_but_not_a_rollback(tmp_path: Pa
     assert only_action(upgrade, "production", "model/sentiment")[2] == (
         "production is frozen until 2028-01-04T00:00:00Z (year-end change freeze)")
     assert not upgrade.has_changes
-    assert upgrade.change_summary() == {"deploy": 0, "change": 0, "retire": 0, "rollback": 0, "blocked": 1}
+    assert upgrade.change_summary() == {"deploy": 0, "change": 0, "retire": 0, "rollback": 0, "blocked": 1,
+                                       "drifted": 0}
     thawed = make_plan(newer, {**applied(older), "staging": applied(newer)["staging"]}, PlanOptions(),
                        datetime(2028, 1, 4, tzinfo=UTC))  # the window's end is not in it
     assert only_action(thawed, "production", "model/sentiment")[2] is None

@@ -48,7 +48,8 @@ def test_canary_maps_each_step() -> None:
     steps = strategies.rollout(model({"canary": {"steps": [{"setWeight": 10}, {"pause": "5m"}, {"analysis": "slo"},
                                                            {"pause": {}}, {"setWeight": 60}],
                                                  "scaleDownDelay": "0s"}}), SERVING, 2)
-    assert ops(steps) == ["verify", "deploy", "traffic blue=90,green=10", "pause", "analysis", "pause",
+    # no previewTests named: every declared test runs before the first weight
+    assert ops(steps) == ["verify", "deploy", "test", "traffic blue=90,green=10", "pause", "analysis", "pause",
                           "traffic blue=40,green=60", "traffic blue=0,green=100", "retire"]
     assert [s.args["duration_ms"] for s in steps if s.op == "pause"] == [300_000, None]
 
@@ -64,10 +65,30 @@ def test_rolling_replaces_in_batches(surge: object, replicas: int, weights: list
     assert steps[-1].op == "retire"
 
 
-def test_first_deploy_and_recreate() -> None:
-    assert ops(strategies.rollout(model(None), None, 1)) == ["verify", "deploy", "traffic blue=100"]
-    assert ops(strategies.rollout(model(None), SERVING, 1)) == ["verify", "deploy", "traffic blue=0,green=100",
-                                                                 "retire"]
+def test_first_deploy_and_recreate_test_every_declared_test_before_the_traffic_moves() -> None:
+    assert ops(strategies.rollout(model(None), None, 1)) == ["verify", "deploy", "test", "traffic blue=100"]
+    recreate = strategies.rollout(model(None), SERVING, 1)
+    assert ops(recreate) == ["verify", "deploy", "test", "traffic blue=0,green=100", "retire"]
+    assert recreate[2].args == {"tests": ["smoke"], "slot": "green"}
+
+
+def test_named_preview_tests_are_the_ones_that_run() -> None:
+    spec = {**BASE, "tests": [{"name": "smoke", "command": ["true"]}, {"name": "slow", "command": ["true"]}]}
+    named = ModelSpec.model_validate({**spec, "strategy": {"blueGreen": {"previewTests": ["slow"]}}})
+    assert strategies.preview_tests(named) == ["slow"]
+    unnamed = ModelSpec.model_validate({**spec, "strategy": {"blueGreen": {}}})
+    assert strategies.preview_tests(unnamed) == ["smoke", "slow"]
+
+
+def test_a_first_deploy_is_judged_by_the_analyses_an_upgrade_would_run() -> None:
+    blue_green = model({"blueGreen": {"previewTests": ["smoke"], "postPromotionAnalysis": ["slo"]}})
+    assert ops(strategies.rollout(blue_green, None, 1)) == ["verify", "deploy", "test", "traffic blue=100", "analysis"]
+    canary = model({"canary": {"steps": [{"setWeight": 10}, {"analysis": "slo"}, {"analysis": ["slo"]}]}})
+    first = strategies.rollout(canary, None, 1)
+    assert first[-1].args == {"analyses": ["slo"], "slot": "blue", "when": "post"}  # once, after the switch
+    spec = ModelSpec.model_validate({**BASE, "strategy": {"blueGreen": {}}, "autoRollback": {"onAlerts": ["critical"]}})
+    watched = model_config("m", "staging", spec, {}, "m.yaml")
+    assert ops(strategies.rollout(watched, None, 1)) == ["verify", "deploy", "test", "traffic blue=100", "alerts"]
 
 
 def test_fast_rollback_and_restore() -> None:

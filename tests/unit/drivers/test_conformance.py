@@ -58,14 +58,14 @@ def deploy(slot: str, version: str, key: str) -> Operation:
 
 
 def served(driver: Driver) -> dict[str, Any]:
-    seen = driver.observe("sentiment")
+    seen = driver.observe().models.get("sentiment")
     assert seen is not None
-    return {"slots": {slot: held["version"] for slot, held in seen["slots"].items()}, "traffic": dict(seen["traffic"])}
+    return {"slots": {slot: held.version for slot, held in seen.slots.items()}, "traffic": dict(seen.traffic)}
 
 
 def test_a_blue_green_cycle_is_observable(make_driver: Factory, tmp_path: Path) -> None:
     driver = make_driver(tmp_path)
-    assert driver.observe("sentiment") is None
+    assert "sentiment" not in driver.observe().models
     for operation in (deploy("blue", "1.0.0", "k1"), op("traffic", "k2", weights={"blue": 100}, switch=True)):
         assert driver.execute(operation).ok
     assert served(driver) == {"slots": {"blue": "1.0.0"}, "traffic": {"blue": 100}}
@@ -96,7 +96,7 @@ def test_configure_policy_and_remove(make_driver: Factory, tmp_path: Path) -> No
     assert driver.execute(op("policy", "k4", target="AlertPolicy/model-slo", policy="AlertPolicy/model-slo",
                              digest=None)).ok
     assert driver.execute(op("remove", "k5", slots=["blue"])).ok
-    assert driver.observe("sentiment") is None
+    assert "sentiment" not in driver.observe().models
 
 
 def test_the_state_survives_a_new_driver_instance(make_driver: Factory, tmp_path: Path) -> None:

@@ -45,8 +45,8 @@ def test_a_new_section_plugs_in_with_a_template(tmp_path: Path) -> None:
 
 
 def test_sections_are_registered_in_report_order() -> None:
-    assert [s.key for s in SECTIONS] == ["models", "rollout-history", "switch-history", "alerts", "escalation",
-                                         "scaling", "capacity", "maturity"]
+    assert [s.key for s in SECTIONS] == ["models", "retired", "rollout-history", "switch-history", "alerts",
+                                         "escalation", "scaling", "capacity", "maturity"]
     assert all(Path(jinja().get_template(s.template_name).filename or "").exists() for s in SECTIONS)
 
 

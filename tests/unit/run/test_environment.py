@@ -4,6 +4,7 @@ shown or a saved plan no longer matches the state, and resumed from the journal 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,8 +25,19 @@ from modelops.state.store import read_state, write_state
 from modelops.workspace import Workspace
 
 from tests.support.recording import RecordingDriver, RecordingObserver, serving_state
+from tests.support.repo import copy_example, serve_models
 
 EMBEDDER, SUMMARIZER, FRAUD = "staging/model/embedder", "staging/model/summarizer", "staging/model/fraud-detector"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Path]:
+    """The example with its stub model server: every declared test runs before a version takes traffic, and the
+    HTTP ones need answers."""
+    root = copy_example(tmp_path / "ops")
+    _, stop = serve_models(root)
+    yield root
+    stop()
 
 
 def planned(ws: Workspace, only: frozenset[str] | None = None) -> Plan:
@@ -109,11 +121,11 @@ def test_an_action_whose_steps_differ_from_the_plan_shown_is_refused(repo: Path)
     only = frozenset({FRAUD})
     plan = planned(ws, only)
     steps = plan.environments[0].actions[0].steps
-    assert [s.op for s in steps] == ["verify", "deploy", "test", "traffic"]
+    assert [s.op for s in steps] == ["verify", "deploy", "test", "traffic", "analysis"]
     untested = with_steps(plan, "model/fraud-detector", tuple(s for s in steps if s.op != "test"))
     with pytest.raises(ConflictError, match=r"^staging: the steps to run differ from the plan's: deploy "
-                                            r"model/fraud-detector \(planned: verify, deploy, traffic; now: verify, "
-                                            r"deploy, test, traffic\)$"):
+                                            r"model/fraud-detector \(planned: verify, deploy, traffic, analysis; now: "
+                                            r"verify, deploy, test, traffic, analysis\)$"):
         apply(ws, untested, plan, only=only)
     smaller = (steps[0], replace(steps[1], args={**steps[1].args, "replicas": 1}), *steps[2:])
     with pytest.raises(ConflictError, match=r"deploy model/fraud-detector \(step 2 \(deploy\) has other arguments\)$"):
@@ -174,23 +186,25 @@ def test_an_interrupted_apply_is_resumed_from_its_journal(repo: Path, monkeypatc
     assert not lock_path(repo, "staging").exists()
     replay = read_journal(journal_path(repo, "staging"))
     started = replay.last_started()
-    interrupted = drivers[0].operations[-1]
+    interrupted = [o for d in drivers for o in d.operations][-1]  # (the refresh's driver is sent nothing)
     assert replay.interrupted and started is not None
     assert (started["model"], started["op"], started["key"]) == ("summarizer", "traffic", interrupted.key)
 
     install(None)
+    drivers.clear()
     ws = Workspace.load(repo)
     second = planned(ws, only)
     [resume] = second.environments[0].actions
-    assert (resume.target, resume.resume_from) == ("model/summarizer", 2)
-    assert resume.reason == ("resume deploy to 0.3.0-rc.1 at step 3/3 (an earlier apply stopped before it "
+    assert (resume.target, resume.resume_from) == ("model/summarizer", 3)
+    assert resume.reason == ("resume deploy to 0.3.0-rc.1 at step 4/4 (an earlier apply stopped before it "
                              "finished)")
     log: list[str] = []
     result = apply(ws, second.environments[0], second, only=only, log=log)
     assert log == [f"staging: resuming an interrupted apply ({len(replay.entries)} journal entries)"]
     assert [(r.action.target, r.status) for r in result.results] == [("model/summarizer", "applied")]
     # the step that never finished runs again as the same request; the finished ones do not run again
-    assert [(o.op, o.target, o.key) for o in drivers[1].operations] == [("traffic", "summarizer", interrupted.key)]
+    sent = [o for d in drivers for o in d.operations]
+    assert [(o.op, o.target, o.key) for o in sent] == [("traffic", "summarizer", interrupted.key)]
     state = read_state(repo, "staging")
     assert {n: (m.version, m.phase) for n, m in state.models.items()} == {"embedder": ("0.9.0", "Healthy"),
                                                                            "summarizer": ("0.3.0-rc.1", "Healthy")}

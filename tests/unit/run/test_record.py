@@ -23,7 +23,7 @@ def test_history_keeps_the_newest_attempts_only() -> None:
     state: ModelState | None = None
     for i in range(HISTORY_LIMIT + 5):
         moment = T0 + timedelta(minutes=i)
-        state = record.finish(record.start(state, upgrade(f"1.{i}.0"), moment), moment)
+        state = record.finish(record.start(state, upgrade(f"1.{i}.0"), moment, "key"), moment)
     assert state is not None
     assert len(state.history) == HISTORY_LIMIT  # bounded: state.json does not grow with every release
     assert [a.version for a in state.history] == [f"1.{i}.0" for i in range(5, HISTORY_LIMIT + 5)]

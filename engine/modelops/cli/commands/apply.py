@@ -19,9 +19,15 @@ from modelops.cli.app import App, pass_app, reporting_invalid_config
 @click.option("--retry-rejected", is_flag=True, help="Apply versions that were rolled back before.")
 @click.option("--commit", is_flag=True, help="Commit the recorded state (and reports) with git afterwards.")
 @click.option("--allow-dirty", is_flag=True, help="Apply even when the configuration has uncommitted changes.")
+@click.option("--refresh-only", is_flag=True,
+              help="Record what each target serves for the models that changed outside modelops, and do nothing "
+                   "else: no operation is sent.")
+@options.override_drift()
+@options.allow_retire()
 @pass_app
 def command(app: App, plan_file: Path | None, environments: tuple[str, ...], auto_approve: bool,
-            retry_rejected: bool, commit: bool, allow_dirty: bool) -> int:
+            retry_rejected: bool, commit: bool, allow_dirty: bool, refresh_only: bool, override_drift: bool,
+            allow_retire: bool) -> int:
     """Apply the plan: deploy, test, switch traffic, roll back on failure, record the state.
 
     Without PLAN_FILE the plan is computed now, shown, and confirmed (unless --auto-approve). Environments
@@ -31,18 +37,21 @@ def command(app: App, plan_file: Path | None, environments: tuple[str, ...], aut
     from modelops.cli.publish import publish_apply
     from modelops.cli.views import apply as view
     from modelops.cli.views.confirm import Confirmation
+    from modelops.cli.views.lock import noting_takeovers
     from modelops.cli.views.plan import render_text
     from modelops.services.apply import ApplyRequest, run_apply
     from modelops.workspace import Workspace
 
     with reporting_invalid_config(app):
         ws = Workspace.load(app.repo)
-    request = ApplyRequest(environments, plan_file, retry_rejected, allow_dirty, commit)
+    request = ApplyRequest(environments, plan_file, retry_rejected, allow_dirty, commit, refresh_only=refresh_only,
+                           override_drift=override_drift, allow_retire=allow_retire)
     confirm = Confirmation(app.console, auto_approve, interactive=sys.stdin.isatty())
     progress = view.ProgressView(app.console, human=app.console.interactive_out)
-    outcome = run_apply(ws, request, confirm, progress, log=app.console.print)
+    outcome = run_apply(ws, request, confirm, progress, log=app.console.print,
+                        on_takeover=noting_takeovers(app.console))
     publish_apply(outcome)  # the job summary, in GitHub Actions
-    if not outcome.environments and not outcome.declined and not outcome.blocked:
+    if not outcome.environments and not outcome.declined and not outcome.blocked and not outcome.plan.drift:
         app.console.print(confirm.shown or "No changes. The recorded state matches the configuration.")
         if outcome.refreshed:
             app.console.print(view.refreshed(outcome))

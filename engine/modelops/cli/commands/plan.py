@@ -23,11 +23,16 @@ from modelops.cli.views import plan as view
               help="Exit 0 when there are no changes, 2 when there are (blocked ones too).")
 @click.option("--changed-since", metavar="GIT_REF", help="Plan only what changed since GIT_REF (and its dependents).")
 @click.option("--retry-rejected", is_flag=True, help="Plan versions that were rolled back before.")
+@options.refresh("Read what each target serves first and show drift; false plans from the recorded state alone "
+                 "(a pull request's CI, which cannot reach the targets), and the plan says so.")
+@options.override_drift()
+@options.allow_retire()
 @click.option("--github-output", is_flag=True, envvar="MODELOPS_GITHUB_OUTPUT",
               help="Set step outputs has_changes, plan_path (the --out file) and summary in $GITHUB_OUTPUT.")
 @pass_app
 def command(app: App, environments: tuple[str, ...], fmt: str, out: Path | None, detailed_exitcode: bool,
-            changed_since: str | None, retry_rejected: bool, github_output: bool) -> int:
+            changed_since: str | None, retry_rejected: bool, refresh: bool, override_drift: bool, allow_retire: bool,
+            github_output: bool) -> int:
     """Show what apply would do: actions per environment, with reasons and steps."""
     from modelops.base.gitdiff import GitDiff
 
@@ -36,9 +41,10 @@ def command(app: App, environments: tuple[str, ...], fmt: str, out: Path | None,
     from modelops.services.plan import PlanRequest, run_plan
 
     with reporting_invalid_config(app):
-        plan = run_plan(app.repo, PlanRequest(environments, changed_since, retry_rejected, out, diff))
+        plan = run_plan(app.repo, PlanRequest(environments, changed_since, retry_rejected, out, diff, refresh,
+                                              override_drift, allow_retire))
     comment = publish.plan_comment(app.repo, plan)
     emit(app.console, view.RENDERERS, fmt, view.PlanOutput(plan, out, comment))
     publish.publish_plan(plan, comment, out, github_output)  # job summary and step outputs in GitHub Actions
-    # a blocked action is a difference between Git and what serves, as much as a runnable one
-    return EXIT_CHANGES if detailed_exitcode and plan.actions else EXIT_OK
+    # a blocked action, or drift, is a difference between Git and what serves, as much as a runnable action
+    return EXIT_CHANGES if detailed_exitcode and (plan.actions or plan.drift) else EXIT_OK

@@ -14,12 +14,14 @@ from modelops.cli.views import status as view
 @click.command("status")
 @options.environments()
 @options.output_format(view.RENDERERS)
+@options.refresh("Read what each target serves and show it beside the record (LIVE), flagging drift.")
 @pass_app
-def command(app: App, environments: tuple[str, ...], fmt: str) -> int:
-    """What each environment serves: versions, slots, traffic, phase, locks."""
+def command(app: App, environments: tuple[str, ...], fmt: str, refresh: bool) -> int:
+    """What each environment serves: recorded versions, slots, traffic and phase beside what the target reports,
+    and locks."""
     from modelops.services.status import collect_status
 
     with reporting_invalid_config(app):
-        report = collect_status(app.repo, environments)
+        report = collect_status(app.repo, environments, refresh)
     emit(app.console, view.RENDERERS, fmt, report)
     return EXIT_OK

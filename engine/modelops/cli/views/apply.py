@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from modelops.base.clock import now_iso
 from modelops.base.console import Console
 from modelops.cli.views.plan import describe
+from modelops.core.live import Drift
 from modelops.core.plan import Action, Step
 from modelops.run.executor import ActionResult, StepOutcome
 from modelops.services.apply import ApplyOutcome
@@ -72,6 +73,15 @@ def _blocked_lines(blocked: list[Action]) -> list[str]:
             for (env, why), targets in reasons.items()]
 
 
+def _accepted(accepted: list[tuple[str, Drift]], console: Console) -> str:
+    """`apply --refresh-only`: what was recorded as serving, model by model."""
+    lines = [f"{env}: recorded what serves {d.model} ({d.summary})" for env, d in accepted]
+    count = f"{len(accepted)} model{'s' if len(accepted) != 1 else ''}"
+    lines.append(console.style(f"Refresh complete! Recorded what serves for {count}; no operation was sent.", "green",
+                               "bold"))
+    return "\n".join(lines)
+
+
 def refreshed(outcome: ApplyOutcome) -> str:
     """The derived files an apply brought up to date though nothing ran for them."""
     return f"Refreshed {', '.join(outcome.refreshed)}: the configuration changed what they show."
@@ -80,6 +90,9 @@ def refreshed(outcome: ApplyOutcome) -> str:
 def summary(outcome: ApplyOutcome, console: Console) -> str:
     if outcome.declined:
         return "Apply cancelled."
+    accepted = [(e.name, d) for e in outcome.environments if e.accepted for d in e.drift]
+    if accepted:
+        return _accepted(accepted, console)
     applied = [r for e in outcome.environments for r in e.results if r.status == "applied"]
     buckets = {"deploy": 0, "change": 0, "retire": 0}
     for result in applied:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from modelops.base.console import Console
 from modelops.base.diagnostics import Diagnostic
-from modelops.cli.views.plan import VERBS, describe, summary_line
+from modelops.cli.views.plan import REFRESH_SKIPPED, VERBS, describe, summary_line
+from modelops.core.live import shown
 from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan
 from modelops.report.escape import code, md
 
@@ -82,6 +83,8 @@ def split_parts(text: str) -> list[str]:
 
 def _head(plan: Plan) -> str:
     lines = [f"**{md(summary_line(plan))}**", ""]
+    if plan.options.get("refresh") is False:
+        lines += [f"> {md(REFRESH_SKIPPED)}", ""]
     since = plan.options.get("changed_since")
     if since:
         lines += [f"Planned only what changed since {code(since)} (and what depends on it).", ""]
@@ -108,6 +111,9 @@ def _environment_group(env: EnvironmentPlan) -> Group:
     summary = summary_line(Plan("", "", "", (env,)))
     heading = f"### {code(env.name)} · {md(summary)}"
     notes = [f"- {md(note)}" for note in env.notes]
+    if env.live_error:
+        notes.append(f"- ⚠️ The target could not be read: {md(env.live_error)}")
+    notes += _drift(env)
     if env.approval_required and env.runnable:
         notes.append("- Approval required: apply asks for confirmation (or `--auto-approve`).")
     blocked = [a for a in env.actions if a.blocked]
@@ -120,6 +126,18 @@ def _environment_group(env: EnvironmentPlan) -> Group:
     count = f"{len(env.actions)} action" + ("s" if len(env.actions) != 1 else "")
     return Group(header, f"### {code(env.name)} (continued)\n\n", [_action(a) for a in env.actions],
                  f"<details><summary>{count}</summary>\n\n```diff\n", "```\n\n</details>\n\n", "# ")
+
+
+def _drift(env: EnvironmentPlan) -> list[str]:
+    """Changed outside modelops: one line per model, recorded -> live, outside the fold."""
+    if not env.drift:
+        return []
+    lines = [f"- 🔀 **Changed outside modelops** (recorded → live, read from {md(env.live or '')}):"]
+    lines += [f"  - {code(d.model)}: " + "; ".join(f"{code(p)} {md(shown(b))} → {md(shown(a))}"
+                                                   for p, b, a in d.changes) for d in env.drift]
+    lines.append(f"  - Accept it with `modelops apply --refresh-only --env {env.name}`, or re-assert the configuration "
+                 f"with `modelops apply --override-drift --env {env.name}`.")
+    return lines
 
 
 def _action(action: Action) -> str:

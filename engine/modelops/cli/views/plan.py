@@ -11,6 +11,7 @@ from typing import Any
 from modelops.base.console import Console
 from modelops.cli.render import Renderer, uncoloured
 from modelops.config.scalars.duration import Duration
+from modelops.core.live import shown
 from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
 
 VERBS = {
@@ -18,6 +19,7 @@ VERBS = {
     ActionKind.ROLLBACK: "will be rolled back", ActionKind.RECONFIGURE: "will be reconfigured",
     ActionKind.RETIRE: "will be retired", ActionKind.POLICY_ADD: "will be added",
     ActionKind.POLICY_CHANGE: "will be changed", ActionKind.POLICY_REMOVE: "will be removed",
+    ActionKind.MOVE: "will be moved",
 }
 _LEGEND = {"+": "deploy / add", "~": "change (upgrade, rollback, reconfigure)",
            "-/+": "replace (a recreate upgrade: all traffic moves at once, without preview tests or gradual steps)",
@@ -27,16 +29,32 @@ _COLOURS = {"+": "green", "~": "yellow", "-/+": "yellow", "-": "red", "!": "red"
 
 def summary_line(plan: Plan) -> str:
     counts = plan.change_summary()
+    drifted = _drifted(counts["drifted"])
     if not plan.has_changes:
-        if counts["blocked"]:
-            return f"No changes can be applied: {counts['blocked']} blocked (the configuration is not what serves)."
+        if counts["blocked"] or counts["drifted"]:
+            held = f"{counts['blocked']} blocked" if counts["blocked"] else ""
+            return (f"No changes can be applied: {', '.join(p for p in (held, drifted) if p)} (the configuration is "
+                    "not what serves).")
         return "No changes. The recorded state matches the configuration."
     line = f"Plan: {counts['deploy']} to deploy, {counts['change']} to change, {counts['retire']} to retire."
-    return line + (f" {counts['blocked']} blocked." if counts["blocked"] else "")
+    line += f" {counts['blocked']} blocked." if counts["blocked"] else ""
+    return line + (f" {drifted[0].upper()}{drifted[1:]}." if drifted else "")
+
+
+def _drifted(count: int) -> str:
+    if not count:
+        return ""
+    return f"{count} model{'s' if count != 1 else ''} changed outside modelops"
+
+
+REFRESH_SKIPPED = ("Refresh skipped (--refresh=false): this plan compares the configuration with the recorded state "
+                   "only; what the targets serve was not read, so changes made outside modelops are not shown.")
 
 
 def render_text(plan: Plan, console: Console) -> str:
     lines: list[str] = []
+    if plan.options.get("refresh") is False:
+        lines += [console.style(REFRESH_SKIPPED, "yellow"), ""]
     symbols = sorted({"!" if a.blocked else a.symbol for a in plan.actions}, key=list(_LEGEND).index)
     if symbols:
         lines += ["Actions are marked with these symbols:"]
@@ -51,15 +69,32 @@ def render_text(plan: Plan, console: Console) -> str:
 def _environment(env: EnvironmentPlan, console: Console) -> list[str]:
     state = f"state serial {env.serial}" if env.lineage else "no recorded state yet"
     header = f"{console.style(env.name, 'bold')} (driver {env.driver}, {state})"
-    if not env.actions:
+    if not env.actions and not env.drift and not env.live_error:
         return [f"{header}: no changes", ""]
     lines = [f"{header}:"]
+    if env.live_error:
+        lines.append(f"  note: the target could not be read: {env.live_error}")
+    lines += _drift(env, console)
     lines += [f"  note: {note}" for note in env.notes]
     if env.approval_required and env.runnable:
         lines.append("  note: approval required: apply asks for confirmation (or --auto-approve)")
     for action in env.actions:
         lines += ["", *_action(action, console)]
     return [*lines, ""]
+
+
+def _drift(env: EnvironmentPlan, console: Console) -> list[str]:
+    """Like Terraform's "Objects have changed outside of Terraform": recorded -> live, field by field."""
+    if not env.drift:
+        return []
+    title = console.style("Changed outside modelops", "yellow", "bold")
+    lines = [f"  {title} (recorded -> live, read from {env.live}):"]
+    for found in env.drift:
+        lines.append(f"    {console.style('~', 'yellow', 'bold')} model \"{found.model}\"")
+        lines += [f"        {path}: {shown(old)} -> {shown(new)}" for path, old, new in found.changes]
+    lines.append(f"  Accept what serves with `modelops apply --refresh-only --env {env.name}`, or re-assert the "
+                 f"configuration with `modelops apply --override-drift --env {env.name}`.")
+    return lines
 
 
 def _action(action: Action, console: Console) -> list[str]:
@@ -126,6 +161,8 @@ def describe(step: Step) -> str:
             return "apply configuration (scaling, alerts, escalation, tests) without a rollout"
         case "remove":
             return f"remove the model (slots {', '.join(a['slots']) or 'none'})"
+        case "rename":
+            return f"move the record and the slots of {a['from']} to this name (nothing redeployed)"
         case "policy":
             return "remove the policy" if a.get("digest") is None else "apply the policy"
     return step.op

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from modelops.base.console import Console
 from modelops.cli.render import Renderer, uncoloured
@@ -22,8 +24,11 @@ def render_text(report: list[EnvironmentStatus], console: Console) -> str:
 def _environment(env: EnvironmentStatus, console: Console) -> str:
     header = f"{console.style(env.name, 'bold')} (driver {env.driver}, state serial {env.serial}"
     header += f", updated {env.updated})" if env.updated else ", never applied)"
-    rows = [_row(m, console) for m in env.models]
-    lines = [header, *table(rows, ("MODEL", "SERVING", "DESIRED", "SLOT", "TRAFFIC", "PHASE", "LAST CHANGE"))]
+    rows = [_row(m, console, env.live is not None) for m in env.models]
+    columns = ("MODEL", "SERVING", "DESIRED", "SLOT", "TRAFFIC", *(("LIVE",) if env.live is not None else ()),
+               "PHASE", "LAST CHANGE")
+    lines = [header, *table(rows, columns)]
+    lines += _live(env, console)
     lines += [f"  ! {note}" for m in env.models for note in _notes(m)]
     if env.lock is not None:
         stale = " (stale: its process is gone)" if env.lock.stale else ""
@@ -37,16 +42,43 @@ def _environment(env: EnvironmentStatus, console: Console) -> str:
     return "\n".join(lines)
 
 
-def _row(model: ModelStatus, console: Console) -> list[str]:
+def _row(model: ModelStatus, console: Console, refreshed: bool) -> list[str]:
+    live = [_served(model, console)] if refreshed else []
     state = model.state
     if state is None:
-        return [model.name, "-", model.desired or "-", "-", "-", "NotDeployed", "-"]
-    traffic = ", ".join(f"{slot} {w}%" for slot, w in sorted(state.traffic.items())) or "-"
+        return [model.name, "-", model.desired or "-", "-", "-", *live, "NotDeployed", "-"]
+    traffic = _traffic(state.traffic) or "-"
     phase = console.style(state.phase, _PHASE_COLOURS[state.phase])
     desired = model.desired or "(removed)"
     if model.desired is not None and model.desired != state.version:
         desired = console.style(desired, "yellow")
-    return [model.name, state.version or "-", desired, state.active_slot or "-", traffic, phase, _last(state)]
+    return [model.name, state.version or "-", desired, state.active_slot or "-", traffic, *live, phase, _last(state)]
+
+
+def _traffic(weights: Mapping[Any, int]) -> str:
+    return ", ".join(f"{slot} {w}%" for slot, w in sorted(weights.items()) if w)
+
+
+def _served(model: ModelStatus, console: Console) -> str:
+    """What the target reports: the version each slot with traffic runs, marked when it is not what is recorded."""
+    live = model.live
+    shown = ", ".join(f"{live.slots[s].version} ({s} {w}%)" for s, w in sorted(live.traffic.items())
+                      if w and s in live.slots) if live is not None else ""
+    shown = shown or ("files differ" if model.drift is not None else "-")
+    return console.style(f"{shown} *", "yellow") if model.drift is not None else shown
+
+
+def _live(env: EnvironmentStatus, console: Console) -> list[str]:
+    if env.live_error is not None:
+        return [f"  ! what serves could not be read ({env.live}): {env.live_error}"]
+    drifted = [m for m in env.models if m.drift is not None]
+    if not drifted:
+        return []
+    lines = [f"  * changed outside modelops (recorded -> live, read from {env.live}):"]
+    lines += [f"      {m.name}: {m.drift.summary}" for m in drifted if m.drift is not None]
+    lines.append(f"    accept it with `modelops apply --refresh-only --env {env.name}`, or re-assert the configuration "
+                 f"with `modelops apply --override-drift --env {env.name}`")
+    return lines
 
 
 def _last(state: ModelState) -> str:
@@ -82,8 +114,11 @@ def render_json(report: list[EnvironmentStatus]) -> str:
         {"name": env.name, "driver": env.driver, "serial": env.serial, "updated": env.updated,
          "locked_by": env.lock.who if env.lock else None,
          "lock_id": env.lock.id if env.lock else env.unreadable_lock, "interrupted": env.interrupted,
-         "models": [{"name": m.name, "desired": m.desired, "in_sync": m.in_sync,
-                     "state": m.state.model_dump(mode="json", exclude={"spec", "releases"}) if m.state else None}
+         "refresh": {"source": env.live, "error": env.live_error} if env.live is not None else None,
+         "models": [{"name": m.name, "desired": m.desired, "in_sync": m.in_sync and m.drift is None,
+                     "state": m.state.model_dump(mode="json", exclude={"spec", "releases"}) if m.state else None,
+                     "live": m.live.to_dict() if m.live is not None else None,
+                     "drift": m.drift.to_dict()["changes"] if m.drift is not None else []}
                     for m in env.models]}
         for env in report]}
     return json.dumps(body, indent=2)

@@ -124,5 +124,8 @@ class EnvironmentSpec(Spec):
     approval: Literal["required", "none"] = described(
         "required: apply asks for confirmation (or --auto-approve).", default="none")
     freeze: list[FreezeWindow] = described("Windows in which apply refuses changes.", default_factory=list)
+    retire: list[Name] | None = described(
+        "Models retired here on purpose: in an environment with approval required, retiring a model needs its name "
+        "here (reviewed in Git) or `apply --allow-retire`.", default=None)
     metrics: MetricsSource | None = described("Metric source for monitoring and analysis.", default=None)
     pricing: Pricing | None = described("Unit prices for cost figures.", default=None)

@@ -22,6 +22,10 @@ class Metadata(Spec):
     labels: dict[Annotated[str, Field(pattern=LABEL_KEY_PATTERN)], str] = described(
         "Labels, used by guardrails and routes (team, tier, ...).", default_factory=dict)
     annotations: dict[str, str] = described("Free-form notes; not used by the engine.", default_factory=dict)
+    previous_names: list[Name] = described(
+        "Models only: names this model had before. A model recorded under one of them moves to this name (its "
+        "state, history and serving slots), with no redeploy, as Terraform's `moved` block does.",
+        default_factory=list)
 
 
 class _Document(Spec):

@@ -11,6 +11,7 @@ from typing import Any
 
 from modelops.base.errors import EngineError
 from modelops.core.model import EnvironmentConfig
+from modelops.core.strategies import preview_tests
 from modelops.export import prometheus as prom
 from modelops.export.files import ExportFile
 from modelops.export.kubernetes.kserve import inference_service
@@ -20,7 +21,10 @@ from modelops.export.kubernetes.rollouts import rollout_objects
 from modelops.export.kubernetes.views import ModelView, desired_views, kserve_pending, state_views
 from modelops.export.yamlout import dump_all, header
 from modelops.state.format import EnvironmentState
-from modelops.validate.kubernetes import FLAVORS, Refused, Settings, check_model, preview_tests, settings_for
+from modelops.validate.kubernetes import FLAVORS, Refused, Settings, check_model, settings_for
+
+#: The environment's PrometheusRule; every other file renders one model
+RULE_FILE = "prometheusrule.yaml"
 
 
 def model_objects(env: EnvironmentConfig, view: ModelView, settings: Settings, notes: list[str]
@@ -69,7 +73,7 @@ def render(env: EnvironmentConfig, views: Sequence[ModelView], settings: Setting
                       "flavor):\n  " + "\n  ".join(refused))
     rule = prometheus_rule(env, [v.name for v in views if v.name in env.models], settings)
     if rule is not None:
-        files.append(ExportFile("prometheusrule.yaml", head + dump_all([rule]),
+        files.append(ExportFile(RULE_FILE, head + dump_all([rule]),
                                 f"PrometheusRule {rule['metadata']['name']} ({len(rule['spec']['groups'])} groups)"))
     return files
 

@@ -14,6 +14,7 @@ from modelops.config.catalog import METRICS
 from modelops.config.scalars.duration import Duration
 from modelops.config.spec.model import Analysis, PauseSpec
 from modelops.core.model import EnvironmentConfig
+from modelops.core.strategies import preview_tests
 from modelops.export import prometheus as prom
 from modelops.export.kubernetes.jobs import test_template, unmappable
 from modelops.export.kubernetes.objects import NAME_KEY, go_duration, metadata, object_labels, pod_template, service
@@ -108,11 +109,11 @@ def argo_gates(env: EnvironmentConfig, view: ModelView, settings: Settings, note
     tests: list[str] = []
     manual = False
     by_name = {t.name: t for t in view.config.tests}
-    if strategy.canary is not None and strategy.canary.preview_tests:
-        notes.append(f"{view.name}: previewTests {', '.join(strategy.canary.preview_tests)} are not run: a canary "
+    if strategy.canary is not None and preview_tests(view.config):
+        notes.append(f"{view.name}: previewTests {', '.join(preview_tests(view.config))} are not run: a canary "
                      "without traffic routing has no pods of the new version before its first setWeight; run them "
                      "with modelops, or add an analysis step with a Job after the first setWeight")
-    for name in strategy.blue_green.preview_tests if strategy.blue_green is not None else []:
+    for name in preview_tests(view.config) if strategy.blue_green is not None else []:
         why = unmappable(by_name[name])
         if why is None:
             templates.append(test_template(env, view, by_name[name], settings))

@@ -29,6 +29,7 @@ class Platform:
     requests: Counter[str] = field(default_factory=Counter)
     executed: Counter[str] = field(default_factory=Counter)
     headers: list[dict[str, str]] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)  # every POST's body, as sent
     polls: int = 0
     observed: int = 0  # GET models answered
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,6 +66,7 @@ def serve(platform: Platform) -> tuple[ThreadingHTTPServer, str]:
             with platform.lock:
                 platform.requests[key] += 1
                 platform.headers.append(dict(self.headers.items()))
+                platform.bodies.append(body)
                 failing = platform.failures.pop(0) if platform.failures else None
             if platform.delay:
                 time.sleep(platform.delay)

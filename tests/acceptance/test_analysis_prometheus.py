@@ -1,8 +1,9 @@
 """Analysis gates during `modelops apply`, measured on a real Prometheus (skipped without the binary).
 
 A canary whose error rate is bad is rolled back automatically, with the measured values in the reason, and so
-is a blue-green version whose post-promotion analysis fails after the switch; a canary without data pauses
-(phase Paused) and `modelops promote MODEL --env ENV` resumes it.
+is a blue-green version whose post-promotion analysis fails after the switch, and a first deploy (judged by its
+analyses once it takes traffic); a canary without data pauses (phase Paused) and `modelops promote MODEL --env
+ENV` resumes it.
 """
 
 from __future__ import annotations
@@ -36,12 +37,30 @@ def model_state(root: Path, name: str) -> dict:  # type: ignore[type-arg]
     return json.loads((root / f"environments/{ENVIRONMENT}/state.json").read_text())["models"][name]  # type: ignore[no-any-return]
 
 
+# without an analysis step: a first deploy is judged by every analysis its strategy names
+UNGATED = "    canary:\n      steps: [{setWeight: 50}]\n"
+
+
 @pytest.fixture
 def lab(tmp_path: Path, prometheus: PrometheusServer, cli: Callable[..., Result]) -> Path:
-    root = lab_repo(tmp_path / "ops", prometheus.url, ("bad", "silent"))
+    root = lab_repo(tmp_path / "ops", prometheus.url, ())
+    for name in ("bad", "silent"):
+        write_lab_model(root, name, "1.0.0", UNGATED)
     first = cli("--repo", root, "apply", "--auto-approve", "--allow-dirty")
-    assert first.code == 0, first.output  # a first deploy has no canary steps, so no analysis
+    assert first.code == 0, first.output
     return root
+
+
+def test_a_first_deploy_is_judged_by_its_analysis_once_it_takes_traffic(tmp_path: Path,
+                                                                        prometheus: PrometheusServer,
+                                                                        cli: Callable[..., Result]) -> None:
+    root = lab_repo(tmp_path / "ops", prometheus.url, ("bad",))
+    result = cli("--repo", root, "apply", "--auto-approve", "--allow-dirty")
+    assert result.code == 1, result.output
+    assert "post-promotion analysis errors on slot blue" in result.out
+    bad = model_state(root, "bad")
+    assert bad["phase"] == "RolledBack" and bad["traffic"] in ({}, {"blue": 0}), bad
+    assert bad["desired_rejected"]["reason"].startswith("analysis errors (error_rate, max 0.05): measured [0.5")
 
 
 def test_failed_analysis_rolls_back_with_measured_values(lab: Path, cli: Callable[..., Result]) -> None:
@@ -58,12 +77,13 @@ def test_failed_analysis_rolls_back_with_measured_values(lab: Path, cli: Callabl
 
 # the post-promotion analysis `errors` judges the version once it takes traffic
 BLUE_GREEN = "    blueGreen: {postPromotionAnalysis: [errors], scaleDownDelay: 1h}\n"
+PLAIN_BLUE_GREEN = "    blueGreen: {scaleDownDelay: 1h}\n"
 
 
 def test_failed_post_promotion_analysis_switches_a_blue_green_back(tmp_path: Path, prometheus: PrometheusServer,
                                                                    cli: Callable[..., Result]) -> None:
     root = lab_repo(tmp_path / "ops", prometheus.url, ())
-    write_lab_model(root, "bad", "1.0.0", BLUE_GREEN)
+    write_lab_model(root, "bad", "1.0.0", PLAIN_BLUE_GREEN)
     assert cli("--repo", root, "apply", "--auto-approve", "--allow-dirty").code == 0
     first = model_state(root, "bad")
     write_lab_model(root, "bad", "1.1.0", BLUE_GREEN)

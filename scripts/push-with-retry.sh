@@ -9,7 +9,13 @@
 #
 # PUSH_ATTEMPTS (default 5) bounds the pushes; PUSH_RETRY_DELAY (seconds, default 5) times the attempt
 # number is the wait before the next one. Exit 0 when pushed, 1 when not, 64 on a usage error.
-# Used by .github/workflows/modelops-apply.yml; tested with real git by tests/acceptance/test_workflow_scripts.py.
+#
+# GH_TOKEN, when set, authenticates the pushes and fetches over HTTPS as `x-access-token` (the apply workflow gives
+# the job's token to this step alone). git gets it from a credential helper that reads it from this process's
+# environment when git asks: it is never on a command line, in .git/config or any file, nor printed, and the
+# helpers configured on the machine are switched off for these commands (none of them stores it).
+# Used by .github/workflows/modelops-apply.yml; tested with real git, over a loopback smart-HTTP server that
+# requires the token, by tests/acceptance/test_workflow_scripts.py.
 set -eu
 
 if [ "$#" -ne 2 ] || [ -z "$1" ] || [ -z "$2" ]; then
@@ -27,16 +33,31 @@ case $delay in
   '' | *[!0-9]*) echo "PUSH_RETRY_DELAY must be a whole number of seconds, not '$delay'" >&2; exit 64 ;;
 esac
 
+GIT_TERMINAL_PROMPT=0  # no one is there to answer: a missing credential fails instead of waiting
+export GIT_TERMINAL_PROMPT
+
+# git, with GH_TOKEN as the only credential when it is set
+remote_git() {
+  if [ -n "${GH_TOKEN:-}" ]; then
+    # shellcheck disable=SC2016  # $1 and $GH_TOKEN belong to the helper's shell, expanded when git asks
+    git -c credential.helper= \
+      -c credential.helper='!f() { if [ "$1" = get ]; then printf "username=x-access-token\npassword=%s\n" "$GH_TOKEN"; fi; }; f' \
+      "$@"
+  else
+    git "$@"
+  fi
+}
+
 attempt=1
 while :; do
-  if git push "$remote" "HEAD:refs/heads/$branch"; then
+  if remote_git push "$remote" "HEAD:refs/heads/$branch"; then
     exit 0
   fi
   if [ "$attempt" -ge "$attempts" ]; then
     break
   fi
   echo "push rejected (attempt $attempt of $attempts): rebasing onto $remote/$branch and trying again"
-  if git fetch "$remote" "refs/heads/$branch"; then
+  if remote_git fetch "$remote" "refs/heads/$branch"; then
     if ! git rebase FETCH_HEAD; then
       git rebase --abort || true
       echo "::error::the commit does not rebase cleanly onto $branch; resolve by hand"

@@ -4,6 +4,7 @@ file and line, the job summary of plan and apply, step outputs, and the Markdown
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from modelops.cli.views.markdown import split_parts
 
-from tests.support.repo import Result, bump
+from tests.support.repo import Result, bump, copy_example
 from tests.support.report import commit_all, init_git
 
 TYPO = ("environments/production/models/sentiment.yaml", "scaling: gpu-standard", "scaling: gpu-standrad")
@@ -67,6 +68,35 @@ def test_annotation_paths_are_relative_to_the_checkout(repo: Path, cli: Callable
         assert any(line.startswith(ANNOTATION.format(prefix="ops/")) for line in result.out.splitlines())
 
 
+def test_annotations_are_placed_in_a_checkout_inside_the_workspace(tmp_path: Path, cli: Callable[..., Result],
+                                                                    actions: dict[str, Path]) -> None:
+    """The plan workflow checks the pull request out into pr/ of the workspace: GitHub places annotations by
+    their path in that repository, so pr/ is no part of them; a folder of a checkout (ops/) still is."""
+    workspace = Path(os.environ["GITHUB_WORKSPACE"])
+    for checkout, root, prefix in (("pr", "pr", ""), ("other", "other/ops", "ops/"), ("", "plain/ops", "plain/ops/")):
+        ops = copy_example(workspace / root)
+        if checkout:
+            (workspace / checkout / ".git").mkdir()
+        bump(ops, *TYPO)
+        result = cli("--repo", ops, "validate", "--format", "github")
+        assert result.code == 1
+        assert any(line.startswith(ANNOTATION.format(prefix=prefix)) for line in result.out.splitlines()), \
+            (root, result.out)
+
+
+def test_the_environments_an_apply_would_change_are_a_step_output(repo: Path, cli: Callable[..., Result],
+                                                                 actions: dict[str, Path]) -> None:
+    handle = init_git(repo)
+    handle.git.branch("base")
+    bump(repo, "environments/staging/models/recommender.yaml", "version: 2.7.1", "version: 2.8.0")
+    commit_all(handle, "a pull request")
+    result = cli("--repo", repo, "plan", "--changed-since", "base", "--github-output")
+    assert result.code == 0 and outputs(actions["output"])["environments"] == "staging"
+    actions["output"].write_text("", encoding="utf-8")
+    assert cli("--repo", repo, "plan", "--changed-since", "HEAD", "--github-output").code == 0
+    assert outputs(actions["output"])["environments"] == "" and outputs(actions["output"])["has_changes"] == "false"
+
+
 def test_no_annotations_outside_actions_or_in_json(repo: Path, cli: Callable[..., Result],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     bump(repo, *TYPO)
@@ -96,7 +126,8 @@ def test_plan_writes_the_job_summary_and_step_outputs(repo: Path, cli: Callable[
     assert summary.startswith("<!-- modelops-plan part 1/1 -->\n## modelops plan\n\n"
                               "**Plan: 21 to deploy, 0 to change, 0 to retire.**")
     assert outputs(actions["output"]) == {"has_changes": "true", "plan_path": str(saved.resolve()),
-                                          "summary": "Plan: 21 to deploy, 0 to change, 0 to retire."}
+                                          "summary": "Plan: 21 to deploy, 0 to change, 0 to retire.",
+                                          "environments": "staging production"}
 
 
 def test_step_outputs_can_be_asked_for_by_environment(repo: Path, cli: Callable[..., Result],

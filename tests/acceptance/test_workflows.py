@@ -101,42 +101,66 @@ def test_least_privilege_permissions(path: Path) -> None:
 
 
 def test_plan_workflow() -> None:
+    """What the plan job does; that it runs only the base branch's code is tests/security/test_ci_trust_boundary.py."""
     workflow = load(ROOT / ".github/workflows/modelops-plan.yml")
-    assert workflow["on"]["pull_request"]["paths"] == ["environments/**", "policies/**", "schemas/**"]
+    assert list(workflow["on"]) == ["pull_request_target"]
+    assert workflow["on"]["pull_request_target"]["paths"] == ["environments/**", "policies/**", "schemas/**"]
     job = workflow["jobs"]["plan"]
     assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    named = {s.get("name", ""): s for s in job["steps"]}
+    merge = named["Merge it into the base commit"]
+    assert merge["env"]["BASE_SHA"] == "${{ github.sha }}" and "merge" in merge["run"]
     commands = [s.get("with", {}).get("command", "") for s in job["steps"]]
     assert "validate --format github" in commands
-    assert "plan --changed-since origin/${{ github.base_ref }} --format markdown" in commands
-    # The sticky comment runs .github/scripts/sticky-comment.js from the checkout (tests/acceptance/
-    # test_workflow_scripts.py runs it under node); the checkout comes first.
+    assert "plan --changed-since ${{ github.sha }} --refresh=false --format markdown" in commands
+    assert named["Validate"]["if"] == "steps.merge.outcome == 'success'"
+    # The sticky comment runs .github/scripts/sticky-comment.js of the base checkout (tests/acceptance/
+    # test_workflow_scripts.py runs it under node); the checkouts come first.
     uses = [s.get("uses", "") for s in job["steps"]]
     comment = job["steps"][next(i for i, u in enumerate(uses) if "github-script" in u)]
-    assert any("actions/checkout" in u for u in uses[:uses.index(comment["uses"])])
-    assert 'require("./.github/scripts/sticky-comment.js")' in comment["with"]["script"]
+    assert all("actions/checkout" in u for u in uses[:2])
+    assert 'require("./base/.github/scripts/sticky-comment.js")' in comment["with"]["script"]
     assert (ROOT / ".github/scripts/sticky-comment.js").is_file()
-    assert {"PLAN_FILE", "VALIDATE_OUTCOME", "PLAN_OUTCOME"} <= set(comment["env"])
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]  # no forks
+    assert {"PLAN_FILE", "MERGE_OUTCOME", "VALIDATE_OUTCOME", "PLAN_OUTCOME", "HAS_CHANGES", "ENVIRONMENTS"} == set(
+        comment["env"])
+    assert comment["if"] == "${{ !cancelled() }}"  # forks too: pull_request_target's token may comment there
     gate = job["steps"][-1]
-    assert "steps.validate.outcome != 'success'" in gate["if"] and "exit 1" in gate["run"]
+    assert "steps.merge.outcome != 'success'" in gate["if"] and "steps.validate.outcome != 'success'" in gate["if"]
+    assert "exit 1" in gate["run"]
 
 
 def test_apply_workflow() -> None:
+    """The jobs and their hand-over; where the token may go is tests/security/test_ci_trust_boundary.py."""
     workflow = load(ROOT / ".github/workflows/modelops-apply.yml")
     assert workflow["on"]["push"]["branches"] == ["main"]
-    assert "!environments/*/state.json" in workflow["on"]["push"]["paths"]
-    assert "!environments/*/REPORT.md" in workflow["on"]["push"]["paths"]
+    ignored = [p[1:] for p in workflow["on"]["push"]["paths"] if p.startswith("!")]
+    assert ignored == ["environments/*/state.json", "environments/*/state.journal", "environments/*/REPORT.md",
+                       "environments/*/rendered/**"]
+    # The push job takes exactly the files the paths filter ignores as the engine's own (scripts/apply-commit.sh).
+    take = (ROOT / "scripts/apply-commit.sh").read_text(encoding="utf-8")
+    assert "state.json | state.journal | REPORT.md | rendered/?*) return 0" in take
     assert workflow["concurrency"] == {"group": "modelops-apply-${{ github.repository }}",
                                        "cancel-in-progress": False}
-    job = workflow["jobs"]["apply"]
-    assert "startsWith(github.event.head_commit.message, 'modelops apply:')" in job["if"]
-    assert job["permissions"] == {"contents": "write"}
-    assert any(s.get("with", {}).get("command") == "apply --auto-approve --commit" for s in job["steps"])
+    apply, push = workflow["jobs"]["apply"], workflow["jobs"]["push"]
+    assert "startsWith(github.event.head_commit.message, 'modelops apply:')" in apply["if"]
+    assert apply["permissions"] == {"contents": "read"} and push["permissions"] == {"contents": "write"}
+    assert any(s.get("with", {}).get("command") == "apply --auto-approve --commit" for s in apply["steps"])
+    bundle = next(s for s in apply["steps"] if s.get("id") == "bundle")
+    assert bundle["run"] == ('sh scripts/apply-commit.sh bundle "$GITHUB_SHA" "$RUNNER_TEMP/modelops-apply.bundle" '
+                             '>> "$GITHUB_OUTPUT"')
+    assert "steps.apply.outcome != 'skipped'" in bundle["if"]  # a failed rollout's state is pushed too
+    assert apply["outputs"] == {"committed": "${{ steps.bundle.outputs.committed }}"}
+    assert push["needs"] == "apply" and push["if"] == "${{ !cancelled() && needs.apply.outputs.committed == 'true' }}"
+    uploaded = next(s for s in apply["steps"] if "upload-artifact" in s.get("uses", ""))
+    downloaded = next(s for s in push["steps"] if "download-artifact" in s.get("uses", ""))
+    assert uploaded["with"]["name"] == downloaded["with"]["name"] == "modelops-apply-commit"
     # The push with retry is scripts/push-with-retry.sh (tests/acceptance/test_workflow_scripts.py runs it
-    # against real git); the job condition above keeps the workflow's own commit from applying again.
-    push = job["steps"][-1]
-    assert push["run"] == 'sh scripts/push-with-retry.sh origin "$BRANCH"'
-    assert push["env"] == {"BRANCH": "${{ github.ref_name }}"}
+    # against real git, its token over a loopback HTTP server); the job condition keeps the workflow's own
+    # commit from applying again.
+    assert [s["run"] for s in push["steps"] if "run" in s] == [
+        'sh scripts/apply-commit.sh take "$GITHUB_SHA" "$RUNNER_TEMP/apply/modelops-apply.bundle"',
+        'sh scripts/push-with-retry.sh origin "$BRANCH"']
+    assert push["steps"][-1]["env"] == {"BRANCH": "${{ github.ref_name }}", "GH_TOKEN": "${{ github.token }}"}
     assert (ROOT / "scripts/push-with-retry.sh").is_file()
 
 
@@ -144,18 +168,26 @@ def test_ci_workflow_runs_make_test() -> None:
     assert any(s.get("run") == "make test" for s in steps(load(ROOT / ".github/workflows/ci.yml")))
 
 
-def test_ci_runs_the_pinned_python_and_the_targeted_promtool_and_amtool() -> None:
-    # No container image (a tag moves under the same name): Python 3.11, the version the project is checked
-    # against, comes from setup-python pinned like every action; promtool, amtool and prometheus are Debian
-    # bookworm's builds of the releases the exports target (tests/acceptance/test_export_tools.py), each .deb
-    # checked against its SHA-256 before it is unpacked. A tool that failed to install fails the job instead of
-    # letting its tests skip.
+def test_ci_runs_every_supported_python_and_the_targeted_promtool_and_amtool() -> None:
+    # No container image (a tag moves under the same name): each Python comes from setup-python pinned like every
+    # action, 3.11 (the oldest supported, the one mypy checks against) to 3.13; the action's default is one of
+    # them. promtool, amtool and prometheus are Debian bookworm's builds of the releases the exports target
+    # (tests/acceptance/test_export_tools.py), each .deb checked against its SHA-256 before it is unpacked. A tool
+    # that failed to install fails the job instead of letting its tests skip.
     workflow = load(ROOT / ".github/workflows/ci.yml")
     (job,) = workflow["jobs"].values()
     assert "container" not in job and "services" not in job
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    versions = job["strategy"]["matrix"]["python"]
+    assert versions == ["3.11", "3.12", "3.13"] and job["strategy"]["fail-fast"] is False
+    assert versions[0] == pyproject["tool"]["mypy"]["python_version"]
+    assert pyproject["project"]["requires-python"] == f">={versions[0]}"
+    assert versions == [c.rsplit(" :: ", 1)[1] for c in pyproject["project"]["classifiers"]
+                        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)]  # what the wheel claims
+    assert load(ACTION)["inputs"]["python-version"]["default"] in versions
     [python] = [s for s in job["steps"] if "setup-python" in s.get("uses", "")]
-    assert str(python["with"]["python-version"]) == "3.11" == str(tomllib.loads(
-        (ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]["python_version"])
+    assert python["with"]["python-version"] == "${{ matrix.python }}"
+    assert "${{ matrix.python }}" in job["name"]  # each run says which Python it is
     runs = [s["run"] for s in job["steps"] if "run" in s]
     [debs] = [run for run in runs if "dpkg-deb -x" in run]
     fetched = re.findall(r"^\s*fetch (pool/\S+\.deb) \\\n\s*([0-9a-f]{64}) ([0-9a-f]{40})$", debs, re.M)
@@ -172,7 +204,7 @@ def test_composite_action() -> None:
     assert action["runs"]["using"] == "composite"
     assert all(step.get("shell") == "bash" for step in action["runs"]["steps"] if "run" in step)
     assert {"command", "repo", "output-file"} <= set(action["inputs"])
-    assert {"has_changes", "plan_path", "exit-code"} <= set(action["outputs"])
+    assert {"has_changes", "plan_path", "summary", "environments", "exit-code"} <= set(action["outputs"])
 
 
 def test_pre_commit_hook_runs_validate() -> None:

@@ -30,14 +30,19 @@ def in_actions(environ: Environ | None = None) -> bool:
 
 
 def workspace_prefix(root: Path, environ: Environ | None = None) -> str:
-    """The ops root relative to the checkout (`ops/`), or "" when it is the checkout or outside it."""
+    """The ops root relative to its checkout (`ops/`), or "" when it is the checkout or outside the workspace.
+
+    The checkout is the innermost folder from the ops root up to the workspace that holds `.git`: the plan
+    workflow checks the pull request out into a folder of the workspace (`pr/`), and GitHub places annotations
+    by their path in the repository, not in the workspace."""
     workspace = _env(environ).get("GITHUB_WORKSPACE")
     if not workspace:
         return ""
-    try:
-        rel = root.resolve().relative_to(Path(workspace).resolve()).as_posix()
-    except ValueError:
+    here, top = root.resolve(), Path(workspace).resolve()
+    if here != top and top not in here.parents:
         return ""
+    checkout = next((p for p in (here, *here.parents) if p == top or (p / ".git").exists()), top)
+    rel = here.relative_to(checkout).as_posix()
     return "" if rel == "." else rel + "/"
 
 

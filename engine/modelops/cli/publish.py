@@ -1,7 +1,8 @@
 """Where CI reads a plan or an apply: the pull-request Markdown, the job summary and step outputs.
 
 Under GitHub Actions (`GITHUB_ACTIONS=true`) plan and apply append their Markdown to the job summary by
-themselves; `plan --github-output` also sets the step outputs `has_changes`, `plan_path` and `summary`.
+themselves; `plan --github-output` also sets the step outputs `has_changes`, `plan_path`, `summary` and
+`environments`.
 Outside Actions these functions do nothing unless asked explicitly.
 """
 
@@ -45,7 +46,9 @@ def publish_plan(plan: Plan, comment: Callable[[], str], out: Path | None, githu
     if github_output:
         github.set_outputs({"has_changes": "true" if plan.has_changes else "false",
                             "plan_path": str(out.resolve()) if out is not None else "",
-                            "summary": summary_line(plan)})
+                            "summary": summary_line(plan),
+                            # what an apply of this plan would change, for the PR comment's "on merge" line
+                            "environments": " ".join(env.name for env in plan.environments if env.runnable)})
 
 
 def publish_apply(outcome: ApplyOutcome) -> None:

@@ -24,6 +24,8 @@ class Platform:
     delay: float = 0.0
     pending_polls: int = 0  # answer 202 and need this many polls before succeeding
     reject: str | None = None  # answer {"status": "failed"} with this detail
+    status_origin: str = ""  # where its pending answers' status_url points (another origin, to be refused)
+    redirect_to: str | None = None  # answer every POST to /deploy with a 307 to this Location
     models: dict[str, Any] = field(default_factory=dict)
     policies: dict[str, Any] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
@@ -61,6 +63,9 @@ class Platform:
 def serve(platform: Platform) -> tuple[ThreadingHTTPServer, str]:
     class Handler(QuietHandler):
         def do_POST(self) -> None:
+            if platform.redirect_to is not None and self.path == "/deploy":
+                self.rfile.read(int(self.headers["Content-Length"]))
+                return self.send_json(307, {}, {"Location": platform.redirect_to})
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             key = self.headers["Idempotency-Key"]
             with platform.lock:
@@ -80,7 +85,8 @@ def serve(platform: Platform) -> tuple[ThreadingHTTPServer, str]:
                     platform.apply(body)
                 platform.executed[key] += 1 if platform.executed[key] == 0 else 0
             if platform.pending_polls:
-                return self.send_json(202, {"status": "pending", "status_url": f"/status/{key}"})
+                return self.send_json(202, {"status": "pending",
+                                            "status_url": f"{platform.status_origin}/status/{key}"})
             return self.send_json(200, {"status": "succeeded", "detail": f"{body['operation']} done"})
 
         def do_GET(self) -> None:

@@ -6,9 +6,10 @@ its value when sending, the reference itself (`${env:NAME}`) for `--dry-run`. So
 what would be sent, and a resolved secret exists only inside `send`, for the request being made.
 
 `send` never raises: every outcome, including a missing variable or a dead server, is a `DeliveryResult`,
-so one failing channel cannot stop the others. HTTP notifiers retry 429, 5xx, timeouts and refused
-connections with exponential backoff and jitter (`modelops.base.http`); e-mail retries 4xx SMTP replies and
-dropped connections the same way.
+so one failing channel cannot stop the others. HTTP notifiers retry 429, 5xx, timeouts, malformed answers and
+refused connections with exponential backoff and jitter, each request bounded as a whole by the timeout, and
+follow no redirect (`modelops.base.http`); a channel with `auth` sends its credentials to its own origin only.
+E-mail retries 4xx SMTP replies and dropped connections the same way.
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from modelops.base.http import HttpError, Retry, request
+from modelops.base.http import HttpError, Retry, request, shown
 from modelops.config.scalars import ScalarError
 from modelops.config.scalars.secretref import SecretRef, scrub
+from modelops.config.spec.http import HttpAuth, credentials
 
 Reveal = Callable[[SecretRef], str]
 Outcome = Literal["sent", "partial", "failed"]
-SEVERITY_ORDER = {"warning": 1, "critical": 2}
+SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,10 @@ class Notification:
     group_key: str
     group_labels: Mapping[str, str]
     alerts: tuple[AlertView, ...]
-    event: str  # trigger | update | repeat | resolve | escalate: why it is sent (informational)
+    event: str  # trigger | update | repeat | resolve | escalate, or a rollout event: why it is sent (informational)
     at: str
+    #: the one-line title, where the notification is not about alerts (a rollout event says what happened)
+    headline: str | None = None
 
     @property
     def firing(self) -> list[AlertView]:
@@ -103,6 +108,8 @@ class Notification:
 
     def title(self) -> str:
         """`[FIRING:2] production: sentiment high-latency (critical)`, the one-line form every channel uses."""
+        if self.headline is not None:
+            return self.headline
         count = len(self.firing) if self.firing else len(self.alerts)
         what = " ".join(self.group_labels[k] for k in self.group_labels if self.group_labels[k]) or self.policy
         return f"[{self.status.upper()}:{count}] {self.environment}: {what} ({self.severity})"
@@ -159,7 +166,8 @@ class Preview:
 
 @dataclass
 class SendOptions:
-    """Timeouts, retries and the environment secrets are read from (tests inject all three)."""
+    """Timeouts, retries, the environment secrets are read from (tests inject all three), and the repository
+    that a channel's `auth` file paths are relative to."""
 
     timeout_s: float = 10.0
     retries: int = 3
@@ -169,6 +177,7 @@ class SendOptions:
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = random.random
     ssl_context: ssl.SSLContext | None = None
+    root: Path | None = None
 
     def retry(self, counter: list[int]) -> Retry:
         """A retry policy that counts the waits (attempts = waits + 1)."""
@@ -215,18 +224,22 @@ def failed_reveal(exc: ScalarError) -> DeliveryResult:
 
 
 def post_json(label: str, url_ref: str | SecretRef, build: Callable[[Reveal], Any], options: SendOptions,
-              accept: Callable[[int], bool] = lambda status: 200 <= status < 300) -> DeliveryResult:
-    """POST the JSON `build(reveal)` makes to the (possibly secret) URL; retries come from `modelops.base.http`."""
+              accept: Callable[[int], bool] = lambda status: 200 <= status < 300,
+              auth: HttpAuth | None = None) -> DeliveryResult:
+    """POST the JSON `build(reveal)` makes to the (possibly secret) URL, with `auth`'s credentials; retries come
+    from `modelops.base.http`."""
     revealer = Revealer(options.environ)
     try:
         url = revealer(url_ref) if isinstance(url_ref, SecretRef) else url_ref
         body = build(revealer)
+        found = credentials(auth, options.root, options.environ)
     except ScalarError as exc:
         return failed_reveal(exc)
+    revealer.seen.extend(found.secrets)
     waits = [0]
     try:
         answer = request("POST", url, label=label, payload=body, timeout=options.timeout_s,
-                         retry=options.retry(waits))
+                         retry=options.retry(waits), credentials=found)
     except HttpError as exc:
         return DeliveryResult(False, exc.attempts, revealer.scrub(exc.reason))
     detail = f"HTTP {answer.status}" + (f": {answer.text(200)}" if answer.body else "")
@@ -235,17 +248,21 @@ def post_json(label: str, url_ref: str | SecretRef, build: Callable[[Reveal], An
 
 @dataclass
 class JsonPostNotifier:
-    """A channel that is one JSON POST to a secret URL (Slack, generic webhooks)."""
+    """A channel that is one JSON POST to a (possibly secret) URL, with the channel's `auth` if it has one (Slack,
+    generic webhooks)."""
 
     type: str
-    url: Callable[[Any], SecretRef]
+    url: Callable[[Any], str | SecretRef]
     payload: Callable[[Any, Notification], dict[str, Any]]
+    auth: Callable[[Any], HttpAuth | None] = lambda channel: None
 
     def preview(self, channel: Any, note: Notification) -> Preview:
-        return Preview(mask(self.url(channel)), self.payload(channel, note))
+        url = self.url(channel)
+        return Preview(mask(url) if isinstance(url, SecretRef) else shown(url), self.payload(channel, note))
 
     def send(self, channel: Any, note: Notification, options: SendOptions) -> DeliveryResult:
         def build(_: Reveal) -> dict[str, Any]:
             return self.payload(channel, note)
 
-        return post_json(f"{self.type} channel {note.channel}", self.url(channel), build, options)
+        return post_json(f"{self.type} channel {note.channel}", self.url(channel), build, options,
+                         auth=self.auth(channel))

@@ -1,4 +1,5 @@
-"""A generic webhook receiving Alertmanager's webhook payload, version 4, so existing receivers just work."""
+"""A generic webhook receiving Alertmanager's webhook payload, version 4, so existing receivers just work; `auth`
+(headers, bearer or basic, a CA bundle, a client certificate) reaches receivers that require it."""
 
 from __future__ import annotations
 
@@ -43,4 +44,4 @@ def payload(channel: WebhookChannel, note: Notification) -> dict[str, Any]:
     }
 
 
-NOTIFIER = JsonPostNotifier("webhook", lambda channel: channel.url, payload)
+NOTIFIER = JsonPostNotifier("webhook", lambda channel: channel.url, payload, lambda channel: channel.auth)

@@ -1,5 +1,6 @@
 """The `prometheus` source: the HTTP API (`/api/v1/query`, `/api/v1/query_range`), a ratio over no traffic
-(`NaN`) or an empty vector answered as no data."""
+(`NaN`) or an empty vector answered as no data. `auth` (headers, bearer or basic, a CA bundle, a client
+certificate) reaches a managed Prometheus or one behind a proxy; it is resolved for each request."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from modelops.base.http import HttpError, Retry, request
+from modelops.base.http import HttpError, Retry, request, shown
 from modelops.config.scalars import ScalarError
-from modelops.config.scalars.secretref import SecretRef
+from modelops.config.scalars.secretref import SecretRef, scrub
+from modelops.config.spec.http import HttpAuth, credentials
 from modelops.sources.base import MetricError, MetricQuery, Point, Sleep
 
 
@@ -20,7 +23,8 @@ from modelops.sources.base import MetricError, MetricQuery, Point, Sleep
 class PrometheusSource:
     """The Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`), with the catalogue templates.
 
-    The URL may be a secret reference; it is resolved for each request and never shown.
+    The URL may be a secret reference; it is resolved for each request and never shown (a plain URL is shown
+    without its query). `root` is the repository that `auth`'s file paths are relative to.
     """
 
     url: str | SecretRef
@@ -29,9 +33,14 @@ class PrometheusSource:
     overrides: Mapping[str, str] = field(default_factory=dict)
     retry: Retry = field(default_factory=lambda: Retry(retries=2, base=0.25, cap=2.0))
     name: str = "prometheus"
+    auth: HttpAuth | None = None
+    root: Path | None = None
 
     def describe(self) -> str:
-        return f"prometheus {self.url}"
+        return f"prometheus {self._shown()}"
+
+    def _shown(self) -> str:
+        return str(self.url) if isinstance(self.url, SecretRef) else shown(self.url)
 
     def instant(self, query: MetricQuery, at: datetime | None = None) -> float | None:
         params = {"query": query.promql(self.overrides)}
@@ -70,19 +79,24 @@ class PrometheusSource:
         return values
 
     def _get(self, endpoint: str, params: Mapping[str, str], query: MetricQuery) -> dict[str, Any]:
-        label = f"Prometheus ({self.url})"
+        label = f"Prometheus ({self._shown()})"
         try:
             base = self.url.resolve() if isinstance(self.url, SecretRef) else self.url
+            found = credentials(self.auth, self.root)
         except ScalarError as exc:
             raise MetricError(f"cannot query {label}: {exc}", unreachable=True,
-                              hint="export the variable, or pass --prometheus URL") from None
+                              hint="export the variable (spec.metrics), or pass --prometheus URL") from None
         full = f"{base.rstrip('/')}/api/v1/{endpoint}?{urllib.parse.urlencode({**params, 'timeout': _t(self)})}"
         try:
-            answer = request("GET", full, label=label, timeout=self.timeout_s, retry=self.retry)
+            answer = request("GET", full, label=label, timeout=self.timeout_s, retry=self.retry, credentials=found)
         except HttpError as exc:
             raise MetricError(f"cannot query {exc}", unreachable=True,
                               hint="check that Prometheus runs and that spec.metrics.url (or --prometheus) points "
                                    "at it") from None
+        if answer.status in (401, 403):
+            raise MetricError(f"{label} refused the query: HTTP {answer.status} "
+                              f"{scrub(answer.text(200), [base, *found.secrets])}".rstrip(), unreachable=True,
+                              hint="check spec.metrics.auth and the variables it names")
         try:
             body = answer.json()
         except ValueError:

@@ -27,7 +27,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
 def driver(**settings: Any) -> tuple[WebhookDriver, list[float]]:
     waits: list[float] = []
     config = WebhookTarget.model_validate({"url": "${env:DEPLOY_URL}", "timeout": "1s",
-                                          "pollInterval": "10ms", "stepTimeout": "2s", **settings})
+                                          "pollInterval": "10ms", "stepTimeout": "30s", **settings})
     return WebhookDriver("staging", config, sleep=waits.append), waits
 
 

@@ -59,11 +59,10 @@ def gitops(repo: Path, env: str = "staging") -> None:
 # -- files the engine replaces: a link there is replaced, never followed ------------------------------
 
 
-@pytest.mark.parametrize(("rel", "target"), [("environments/staging/REPORT.md", "victim.txt"),
-                                             ("environments/staging/state.json", "state.json")])
 def test_a_link_at_a_file_the_engine_replaces_is_replaced_not_followed(
-        served_repo: Path, cli: Callable[..., Result], outside: Path, rel: str, target: str) -> None:
-    link(served_repo / rel, outside / target)
+        served_repo: Path, cli: Callable[..., Result], outside: Path) -> None:
+    rel = "environments/staging/REPORT.md"
+    link(served_repo / rel, outside / "victim.txt")
     before = snapshot(outside)
     done = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
     assert done.code == 0, done.output
@@ -72,13 +71,19 @@ def test_a_link_at_a_file_the_engine_replaces_is_replaced_not_followed(
     assert not (served_repo / rel).is_symlink()
 
 
-def test_a_state_file_linked_to_a_foreign_file_is_refused(served_repo: Path, cli: Callable[..., Result],
-                                                          outside: Path) -> None:
-    link(served_repo / "environments/staging/state.json", outside / "victim.txt")
+@pytest.mark.parametrize("target", ["victim.txt", "state.json"], ids=["foreign-file", "dangling"])
+def test_a_state_file_linked_outside_the_repository_is_refused(served_repo: Path, cli: Callable[..., Result],
+                                                               outside: Path, target: str) -> None:
+    """The record is read only from inside the repository: a link out (to a foreign file, or to nothing yet, where
+    the first write would land) is refused before anything is read or written."""
+    link(served_repo / "environments/staging/state.json", outside / target)
     before = snapshot(outside)
     done = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
-    assert done.code == 1 and "state file is not valid JSON" in done.err
+    assert done.code == 1, done.output
+    assert "cannot read environments/staging/state.json: it is a symbolic link to " in done.err
+    assert "outside the repository" in done.err and "Traceback" not in done.output
     untouched(outside, before)
+    assert (served_repo / "environments/staging/state.json").is_symlink()  # left for the user to look at
 
 
 def test_a_link_at_the_journal_is_not_followed(served_repo: Path, cli: Callable[..., Result], outside: Path) -> None:

@@ -37,7 +37,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.support.crash import command, process_env
 from tests.support.ops import CERT_DIR, Mailbox, free_port, route_to_loopback, smtp_server
-from tests.support.repo import ROOT, Result, bump
+from tests.support.repo import FIXTURE, ROOT, Result, bump
 from tests.support.write_faults import WRITE_MODES, WrappedHandle
 
 NOW = "2026-11-25T10:00:00Z"  # a Wednesday, 11:00 in Berlin: no quiet hours
@@ -50,8 +50,8 @@ RECEIVER_LOGGERS = ("werkzeug", "mail.log", "aiosmtpd")
 def referenced_secrets() -> list[str]:
     """Every variable the example configuration references."""
     found: set[str] = set()
-    for top in ("environments", "policies"):
-        for path in (ROOT / top).rglob("*.y*ml"):
+    for top in (FIXTURE / "environments", ROOT / "policies"):
+        for path in top.rglob("*.y*ml"):
             found |= set(REFERENCE.findall(path.read_text(encoding="utf-8")))
     return sorted(found)
 

@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from modelops.base.errors import EngineError
-from modelops.base.paths import inside
+from modelops.base.paths import DATA_LIMIT, Refusal, inside, read_named
 from modelops.base.process import process_alive
 
 
@@ -110,10 +110,14 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
-def current_text(path: Path) -> str | None:
-    """The file's text as it is now; None when it is missing, unreadable or not UTF-8 (so it differs from any
-    text the engine would write there)."""
+def current_text(path: Path, limit: int = DATA_LIMIT) -> str | None:
+    """The file's text as it is now; None when it is missing, unreadable, not UTF-8, or not what a write would
+    replace with the same text: a link (the write replaces the link, never follows it), a FIFO or device (never
+    waited on, never read), a file over `limit`. So it differs from any text the engine would write there."""
+    found = read_named(path, limit, follow_links=False)
+    if isinstance(found, Refusal):
+        return None
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return found.decode("utf-8")
+    except UnicodeDecodeError:
         return None

@@ -5,21 +5,21 @@ The engine reads only `environments/*/environment.y?ml`, `environments/*/models/
 later stage sees the same order on every machine.
 
 The repository is untrusted input: a file is read only if it is a regular file inside the repository (a
-link is followed only when it stays inside), and a FIFO is opened without waiting for a writer. A link to a
+link is followed only when it stays inside) no larger than the limit, and a FIFO is opened without waiting for
+a writer (`modelops.base.paths.read_inside`, the one reader of every file the repository names). A link to a
 folder is never followed; where it stands in for an environment's `models/` folder it is an error (MO018), not a
 warning: read as an environment without models, it would plan the retirement of every model serving there.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelops.base.diagnostics import Diagnostic, did_you_mean, error, warning
-from modelops.base.paths import READ_FLAGS, read_regular
+from modelops.base.paths import Refusal, read_inside, size_text
 from modelops.config.cache import ConfigCache, file_digest
 from modelops.config.loader import (
     DEFAULT_LIMITS,
@@ -72,8 +72,10 @@ _TOPS = ("environments", "policies")
 
 
 def scan(root: Path) -> tuple[list[str], list[str]]:
-    """The configuration files of the repository, and the YAML files beside them that the engine does not read
-    (`environments/staging/model/x.yaml`, `policy/x.yaml`, `x.YAML`): both repository-relative and sorted."""
+    """The configuration files of the repository, and what lies beside them that the engine does not read but a
+    person may think it does: YAML files out of place (`environments/staging/model/x.yaml`, `policy/x.yaml`,
+    `x.YAML`), folders named like YAML files or linked (ending in `/`, see `_walk`), and files directly in
+    `environments/` (`environments/notes.txt`). Both repository-relative and sorted."""
     found: list[str] = []
     for top in (*_TOPS, *_near_misses(root)):
         found.extend(_walk(root, root / top))
@@ -99,16 +101,21 @@ def _meant_top(name: str) -> str | None:
 
 def _walk(root: Path, directory: Path) -> Iterator[str]:
     """YAML files under `directory` (any case of suffix), skipping hidden folders and what the engine renders;
-    and, ending in `/`, the links to folders on the way, which the walk does not follow (see `not_read`)."""
+    ending in `/`, the links to folders on the way, which the walk does not follow, and the folders named like YAML
+    files (`models/x.yaml/`), whose files it reads; and the other files directly in `environments/`, except notes
+    (`*.md`: a README there is documentation, not a misplaced environment). See `not_read`."""
     if not directory.is_dir():
         return
     for base, dirs, files in os.walk(directory):
         rel_base = Path(base).relative_to(root).as_posix()
         generated = rel_base.count("/") == 1 and rel_base.startswith("environments/")  # environments/<env>/rendered
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (generated and d == "rendered"))
-        yield from (f"{rel_base}/{d}/" for d in dirs if (Path(base) / d).is_symlink())
+        yield from (f"{rel_base}/{d}/" for d in dirs
+                    if (Path(base) / d).is_symlink() or d.lower().endswith(YAML_SUFFIXES))
         for name in files:
-            if name.lower().endswith(YAML_SUFFIXES) and not name.startswith("."):
+            if name.startswith("."):
+                continue
+            if name.lower().endswith(YAML_SUFFIXES) or (rel_base == "environments" and not name.endswith(".md")):
                 yield f"{rel_base}/{name}"
 
 
@@ -164,20 +171,35 @@ def without_models(root: Path) -> list[tuple[str, str]]:
     return missing
 
 
-def not_read(rel: str) -> Diagnostic:
-    """A warning for a YAML file the engine does not read, saying where it would be read; or for a link to a
-    folder (`rel` ends in `/`), whose files are not read wherever it leads: following links to folders would
-    let a repository reach outside itself, or into itself in a loop."""
-    if rel.endswith("/"):
+def not_read(root: Path, rel: str) -> Diagnostic:
+    """A warning for what `scan` found beside the configuration: a YAML file the engine does not read, saying where
+    it would be read; a link to a folder (`rel` ends in `/`), whose files are not read wherever it leads (following
+    links to folders would let a repository reach outside itself, or into itself in a loop); a folder named like a
+    YAML file, which a person may take for the file itself; a file directly in `environments/`, which holds only
+    environment folders."""
+    path = rel.rstrip("/")
+    if rel.endswith("/") and (root / path).is_symlink():
         return warning("MO017", f"{rel} is a link to a folder: modelops does not follow it, so nothing in it is read",
-                       file=rel.rstrip("/"), hint="move the files here, or link each file (a link to a file inside "
-                                                  "the repository is read)")
+                       file=path, hint="move the files here, or link each file (a link to a file inside the "
+                                       "repository is read)")
+    if rel.endswith("/"):
+        name = path.rpartition("/")[2]
+        return warning("MO022", f"{path} is a folder, not a YAML file: modelops reads the YAML files inside it, and "
+                                f"nothing is read from {name} itself", file=path, line=1, column=1,
+                       hint=f"rename the folder without its .{name.rpartition('.')[2]} suffix, or replace it with the "
+                            "file it was meant to be")
+    if not rel.lower().endswith(YAML_SUFFIXES):
+        return warning("MO023", f"{rel} is not read by modelops: environments/ holds only environment folders",
+                       file=rel, line=1, column=1, hint=_where_instead(rel))
     return warning("MO017", f"{rel} is not read by modelops", file=rel, line=1, column=1, hint=_where_instead(rel))
 
 
 def _where_instead(rel: str) -> str:
     parts = rel.split("/")
     name = parts[-1]
+    if parts[0] == "environments" and len(parts) == 2 and not name.lower().endswith(YAML_SUFFIXES):
+        return ("move it into an environment's folder (environments/<env>/), or keep notes in a Markdown file such "
+                "as environments/README.md, which modelops leaves alone")
     if not name.endswith(YAML_SUFFIXES):
         return f"modelops reads files ending in .yaml or .yml (lowercase): rename it to {name.rsplit('.', 1)[0]}.yaml"
     if parts[0] not in _TOPS:
@@ -235,36 +257,34 @@ def load_repo(root: Path, paths: Iterable[str] | None = None, limits: Limits = D
     if paths is None:
         paths, unread = scan(root)
         unread = [rel for rel in unread if not _is_models_folder(rel)]  # errors, below
-        sources.unread = [not_read(rel) for rel in unread]
+        sources.unread = [not_read(root, rel) for rel in unread]
         # part of the repository's digest: a cached outcome without the warnings must not be recalled
-        sources.digests.update((rel, "not read") for rel in unread)
+        sources.digests.update((rel, f"not read: {d.code}") for rel, d in zip(unread, sources.unread, strict=True))
     links = models_links(root)
     sources.unread += [linked_models(root, rel) for rel in links]
     # where the link points is in the error: a link pointed elsewhere must not recall the old message
     sources.digests.update((rel, f"link to {link_target(root, rel)}") for rel in links)
-    for rel, raw, problem in read_contained(root, paths):
+    for rel, raw, problem in read_contained(root, paths, limits.max_file_bytes):
         sources.files[rel] = _loaded(rel, raw, problem, limits, cache, sources.digests)
     return sources
 
 
-def read_contained(root: Path, paths: Iterable[str]) -> Iterator[tuple[str, bytes | None, str]]:
-    """Each file with its bytes, or None and why not (see `read_bytes`; also a directory on the way that is a
-    link out of the repository). A few directories hold every file: each is checked once."""
-    inside: dict[str, bool] = {}
+def read_contained(root: Path, paths: Iterable[str], limit: int = DEFAULT_LIMITS.max_file_bytes,
+                   ) -> Iterator[tuple[str, bytes | None, Refusal | None]]:
+    """Each file with its bytes, or None and why not (see `modelops.base.paths.read_inside`: a file outside
+    the repository, behind a link out of it, not regular, or over `limit` is never read, so never shown). A
+    few directories hold every file: each is checked once."""
+    parents: dict[str, bool] = {}
     for rel in paths:
-        parent = rel.rpartition("/")[0]
-        if parent not in inside:
-            inside[parent] = _inside(root / parent, root)
-        if inside[parent]:
-            yield rel, *read_bytes(root, rel)
-        else:
-            yield rel, None, "it is under a symbolic link that leads outside the repository"
+        found = read_inside(root, rel, limit, parents)
+        yield (rel, None, found) if isinstance(found, Refusal) else (rel, found, None)
 
 
-def _loaded(rel: str, raw: bytes | None, problem: str, limits: Limits, cache: ConfigCache | None,
+def _loaded(rel: str, raw: bytes | None, problem: Refusal | None, limits: Limits, cache: ConfigCache | None,
             digests: dict[str, str]) -> SourceFile:
     if raw is None:
-        return _unreadable(rel, problem, digests)
+        assert problem is not None  # read_contained gives the bytes or the refusal
+        return _unreadable(rel, problem, limits, digests)
     if cache is None:
         return load_text(rel, raw, limits)
     digest = digests[rel] = file_digest(raw)
@@ -276,43 +296,15 @@ def _loaded(rel: str, raw: bytes | None, problem: str, limits: Limits, cache: Co
     return loaded
 
 
-def _unreadable(rel: str, problem: str, digests: dict[str, str]) -> SourceFile:
+def _unreadable(rel: str, problem: Refusal, limits: Limits, digests: dict[str, str]) -> SourceFile:
     # The problem is part of the repository's digest: a cached "valid" must not be recalled for a repository
     # whose file cannot be read (the file was never hashed, so the digests alone would still match).
-    digests[rel] = f"unreadable: {problem}"
-    hint = "modelops reads regular files inside the repository that it has permission to read"
-    return SourceFile(rel, "", (), (error("MO014", f"cannot read file: {problem}", file=rel, line=1, column=1,
-                                          hint=hint),))
-
-
-# O_NOFOLLOW: a link is followed only once checked.
-_READ = READ_FLAGS | getattr(os, "O_NOFOLLOW", 0)
-
-
-def read_bytes(root: Path, rel: str) -> tuple[bytes | None, str]:
-    """A configuration file's bytes, or None and why not: it cannot be opened, is not a regular file, or is a
-    symbolic link that leads outside the repository (its content is never read, so never shown)."""
-    path = root / rel
-    try:
-        fd = os.open(path, _READ)
-    except OSError as exc:
-        if exc.errno != errno.ELOOP:
-            return None, exc.strerror or str(exc)
-        target = Path(os.path.realpath(path))  # never raises: a link loop comes back unresolved, and fails to open
-        if not _inside(target, root):
-            return None, f"it is a symbolic link to {target}, outside the repository"
-        try:
-            fd = os.open(target, _READ)
-        except OSError as exc2:
-            problem = "it is a symbolic link to a file that does not exist" if exc2.errno == errno.ENOENT else (
-                exc2.strerror or str(exc2))
-            return None, problem
-    try:
-        data = read_regular(fd)
-    except OSError as exc:
-        return None, exc.strerror or str(exc)
-    return (data, "") if data is not None else (None, "it is not a regular file (a FIFO, device or directory)")
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+    digests[rel] = f"unreadable: {problem.reason}"
+    if problem.size is not None:
+        limit = size_text(limits.max_file_bytes)
+        refused = error("MO011", f"file is {size_text(problem.size)}, over the {limit} limit", file=rel, line=1,
+                        column=1, hint="split it into several files")
+    else:
+        refused = error("MO014", f"cannot read file: {problem.reason}", file=rel, line=1, column=1,
+                        hint="modelops reads regular files inside the repository that it has permission to read")
+    return SourceFile(rel, "", (), (refused,))

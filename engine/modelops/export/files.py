@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from modelops.base.errors import EngineError
 from modelops.base.files import atomic_write_all, current_text, remove_stale_temporaries
+from modelops.base.paths import Refusal, read_head
 from modelops.export.yamlout import marker
 
 
@@ -81,12 +82,12 @@ def target_paths(out: Path, files: Sequence[ExportFile]) -> list[tuple[Path, Exp
 
 
 def _generated_by(path: Path, kind: str, environment: str) -> bool:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            head = handle.readline() + handle.readline()
-    except (OSError, UnicodeDecodeError):
+    """Whether the file's first two lines carry this export's marker: read from its first 4 KiB only (a file of
+    one endless line is not read whole), and never through a link, a FIFO or a device."""
+    head = read_head(path, 4096)
+    if isinstance(head, Refusal):
         return False
-    return marker(kind, environment) in head
+    return marker(kind, environment) in "".join(head.decode("utf-8", "replace").splitlines(keepends=True)[:2])
 
 
 def _leftovers(out: Path, files: Sequence[ExportFile], kind: str, environment: str) -> list[Path]:

@@ -1,6 +1,9 @@
 """The `file` source: recorded numbers replayed (JSON or CSV snapshots and series; the format is in
 docs/operations.md). A series is replayed as if its last point were taken at the moment of the question, so `for`
-windows and analysis work on a laptop without waiting."""
+windows and analysis work on a laptop without waiting.
+
+The file is read by the rules of `modelops.sources.base` (inside the repository when `spec.metrics.path` names
+it); a mistake in it is located and never quoted."""
 
 from __future__ import annotations
 
@@ -14,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from modelops.base.diagnostics import clip
 from modelops.base.errors import EngineError
 from modelops.config.scalars import ScalarError
 from modelops.config.scalars.duration import parse_duration
-from modelops.sources.base import MetricQuery, Point, Sleep
+from modelops.sources.base import MetricQuery, Point, Sleep, kind_of, named_text, repository_text
 
 
 @dataclass(frozen=True)
@@ -44,13 +48,18 @@ class FileSource:
 
     @classmethod
     def load(cls, path: Path, label: str) -> FileSource:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise EngineError(f"metrics file {label} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise EngineError(f"metrics file {label} cannot be read: {exc}") from None
-        parse = parse_csv if path.suffix.lower() == ".csv" else parse_json
+        """The metrics file named on the command line (`--metrics FILE`), shown as `label`."""
+        return cls.parse(named_text(path, "metrics file", label), label)
+
+    @classmethod
+    def load_repository(cls, root: Path, rel: str, named_by: str) -> FileSource:
+        """The metrics file at `rel` inside the repository, which the setting `named_by` names."""
+        return cls.parse(repository_text(root, rel, "metrics file", named_by), rel)
+
+    @classmethod
+    def parse(cls, text: str, label: str) -> FileSource:
+        """Recorded metrics from a file's text: CSV when `label` ends in .csv, else JSON."""
+        parse = parse_csv if label.lower().endswith(".csv") else parse_json
         return cls(parse(text, label), label)
 
     def describe(self) -> str:
@@ -98,8 +107,10 @@ def models_document(text: str, label: str, hint: str, version: int = 1) -> dict[
         raise EngineError(f"{label}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise EngineError(f'{label}: expected a JSON object with a "models" object', hint=hint)
-    if data.get("format_version", version) != version:
-        raise EngineError(f"{label}: format_version {data['format_version']!r} is not supported (expected {version})")
+    found = data.get("format_version", version)
+    if found != version or isinstance(found, bool):
+        shown = f" {found}" if isinstance(found, int) and not isinstance(found, bool) else f" ({kind_of(found)})"
+        raise EngineError(f"{label}: format_version{shown} is not supported (expected {version})")
     return data
 
 
@@ -110,8 +121,8 @@ def parse_json(text: str, label: str) -> dict[str, dict[str, Recorded]]:
     entries: dict[str, dict[str, Recorded]] = {}
     for key, metrics in data["models"].items():
         if not isinstance(metrics, dict):
-            raise EngineError(f"{label}: models.{key}: expected an object of metric values")
-        entries[key] = {name: _recorded(value, step, f"{label}: models.{key}.{name}") for name, value in
+            raise EngineError(f"{label}: models.{clip(key)}: expected an object of metric values")
+        entries[key] = {name: _recorded(value, step, f"{label}: models.{clip(key)}.{clip(name)}") for name, value in
                         metrics.items()}
     return entries
 
@@ -119,8 +130,8 @@ def parse_json(text: str, label: str) -> dict[str, dict[str, Recorded]]:
 def _step(value: Any, label: str) -> float:
     try:
         return parse_duration(value).seconds
-    except ScalarError as exc:
-        raise EngineError(f"{label}: step: {exc}") from None
+    except ScalarError:
+        raise EngineError(f"{label}: step: expected a duration such as 1m or 30s") from None
 
 
 def _recorded(value: Any, step: float, where: str) -> Recorded:
@@ -157,7 +168,7 @@ def _number(value: Any, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise EngineError(f"{where}: expected a number or null (no data), got {json.dumps(value)}")
+        raise EngineError(f"{where}: expected a number or null (no data), got {kind_of(value)}")
     return float(value)
 
 
@@ -171,36 +182,44 @@ def _timestamp(value: Any, where: str) -> float:
             pass
         else:
             return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-    raise EngineError(f"{where}: expected an RFC 3339 timestamp or Unix seconds, got {json.dumps(value)}")
+    raise EngineError(f"{where}: expected an RFC 3339 timestamp or Unix seconds, got {kind_of(value)}"
+                      + (" that is not one" if isinstance(value, str) and value else ""))
 
 
 def parse_csv(text: str, label: str) -> dict[str, dict[str, Recorded]]:
-    """Columns `model,metric,value` (snapshots) or `model,metric,timestamp,value` (series); empty = no data."""
+    """Columns `model,metric,value` (snapshots) or `model,metric,timestamp,value` (series); empty = no data.
+
+    Mistakes are located by line (and column name); a cell's text is never quoted."""
     reader = csv.DictReader(io.StringIO(text))
-    columns = set(reader.fieldnames or [])
-    if not {"model", "metric", "value"} <= columns:
-        raise EngineError(f"{label}:1: the header must name the columns model, metric, value (and timestamp for "
-                          f"series); found {', '.join(reader.fieldnames or []) or 'nothing'}")
-    rows: dict[tuple[str, str], list[tuple[float | None, float | None]]] = {}
-    for line, row in enumerate(reader, start=2):
-        where = f"{label}:{line}"
-        model, metric = (row.get("model") or "").strip(), (row.get("metric") or "").strip()
-        if not model or not metric:
-            raise EngineError(f"{where}: model and metric must not be empty")
-        raw = (row.get("value") or "").strip()
-        value = _number(_csv_float(raw, where), where) if raw else None
-        stamp_text = (row.get("timestamp") or "").strip()
-        stamp = _timestamp(_csv_stamp(stamp_text), f"{where}: timestamp") if stamp_text else None
-        rows.setdefault((model, metric), []).append((stamp, value))
+    rows: dict[tuple[str, str], list[tuple[int, float | None, float | None]]] = {}
+    try:
+        missing = [c for c in ("model", "metric", "value") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise EngineError(f"{label}:1: the header must name the columns model, metric, value (and timestamp for "
+                              f"series); missing {', '.join(missing)}", hint='see "Metric files" in docs/operations.md')
+        for row in reader:
+            where = f"{label}:{reader.line_num}"
+            model, metric = (row.get("model") or "").strip(), (row.get("metric") or "").strip()
+            if not model or not metric:
+                raise EngineError(f"{where}: model and metric must not be empty")
+            raw = (row.get("value") or "").strip()
+            value = _number(_csv_float(raw, f"{where}: value"), f"{where}: value") if raw else None
+            stamp_text = (row.get("timestamp") or "").strip()
+            stamp = _timestamp(_csv_stamp(stamp_text), f"{where}: timestamp") if stamp_text else None
+            rows.setdefault((model, metric), []).append((reader.line_num, stamp, value))
+    except csv.Error as exc:  # a field over the size limit: the reason, never the text; line_num is the line before
+        raise EngineError(f"{label}:{reader.line_num + 1}: not valid CSV ({exc})") from None
     entries: dict[str, dict[str, Recorded]] = {}
     for (model, metric), points in rows.items():
-        where = f"{label}: {model} {metric}"
-        if len(points) == 1 and points[0][0] is None:
-            recorded = Recorded(value=points[0][1])
-        elif any(s is None for s, _ in points):
-            raise EngineError(f"{where}: several rows without a timestamp; give every row of a series a timestamp")
+        if len(points) == 1 and points[0][1] is None:
+            recorded = Recorded(value=points[0][2])
+        elif any(s is None for _, s, _ in points):
+            lines = ", ".join(str(line) for line, _, _ in points[:3]) + (", ..." if len(points) > 3 else "")
+            raise EngineError(f"{label}: lines {lines}: several rows of one model and metric, not all with a "
+                              "timestamp; give every row of a series a timestamp")
         else:
-            recorded = _series([s for s, _ in points], [v for _, v in points], 60.0, where)
+            recorded = _series([s for _, s, _ in points], [v for _, _, v in points], 60.0,
+                               f"{label}:{points[0][0]}")
         entries.setdefault(model, {})[metric] = recorded
     return entries
 
@@ -209,7 +228,7 @@ def _csv_float(raw: str, where: str) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise EngineError(f"{where}: value {raw!r} is not a number (leave it empty for no data)") from None
+        raise EngineError(f"{where}: not a number (leave it empty for no data)") from None
 
 
 def _csv_stamp(text: str) -> str | float:

@@ -10,29 +10,30 @@ utilisation and replica count, each averaged over one step (typically an hour). 
   (the catalogue's PromQL where the catalogue has the metric, so environment overrides apply).
 
 A missing value is no data (`None`), never zero: an empty CSV cell, a JSON `null`, a Prometheus gap.
-Every mistake in a file is an `EngineError` that names the file, the line (CSV) or the JSON path.
+Every mistake in a file is an `EngineError` that names the file, the line (CSV) or the JSON path, and never
+quotes the file's text. The environment's own file is read inside the repository only (a link out of it, a FIFO
+or a file over 16 MiB is refused: `modelops.sources.base.repository_text`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from modelops.base.diagnostics import suggestion
+from modelops.base.diagnostics import clip, suggestion
 from modelops.base.errors import EngineError
-from modelops.sources.base import MetricQuery, MetricSource, Point
+from modelops.base.layout import usage_files
+from modelops.sources.base import MetricQuery, MetricSource, Point, kind_of, named_text, repository_text
 from modelops.sources.file import models_document
 
 FORMAT_VERSION = 1
-#: Where an environment keeps its usage history, relative to the repository root; the first that exists wins.
-DEFAULT_FILES = ("environments/{env}/usage.csv", "environments/{env}/usage.json")
 
 #: The measured fields of a sample, in file order, with their meaning (for docs and error messages).
 FIELDS: dict[str, str] = {
@@ -78,24 +79,20 @@ class UsageHistory:
 # -- files ----------------------------------------------------------------------------------------
 
 
-def default_file(root: Path, environment: str) -> Path | None:
-    """The environment's own usage file, if it has one."""
-    for pattern in DEFAULT_FILES:
-        path = root / pattern.format(env=environment)
-        if path.is_file():
-            return path
-    return None
+def default_file(root: Path, environment: str) -> str | None:
+    """The environment's own usage file (repository-relative), if it has one. Whatever sits at the name counts
+    (a link, a FIFO): `load_repository_usage` then says why it is not read, rather than the file being skipped."""
+    return next((rel for rel in usage_files(environment) if os.path.lexists(root / rel)), None)
 
 
 def load_usage(path: Path, label: str) -> UsageHistory:
-    """Read a usage file (CSV or JSON by its suffix); `label` is how messages name it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise EngineError(f"usage file {label} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EngineError(f"usage file {label} cannot be read: {exc}") from None
-    return parse_usage(text, label, json_format=path.suffix.lower() == ".json")
+    """Read a usage file named on the command line (CSV or JSON by its suffix); `label` is how messages name it."""
+    return parse_usage(named_text(path, "usage file", label), label, json_format=path.suffix.lower() == ".json")
+
+
+def load_repository_usage(root: Path, rel: str) -> UsageHistory:
+    """Read the usage file at `rel` inside the repository (see `default_file`)."""
+    return parse_usage(repository_text(root, rel, "usage file"), rel, json_format=rel.lower().endswith(".json"))
 
 
 def parse_usage(text: str, label: str, *, json_format: bool) -> UsageHistory:
@@ -104,7 +101,7 @@ def parse_usage(text: str, label: str, *, json_format: bool) -> UsageHistory:
     for where, model, sample in rows:
         seen = found.setdefault(model, {})
         if sample.at in seen:
-            raise EngineError(f"{where}: a second sample of {model} at {_iso(sample.at)} (the first is at "
+            raise EngineError(f"{where}: a second sample of the same model at the same time (the first is at "
                               f"{seen[sample.at][0]})")
         seen[sample.at] = (where, sample)
     models = {model: tuple(s for _, (_, s) in sorted(samples.items())) for model, samples in sorted(found.items())}
@@ -116,24 +113,28 @@ Row = tuple[str, str, Sample]
 
 def _csv_rows(text: str, label: str) -> list[Row]:
     reader = csv.reader(io.StringIO(text))
-    header = [c.strip() for c in next(reader, [])]
-    unknown = [c for c in header if c not in KNOWN]
-    if unknown:
-        raise EngineError(f"{label}:1: unknown column {unknown[0]!r}{suggestion(unknown[0], KNOWN)}",
-                          hint=f"columns: {', '.join(KNOWN)}")
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise EngineError(f"{label}:1: the header must name the columns {', '.join(REQUIRED)}; missing "
-                          f"{', '.join(missing)}", hint='see "Usage files" in docs/capacity.md')
-    rows = []
-    for cells in reader:
-        where = f"{label}:{reader.line_num}"
-        if not cells:
-            continue
-        if len(cells) != len(header):
-            raise EngineError(f"{where}: {len(cells)} cells, but the header names {len(header)} columns")
-        values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
-        rows.append(_row(values, where, ": ", text=True))
+    try:
+        header = [c.strip() for c in next(reader, [])]
+        unknown = [i for i, c in enumerate(header, start=1) if c not in KNOWN]
+        if unknown:  # said by its position: the name is the file's text, which may be anything
+            close = suggestion(header[unknown[0] - 1], KNOWN)
+            raise EngineError(f"{label}:1: column {unknown[0]} of the header is not a known column{close}",
+                              hint=f"columns: {', '.join(KNOWN)}")
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise EngineError(f"{label}:1: the header must name the columns {', '.join(REQUIRED)}; missing "
+                              f"{', '.join(missing)}", hint='see "Usage files" in docs/capacity.md')
+        rows = []
+        for cells in reader:
+            where = f"{label}:{reader.line_num}"
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                raise EngineError(f"{where}: {len(cells)} cells, but the header names {len(header)} columns")
+            values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+            rows.append(_row(values, where, ": ", text=True))
+    except csv.Error as exc:  # a field over the size limit: the reason, never the text; line_num is the line before
+        raise EngineError(f"{label}:{reader.line_num + 1}: not valid CSV ({exc})") from None
     return rows
 
 
@@ -143,15 +144,15 @@ def _json_rows(text: str, label: str) -> list[Row]:
     rows = []
     for model, samples in data["models"].items():
         if not isinstance(samples, list):
-            raise EngineError(f"{label}: models.{model}: expected a list of samples")
+            raise EngineError(f"{label}: models.{clip(model)}: expected a list of samples")
         for i, sample in enumerate(samples):
-            where = f"{label}: models.{model}[{i}]"
+            where = f"{label}: models.{clip(model)}[{i}]"
             if not isinstance(sample, dict):
                 raise EngineError(f"{where}: expected an object such as "
                                   '{"timestamp": "2026-11-02T10:00:00Z", "requests_per_s": 41.5}')
             unknown = [k for k in sample if k not in keys]
             if unknown:
-                raise EngineError(f"{where}: unknown field {unknown[0]!r}{suggestion(unknown[0], keys)}",
+                raise EngineError(f"{where}: unknown field {clip(unknown[0])!r}{suggestion(unknown[0], keys)}",
                                   hint=f"fields: {', '.join(keys)}")
             if "timestamp" not in sample:
                 raise EngineError(f"{where}: the sample has no timestamp")
@@ -186,10 +187,10 @@ def _timestamp(value: Any, where: str) -> datetime:
             pass
         else:
             if moment.tzinfo is None:
-                raise EngineError(f'{where}: timestamp "{value}" has no time zone: add "Z" for UTC')
+                raise EngineError(f'{where}: the timestamp has no time zone: add "Z" for UTC')
             return moment.astimezone(UTC)
     raise EngineError(f"{where}: expected an RFC 3339 timestamp (2026-11-02T10:00:00Z) or Unix seconds, got "
-                      f"{json.dumps(value)}")
+                      f"{kind_of(value)}" + (" that is neither" if isinstance(value, str) and value else ""))
 
 
 def _number(value: Any, where: str, name: str, text: bool) -> float | None:
@@ -199,16 +200,12 @@ def _number(value: Any, where: str, name: str, text: bool) -> float | None:
         try:
             value = float(value)
         except ValueError:
-            raise EngineError(f"{where}: {value!r} is not a number (leave it empty for no data)") from None
+            raise EngineError(f"{where}: not a number (leave it empty for no data)") from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise EngineError(f"{where}: expected a number or no data, got {json.dumps(value)}")
+        raise EngineError(f"{where}: expected a number or no data, got {kind_of(value)}")
     if value < 0:
-        raise EngineError(f"{where}: {FIELDS[name]} can not be negative (got {value:g})")
+        raise EngineError(f"{where}: {FIELDS[name]} can not be negative")
     return float(value)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # -- Prometheus -----------------------------------------------------------------------------------

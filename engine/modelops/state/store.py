@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import mmap
+import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from modelops.base.errors import ConflictError, EngineError
 from modelops.base.files import atomic_write
 from modelops.base.layout import state_path
+from modelops.base.paths import Refusal, open_inside
 from modelops.state.excerpt import excerpt
 from modelops.state.format import FORMAT_VERSION, EnvironmentState, FormatTooNew, render, upgrade
 
@@ -26,14 +28,18 @@ def read_state(root: Path, environment: str, models: frozenset[str] | None = Non
 
     With `models`, only those models' records are read (a plan scoped to a few models need not parse or
     validate the records of thousands of others: see modelops.state.excerpt)."""
-    path = state_path(root, environment)
-    rel = path.relative_to(root).as_posix()
+    rel = state_path(root, environment).relative_to(root).as_posix()
+    # Through the confined reader: a state.json that arrives with a pull request as a link to /dev/zero or out of
+    # the repository is refused, not read (its size is the engine's own, so no limit).
+    opened = open_inside(root, rel, None)
+    if isinstance(opened, Refusal):
+        if opened.missing:
+            return EnvironmentState(environment=environment)
+        raise EngineError(f"cannot read {rel}: {opened.reason}", hint=_RECOVER.format(rel=rel))
     try:
-        with path.open("rb") as file:
+        with os.fdopen(opened, "rb") as file:
             data = _excerpt(file, models) if models is not None else None
             raw = file.read() if data is None else b""
-    except FileNotFoundError:
-        return EnvironmentState(environment=environment)
     except OSError as exc:
         raise EngineError(f"cannot read {rel}: {exc}", hint=_RECOVER.format(rel=rel)) from None
     return _validated(data if data is not None else _decoded(raw, rel), rel, environment, models)

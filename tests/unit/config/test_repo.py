@@ -6,12 +6,14 @@ from __future__ import annotations
 import errno
 import os
 import time
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from modelops.validate.repo import validate_repo
 
-from tests.support.repo import write
+from tests.support.repo import Result, write
 
 POLICY = "policies/scaling/extra.yaml"
 
@@ -122,3 +124,73 @@ def test_a_link_to_a_folder_is_not_followed_and_says_so(repo: Path, link: str, t
 def test_generated_and_unrelated_files_are_left_alone(repo: Path, rel: str) -> None:
     write(repo, rel, "a: 1\n")
     assert validate_repo(repo).diagnostics == ()
+
+
+# -- what sits beside the configuration and might be taken for it ------------------------------------------------
+
+
+@pytest.mark.parametrize(("rel", "code", "message", "hint"), [
+    ("environments/staging/models/extra.yaml/", "MO022",
+     "environments/staging/models/extra.yaml is a folder, not a YAML file: modelops reads the YAML files inside it, "
+     "and nothing is read from extra.yaml itself",
+     "rename the folder without its .yaml suffix, or replace it with the file it was meant to be"),
+    ("policies/alerts/slo.yml/", "MO022",
+     "policies/alerts/slo.yml is a folder, not a YAML file: modelops reads the YAML files inside it, and nothing is "
+     "read from slo.yml itself",
+     "rename the folder without its .yml suffix, or replace it with the file it was meant to be"),
+    ("environments/notes.txt", "MO023",
+     "environments/notes.txt is not read by modelops: environments/ holds only environment folders",
+     "move it into an environment's folder (environments/<env>/), or keep notes in a Markdown file such as "
+     "environments/README.md, which modelops leaves alone"),
+    ("environments/canary", "MO023",  # a file where an environment folder was meant
+     "environments/canary is not read by modelops: environments/ holds only environment folders", None),
+    ("environments/prod.yaml", "MO017", "environments/prod.yaml is not read by modelops",
+     "environments/ holds one folder per environment: environments/<env>/environment.yaml and models/"),
+])
+def test_what_looks_like_configuration_but_is_not_read_is_a_located_warning(repo: Path, rel: str, code: str,
+                                                                           message: str, hint: str | None) -> None:
+    assert validate_repo(repo).valid  # a warm cache must not hide what comes next
+    if rel.endswith("/"):
+        (repo / rel).mkdir()
+    else:
+        write(repo, rel, "notes\n")
+    result = validate_repo(repo)
+    assert result.valid  # warnings never fail validation
+    shown = [(d.severity.value, d.code, d.file, d.line, d.column, d.message) for d in result.diagnostics]
+    assert shown == [("warning", code, rel.rstrip("/"), 1, 1, message)]
+    assert hint is None or result.diagnostics[0].hint == hint
+
+
+def test_the_files_inside_a_folder_named_like_yaml_are_still_read(repo: Path) -> None:
+    write(repo, "environments/staging/models/group.yaml/newmodel.yaml", MODEL)
+    result = validate_repo(repo)
+    assert [d.file for d in result.diagnostics if d.code == "MO022"] == ["environments/staging/models/group.yaml"]
+    assert "environments/staging/models/group.yaml/newmodel.yaml" in result.sources.files
+
+
+@pytest.mark.parametrize("rel", ["environments/README.md", "environments/.gitkeep", "environments/CHANGES.md"])
+def test_notes_beside_the_environments_are_left_alone(repo: Path, rel: str) -> None:
+    write(repo, rel, "# Environments\n")
+    assert validate_repo(repo).diagnostics == ()
+
+
+def test_validate_exits_0_with_the_warnings(repo: Path, cli: Callable[..., Result]) -> None:
+    write(repo, "environments/notes.txt", "notes\n")
+    (repo / "environments/staging/models/extra.yaml").mkdir()
+    done = cli("--repo", repo, "validate")
+    assert done.code == 0, done.output
+    assert "environments/notes.txt:1:1: warning[MO023]" in done.out
+    assert "environments/staging/models/extra.yaml:1:1: warning[MO022]" in done.out
+
+
+def test_a_sparse_configuration_file_is_refused_by_its_size_without_reading_it(repo: Path) -> None:
+    with (repo / POLICY).open("wb") as handle:
+        handle.truncate(200 << 20)
+    tracemalloc.start()
+    try:
+        found = problems(repo)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found == [("MO011", POLICY, 1, "file is 200 MiB, over the 1 MiB limit")]
+    assert peak < 64 << 20  # the whole validation, without the file's 200 MiB

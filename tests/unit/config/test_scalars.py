@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from modelops.config.scalars import ScalarError, duration
 from modelops.config.scalars.cpu import parse_cpu
 from modelops.config.scalars.cron import parse_cron
 from modelops.config.scalars.duration import Duration, parse_duration
-from modelops.config.scalars.secretref import SecretRef, parse_secret_ref
+from modelops.config.scalars.image import PATTERN as IMAGE_PATTERN
+from modelops.config.scalars.image import parse_image
+from modelops.config.scalars.secretref import MIN_MASKABLE, SecretRef, maskable, parse_secret_ref, scrub
 from modelops.config.scalars.semver import parse_semver
 from modelops.config.scalars.size import parse_size
+from modelops.validate.repo import validate_repo
 
 
 @pytest.mark.parametrize(("text", "ms", "canonical"), [
@@ -178,3 +182,96 @@ def test_cron_expressions_parse_into_the_values_they_select(text: str, hours: se
 def test_cron_errors_name_the_field_and_its_range(text: object, message: str) -> None:
     with pytest.raises(ScalarError, match=re.escape(message)):
         parse_cron(text)
+
+
+# -- masking: whole values, where they stand as values ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "secret", "shown"), [
+    # short user names: the words around them stay readable
+    ("connection refused", "con", "connection refused"),  # under the floor: never masked ("***nection refused")
+    ("SMTP 535: authentication failed for con", "con", "SMTP 535: authentication failed for con"),
+    ("535 bad credentials for apikey", "apikey", "535 bad credentials for ***"),
+    ("apikeys are rotated; see apikey_docs", "apikey", "apikeys are rotated; see ***_docs"),
+    ("user admin is not an administrator", "admin", "user *** is not an administrator"),
+    ("dev deployment to devices", "dev", "dev deployment to devices"),
+    # a real secret, wherever it stands as a value
+    ("GET https://user:s3cr3tvalue@host/x failed", "s3cr3tvalue", "GET https://user:***@host/x failed"),
+    ('{"token": "correct-horse-battery", "ok": false}', "correct-horse-battery", '{"token": "***", "ok": false}'),
+    ("Authorization: Bearer tok3n-abcdef", "tok3n-abcdef", "Authorization: Bearer ***"),
+    ("password=hunter2hunter, retry", "hunter2hunter", "password=***, retry"),
+    # a token-like value is masked even glued to other text (a URL-encoded path, a concatenation)
+    ("next=%2Fs3cr3tvalue&x=1", "s3cr3tvalue", "next=%2F***&x=1"),
+    ("Xs3cr3tvalueY", "s3cr3tvalue", "X***Y"),
+    ("v" * 20 + "suffix", "v" * 20, "***suffix"),
+])
+def test_scrub_masks_whole_values_and_leaves_words_alone(text: str, secret: str, shown: str) -> None:
+    assert scrub(text, [secret]) == shown
+
+
+def test_scrub_prefers_the_longest_value_and_masks_each_place_once() -> None:
+    assert scrub("ghs_apikeyci and apikey", ["apikey", "ghs_apikeyci"]) == "*** and ***"
+    assert scrub("nothing to hide", []) == "nothing to hide"
+    assert scrub("a.b+c? (x)", ["a.b+c? (x)"]) == "***"  # regular-expression characters are plain text
+
+
+def test_the_floor_is_four_characters() -> None:
+    assert MIN_MASKABLE == 4 and not maskable("abc") and maskable("abcd")
+    assert scrub("user abcd refused", ["abcd"]) == "user *** refused"
+    assert scrub("user abc refused", ["abc"]) == "user abc refused"
+
+
+# -- container image references ----------------------------------------------------------------------------------
+
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("reference", [
+    "vllm/vllm-openai:v0.6.3", "nvcr.io/nvidia/tritonserver:24.08-py3", "pytorch/torchserve:0.11.0-cpu", "python",
+    "m:1", "lab/model:1", f"redis@{DIGEST}", f"docker.io/library/postgres:16@{DIGEST}",
+    "localhost:5000/team/model__v2:latest", "registry.example.com:5000/ml/triton", "[::1]:5000/x:y",
+    "Registry.Example.com/ml/model:1", "a/b/c/d-e.f_g:" + "t" * 128,
+])
+def test_image_references_registries_accept_are_accepted(reference: str) -> None:
+    assert parse_image(reference) == reference
+    assert re.fullmatch(IMAGE_PATTERN, reference)  # editors agree through the published schema
+
+
+@pytest.mark.parametrize(("reference", "message"), [
+    ("vllm/vllm-openai:v0.6.3\n<script>alert(1)</script>",
+     "the image reference has a line break or a space in it, which no registry accepts"),
+    ("vllm/vllm openai", "the image reference has a line break or a space in it, which no registry accepts"),
+    ("vllm/<b>model</b>", "the image reference has the character '<' in it, which no registry accepts"),
+    ('vllm/"x"', "the image reference has the character '\"' in it, which no registry accepts"),
+    ("vllm/VLLM-openai:v1", "the repository path must be lowercase (only a registry host may have capitals)"),
+    ("vllm/x:" + "t" * 129, 'the tag "' + "t" * 40 + '" is not valid: 1 to 128 letters, digits, "_", "." or "-", '
+                                                     'not starting with "." or "-"'),
+    ("vllm/x:-latest", 'the tag "-latest" is not valid'),
+    ("vllm/x@sha256:0123", 'the digest must be algorithm:hex, such as "sha256:" followed by 64 hex digits'),
+    ("vllm/x@" + DIGEST.upper().replace("SHA", "sha"), "a sha256 digest is 64 lowercase hex digits (this one has 64)"),
+    ("vllm//x", "the image name has an empty part (// or a / at either end)"),
+    ("vllm/x-:1", "the image name is not valid"),
+    ("a" * 256, "the image name is 256 characters long, over the 255 a registry accepts"),
+    ("", "the image reference is empty"),
+])
+def test_image_references_no_registry_accepts_are_refused(reference: str, message: str) -> None:
+    with pytest.raises(ScalarError) as caught:
+        parse_image(reference)
+    assert str(caught.value).startswith(message)
+    # the published pattern is the grammar alone: the name's length and a digest's own length are the parser's
+    assert not re.fullmatch(IMAGE_PATTERN, reference) or message.startswith(("a sha256", "the image name is 256"))
+
+
+def test_an_invalid_image_is_a_located_error_with_a_valid_example(repo: Path) -> None:
+    model = repo / "environments/staging/models/sentiment.yaml"
+    model.write_text(model.read_text().replace('image: "vllm/vllm-openai:v0.6.3"',
+                                               'image: "vllm/vllm-openai:v0.6.3\\n<script>x</script>"', 1))
+    (problem,) = validate_repo(repo).diagnostics
+    assert (problem.code, problem.file, problem.dotted_path, problem.line) == (
+        "MO112", "environments/staging/models/sentiment.yaml", "spec.serving.image", 14)
+    assert problem.message == "the image reference has a line break or a space in it, which no registry accepts"
+    assert problem.hint and '"vllm/vllm-openai:v0.6.3"' in problem.hint
+
+
+def test_every_image_of_the_example_repository_is_valid(repo: Path) -> None:
+    assert validate_repo(repo).valid

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from modelops.base.errors import EngineError
-from modelops.sources.base import MetricQuery, MetricSource
+from modelops.sources.base import MetricError, MetricQuery, MetricSource
 from modelops.sources.file import FileSource
 from modelops.sources.prometheus import PrometheusSource
 from modelops.sources.registry import SOURCES, open_source
 
 from tests.support.ops import ENVIRONMENT, PrometheusServer
-from tests.support.repo import ROOT
+from tests.support.repo import FIXTURE
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 BAD_SERIES = [[f"2026-11-27T09:5{i}:00Z", 0.5] for i in range(5)]
@@ -135,7 +136,7 @@ def test_csv_snapshots_series_and_no_data(tmp_path: Path) -> None:
 
 
 def test_shipped_bad_day_is_the_same_in_json_and_csv() -> None:
-    root = ROOT / "examples" / "metrics"
+    root = FIXTURE / "examples" / "metrics"
     as_json = FileSource.load(root / "bad-day.json", "bad-day.json")
     as_csv = FileSource.load(root / "bad-day.csv", "bad-day.csv")
     assert as_json.entries == as_csv.entries
@@ -150,9 +151,13 @@ def test_shipped_bad_day_is_the_same_in_json_and_csv() -> None:
      "models.m.error_rate[0][0]: expected an RFC 3339 timestamp"),
     ("m.json", '{"models": {"m": {"error_rate": [[1, 2], 3]}}}', "mix of [timestamp, value] pairs and bare values"),
     ("m.json", '{"step": "soon", "models": {}}', "m.json: step:"),
-    ("m.csv", "name,value\n", "m.csv:1: the header must name the columns model, metric, value"),
-    ("m.csv", "model,metric,value\nm,error_rate,lots\n", "m.csv:2: value 'lots' is not a number"),
-    ("m.csv", "model,metric,value\nm,error_rate,1\nm,error_rate,2\n", "several rows without a timestamp"),
+    ("m.csv", "name,value\n", "m.csv:1: the header must name the columns model, metric, value (and timestamp for "
+                              "series); missing model, metric"),
+    ("m.csv", "model,metric,value\nm,error_rate,lots\n", "m.csv:2: value: not a number"),
+    ("m.csv", "model,metric,value\nm,error_rate,1\nm,error_rate,2\n",
+     "m.csv: lines 2, 3: several rows of one model and metric, not all with a timestamp"),
+    ("m.csv", "model,metric,value\nm,error_rate,\"" + "x" * 200_000 + '"\n',
+     "m.csv:2: not valid CSV (field larger than field limit (131072))"),
 ])
 def test_bad_files_are_located_errors(tmp_path: Path, name: str, text: str, message: str) -> None:
     with pytest.raises(EngineError) as caught:
@@ -175,5 +180,73 @@ def test_open_source_follows_the_environment_spec(tmp_path: Path) -> None:
                                          "queries": {"throughput": "sum(x)"}})
     prom = open_source(tmp_path, "lab", spec)
     assert isinstance(prom, PrometheusSource) and prom.timeout_s == 3 and prom.overrides == {"throughput": "sum(x)"}
-    with pytest.raises(EngineError, match=r"spec\.metrics\.url is required"):
-        open_source(tmp_path, "lab", MetricsSource.model_validate({"source": "prometheus"}))
+    # no url: the Prometheus the local runtime runs, at the address it writes while it runs
+    local = open_source(tmp_path, "lab", MetricsSource.model_validate({"source": "prometheus"}))
+    assert local.describe() == "prometheus (not running) (the local target's)"
+    with pytest.raises(MetricError, match="the local target's Prometheus for lab is not running"):
+        local.instant(MetricQuery("lab", "m", None, "throughput", None))
+
+
+# -- where the file may be, and what an error about it may say ---------------------------------------------------
+
+SECRET = "AKIAIOSFODNN7EXAMPLE-wJalrXUtnFEMI"
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/etc/passwd", "it is an absolute path, outside the repository"),
+    ("../../etc/passwd", "it leads outside the repository (through ..)"),
+    ("m.csv", "it is a symbolic link to /etc/passwd, outside the repository"),
+    ("zero.csv", "it is a symbolic link to /dev/zero, outside the repository"),
+    ("pipe.csv", "it is not a regular file (a FIFO, device or directory)"),
+    ("huge.csv", "it is 200 MiB, over the 16 MiB limit"),
+])
+def test_the_file_source_reads_only_regular_files_inside_the_repository(tmp_path: Path, path: str,
+                                                                      reason: str) -> None:
+    from modelops.config.spec.environment import MetricsSource
+
+    (tmp_path / "m.csv").symlink_to("/etc/passwd")
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.csv")
+    with (tmp_path / "huge.csv").open("wb") as handle:
+        handle.truncate(200 << 20)
+    spec = MetricsSource.model_validate({"source": "file", "path": path})
+    with pytest.raises(EngineError) as caught:
+        open_source(tmp_path, "lab", spec)
+    assert caught.value.message == (f"metrics file {path} (spec.metrics.path of environment lab) cannot be read: "
+                                    f"{reason}")
+    assert caught.value.hint and "inside the repository" in caught.value.hint
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("m.csv", f"model,metric,value\nm,error_rate,0.1\nm,latency,{SECRET}\n", "m.csv:3: value: not a number"),
+    ("m.csv", f"model,metric,timestamp,value\nm,error_rate,{SECRET},1\n",
+     "m.csv:2: timestamp: expected an RFC 3339 timestamp or Unix seconds, got a string that is not one"),
+    ("m.csv", f"{SECRET}=1\n", "m.csv:1: the header must name the columns model, metric, value"),
+    ("m.json", json.dumps({"models": {"m": {"error_rate": SECRET}}}),
+     "m.json: models.m.error_rate: expected a number or null (no data), got a string"),
+    ("m.json", json.dumps({"models": {"m": {"error_rate": [[SECRET, 1]]}}}),
+     "m.json: models.m.error_rate[0][0]: expected an RFC 3339 timestamp or Unix seconds, got a string that is not "
+     "one"),
+    ("m.json", json.dumps({"format_version": SECRET, "models": {}}),
+     "m.json: format_version (a string) is not supported (expected 1)"),
+    ("m.json", json.dumps({"step": SECRET, "models": {}}), "m.json: step: expected a duration such as 1m or 30s"),
+    ("m.json", '{"models": {"m": {"error_rate": ' + SECRET + '}}}', "m.json:1:33: not valid JSON (Expecting value)"),
+])
+def test_a_mistake_is_located_without_quoting_the_file(tmp_path: Path, name: str, text: str, message: str) -> None:
+    """A row of /proc/self/environ read by mistake would otherwise reach the terminal, a CI log or REPORT.md."""
+    with pytest.raises(EngineError) as caught:
+        load(tmp_path, text, name)
+    assert caught.value.message.startswith(message)
+    assert SECRET not in caught.value.message and SECRET not in (caught.value.hint or "")
+    assert "AKIA" not in caught.value.message
+
+
+def test_a_file_named_on_the_command_line_may_be_anywhere_but_must_be_a_regular_file(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.json"  # --metrics: the person at the keyboard chose it
+    outside.write_text('{"models": {"m": {"error_rate": 0.5}}}')
+    assert FileSource.load(outside, "elsewhere.json").instant(q("m")) == 0.5
+    with pytest.raises(EngineError, match=r"^metrics file /dev/zero cannot be read: it is not a regular file"):
+        FileSource.load(Path("/dev/zero"), "/dev/zero")
+    with pytest.raises(EngineError, match=r"^bad\.json:1:3: not UTF-8 text$"):
+        (tmp_path / "bad.json").write_bytes(b'{"\xff')
+        FileSource.load(tmp_path / "bad.json", "bad.json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -66,10 +67,10 @@ def test_json_holds_the_same_fields() -> None:
 
 def test_the_shipped_examples_load() -> None:
     production = load_usage(ROOT / "environments/production/usage.csv", "usage.csv")
-    assert set(production.models) == {"embedder", "fraud-detector", "recommender", "sentiment"}
+    assert set(production.models) == {"breast-cancer", "iris"}
     assert all(len(samples) == 42 * 24 for samples in production.models.values())  # six weeks, hourly
     staging = load_usage(ROOT / "environments/staging/usage.json", "usage.json")
-    assert set(staging.models) == {"embedder", "fraud-detector", "recommender", "sentiment", "summarizer"}
+    assert set(staging.models) == {"breast-cancer", "iris"}
 
 
 def test_the_example_generator_is_deterministic(tmp_path: Path) -> None:
@@ -79,7 +80,8 @@ def test_the_example_generator_is_deterministic(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("timestamp,model,cpu_percnt\n", "usage.csv:1: unknown column 'cpu_percnt' (did you mean \"cpu_percent\"?)"),
+    ("timestamp,model,cpu_percnt\n", "usage.csv:1: column 3 of the header is not a known column (did you mean "
+                                     "\"cpu_percent\"?)"),
     ("timestamp,model,cpu_percent\n", "usage.csv:1: the header must name the columns timestamp, model, "
                                       "requests_per_s; missing requests_per_s"),
     ("", "usage.csv:1: the header must name the columns timestamp, model, requests_per_s; missing timestamp, "
@@ -87,18 +89,19 @@ def test_the_example_generator_is_deterministic(tmp_path: Path) -> None:
     ("timestamp,model,requests_per_s\n2026-11-02T09:00:00Z,m,1\n2026-11-02T10:00:00Z,m,1,2\n",
      "usage.csv:3: 4 cells, but the header names 3 columns"),
     ("timestamp,model,requests_per_s\n2026-11-02T09:00:00Z,m,fast\n",
-     "usage.csv:2: requests_per_s: 'fast' is not a number (leave it empty for no data)"),
+     "usage.csv:2: requests_per_s: not a number (leave it empty for no data)"),
     ("timestamp,model,requests_per_s\n2026-11-02T09:00:00Z,m,-1\n",
-     "usage.csv:2: requests_per_s: requests per second, mean over the step can not be negative (got -1)"),
+     "usage.csv:2: requests_per_s: requests per second, mean over the step can not be negative"),
     ("timestamp,model,requests_per_s\n2026-11-02T09:00:00Z,m,nan\n",
-     "usage.csv:2: requests_per_s: expected a number or no data, got NaN"),
+     "usage.csv:2: requests_per_s: expected a number or no data, got a number that is not finite"),
     ("timestamp,model,requests_per_s\n2026-11-02 09:00,m,1\n",
-     'usage.csv:2: timestamp: timestamp "2026-11-02 09:00" has no time zone: add "Z" for UTC'),
+     'usage.csv:2: timestamp: the timestamp has no time zone: add "Z" for UTC'),
     ("timestamp,model,requests_per_s\nyesterday,m,1\n",
-     'usage.csv:2: timestamp: expected an RFC 3339 timestamp (2026-11-02T10:00:00Z) or Unix seconds, got "yesterday"'),
+     "usage.csv:2: timestamp: expected an RFC 3339 timestamp (2026-11-02T10:00:00Z) or Unix seconds, got a string "
+     "that is neither"),
     ("timestamp,model,requests_per_s\n2026-11-02T09:00:00Z,,1\n", "usage.csv:2: the model must not be empty"),
     ("timestamp,model,requests_per_s\n2026-11-02T09:00:00Z,m,1\n2026-11-02T10:00:00+01:00,m,2\n",
-     "usage.csv:3: a second sample of m at 2026-11-02T09:00:00Z (the first is at usage.csv:2)"),
+     "usage.csv:3: a second sample of the same model at the same time (the first is at usage.csv:2)"),
 ])
 def test_csv_mistakes_are_located(text: str, message: str) -> None:
     assert error(csv, text) == message
@@ -115,9 +118,9 @@ def test_csv_mistakes_are_located(text: str, message: str) -> None:
     ('{"models": {"m": [{"timestamp": 0, "request_per_s": 1}]}}',
      "usage.json: models.m[0]: unknown field 'request_per_s' (did you mean \"requests_per_s\"?)"),
     ('{"models": {"m": [{"timestamp": 0, "requests_per_s": "1"}]}}',
-     'usage.json: models.m[0].requests_per_s: expected a number or no data, got "1"'),
+     "usage.json: models.m[0].requests_per_s: expected a number or no data, got a string"),
     ('{"models": {"m": [{"timestamp": 0, "replicas": true}]}}',
-     "usage.json: models.m[0].replicas: expected a number or no data, got true"),
+     "usage.json: models.m[0].replicas: expected a number or no data, got a boolean"),
 ])
 def test_json_mistakes_are_located(text: str, message: str) -> None:
     assert error(json_, text) == message
@@ -126,8 +129,8 @@ def test_json_mistakes_are_located(text: str, message: str) -> None:
 def test_files_that_can_not_be_read(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match=r"usage file gone\.csv does not exist"):
         load_usage(tmp_path / "gone.csv", "gone.csv")
-    (tmp_path / "latin.csv").write_bytes(b"timestamp,model,requests_per_s\n\xe9")
-    with pytest.raises(EngineError, match=r"usage file latin\.csv cannot be read"):
+    (tmp_path / "latin.csv").write_bytes(b"timestamp,model,requests_per_s\nab\xe9")
+    with pytest.raises(EngineError, match=r"^latin\.csv:2:3: not UTF-8 text$"):
         load_usage(tmp_path / "latin.csv", "latin.csv")
 
 
@@ -136,11 +139,43 @@ def test_the_environment_keeps_its_usage_beside_its_state(tmp_path: Path) -> Non
     path = tmp_path / "environments/production/usage.json"
     path.parent.mkdir(parents=True)
     path.write_text('{"models": {}}')
-    assert default_file(tmp_path, "production") == path
+    assert default_file(tmp_path, "production") == "environments/production/usage.json"
     (path.parent / "usage.csv").write_text("timestamp,model,requests_per_s\n")
-    assert default_file(tmp_path, "production") == path.parent / "usage.csv"  # CSV first
+    assert default_file(tmp_path, "production") == "environments/production/usage.csv"  # CSV first
 
 
 def test_every_field_is_documented() -> None:
     doc = (ROOT / "docs/capacity.md").read_text(encoding="utf-8")
     assert all(f"`{name}`" in doc for name in ("timestamp", "model", *FIELDS))
+
+
+SECRET = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (f"timestamp,model,requests_per_s\n2026-11-02T09:00:00Z,m,{SECRET}\n",
+     "usage.csv:2: requests_per_s: not a number"),
+    (f"timestamp,model,requests_per_s\n{SECRET},m,1\n", "usage.csv:2: timestamp: expected an RFC 3339 timestamp"),
+    (f"timestamp,model,{SECRET}\n", "usage.csv:1: column 3 of the header is not a known column"),
+    (f"{SECRET}\n", "usage.csv:1: column 1 of the header is not a known column"),
+])
+def test_a_csv_mistake_never_quotes_the_file(text: str, message: str) -> None:
+    shown = error(csv, text)
+    assert shown.startswith(message) and SECRET not in shown and "ghp_" not in shown
+
+
+def test_the_environment_file_is_read_inside_the_repository_only(tmp_path: Path) -> None:
+    from modelops.sources.usage import load_repository_usage
+
+    folder = tmp_path / "environments/production"
+    folder.mkdir(parents=True)
+    (folder / "usage.csv").symlink_to("/etc/passwd")
+    assert default_file(tmp_path, "production") == "environments/production/usage.csv"
+    with pytest.raises(EngineError, match=r"^usage file environments/production/usage\.csv cannot be read: it is a "
+                                          r"symbolic link to /etc/passwd, outside the repository$"):
+        load_repository_usage(tmp_path, "environments/production/usage.csv")
+    (folder / "usage.csv").unlink()
+    os.mkfifo(folder / "usage.csv")  # found (not skipped as "no usage file"), and refused without waiting
+    assert default_file(tmp_path, "production") == "environments/production/usage.csv"
+    with pytest.raises(EngineError, match=r"it is not a regular file"):
+        load_repository_usage(tmp_path, "environments/production/usage.csv")

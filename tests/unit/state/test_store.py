@@ -80,7 +80,7 @@ def test_state_from_a_newer_engine_is_refused_with_exit_3(tmp_path: Path) -> Non
     with pytest.raises(ConflictError) as caught:
         read_state(tmp_path, "staging")
     assert caught.value.exit_code == 3
-    assert "written by modelops 4.2.0 in state format 9; this engine reads formats up to 2" in caught.value.message
+    assert "written by modelops 4.2.0 in state format 9; this engine reads formats up to 3" in caught.value.message
 
 
 def test_old_formats_are_upgraded_step_by_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +117,7 @@ def test_render_splices_model_texts_exactly_as_one_json_dump_would() -> None:
                                   slots={"blue": Slot(version="1", revision="r", status="active", since="t")})
               for i in range(3)}
     state = EnvironmentState(environment="staging", lineage="l", models=models)
-    body = state.model_dump(mode="json", exclude={"monitor", "rendered", "retired"})
+    body = state.model_dump(mode="json", exclude={"monitor", "rendered", "retired", "incidents", "policy_specs"})
     whole = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert render(state) == whole
     changed = state.model_copy(update={"models": {**models, "m1": models["m1"].model_copy(update={"version": "2"})}})
@@ -211,3 +211,33 @@ def test_a_rename_refused_midway_leaves_no_temporary_file(tmp_path: Path, monkey
         atomic_write_all(files, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml", "c.yaml"]
     assert [p.read_text() for p, _, _ in files] == ["a: new\n", "old\n", "old\n"]
+
+
+def test_attempts_recorded_before_stages_load_and_keep_their_layout(tmp_path: Path) -> None:
+    """Format 3 gained each attempt's deployment record as fields with defaults: a state written without them reads
+    (from format 2 or 3) and writes back byte for byte as it was."""
+    attempt = {"id": 1, "kind": "deploy", "version": "1.0.0", "from_version": None, "strategy": "recreate",
+               "started": "2026-11-27T12:00:00Z", "ended": "2026-11-27T12:00:00Z", "outcome": "Promoted",
+               "reason": ""}
+    for version in (2, 3):
+        path = state_path(tmp_path, "staging")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"format_version": version, "environment": "staging", "lineage": "l",
+                                    "models": {"m": {"history": [attempt]}}}))
+        state = read_state(tmp_path, "staging")
+        [read] = state.models["m"].history
+        assert state.format_version == fmt.FORMAT_VERSION == 3
+        assert (read.stages, read.duration_ms) == ([], None)
+        assert json.loads(render(state))["models"]["m"]["history"] == [attempt]
+
+
+def test_an_attempt_with_its_stages_round_trips(tmp_path: Path) -> None:
+    stage = fmt.Stage(name="test", steps=["test"], started="2026-11-27T12:00:00.000Z",
+                      ended="2026-11-27T12:00:02.500Z", duration_ms=2500, outcome="ok", summary="1 passed (smoke)")
+    attempt = fmt.Attempt(id=1, kind="deploy", version="1.0.0", from_version=None, strategy="recreate",
+                          started="2026-11-27T12:00:00Z", stages=[stage], duration_ms=2500)
+    state = EnvironmentState(environment="staging", lineage="l", models={"m": ModelState(history=[attempt])})
+    write_state(tmp_path, state)
+    assert read_state(tmp_path, "staging").models["m"].history == [attempt]
+    assert json.loads(state_path(tmp_path, "staging").read_text())["models"]["m"]["history"][0]["stages"][0][
+        "duration_ms"] == 2500

@@ -1,4 +1,13 @@
-"""Secret references: `${env:NAME}`, resolved from the environment only when a value is needed."""
+"""Secret references: `${env:NAME}`, resolved from the environment only when a value is needed; and masking, which
+keeps resolved values out of everything written.
+
+Masking replaces a secret where it stands as a whole token (`scrub`): "apikey" is masked in "user apikey refused"
+but not in "apikeys", and a user name "admin" leaves "administrator" alone. A value that looks like a token (8+
+characters with a digit, or 20+) is masked wherever it appears, even glued to other text (`%2Fs3cr3tvalue` in
+an encoded URL): no word contains one by accident. A value shorter than `MIN_MASKABLE` characters is never
+masked: replacing "con" everywhere turned "connection refused" into "***nection refused", and hid nothing a
+reader could not guess. `modelops validate` warns (MO113) when a reference resolves to such a value.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,9 @@ from modelops.config.scalars import ScalarError
 PATTERN = r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$"
 #: one `${env:NAME}` reference inside text (the variable name is group 1)
 REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+#: Text in which every `${` begins a reference (what `parse_template` accepts, for editors)
+TEMPLATE_PATTERN = r"^(?:[^$]|\$(?!\{)|\$\{env:[A-Za-z_][A-Za-z0-9_]*\})*$"
+_OPENING = re.compile(r"\$\{")
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSW|API_?KEY|PRIVATE|CREDENTIAL|AUTH", re.IGNORECASE)
 _LOOSE = re.compile(r"\$\{\s*env\s*:\s*([^}]*)\}|\$\{([^}:]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -76,9 +88,9 @@ def parse_template(value: object) -> Template:
     if not isinstance(value, str):
         raise ScalarError(f"expected text, got {type(value).__name__}")
     refs = tuple(SecretRef(match.group(1)) for match in REFERENCE.finditer(value))
-    rest = REFERENCE.sub("", value)
-    if "${" in rest:
-        loose = _LOOSE.search(rest[rest.index("${"):])
+    bad = next((m.start() for m in _OPENING.finditer(value) if not REFERENCE.match(value, m.start())), None)
+    if bad is not None:
+        loose = _LOOSE.search(value[bad:])
         name = _variable(next((g for g in loose.groups() if g is not None), "") if loose else "")
         raise ScalarError(f'malformed secret reference: write "${{env:{clip(name)}}}"')
     return Template(value, refs)
@@ -130,9 +142,33 @@ def _token_like(text: str) -> bool:
     return len(text) >= 20 or (len(text) >= 8 and any(c.isdigit() for c in text))
 
 
+#: The shortest value masking replaces: shorter ones are ordinary text ("con", "dev"), and masking them would
+#: garble every message that contains them while hiding nothing.
+MIN_MASKABLE = 4
+#: A letter or digit: a secret that begins (ends) with one is masked only where none stands before (after) it.
+_WORD_BEFORE = r"(?<![^\W_])"
+_WORD_AFTER = r"(?![^\W_])"
+
+
+def maskable(value: str) -> bool:
+    """Whether `scrub` masks this value (it is at least `MIN_MASKABLE` characters long)."""
+    return len(value) >= MIN_MASKABLE
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every fragment of the resolved `secrets` replaced by `***` (longest first)."""
-    pieces = {f for secret in secrets if secret for f in fragments(secret)}
-    for piece in sorted(pieces, key=len, reverse=True):
-        text = text.replace(piece, "***")
-    return text
+    """`text` with every fragment of the resolved `secrets` replaced by `***`, where it stands as a whole token
+    (or anywhere, for a token-like value); values shorter than `MIN_MASKABLE` are left alone."""
+    pieces = {f for secret in secrets if secret for f in fragments(secret) if maskable(f)}
+    if not pieces:
+        return text
+    pattern = "|".join(_masked(piece) for piece in sorted(pieces, key=lambda p: (-len(p), p)))  # longest first
+    return re.sub(pattern, "***", text)
+
+
+def _masked(piece: str) -> str:
+    """The pattern of one value: itself, bounded by non-alphanumerics where it begins or ends with one."""
+    if _token_like(piece):
+        return re.escape(piece)
+    before = _WORD_BEFORE if piece[0].isalnum() else ""
+    after = _WORD_AFTER if piece[-1].isalnum() else ""
+    return before + re.escape(piece) + after

@@ -1,7 +1,10 @@
 """Field types shared by the spec models.
 
 Each custom scalar is validated by its parser in `modelops.config.scalars` (so the message is precise) and
-publishes a JSON Schema fragment with a `format` and a `pattern` (so editors check it while typing).
+publishes a JSON Schema fragment with a `pattern` (so editors check it while typing). The fragments use no
+`format` of their own: format-asserting validators (ajv with ajv-formats) refuse a schema with a format they do
+not know, and read the standard ones by the standard (`duration` is ISO 8601's `PT5M`, not `5m`). The one
+standard format used, `date-time`, means what RFC 3339 says, and the pattern beside it keeps to that.
 Validation is strict: YAML `"8000"` is not a port and `yes` is not a boolean.
 """
 
@@ -31,12 +34,11 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from modelops.base.diagnostics import clip
-from modelops.config.scalars import ScalarError, cpu, cron, duration, semver, size
+from modelops.config.scalars import ScalarError, cpu, cron, duration, image, size
 from modelops.config.scalars import secretref as secret
 from modelops.config.scalars.cpu import Cpu
 from modelops.config.scalars.duration import Duration
 from modelops.config.scalars.secretref import SecretRef, Template
-from modelops.config.scalars.semver import SemVer
 from modelops.config.scalars.size import Size
 
 T = TypeVar("T")
@@ -98,33 +100,27 @@ def _scalar(kind: str, parse: Callable[[Any], Any], schema: dict[str, Any]) -> t
 DurationField = Annotated[
     Duration,
     *_scalar("duration", duration.parse_duration,
-             {"type": "string", "format": "duration", "pattern": duration.PATTERN, "examples": ["30s", "5m", "1h30m"]}),
+             {"type": "string", "pattern": duration.PATTERN, "examples": ["30s", "5m", "1h30m"]}),
 ]
 SizeField = Annotated[
     Size,
     *_scalar("size", size.parse_size,
-             {"type": ["string", "integer"], "format": "size", "pattern": size.PATTERN, "examples": ["512Mi", "16Gi"]}),
+             {"type": ["string", "integer"], "pattern": size.PATTERN, "examples": ["512Mi", "16Gi"]}),
 ]
 CpuField = Annotated[
     Cpu,
     *_scalar("cpu", cpu.parse_cpu,
-             {"type": ["string", "number"], "format": "cpu", "pattern": cpu.PATTERN, "examples": ["4", "500m"]}),
-]
-SemVerField = Annotated[
-    SemVer,
-    *_scalar("semver", semver.parse_semver,
-             {"type": "string", "format": "semver", "pattern": semver.PATTERN, "examples": ["1.4.2", "2.0.0-rc.1"]}),
+             {"type": ["string", "number"], "pattern": cpu.PATTERN, "examples": ["4", "500m"]}),
 ]
 SecretField = Annotated[
     SecretRef,
     *_scalar("secret", secret.parse_secret_ref,
-             {"type": "string", "format": "secret-ref", "pattern": secret.PATTERN,
-              "examples": ["${env:SLACK_WEBHOOK_URL}"]}),
+             {"type": "string", "pattern": secret.PATTERN, "examples": ["${env:SLACK_WEBHOOK_URL}"]}),
 ]
 TemplateField = Annotated[
     Template,
     *_scalar("secret", secret.parse_template,
-             {"type": "string", "format": "text-with-secret-refs", "examples": ["Bearer ${env:MODEL_TOKEN}"]}),
+             {"type": "string", "pattern": secret.TEMPLATE_PATTERN, "examples": ["Bearer ${env:MODEL_TOKEN}"]}),
 ]
 
 
@@ -136,8 +132,23 @@ def _cron_text(value: Any) -> str:
 CronField = Annotated[
     str,
     PlainValidator(_checked("cron", _cron_text)),
-    WithJsonSchema({"type": "string", "format": "cron", "pattern": cron.PATTERN,
+    WithJsonSchema({"type": "string", "pattern": cron.PATTERN,
                     "examples": ["0 8 * * 1-5", "30 6 * * MON-FRI"]}),
+]
+
+
+def _image(value: Any) -> str:
+    try:
+        return image.parse_image(value)
+    except ScalarError as exc:  # MO112, with a valid reference as the hint
+        raise PydanticCustomError("image", str(exc), {"hint": image.HINT}) from None
+
+
+ImageField = Annotated[
+    str,
+    PlainValidator(_image),
+    WithJsonSchema({"type": "string", "pattern": image.PATTERN,
+                    "examples": ["vllm/vllm-openai:v0.6.3", "ghcr.io/acme/sentiment-server:1.4.2"]}),
 ]
 
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -169,33 +180,47 @@ def valid_name(value: str) -> str | None:
 Name = Annotated[
     str,
     StringConstraints(pattern=NAME_PATTERN),
-    WithJsonSchema({"type": "string", "format": "dns-label", "pattern": NAME_PATTERN, "maxLength": 63}),
+    WithJsonSchema({"type": "string", "pattern": NAME_PATTERN, "maxLength": 63}),
 ]
 
+
+
+#: RFC 3339's date-time, with its upper-case separators (what `format: date-time` asserts, and what Python reads)
+TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+_RFC3339 = re.compile(TIMESTAMP_PATTERN.replace("$", r"\Z"))
+_LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\Z")
 
 
 def parse_timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ScalarError(f'expected an RFC 3339 timestamp such as "2026-12-20T00:00:00Z", got {type(value).__name__}')
+    if _LOCAL_TIME.match(value):
+        raise ScalarError(f'timestamp "{clip(value)}" has no time zone: add "Z" for UTC or an offset such as "+01:00"')
     try:
-        parsed = datetime.fromisoformat(value)
+        if not _RFC3339.match(value):  # Python reads more (no seconds, a space): editors and validators do not
+            raise ValueError(value)
+        return datetime.fromisoformat(value)
     except ValueError:
         raise ScalarError(f'invalid timestamp "{clip(value)}": use RFC 3339, such as "2026-12-20T00:00:00Z"') from None
-    if parsed.tzinfo is None:
-        raise ScalarError(f'timestamp "{clip(value)}" has no time zone: add "Z" for UTC or an offset such as "+01:00"')
-    return parsed
 
 
 Timestamp = Annotated[
     datetime,
-    *_scalar("timestamp", parse_timestamp, {"type": "string", "format": "date-time"}),
+    *_scalar("timestamp", parse_timestamp, {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}),
 ]
+
+
+#: The shape of an IANA time zone name (`UTC`, `Europe/Berlin`, `Etc/GMT+5`); the parser checks it exists.
+TIMEZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+_TIMEZONE = re.compile(TIMEZONE_PATTERN.replace("$", r"\Z"))
 
 
 def parse_timezone(value: Any) -> str:
     if not isinstance(value, str):
         raise ScalarError(f'expected an IANA time zone such as "Europe/Berlin", got {type(value).__name__}')
     try:
+        if not _TIMEZONE.match(value):
+            raise ValueError(value)
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ScalarError(f'unknown time zone "{clip(value)}": use an IANA name such as "UTC" or '
@@ -206,7 +231,7 @@ def parse_timezone(value: Any) -> str:
 TimeZone = Annotated[
     str,
     PlainValidator(_checked("timezone", parse_timezone)),
-    WithJsonSchema({"type": "string", "format": "timezone", "examples": ["UTC", "Europe/Berlin"]}),
+    WithJsonSchema({"type": "string", "pattern": TIMEZONE_PATTERN, "examples": ["UTC", "Europe/Berlin"]}),
 ]
 
 
@@ -228,7 +253,7 @@ Measure = Annotated[
     PlainValidator(_checked("measure", parse_measure)),
     PlainSerializer(_dump_measure),
     WithJsonSchema({"anyOf": [{"type": "number"},
-                              {"type": "string", "format": "duration", "pattern": duration.PATTERN}]}),
+                              {"type": "string", "pattern": duration.PATTERN}]}),
 ]
 
 

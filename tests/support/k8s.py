@@ -26,8 +26,14 @@ CRDS = {
     ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh_scaledobject_v1alpha1.json",
     ("serving.kserve.io/v1beta1", "InferenceService"): "serving.kserve.io_inferenceservice_v1beta1.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring.coreos.com_prometheusrule_v1.json",
+    ("argoproj.io/v1alpha1", "AnalysisRun"): "argoproj.io_analysisrun_v1alpha1.json",
+    ("argoproj.io/v1alpha1", "Application"): "argoproj.io_application_v1alpha1.json",
+    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): "kustomize.toolkit.fluxcd.io_kustomization_v1.json",
+    ("source.toolkit.fluxcd.io/v1", "GitRepository"): "source.toolkit.fluxcd.io_gitrepository_v1.json",
 }
-CORE = {("apps/v1", "Deployment"), ("v1", "Service"), ("autoscaling/v2", "HorizontalPodAutoscaler")}
+CORE = {("apps/v1", "Deployment"), ("v1", "Service"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+        ("v1", "ServiceAccount")}
 
 
 def kubernetes_validate() -> str | None:
@@ -69,6 +75,44 @@ def crd_errors(doc: dict[str, Any]) -> list[str]:
     validator = crd_validator(doc["apiVersion"], doc["kind"])
     where = f"{doc['kind']} {doc['metadata'].get('name')}"
     return [f"{where}: /{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+#: what the API server adds to the metadata of every object it returns (an object read back, not a manifest)
+SERVER_METADATA = {"uid": {"type": "string"}, "resourceVersion": {"type": "string"}, "generation": {"type": "integer"},
+                   "creationTimestamp": {"type": "string"},
+                   "ownerReferences": {"type": "array", "items": {
+                       "type": "object", "required": ["apiVersion", "kind", "name", "uid"],
+                       "additionalProperties": False,
+                       "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                                      "name": {"type": "string"}, "uid": {"type": "string"},
+                                      "controller": {"type": "boolean"},
+                                      "blockOwnerDeletion": {"type": "boolean"}}}}}
+
+
+@functools.cache
+def live_crd_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    """The strict CRD validator for an object as the API server returns it: status included, server metadata too."""
+    schema = json.loads(json.dumps(crd_validator(api_version, kind).schema))
+    schema["properties"]["metadata"]["properties"].update(SERVER_METADATA)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    return cls(schema)
+
+
+def live_object_errors(doc: dict[str, Any]) -> list[str]:
+    """Every problem of an object as a controller writes it (its status included): CRD kinds against their schema,
+    core kinds through kubernetes-validate's schemas (strict). Empty: it is shaped as the real API serves it."""
+    import kubernetes_validate
+
+    key = (doc.get("apiVersion"), doc.get("kind"))
+    where = f"{doc.get('kind')} {doc.get('metadata', {}).get('name')}"
+    if key in CRDS:
+        validator = live_crd_validator(str(key[0]), str(key[1]))
+        return [f"{where}: /{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+    try:
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+    except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as exc:
+        return [f"{where}: {str(exc).splitlines()[0]}"]
+    return []
 
 
 def validate_manifests(files: Iterable[Path], work: Path) -> list[str]:

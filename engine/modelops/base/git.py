@@ -67,3 +67,34 @@ def commit(repo: git.Repo, root: Path, paths: list[str], message: str) -> str | 
         return repo.index.commit(message).hexsha
     except (git.GitCommandError, ValueError) as exc:
         raise EngineError(f"git commit failed: {exc}") from None
+
+
+def is_ancestor(repo: object, older: str, newer: str) -> bool:
+    """Whether commit `newer` is `older` or descends from it (False when either is unknown here)."""
+    if not isinstance(repo, git.Repo):
+        return older == newer
+    try:
+        repo.git.merge_base("--is-ancestor", older, newer)  # exit 1: not an ancestor; 128: an unknown commit
+    except git.GitCommandError:
+        return False
+    return True
+
+
+def push(repo: git.Repo) -> str | None:
+    """Push HEAD to the branch the current branch tracks; returns `remote/branch`, or None when it tracks none."""
+    try:
+        tracking = repo.active_branch.tracking_branch()
+    except (TypeError, ValueError):  # a detached HEAD tracks nothing
+        return None
+    if tracking is None:
+        return None
+    remote, branch = tracking.remote_name, tracking.remote_head
+    try:
+        results = repo.remote(remote).push(f"HEAD:refs/heads/{branch}")
+    except (git.GitCommandError, ValueError) as exc:
+        raise EngineError(f"git push to {remote}/{branch} failed: {exc}") from None
+    refused = [r.summary.strip() for r in results if r.flags & (r.ERROR | r.REJECTED | r.REMOTE_REJECTED)]
+    if refused:
+        raise EngineError(f"git push to {remote}/{branch} was refused: {'; '.join(refused)}",
+                          hint=f"pull (rebase) and push again: git pull --rebase {remote} {branch} && git push")
+    return f"{remote}/{branch}"

@@ -29,12 +29,14 @@ class LiveModel:
     """One model as the target reports it. `files` is for targets whose truth is files (the gitops driver's
     rendered/): the digest of each file that renders the model as it is, and in `rendering` as a rendering of the
     recorded state makes it now (which, after an interrupted apply, can be ahead of the record of the last
-    rendering)."""
+    rendering). `cluster` is the phase the cluster reports for the model when the gitops target reads one: its
+    slots and traffic are then the cluster's wherever it has settled on the rendered revision."""
 
     slots: Mapping[str, LiveSlot] = field(default_factory=dict)
     traffic: Mapping[str, int] = field(default_factory=dict)
     files: Mapping[str, str | None] = field(default_factory=dict)
     rendering: Mapping[str, str | None] = field(default_factory=dict)
+    cluster: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {"slots": {s: {"version": h.version, "revision": h.revision, "ready": h.ready}
@@ -42,6 +44,8 @@ class LiveModel:
                                  "traffic": {s: w for s, w in sorted(self.traffic.items()) if w}}
         if self.files:
             found["files"] = dict(sorted(self.files.items()))
+        if self.cluster is not None:
+            found["cluster"] = self.cluster
         return found
 
 
@@ -105,12 +109,14 @@ def model_drift(name: str, recorded: ModelState | None, live: LiveModel | None,
     """How one model's target differs from its record (None: it does not)."""
     if live is not None and live.files:
         changes = _file_changes(name, live, state)
+        if live.cluster is not None:  # and what the cluster runs behind those files
+            changes += _slot_changes(recorded_view(recorded), live)
     else:
-        changes = _slot_changes(_recorded_view(recorded), live or LiveModel())
+        changes = _slot_changes(recorded_view(recorded), live or LiveModel())
     return Drift(name, tuple(changes)) if changes else None
 
 
-def _recorded_view(recorded: ModelState | None) -> LiveModel:
+def recorded_view(recorded: ModelState | None) -> LiveModel:
     """The recorded state as a target would report it."""
     if recorded is None:
         return LiveModel()

@@ -13,7 +13,9 @@ is what a fresh clone in CI has; only an environment that was never applied star
 rendering and of every file, and the spec of every revision rendered (so a slot whose revision left the
 configuration still renders exactly). Operations set values rather than add to them, and rendering is
 deterministic, so repeating an operation (same idempotency key after a crash) changes nothing.
-`rendered/` is checked for staleness by `modelops export kubernetes --env ENV --check`.
+`rendered/` is checked for staleness by `modelops export kubernetes --env ENV --check`. With
+`spec.target.gitops.cluster`, `observe` also reads the cluster that Argo CD or Flux syncs rendered/ into
+(`modelops.drivers.cluster`).
 
 Every rendering is appended to `.modelops/live/<env>.render.log` (the operation, its idempotency key, the
 digest of what was rendered): the trail of what Argo CD or Flux was handed, step by step, in which a resumed
@@ -34,7 +36,7 @@ from modelops.base.clock import now_iso
 from modelops.base.errors import EngineError
 from modelops.base.files import atomic_write
 from modelops.base.layout import live_path
-from modelops.config.spec.environment import GitopsTarget
+from modelops.config.spec.environment import GitopsCluster, GitopsTarget
 from modelops.core.live import LiveModel, Observation
 from modelops.core.model import EnvironmentConfig, dump
 from modelops.drivers.base import Operation, Outcome
@@ -207,7 +209,30 @@ class GitopsDriver:
         on_disk = {name: files.get(name, LiveModel()) for name in sorted(set(files) | set(served))}
         models = {name: replace(served.get(name, LiveModel()), files=disk.files, rendering=disk.rendering)
                   for name, disk in on_disk.items()}
-        return Observation(f"environments/{self.environment}/rendered/ (the gitops target)", models)
+        where = f"environments/{self.environment}/rendered/ (the gitops target)"
+        if self.settings.cluster is None:
+            return Observation(where, models)
+        return self._observe_cluster(self.settings.cluster, where, models)
+
+    def _observe_cluster(self, cluster: GitopsCluster, where: str, models: dict[str, LiveModel]) -> Observation:
+        """The file read, with what the cluster runs behind it (see `modelops.drivers.cluster.live`). A cluster that
+        cannot be read is the refresh's error: nothing is judged blindly."""
+        from modelops.drivers.cluster.client import ClusterError, connect
+        from modelops.drivers.cluster.live import held, live_model
+        from modelops.drivers.cluster.read import read_models
+
+        try:
+            kube = connect(self.root, cluster)
+            try:
+                reads = read_models(self.root, self.environment, kube,
+                                    {name: held(live) for name, live in models.items()})
+            finally:
+                kube.close()
+        except ClusterError as exc:
+            return Observation(f"{where} and its cluster", models,
+                               error=exc.message + (f" ({exc.hint})" if exc.hint else ""))
+        merged = {name: live_model(reads.get(name), live) for name, live in models.items()}
+        return Observation(f"{where} and its cluster ({kube.where})", merged)
 
     def close(self) -> None:
         return None

@@ -15,11 +15,12 @@ import json
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from modelops.state.alerts import MonitorState
+from modelops.state.incidents import Incident
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 DIRTY_SUFFIX = "-dirty"  # on `git_sha`: the applied configuration differed from that commit
 HISTORY_LIMIT = 20
 
@@ -56,8 +57,25 @@ class Rejection(Record):
     reason: str
 
 
+StageOutcome = Literal["ok", "failed", "inconclusive", "paused", "deferred"]
+
+
+class Stage(Record):
+    """One stage of a rollout attempt as it ran (its deployment record): the stage's consecutive steps, by op, from
+    the start of the first to the end of the last (to the millisecond), and how its last step ended. `summary` holds
+    what the stage's gates concluded, and why a step failed or waits; never what a driver reported (ports, pids)."""
+
+    name: str  # validation, staging, testing, production, bake, retire; rollback for an automatic rollback's steps
+    steps: list[str]
+    started: str
+    ended: str
+    duration_ms: int
+    outcome: StageOutcome
+    summary: str = ""
+
+
 class Attempt(Record):
-    """One rollout attempt, from its first step to its outcome."""
+    """One rollout attempt, from its first step to its outcome, with its stages (format 3)."""
 
     id: int
     kind: str
@@ -68,6 +86,16 @@ class Attempt(Record):
     ended: str | None = None
     outcome: Literal["InProgress", "Promoted", "RolledBack", "Failed", "Paused", "Superseded"] = "InProgress"
     reason: str = ""
+    stages: list[Stage] = Field(default_factory=list)
+    duration_ms: int | None = None  # from the start of its first stage to the end of its last
+
+    @model_serializer(mode="wrap")
+    def _without_stages(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An attempt recorded before stages were keeps the layout it had."""
+        data: dict[str, Any] = handler(self)
+        if not data.get("stages", True) and data.get("duration_ms", 0) is None:
+            del data["stages"], data["duration_ms"]
+        return data
 
 
 class Switch(Record):
@@ -111,6 +139,18 @@ class Rollout(Record):
     key: str | None = None  # the base of its steps' idempotency keys (format 2)
 
 
+class ClusterRecord(Record):
+    """What the cluster reported for a model when `modelops wait` (or `apply --wait`) last decided its outcome: its
+    phase, the revision it serves, the controller's reason, the commit the Argo CD Application had synced."""
+
+    phase: str
+    version: str | None = None
+    revision: str | None = None
+    message: str = ""
+    commit: str | None = None
+    at: str
+
+
 class ModelState(Record):
     """Recorded state of one model."""
 
@@ -128,6 +168,15 @@ class ModelState(Record):
     history: list[Attempt] = Field(default_factory=list)
     switches: list[Switch] = Field(default_factory=list)
     releases: list[Release] = Field(default_factory=list)
+    cluster: ClusterRecord | None = None  # format 3: written by a wait on a gitops target's cluster
+
+    @model_serializer(mode="wrap")
+    def _without_cluster(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A model no wait has read keeps the layout it had before the cluster record existed."""
+        data: dict[str, Any] = handler(self)
+        if data.get("cluster", "") is None:
+            del data["cluster"]
+        return data
 
     @property
     def idle_slot(self) -> SlotName:
@@ -186,9 +235,12 @@ class EnvironmentState(Record):
     updated: str | None = None
     models: dict[str, ModelState] = Field(default_factory=dict)
     policies: dict[str, str] = Field(default_factory=dict)
+    # format 3: each policy's canonical spec as last applied (plans show its changed fields against it)
+    policy_specs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     monitor: MonitorState = Field(default_factory=MonitorState)  # alert lifecycle kept by `modelops monitor`
     rendered: Rendered | None = None  # gitops targets only
     retired: dict[str, Tombstone] = Field(default_factory=dict)  # format 2
+    incidents: dict[str, Incident] = Field(default_factory=dict)  # format 3: opened by critical alerts and rollbacks
 
     @property
     def exists(self) -> bool:
@@ -206,6 +258,8 @@ def render(state: EnvironmentState) -> str:
     exclude = {"models"} | ({"monitor"} if state.monitor == MonitorState() else set())
     exclude |= {"rendered"} if state.rendered is None else set()
     exclude |= {"retired"} if not state.retired else set()
+    exclude |= {"incidents"} if not state.incidents else set()
+    exclude |= {"policy_specs"} if not state.policy_specs else set()
     head = state.model_dump(mode="json", exclude=exclude)
     head["models"] = _MODELS_MARK
     text = json.dumps(head, indent=2, sort_keys=True, ensure_ascii=False)
@@ -242,8 +296,10 @@ def _add_fields(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-#: Upgrade functions by the format they read: UPGRADES[n] turns format n into format n + 1.
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _add_fields}
+#: Upgrade functions by the format they read: UPGRADES[n] turns format n into format n + 1. Format 3 adds a model's
+#: `cluster` record (what the cluster reported at the last wait), `policy_specs` and `incidents`, and each attempt's
+#: `stages` and `duration_ms` (its deployment record), again fields with defaults.
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _add_fields, 2: _add_fields}
 
 
 class FormatTooNew(Exception):

@@ -16,7 +16,7 @@ from modelops.drivers.gitops import GitopsDriver
 
 from tests.support.export import load_env, only_models, yaml_docs
 from tests.support.k8s import kubernetes_validate, validate_manifests
-from tests.support.repo import ROOT, Result
+from tests.support.repo import FIXTURE, Result
 
 SECRET = "https://hooks.slack.example/T000/B000/do-not-leak"
 
@@ -128,7 +128,7 @@ def test_staleness_check_names_stale_files(served_repo: Path, cli: Callable[...,
 def test_a_flavor_that_cannot_express_the_rollout_is_refused_before_anything_runs(
         served_repo: Path, cli: Callable[..., Result]) -> None:
     _gitops(served_repo)
-    shutil.copy(ROOT / "environments/staging/models/fraud-detector.yaml",
+    shutil.copy(FIXTURE / "environments/staging/models/fraud-detector.yaml",
                 served_repo / "environments/staging/models/fraud-detector.yaml")
     done = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
     assert done.code == 1

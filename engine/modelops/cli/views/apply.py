@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from modelops.base.clock import now_iso
 from modelops.base.console import Console
-from modelops.cli.views.plan import describe
+from modelops.cli.views.plan import APPLIED, counted, describe
 from modelops.core.live import Drift
-from modelops.core.plan import Action, Step
+from modelops.core.plan import Action, Step, tally
 from modelops.run.executor import ActionResult, StepOutcome
 from modelops.services.apply import ApplyOutcome
 
@@ -37,7 +37,7 @@ class ProgressView:
             line = f"  [{index + 1}/{total}] {describe(step)}  {self.console.style(mark, colour, 'bold')} "
             self.console.print(line + f"{outcome.summary} ({outcome.seconds:.2f}s)")
             return
-        self.console.print(_logfmt(time=now_iso(), env=action.environment, target=action.target,
+        self.console.print(logfmt(time=now_iso(), env=action.environment, target=action.target,
                                    step=f"{index + 1}/{total}", op=step.op, status=outcome.status,
                                    duration=f"{outcome.seconds:.3f}s", msg=outcome.summary))
 
@@ -45,7 +45,7 @@ class ProgressView:
         if self.human:
             self.console.print(f"        waiting until {until} ({reason})")
         else:
-            self.console.print(_logfmt(time=now_iso(), env=action.environment, target=action.target,
+            self.console.print(logfmt(time=now_iso(), env=action.environment, target=action.target,
                                        status="waiting", until=until, msg=reason))
 
     def action_finished(self, result: ActionResult) -> None:
@@ -57,7 +57,8 @@ class ProgressView:
             self.console.print("\n".join(f"    | {line}" for line in result.output.splitlines()[-20:]))
 
 
-def _logfmt(**fields: str) -> str:
+def logfmt(**fields: str) -> str:
+    """One structured log line: `key=value` pairs, a value quoted when it holds a space or `=`."""
     def quote(value: str) -> str:
         return f'"{value}"' if (" " in value or "=" in value or not value) else value
 
@@ -87,23 +88,27 @@ def refreshed(outcome: ApplyOutcome) -> str:
     return f"Refreshed {', '.join(outcome.refreshed)}: the configuration changed what they show."
 
 
+def notified(outcome: ApplyOutcome, console: Console) -> list[str]:
+    """The rollout notifications sent; one that failed is a warning (the apply's outcome stands)."""
+    return [row.describe() if row.ok else console.style(f"warning: {row.describe()}", "yellow")
+            for row in outcome.notified]
+
+
 def summary(outcome: ApplyOutcome, console: Console) -> str:
     if outcome.declined:
         return "Apply cancelled."
     accepted = [(e.name, d) for e in outcome.environments if e.accepted for d in e.drift]
     if accepted:
         return _accepted(accepted, console)
-    applied = [r for e in outcome.environments for r in e.results if r.status == "applied"]
-    buckets = {"deploy": 0, "change": 0, "retire": 0}
-    for result in applied:
-        buckets[result.action.kind.bucket] += 1
+    applied = [r.action for e in outcome.environments for r in e.results if r.status == "applied"]
     rolled, failed, paused = (outcome.count(s) for s in ("rolled_back", "failed", "paused"))
-    counts = f"{buckets['deploy']} deployed, {buckets['change']} changed, {buckets['retire']} retired"
+    counts = counted(tally(applied), APPLIED) or "nothing applied"  # models and policies apart, as plan counts them
     extra = ", ".join(f"{n} {w}" for n, w in ((rolled, "rolled back"), (failed, "failed"), (paused, "paused")) if n)
     lines = [f"{env.name}: not applied ({env.skipped})" for env in outcome.environments if env.skipped]
     blocked = outcome.blocked
     lines += _blocked_lines(blocked)
     lines += [refreshed(outcome)] if outcome.refreshed else []
+    lines += notified(outcome, console)
     if outcome.failed:
         lines.append(console.style(f"Apply failed! {counts}; {extra}.", "red", "bold"))
     elif blocked:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from modelops.base.clock import readable
 from modelops.base.console import Console
+from modelops.base.diagnostics import clip
 from modelops.cli.render import Renderer, uncoloured
+from modelops.cli.views import jsonout
 from modelops.cli.views.table import table
+from modelops.ops.alert_history import RECENT_PER_MODEL, RecentAlert
 from modelops.services.status import EnvironmentStatus, ModelStatus
 from modelops.state.format import ModelState
 
@@ -22,13 +25,19 @@ def render_text(report: list[EnvironmentStatus], console: Console) -> str:
 
 
 def _environment(env: EnvironmentStatus, console: Console) -> str:
-    header = f"{console.style(env.name, 'bold')} (driver {env.driver}, state serial {env.serial}"
+    driver = f"{env.driver}, {env.runtime}" if env.runtime else env.driver
+    header = f"{console.style(env.name, 'bold')} (driver {driver}, state serial {env.serial}"
     header += f", updated {env.updated})" if env.updated else ", never applied)"
+    clustered = env.cluster is not None and env.cluster.error is None
     rows = [_row(m, console, env.live is not None) for m in env.models]
+    if clustered:
+        rows = [[*row[:-1], _cluster(m, console), row[-1]] for row, m in zip(rows, env.models, strict=True)]
     columns = ("MODEL", "SERVING", "DESIRED", "SLOT", "TRAFFIC", *(("LIVE",) if env.live is not None else ()),
-               "PHASE", "LAST CHANGE")
+               "PHASE", *(("CLUSTER",) if clustered else ()), "LAST CHANGE")
     lines = [header, *table(rows, columns)]
     lines += _live(env, console)
+    lines += _cluster_lines(env)
+    lines += _alerts(env, console)
     lines += [f"  ! {note}" for m in env.models for note in _notes(m)]
     if env.lock is not None:
         stale = " (stale: its process is gone)" if env.lock.stale else ""
@@ -81,6 +90,54 @@ def _live(env: EnvironmentStatus, console: Console) -> list[str]:
     return lines
 
 
+def _alerts(env: EnvironmentStatus, console: Console) -> list[str]:
+    """The recent alerts per model that `modelops monitor` recorded, newest first."""
+    if not env.alerts:
+        return []
+    rows = []
+    for model, alerts in env.alerts.items():
+        for i, alert in enumerate(alerts):
+            severity = console.style(alert.severity, "red" if alert.severity == "critical" else "yellow")
+            rows.append([model if i == 0 else "", alert.rule, severity, alert.firing_since or "-",
+                         alert.resolved_at or console.style("firing", "bold"), "yes" if alert.escalated else "no"])
+    return [f"  recent alerts (last {RECENT_PER_MODEL} per model, from modelops monitor):",
+            *["    " + line for line in table(rows, ("MODEL", "RULE", "SEVERITY", "FIRING SINCE", "RESOLVED",
+                                                      "ESCALATED"))]]
+
+
+def _cluster(model: ModelStatus, console: Console) -> str:
+    """What the cluster runs for the model now: phase, the versions taking traffic, the step."""
+    read = model.cluster
+    if read is None:
+        return "-"
+    shown = ", ".join(f"{s.version} {s.weight}%" for s in read.serving) or "nothing serves"
+    step = f" step {read.step}" if read.step and read.phase != "Healthy" else ""
+    pending = "" if read.synced or read.phase == "Missing" else " (not at the commit yet)"
+    return console.style(f"{read.phase} {shown}{step}{pending}", _PHASE_COLOURS.get(read.phase, "yellow"))
+
+
+def _cluster_lines(env: EnvironmentStatus) -> list[str]:
+    """Where the cluster was read, the Application, and the controller's reason for each model not Healthy."""
+    cluster = env.cluster
+    if cluster is None:
+        return []
+    if cluster.error is not None:
+        return [f"  ! the cluster could not be read: {cluster.error}"]
+    lines = [f"  cluster: read from {cluster.where}"]
+    if cluster.application is not None:
+        lines.append(f"  cluster: {cluster.application.summary()}")
+    for model in env.models:
+        read = model.cluster
+        if read is not None and read.message and read.phase != "Healthy":
+            lines.append(f"  cluster: {model.name}: {read.kind} {read.name}: {read.message}")
+        if read is not None and read.analysis is not None and read.analysis.message:
+            lines.append(f"  cluster: {model.name}: AnalysisRun {read.analysis.name} {read.analysis.phase}: "
+                         f"{read.analysis.message}")
+        if read is not None and read.scaler:
+            lines.append(f"  cluster: {model.name}: {read.scaler}")
+    return lines
+
+
 def _last(state: ModelState) -> str:
     if not state.history:
         return "-"
@@ -110,18 +167,45 @@ def _notes(model: ModelStatus) -> list[str]:
 
 
 def render_json(report: list[EnvironmentStatus]) -> str:
-    body = {"format_version": "1.0", "environments": [
-        {"name": env.name, "driver": env.driver, "serial": env.serial, "updated": env.updated,
+    body = {"environments": [
+        {"name": env.name, "driver": env.driver, "runtime": env.runtime, "serial": env.serial, "updated": env.updated,
          "locked_by": env.lock.who if env.lock else None,
          "lock_id": env.lock.id if env.lock else env.unreadable_lock, "interrupted": env.interrupted,
          "refresh": {"source": env.live, "error": env.live_error} if env.live is not None else None,
+         **({"cluster": _environment_cluster_json(env)} if env.cluster is not None else {}),
          "models": [{"name": m.name, "desired": m.desired, "in_sync": m.in_sync and m.drift is None,
                      "state": m.state.model_dump(mode="json", exclude={"spec", "releases"}) if m.state else None,
                      "live": m.live.to_dict() if m.live is not None else None,
+                     **({"cluster": _cluster_json(m)} if env.cluster is not None else {}),
+                     "alerts": [_alert_json(a) for a in env.alerts.get(m.name, [])],
                      "drift": m.drift.to_dict()["changes"] if m.drift is not None else []}
                     for m in env.models]}
         for env in report]}
-    return json.dumps(body, indent=2)
+    return jsonout.dumps(body)
+
+
+def _alert_json(alert: RecentAlert) -> dict[str, Any]:
+    return {"rule": alert.rule, "policy": alert.policy, "severity": alert.severity, "status": alert.status,
+            "firing_since": alert.firing_since, "resolved_at": alert.resolved_at, "escalated": alert.escalated,
+            "escalation_reason": alert.escalation_reason}
+
+
+def _environment_cluster_json(env: EnvironmentStatus) -> dict[str, Any]:
+    cluster = env.cluster
+    assert cluster is not None
+    app = cluster.application
+    return {"source": cluster.where, "error": cluster.error,
+            "application": {"name": app.name, "namespace": app.namespace, "sync": app.sync, "revision": app.revision,
+                            "health": app.health, "operation": app.operation} if app is not None else None}
+
+
+def _cluster_json(model: ModelStatus) -> dict[str, Any] | None:
+    read = model.cluster
+    if read is None:
+        return None
+    return {"kind": read.kind, "name": read.name, "phase": read.phase, "synced": read.synced,
+            "target": read.target, "step": read.step, "message": read.reason,
+            "serving": [{"version": s.version, "revision": s.revision, "weight": s.weight} for s in read.serving]}
 
 
 @dataclass(frozen=True)
@@ -133,21 +217,55 @@ class ModelHistory:
 
 
 def render_history(history: ModelHistory, console: Console) -> str:
-    """The model's rollout attempts, then its traffic switches, as tables."""
+    """The model's rollout attempts, their deployment record (each attempt's stages), then its traffic switches, as
+    tables."""
     state = history.state
     attempts = [[str(a.id), a.kind, f"{a.from_version or '-'} -> {a.version}", a.strategy, a.started, a.ended or "-",
-                 a.outcome, a.reason] for a in state.history]
+                 readable(a.duration_ms) if a.duration_ms is not None else "-", a.outcome, a.reason]
+                for a in state.history]
     switches = [[s.at, f"{s.from_slot or '-'} -> {s.to_slot}", f"{s.from_version or '-'} -> {s.to_version}", s.reason]
                 for s in state.switches]
     lines = [console.style(f"Rollout attempts of {history.model}", "bold"),
-             *table(attempts, ("#", "KIND", "VERSION", "STRATEGY", "STARTED", "ENDED", "OUTCOME", "REASON")), "",
-             console.style("Traffic switches", "bold"), *table(switches, ("AT", "SLOT", "VERSION", "REASON"))]
+             *table(attempts, ("#", "KIND", "VERSION", "STRATEGY", "STARTED", "ENDED", "DURATION", "OUTCOME",
+                               "REASON")), ""]
+    stages = _stage_rows(state, console)
+    if stages:
+        lines += [console.style("Deployment record (the stages of each attempt)", "bold"),
+                  *table(stages, ("#", "STAGE", "STEPS", "STARTED", "DURATION", "OUTCOME", "SUMMARY")), ""]
+    lines += [console.style("Traffic switches", "bold"), *table(switches, ("AT", "SLOT", "VERSION", "REASON"))]
     return "\n".join(lines)
+
+
+#: The longest stage summary the history table shows (`--format json` carries it whole).
+STAGE_SUMMARY_SHOWN = 160
+_STAGE_COLOURS = {"ok": "green", "failed": "red", "inconclusive": "yellow", "paused": "yellow", "deferred": "cyan"}
+
+
+def _stage_rows(state: ModelState, console: Console) -> list[list[str]]:
+    rows = []
+    for attempt in state.history:
+        for i, stage in enumerate(attempt.stages):
+            summary = clip(stage.summary, STAGE_SUMMARY_SHOWN) if stage.summary else ""
+            rows.append([str(attempt.id) if i == 0 else "", stage.name, ", ".join(stage.steps),
+                         stage.started[:19] + "Z", readable(stage.duration_ms),
+                         console.style(stage.outcome, _STAGE_COLOURS[stage.outcome]), summary])
+    return rows
 
 
 def render_history_json(history: ModelHistory) -> str:
     """The attempts and switches as they are recorded in the state file."""
-    return json.dumps(history.state.model_dump(mode="json", include={"history", "switches"}), indent=2)
+    return jsonout.dumps({"model": history.model,
+                          **_recorded_history(history.state)})
+
+
+def _recorded_history(state: ModelState) -> dict[str, Any]:
+    """Attempts and switches as the state file records them; every attempt with its `stages` and `duration_ms`,
+    empty for one recorded before stages were (the state file leaves them out)."""
+    recorded = state.model_dump(mode="json", include={"history", "switches"})
+    for attempt in recorded["history"]:
+        attempt.setdefault("stages", [])
+        attempt.setdefault("duration_ms", None)
+    return recorded
 
 
 RENDERERS: dict[str, Renderer[list[EnvironmentStatus]]] = {"text": render_text, "json": uncoloured(render_json)}

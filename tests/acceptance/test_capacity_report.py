@@ -40,8 +40,8 @@ def test_golden_capacity_and_maturity_sections(repo: Path, cli: Callable[..., Re
 def test_capacity_comes_after_scaling_and_maturity_last(repo: Path, cli: Callable[..., Result]) -> None:
     assert cli("--repo", repo, "report").code == 0
     text = report(repo, "production")
-    assert re.findall(r"^## (.+)$", text, re.MULTILINE) == ["Models", "Alert rules", "Escalation routing", "Scaling",
-                                                            "Capacity", "Operations maturity"]
+    assert re.findall(r"^## (.+)$", text, re.MULTILINE) == ["Models", "Metrics", "Alert rules", "Escalation routing",
+                                                            "Scaling", "Capacity", "Operations maturity"]
     assert "[Capacity](#capacity) · [Operations maturity](#operations-maturity)" in text
     capacity = sections(text, "Capacity")
     assert "Usage history from file environments/production/usage.csv, projected 90d past its last sample." in capacity
@@ -90,7 +90,7 @@ def test_an_unreadable_usage_file_is_shown_not_fatal(repo: Path, cli: Callable[.
     assert result.code == 0, result.output
     capacity = sections(report(repo, "production"), "Capacity")
     assert capacity == ("## Capacity\n\nThe usage history `environments/production/usage.csv` could not be read: "
-                        "environments/production/usage.csv:1: unknown column 'rps'\n\n")
+                        "environments/production/usage.csv:1: column 3 of the header is not a known column\n\n")
 
 
 def test_usage_of_unknown_models_is_named(repo: Path, cli: Callable[..., Result]) -> None:

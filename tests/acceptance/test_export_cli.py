@@ -25,7 +25,7 @@ def test_out_writes_then_reports_unchanged_and_check_finds_edits(repo: Path, cli
     out = tmp_path / "rules"
     done = cli("--repo", repo, "export", "prometheus", "--env", "production", "--out", out)
     assert done.code == 0, done.output
-    assert "modelops-production.rules.yml       written    5 groups, 37 alerting rules, 28 recording rules" in done.out
+    assert "modelops-production.rules.yml       written    5 groups, 39 alerting rules, 28 recording rules" in done.out
     assert "Check with: promtool check rules" in done.out
     again = cli("--repo", repo, "export", "prometheus", "--env", "production", "--out", out)
     assert again.out.count("unchanged") == 2

@@ -69,10 +69,14 @@ def test_bad_day_dry_run_reports_health_and_masks_secrets(repo: Path, cli: Calla
     assert any(line.startswith("fraud-detector  warning   high-latency        ok        61ms") for line in lines)
     # Firing since the condition's start plus `for`: latency above 2s since 09:46 (`for` 5m), errors above 0.02
     # since 09:51 (`for` 2m), both before the first window the monitor reads.
-    assert "high-latency        critical  2.42s     > 500ms warning, > 2s critical   since 2026-11-25T09:51:00Z" in (
+    assert "high-latency        critical  2.42s     > 500ms warning, >= 2s critical   since 2026-11-25T09:51:00Z" in (
         result.out)
-    assert "high-error-rate     warning   0.036     > 0.02 warning, > 0.05 critical  since 2026-11-25T09:53:00Z" in (
+    assert "high-error-rate     warning   0.036     > 0.02 warning, >= 0.05 critical  since 2026-11-25T09:53:00Z" in (
         result.out)
+    # every metric of every model, by the guide's groups, whether a rule uses it or not
+    metrics = result.out[result.out.index("Metrics, by group"):result.out.index("Notifications:")]
+    assert "  sentiment       performance     response_time     2.42s     first reading" in metrics
+    assert "                  infrastructure  cpu_usage" in metrics and "business        cost_per_request" in metrics
     assert "                          low-throughput      no data   no data   < 1 warning" in result.out
     assert "  would send  pager (pagerduty)    trigger  [FIRING:1] production: sentiment high-latency (critical)" in (
         result.out)
@@ -178,9 +182,13 @@ def test_the_environments_own_source_on_a_good_day(repo: Path, cli: Callable[...
     result = cli("--repo", repo, "monitor", "--env", "production")
     assert result.code == 0, result.output
     assert "(file examples/metrics/production.json)" in result.out
-    assert result.out.splitlines()[-1] == "Models: 4 healthy. Notifications: nothing to notify. State unchanged."
-    assert "no data" not in result.out
-    assert not (repo / "environments/production/state.json").exists()
+    # the first run records each metric's reading, the trend of the next run is measured against
+    assert result.out.splitlines()[-1] == "Models: 4 healthy. Notifications: nothing to notify. State recorded."
+    state = json.loads((repo / "environments/production/state.json").read_text())
+    assert state["monitor"]["alerts"] == {} and "response_time" in state["monitor"]["readings"]["sentiment"]
+    again = cli("--repo", repo, "monitor", "--env", "production")
+    assert again.out.splitlines()[-1] == "Models: 4 healthy. Notifications: nothing to notify. State unchanged."
+    assert "  sentiment       performance     response_time" in again.out and "steady" in again.out
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [

@@ -6,20 +6,29 @@ Rules and analysis refer to these names; environments may override a query. Temp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
-from typing import Literal
+from typing import Any, Literal
+
+#: The operations guide's metric groups, in the order they are shown.
+GROUPS = ("performance", "infrastructure", "business")
+Direction = Literal["higher-is-better", "lower-is-better"]
 
 
 @dataclass(frozen=True, slots=True)
 class Metric:
-    """A catalogue entry: what the number means and how Prometheus computes it for one model."""
+    """A catalogue entry: what the number means and how Prometheus computes it for one model. `family` is its
+    group (performance, infrastructure or business); an environment's business metrics are entries too, with
+    `column` naming where a metrics file records them."""
 
     name: str
     unit: str
     family: str
     description: str
     query: str
+    direction: Direction = "lower-is-better"
+    column: str | None = None
 
     @property
     def is_time(self) -> bool:
@@ -37,7 +46,7 @@ METRICS: dict[str, Metric] = {
                "histogram_quantile(0.95, sum by (le) "
                f"(rate(modelops_request_duration_seconds_bucket{{{_SEL}}}[$window])))"),
         Metric("throughput", "requests/s", "performance", "requests served per second",
-               f"sum(rate(modelops_requests_total{{{_SEL}}}[$window]))"),
+               f"sum(rate(modelops_requests_total{{{_SEL}}}[$window]))", "higher-is-better"),
         Metric("error_rate", "ratio", "performance", "share of requests that failed (0-1)",
                f'sum(rate(modelops_requests_total{{{_SEL},code=~"5.."}}[$window])) / '
                f"sum(rate(modelops_requests_total{{{_SEL}}}[$window]))"),
@@ -61,3 +70,13 @@ METRICS: dict[str, Metric] = {
 MetricName = Literal[
     "response_time", "throughput", "error_rate", "cpu_usage", "memory_usage", "disk_usage", "cost_per_request"
 ]
+
+
+def environment_metrics(business: Mapping[str, Any]) -> dict[str, Metric]:
+    """The catalogue of one environment: the built-in metrics, then its business metrics (`spec.businessMetrics`,
+    values with `unit`, `direction`, `query`, `column`, `description`), in the group order."""
+    found = dict(METRICS)
+    for name, spec in sorted(business.items()):
+        found[name] = Metric(name, spec.unit, "business", spec.description or f"business metric {name}",
+                             spec.query or "", spec.direction, spec.column or name)
+    return dict(sorted(found.items(), key=lambda item: GROUPS.index(item[1].family)))

@@ -17,6 +17,11 @@ Receivers are `<policy>/<channel>`. Secrets are never written: Slack URLs, Pager
 passwords become `*_file` paths (`<secrets dir>/<VARIABLE>`, read by Alertmanager when it sends); an SMTP
 user name and a webhook URL, which 0.25 can only take literally, become documented placeholders
 (`modelops-secret:<VARIABLE>`, `https://modelops-secret.invalid/<VARIABLE>`) to replace at deploy time.
+A webhook channel's `auth` becomes the receiver's `http_config` the same way: a bearer token (or an Authorization
+header "<scheme> ${env:VAR}") `authorization.credentials_file`, basic auth `basic_auth` with its `password_file`,
+and the TLS files `tls_config` paths under the secrets directory (a file of the repository keeps its path there).
+Other headers cannot be expressed: `http_headers` came in Alertmanager 0.28, so the export refuses them with a
+located error (MO146) rather than write a receiver that its server would turn away.
 Critical alerts inhibit warnings of the same model and rule; quiet hours become `time_intervals` muted on
 the leaves of the severities they silence (mute intervals are not inherited by child routes).
 
@@ -33,7 +38,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modelops.config.scalars.secretref import SecretRef
+from modelops.base.diagnostics import pointer
+from modelops.base.errors import EngineError
+from modelops.config.scalars.secretref import REFERENCE, SecretRef, Template
+from modelops.config.spec.http import HttpAuth
 from modelops.config.spec.policies import (
     EmailChannel,
     EscalationPolicySpec,
@@ -82,6 +90,11 @@ def placeholder_url(ref: SecretRef) -> str:
     return f"https://modelops-secret.invalid/{ref.variable}"
 
 
+def placeholder_text(template: Template) -> str:
+    """Text with each reference replaced by its placeholder (a user name Alertmanager 0.25 takes only literally)."""
+    return REFERENCE.sub(lambda match: placeholder_user(SecretRef(match.group(1))), template.text)
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Where the `*_file` secrets live on the Alertmanager host; collects what the file refers to."""
@@ -90,6 +103,71 @@ class Secrets:
 
     def file(self, ref: SecretRef) -> str:
         return f"{self.directory.rstrip('/')}/{ref.variable}"
+
+    def path(self, value: str | SecretRef) -> str:
+        """Where Alertmanager reads a file a setting names: a variable's under its name, a repository file under
+        its repository path."""
+        return self.file(value) if isinstance(value, SecretRef) else f"{self.directory.rstrip('/')}/{value}"
+
+    def listed(self, value: str | SecretRef) -> str:
+        """The line of the file's header that says what to mount there."""
+        return self.path(value) if isinstance(value, SecretRef) else f"{self.path(value)} (the repository's {value})"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A channel setting Alertmanager 0.25 cannot be given without writing a secret or dropping it; `at` is the JSON
+    pointer of the setting in its EscalationPolicy."""
+
+    policy: str
+    at: str
+    message: str
+    hint: str
+
+
+class Inexpressible(EngineError):
+    """The configuration cannot be exported as it is; every refusal, for the caller to locate."""
+
+    def __init__(self, refusals: Sequence[Refusal]) -> None:
+        super().__init__("; ".join(r.message for r in refusals), hint=refusals[0].hint)
+        self.refusals = tuple(refusals)
+
+
+#: An Authorization header whose value Alertmanager can read from a file: a scheme, then one reference.
+_AUTHORIZATION = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+) \$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
+HEADERS_HINT = ("a credential can be auth.bearer or auth.basic, which Alertmanager reads from files; for any other "
+                "header, put a proxy that adds it in front of the receiver and point the channel's url at the proxy")
+
+
+def http_config(policy: str, name: str, auth: HttpAuth, secrets: Secrets) -> tuple[dict[str, Any], list[Refusal]]:
+    """A webhook channel's `auth` as Alertmanager 0.25's `http_config`, and what it cannot carry."""
+    found: dict[str, Any] = {}
+    refused: list[Refusal] = []
+    if auth.bearer is not None:
+        found["authorization"] = {"type": "Bearer", "credentials_file": secrets.file(auth.bearer)}
+    if auth.basic is not None:
+        username = auth.basic.username
+        found["basic_auth"] = {"username": placeholder_text(username) if username.refs else username.text,
+                               "password_file": secrets.file(auth.basic.password)}
+    for field_name, value in auth.headers.items():
+        authorization = field_name.lower() == "authorization"
+        scheme = _AUTHORIZATION.fullmatch(value.text) if authorization else None
+        if scheme is not None:
+            found["authorization"] = {"type": scheme.group(1),
+                                      "credentials_file": secrets.file(SecretRef(scheme.group(2)))}
+            continue
+        why = ('an Authorization header Alertmanager can read from a file is a scheme and one reference, "Bearer '
+               '${env:TOKEN}"' if authorization else "Alertmanager 0.25 sends no other header; http_headers is 0.28's")
+        refused.append(Refusal(policy, pointer("spec", "channels", name, "auth", "headers", field_name),
+                               f"channel {name}: the header {field_name} cannot be exported to Alertmanager ({why})",
+                               HEADERS_HINT))
+    if auth.tls is not None:
+        tls = {key: secrets.path(value) for key, value in (("ca_file", auth.tls.ca), ("cert_file", auth.tls.cert),
+                                                           ("key_file", auth.tls.key)) if value is not None}
+        if "cert_file" in tls and "key_file" not in tls:  # the certificate's file holds its key too
+            tls["key_file"] = tls["cert_file"]
+        found["tls_config"] = tls
+    return found, refused
 
 
 def _receiver(policy: str, name: str, channel: Any, secrets: Secrets) -> dict[str, Any]:
@@ -118,8 +196,11 @@ def _receiver(policy: str, name: str, channel: Any, secrets: Secrets) -> dict[st
             email["auth_password_file"] = secrets.file(channel.smtp.password)
         receiver["email_configs"] = [email]
     elif isinstance(channel, WebhookChannel):
-        receiver["webhook_configs"] = [{"url": placeholder_url(channel.url), "max_alerts": channel.max_alerts,
-                                        "send_resolved": True}]
+        url = placeholder_url(channel.url) if isinstance(channel.url, SecretRef) else channel.url
+        webhook: dict[str, Any] = {"url": url, "max_alerts": channel.max_alerts, "send_resolved": True}
+        if channel.auth is not None:
+            webhook["http_config"] = http_config(policy, name, channel.auth, secrets)[0]
+        receiver["webhook_configs"] = [webhook]
     return receiver
 
 
@@ -128,8 +209,11 @@ def _placeholders(spec: EscalationPolicySpec) -> list[str]:
     for name, channel in spec.channels.items():
         if isinstance(channel, EmailChannel) and channel.smtp.username is not None:
             found.append(f"{placeholder_user(channel.smtp.username)} (channel {name}: SMTP user name)")
-        if isinstance(channel, WebhookChannel):
+        if isinstance(channel, WebhookChannel) and isinstance(channel.url, SecretRef):
             found.append(f"{placeholder_url(channel.url)} (channel {name}: webhook URL)")
+        basic = channel.auth.basic if isinstance(channel, WebhookChannel) and channel.auth is not None else None
+        if basic is not None and basic.username.refs:
+            found.append(f"{placeholder_text(basic.username)} (channel {name}: basic auth user name)")
     return found
 
 
@@ -139,6 +223,20 @@ def _secret_files(spec: EscalationPolicySpec, secrets: Secrets) -> list[str]:
         refs = {SlackChannel: lambda c: [c.webhook_url], PagerDutyChannel: lambda c: [c.routing_key],
                 EmailChannel: lambda c: [c.smtp.password] if c.smtp.password else []}.get(type(channel))
         found += [secrets.file(ref) for ref in (refs(channel) if refs else [])]
+        if isinstance(channel, WebhookChannel) and channel.auth is not None:
+            found += _auth_files(channel.auth, secrets)
+    return found
+
+
+def _auth_files(auth: HttpAuth, secrets: Secrets) -> list[str]:
+    """The files a webhook's http_config names, as the header lists them."""
+    refs = [auth.bearer] if auth.bearer is not None else []
+    refs += [auth.basic.password] if auth.basic is not None else []
+    refs += [SecretRef(m.group(2)) for h, v in auth.headers.items()
+             if h.lower() == "authorization" and (m := _AUTHORIZATION.fullmatch(v.text))]
+    found = [secrets.file(ref) for ref in refs]
+    if auth.tls is not None:
+        found += [secrets.listed(v) for v in (auth.tls.ca, auth.tls.cert, auth.tls.key) if v is not None]
     return found
 
 
@@ -361,8 +459,20 @@ def routes_script(environment: str, tests: Sequence[RouteTest]) -> str:
     return "\n".join(lines)
 
 
+def refusals(env: EnvironmentConfig, secrets: Secrets) -> list[Refusal]:
+    """What the environment's escalation policies ask that the exported configuration cannot hold."""
+    return [refusal for name, spec, users in escalation_policies(env) if users
+            for channel_name, channel in sorted(spec.channels.items())
+            if isinstance(channel, WebhookChannel) and channel.auth is not None
+            for refusal in http_config(name, channel_name, channel.auth, secrets)[1]]
+
+
 def export(env: EnvironmentConfig, secrets_dir: str = SECRETS_DIR) -> list[ExportFile]:
+    """`alertmanager.yml` and its route tests; raises `Inexpressible` when a channel's settings cannot be written."""
     secrets = Secrets(secrets_dir)
+    refused = refusals(env, secrets)
+    if refused:
+        raise Inexpressible(refused)
     document = config(env, secrets)
     policies = [spec for _, spec, users in escalation_policies(env) if users]
     dropped = [n for name, spec, users in escalation_policies(env) if users for n in children(env.name, name, spec)[1]]

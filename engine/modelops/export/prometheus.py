@@ -5,13 +5,15 @@ catalogue (labelled `model` and `env`), then one alerting rule per AlertPolicy r
 compares the recorded series with the threshold, with `for`, `keep_firing_for`, the labels `severity`,
 `modelops_model`, `modelops_env`, `modelops_rule` (plus `modelops_escalation` and the model's own labels,
 for routing) and the annotations `summary`, `description`, `runbook_url`. A group per EscalationPolicy
-holds the escalation meta-alert: "N similar alerts within a window" has no Alertmanager form, so it is an
-alert over `ALERTS` (see `meta_expr`).
+holds the escalation meta-alerts: "N similar alerts within a window" has no Alertmanager form, so it is an
+alert over `ALERTS` (see `Meta.expr`): by default one per trigger of the guide's table (N alerts of one rule on
+one model), or, with `per: policy`, one over every alert of the policy.
 
 The generated tests feed synthetic raw series through the real catalogue queries (or, for raw queries and
 per-environment overrides, the recorded series itself) and assert, for every threshold, that a value on
-the quiet side does not alert and a value on the firing side held longer than `for` fires with exactly
-the expected labels and annotations; for a rule with `keep_firing_for`, that the alert still fires in the last
+the quiet side does not alert, a value on the firing side held longer than `for` fires with exactly
+the expected labels and annotations, and a value exactly at the threshold fires a critical alert (inclusive,
+`>=`) but not a warning (strict, `>`); for a rule with `keep_firing_for`, that the alert still fires in the last
 minute of it after the value drops back and is gone the minute after; and for every escalation rule, that N-1
 alert activations within the window do not escalate and N do, the first of them at the window's very edge,
 and that N activations spread one minute wider than the window do not. The boundaries are tight, so a
@@ -26,14 +28,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
-from typing import Any
+from typing import Any, Literal
 
-from modelops.config.catalog import METRICS, Metric
+from modelops.config.catalog import METRICS, Metric, environment_metrics
 from modelops.config.scalars.duration import Duration
-from modelops.config.spec.policies import AlertRule, EscalationPolicySpec, EscalationRule
+from modelops.config.spec.policies import AlertRule, EscalateWhen, EscalationPolicySpec, EscalationRule
 from modelops.core.model import EnvironmentConfig, ModelConfig
 from modelops.export.files import ExportFile
 from modelops.export.yamlout import dump, header, number
+from modelops.ops.lifecycle import comparison
 
 SEVERITIES = ("warning", "critical")
 META_ALERT = "ModelopsEscalation"
@@ -41,7 +44,7 @@ DEFAULT_WINDOW = Duration(300_000)
 #: The EscalationPolicy speaks of `model`, `env` and `rule`; on exported alerts they are identity labels.
 IDENTITY = {"model": "modelops_model", "env": "modelops_env", "rule": "modelops_rule"}
 RESERVED = {"severity", "alertname", "alertstate", "model", "env", *IDENTITY.values(), "modelops_escalation",
-            "modelops_escalation_step"}
+            "modelops_escalation_step", "modelops_escalation_trigger"}
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _TEMPLATE_LABEL = re.compile(r"\{\{-?\s*(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)\s*-?\}\}")
 BASE = 100000.0  # counters start high, so rate() extrapolation is never cut at zero
@@ -62,15 +65,31 @@ def tests_file(environment: str) -> str:
 
 @dataclass(frozen=True)
 class Condition:
-    """One threshold of a rule: severity, direction, value (in the metric's base unit) and how it was written."""
+    """One threshold of a rule: severity, direction, value (in the metric's base unit) and how it was written.
+    A warning holds strictly beyond its threshold, a critical alert from the threshold on (`>=`, `<=`), as the
+    monitor judges them (`modelops.ops.lifecycle.comparison`)."""
 
     severity: str
-    direction: str  # "above" | "below"
+    direction: Literal["above", "below"]
     value: float
     shown: str
 
+    @property
+    def op(self) -> str:
+        return comparison(self.direction, self.severity)
+
+    @property
+    def inclusive(self) -> bool:
+        return self.severity == "critical"
+
     def holds(self, value: float) -> bool:
-        return value > self.value if self.direction == "above" else value < self.value
+        if self.direction == "above":
+            return value >= self.value if self.inclusive else value > self.value
+        return value <= self.value if self.inclusive else value < self.value
+
+    def text(self) -> str:
+        """`above 0.05`, `at or above 0.1`: how the annotations say it."""
+        return f"{'at or ' if self.inclusive else ''}{self.direction} {self.shown}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,7 @@ class Binding:
     metric: Metric | None  # set when tests can synthesise raw inputs for the catalogue query
     conditions: tuple[Condition, ...]
     escalation: str | None
+    meaning: str = ""  # what the rule's metric measures (the catalogue's or the business metric's description)
 
     @property
     def alertname(self) -> str:
@@ -103,8 +123,7 @@ class Binding:
         return [s for s in self.severities if any(c.holds(value) for c in self.conditions if c.severity == s)]
 
     def expr(self, severity: str) -> str:
-        parts = [f"{self.selector} {'>' if c.direction == 'above' else '<'} {number(c.value)}"
-                 for c in self.conditions if c.severity == severity]
+        parts = [f"{self.selector} {c.op} {number(c.value)}" for c in self.conditions if c.severity == severity]
         return parts[0] if len(parts) == 1 else " or ".join(f"({p})" for p in parts)
 
     def labels(self, severity: str) -> dict[str, str]:
@@ -117,14 +136,14 @@ class Binding:
         return dict(sorted(found.items()))
 
     def condition_text(self, severity: str) -> str:
-        return " or ".join(f"{c.direction} {c.shown}" for c in self.conditions if c.severity == severity)
+        return " or ".join(c.text() for c in self.conditions if c.severity == severity)
 
     def annotations(self, severity: str) -> dict[str, str]:
         what = self.rule.metric or f"the query of rule {self.rule.name}"
         cond = self.condition_text(severity)
         summary = self.rule.summary or f"{self.model.name} ({self.environment}): {what} {cond}"
         held = f" for {self.rule.for_}" if self.rule.for_.ms else ""
-        meaning = f"{METRICS[self.rule.metric].description} ({self.rule.metric})" if self.rule.metric else what
+        meaning = f"{self.meaning} ({self.rule.metric})" if self.rule.metric else what
         description = self.rule.description or (
             f"{meaning} of model {self.model.name} in {self.environment} has been {cond}{held}. "
             f"Rule {self.rule.name} of AlertPolicy {self.policy}, severity {severity}.")
@@ -149,7 +168,8 @@ def _value(raw: float | Duration) -> tuple[float, str]:
 
 def _conditions(rule: AlertRule) -> tuple[Condition, ...]:
     found = []
-    for direction in ("above", "below"):
+    directions: tuple[Literal["above", "below"], ...] = ("above", "below")
+    for direction in directions:
         thresholds = getattr(rule, direction)
         for severity in SEVERITIES:
             raw = getattr(thresholds, severity) if thresholds is not None else None
@@ -166,13 +186,18 @@ def _series_name(rule: AlertRule) -> str:
 
 
 def bindings(env: EnvironmentConfig, model: ModelConfig) -> list[Binding]:
-    """Every alert rule of a model, in policy order."""
+    """Every alert rule of a model, in policy order (a rule on a business metric without a query has nothing
+    Prometheus can compute: it is left out, and `labels_left_out` says so)."""
     found: list[Binding] = []
     overrides = env_overrides(env)
+    catalogue = environment_metrics(env.spec.business_metrics)
     for policy_name, rule in env.alert_rules(model):
-        metric = METRICS[rule.metric] if rule.metric is not None and rule.metric not in overrides else None
+        known = catalogue.get(rule.metric) if rule.metric is not None else None
+        if known is not None and not known.query:
+            continue
+        metric = METRICS[rule.metric] if rule.metric in METRICS and rule.metric not in overrides else None
         found.append(Binding(model, env.name, policy_name, rule, _series_name(rule), metric, _conditions(rule),
-                             model.spec.escalation))
+                             model.spec.escalation, known.description if known is not None else ""))
     return found
 
 
@@ -183,11 +208,13 @@ def recordings(env: EnvironmentConfig, model: ModelConfig, bound: Sequence[Bindi
     for name, metric in METRICS.items():
         wanted[f"modelops:{name}:{DEFAULT_WINDOW}"] = metric.promql(model.name, env.name, str(DEFAULT_WINDOW),
                                                                     overrides.get(name))
+    catalogue = environment_metrics(env.spec.business_metrics)
     for b in bound:
         rule = b.rule
         if rule.metric is not None:
-            wanted[b.series] = METRICS[rule.metric].promql(model.name, env.name, str(rule.window),
-                                                           overrides.get(rule.metric))
+            # a business metric's query has no version here: a rule file serves every version of the model
+            wanted[b.series] = Template(catalogue[rule.metric].promql(
+                model.name, env.name, str(rule.window), overrides.get(rule.metric))).safe_substitute(version="")
         else:
             wanted[b.series] = Template(rule.query or "").safe_substitute(model=model.name, env=env.name,
                                                                            window=str(rule.window))
@@ -229,32 +256,94 @@ def escalation_policies(env: EnvironmentConfig) -> list[tuple[str, EscalationPol
     return found
 
 
-def meta_selector(env: str, policy: str, rule: EscalationRule) -> str:
-    parts = [f'alertname!="{META_ALERT}"', f'modelops_env="{env}"', f'modelops_escalation="{policy}"']
-    if rule.severity is not None:
-        parts.append(f'severity="{rule.severity}"')
-    return ",".join(parts)
+@dataclass(frozen=True)
+class Meta:
+    """One exported escalation meta-alert: step `step` of a policy, for the alert types that share a trigger.
+
+    Counting per alert (the default), one meta-alert per distinct trigger, over the rules (`rules`, and
+    `models` when one rule name has different triggers on different models) whose alerts it counts; per
+    policy, one over every alert of the policy."""
+
+    env: str
+    policy: str
+    spec: EscalationPolicySpec
+    step: int
+    rule: EscalationRule
+    trigger: EscalateWhen
+    rules: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+
+    @property
+    def per_alert(self) -> bool:
+        return self.rule.per == "alert"
+
+    def selector(self) -> str:
+        parts = [f'alertname!="{META_ALERT}"', f'modelops_env="{self.env}"', f'modelops_escalation="{self.policy}"']
+        if self.rule.severity is not None:
+            parts.append(f'severity="{self.rule.severity}"')
+        for label, values in (("modelops_rule", self.rules), ("modelops_model", self.models)):
+            if values:
+                parts.append(f'{label}="{values[0]}"' if len(values) == 1 else f'{label}=~"{"|".join(values)}"')
+        return ",".join(parts)
+
+    @property
+    def by(self) -> list[str]:
+        """The labels the meta-alert keeps: per alert, the alert's identity and the policy's grouping labels;
+        per policy, the grouping labels (one meta-alert per group that contributed)."""
+        keep = ["modelops_model", "modelops_rule"] if self.per_alert else []
+        return list(dict.fromkeys([*keep, *(g for g in group_labels(self.spec) if g != "severity")]))
+
+    def expr(self) -> str:
+        """N similar alerts within a window, over `ALERTS`, with the monitor's semantics (`ops.lifecycle`).
+
+        `ALERTS_FOR_STATE` holds each active alert's activation time, so `changes()` over the window counts
+        how often it re-activated; `and ALERTS{alertstate="firing"}` keeps only moments it was firing (a
+        pending alert that never fired is not an alert anyone saw). Per alert, the activations of one rule on
+        one model are counted (the highest count of its severities: a critical activation is a warning one
+        too, and is one alert); per policy, all of them, and the meta-alert fires once per grouping key that
+        contributed, so the escalation channels hear about exactly the groups that piled up.
+        """
+        sel = self.selector()
+        arrivals = (f"changes((ALERTS_FOR_STATE{{{sel}}} and ignoring(alertstate) "
+                    f'ALERTS{{alertstate="firing",{sel}}})[{self.trigger.within}:1m]) + 1')
+        by = ", ".join(self.by)
+        if self.per_alert:
+            return f"max by ({by}) ({arrivals}) >= {self.trigger.count}"
+        return f"sum by ({by}) ({arrivals}) and on() (sum({arrivals}) >= {self.trigger.count})"
+
+    def labels(self) -> dict[str, str]:
+        """Counting per alert, the trigger tells the meta-alerts of one step apart (promtool refuses two rules
+        with one name and the same labels)."""
+        found = meta_labels(self.env, self.policy, self.step)
+        if self.per_alert:
+            which = f" ({', '.join(self.models)})" if self.models else ""
+            found["modelops_escalation_trigger"] = f"{self.trigger.count} within {self.trigger.within}{which}"
+        return dict(sorted(found.items()))
+
+    def annotations(self) -> dict[str, str]:
+        which = f"{self.rule.severity} alerts" if self.rule.severity else "alerts"
+        count, within, channels = self.trigger.count, self.trigger.within, ", ".join(self.rule.channels)
+        if self.per_alert:
+            return {
+                "summary": f"{count} or more {which} of one rule on one model within {within} in {self.env}: "
+                           "escalating",
+                "description": (f"EscalationPolicy {self.policy}: rule {{{{ $labels.modelops_rule }}}} of model "
+                                f"{{{{ $labels.modelops_model }}}} fired {count} or more times within {within} "
+                                f"(rules {', '.join(self.rules)}); notifying {channels}."),
+            }
+        return {
+            "summary": f"{count} or more similar {which} within {within} in {self.env}: escalating",
+            "description": (f"EscalationPolicy {self.policy}: {count} or more {which} fired within {within}; this "
+                            f"group ({', '.join(self.spec.grouping.by) or 'all alerts'}) is among them; notifying "
+                            f"{channels}."),
+        }
+
+    def rule_document(self) -> dict[str, Any]:
+        return {"alert": META_ALERT, "expr": self.expr(), "labels": self.labels(), "annotations": self.annotations()}
 
 
 def group_labels(spec: EscalationPolicySpec) -> list[str]:
     return [routing_label(label) for label in spec.grouping.by]
-
-
-def meta_expr(env: str, policy: str, spec: EscalationPolicySpec, rule: EscalationRule) -> str:
-    """N similar alerts within a window, over `ALERTS`, with the monitor's semantics (`modelops.ops.lifecycle`).
-
-    "Similar" means: alerts of the same EscalationPolicy (and of the rule's severity, when it names one).
-    `ALERTS_FOR_STATE` holds each active alert's activation time, so `changes()` over the window counts how
-    often it re-activated; `and ALERTS{alertstate="firing"}` keeps only moments it was firing (a pending
-    alert that never fired is not an alert anyone saw). When the policy-wide count reaches N, the meta-alert
-    fires once per grouping key (the dedup key) that contributed, so the escalation channels hear about
-    exactly the groups that piled up.
-    """
-    sel = meta_selector(env, policy, rule)
-    by = ", ".join(group_labels(spec))
-    arrivals = (f"changes((ALERTS_FOR_STATE{{{sel}}} and ignoring(alertstate) "
-                f'ALERTS{{alertstate="firing",{sel}}})[{rule.when.within}:1m]) + 1')
-    return f"sum by ({by}) ({arrivals}) and on() (sum({arrivals}) >= {rule.when.count})"
 
 
 def meta_labels(env: str, policy: str, step: int) -> dict[str, str]:
@@ -262,27 +351,40 @@ def meta_labels(env: str, policy: str, step: int) -> dict[str, str]:
             "severity": "critical"}
 
 
-def meta_annotations(env: str, policy: str, rule: EscalationRule, spec: EscalationPolicySpec) -> dict[str, str]:
-    which = f"{rule.severity} alerts" if rule.severity else "alerts"
-    return {
-        "summary": f"{rule.when.count} or more similar {which} within {rule.when.within} in {env}: escalating",
-        "description": (f"EscalationPolicy {policy}: {rule.when.count} or more {which} fired within "
-                        f"{rule.when.within}; this group ({', '.join(spec.grouping.by) or 'all alerts'}) is among "
-                        f"them; notifying {', '.join(rule.channels)}."),
-    }
-
-
-def meta_rules(env: str, policy: str, spec: EscalationPolicySpec) -> list[dict[str, Any]]:
-    return [{"alert": META_ALERT, "expr": meta_expr(env, policy, spec, rule),
-             "labels": meta_labels(env, policy, i), "annotations": meta_annotations(env, policy, rule, spec)}
-            for i, rule in enumerate(spec.escalate, start=1)]
+def metas(env: str, policy: str, spec: EscalationPolicySpec, bound: Sequence[Binding]) -> list[Meta]:
+    """The meta-alerts of a policy's escalation rules, for the rules bound to the models that use it."""
+    found: list[Meta] = []
+    for step, rule in enumerate(spec.escalate, start=1):
+        if rule.per == "policy":
+            found.append(Meta(env, policy, spec, step, rule, rule.trigger()))
+            continue
+        by_pair = {(b.model.name, b.rule.name): rule.trigger(b.rule.name, b.rule.metric) for b in bound}
+        triggers_of: dict[str, set[tuple[int, int]]] = {}
+        for (_, name), trigger in by_pair.items():
+            triggers_of.setdefault(name, set()).add((trigger.count, trigger.within.ms))
+        classes: dict[tuple[int, int, tuple[str, ...]], tuple[EscalateWhen, list[str]]] = {}
+        for (model, name), trigger in sorted(by_pair.items(), key=lambda item: (item[0][1], item[0][0])):
+            # a rule name whose trigger differs between models is counted per model (rare: two AlertPolicies)
+            models: tuple[str, ...] = (model,) if len(triggers_of[name]) > 1 else ()
+            entry = classes.setdefault((trigger.count, trigger.within.ms, models), (trigger, []))
+            if name not in entry[1]:
+                entry[1].append(name)
+        for (_, _, only), (trigger, names) in sorted(classes.items()):
+            found.append(Meta(env, policy, spec, step, rule, trigger, tuple(sorted(names)), only))
+    return found
 
 
 def labels_left_out(env: EnvironmentConfig) -> list[str]:
     """Model labels the alerts do not carry, and why: a key Prometheus cannot take as a label name (Kubernetes
     style `app.kubernetes.io/part-of`, `cost-center`), or one the rules set themselves."""
     notes = []
+    catalogue = environment_metrics(env.spec.business_metrics)
     for name, model in env.models.items():
+        for policy, rule in env.alert_rules(model):
+            known = catalogue.get(rule.metric) if rule.metric is not None else None
+            if known is not None and not known.query:
+                notes.append(f"model {name}: rule {rule.name} of AlertPolicy {policy} is on business metric "
+                             f"{rule.metric}, which has no query (a metrics file's column only): not exported")
         for key in sorted(model.labels):
             if not _LABEL.match(key):
                 notes.append(f"model {name}: label {key} is not a Prometheus label name (letters, digits, _), so "
@@ -305,7 +407,9 @@ def groups(env: EnvironmentConfig, models: Sequence[str] | None = None) -> list[
     for policy, spec, users in escalation_policies(env):
         chosen = [u for u in users if models is None or u in models]
         if spec.escalate and chosen:
-            found.append({"name": f"modelops-escalation-{policy}", "rules": meta_rules(env.name, policy, spec)})
+            bound = [b for user in chosen for b in bindings(env, env.models[user])]
+            found.append({"name": f"modelops-escalation-{policy}",
+                          "rules": [m.rule_document() for m in metas(env.name, policy, spec, bound)]})
     return found
 
 
@@ -456,11 +560,14 @@ def _check(b: Binding, minute: int, severities: Sequence[str]) -> tuple[str, dic
     for severity in severities:
         labels = {**b.labels(severity), "env": b.environment, "model": b.model.name, "alertname": b.alertname,
                   "alertstate": "firing"}
-        # a PromQL string literal: quotes, backslashes and line breaks in a label value escaped
-        inner = ",".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(labels.items()))
-        samples.append({"labels": f"ALERTS{{{inner}}}", "value": 1})
+        samples.append({"labels": f"ALERTS{{{_label_set(labels)}}}", "value": 1})
     return "promql", {"expr": f'ALERTS{{alertname="{b.alertname}",alertstate="firing",modelops_model='
                               f'"{b.model.name}"}}', "eval_time": f"{minute}m", "exp_samples": samples}
+
+
+def _label_set(labels: Mapping[str, str]) -> str:
+    """`k="v",...` sorted, each value a PromQL string literal (quotes, backslashes and line breaks escaped)."""
+    return ",".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(labels.items()))
 
 
 def _test(name: str, series: list[dict[str, str]], checks: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -493,7 +600,21 @@ def threshold_tests(b: Binding) -> list[dict[str, Any]]:
             name = (f"{b.model.name}/{b.rule.name} {cond.severity} {cond.direction} {cond.shown}: "
                     f"{number(p.value)} {verb}{via}")
             tests.append(_test(name, _inputs(b, p, at), checks))
+        tests.append(_exact_test(b, cond, at))
     return tests + keep_firing_tests(b)
+
+
+def _exact_test(b: Binding, cond: Condition, at: int) -> dict[str, Any]:
+    """A sample exactly at the threshold, fed as the recorded series (so no rate arithmetic moves it): a
+    critical alert fires there (inclusive, `>=`), a warning does not (strict, `>`)."""
+    fired = b.firing(cond.value)
+    checks = [_check(b, at, fired)]
+    verb = "fires: critical is inclusive" if cond.inclusive else "stays quiet: a warning is strict"
+    if cond.severity in fired and b.rule.for_.ms > 0:
+        checks.insert(0, _check(b, _minutes(b.rule.for_) - 1, []))
+    name = (f"{b.model.name}/{b.rule.name} {cond.severity} {cond.direction} {cond.shown}: exactly "
+            f"{number(cond.value)} {verb} (fed as the recorded series)")
+    return _test(name, _inputs(b, Probe(cond.value, False), at), checks)
 
 
 def quiet_value(b: Binding) -> float | None:
@@ -523,11 +644,13 @@ def keep_firing_tests(b: Binding) -> list[dict[str, Any]]:
     return tests
 
 
-def _meta_candidates(bound: Sequence[Binding], rule: EscalationRule) -> list[tuple[int, Binding, float, float]]:
-    """(cycle minutes, binding, firing value, quiet value) for rules that can drive the escalation."""
+def _meta_candidates(bound: Sequence[Binding], meta: Meta) -> list[tuple[int, Binding, float, float]]:
+    """(cycle minutes, binding, firing value, quiet value) for rules that can drive the meta-alert."""
     found = []
     for b in bound:
-        counted = [s for s in b.severities if rule.severity in (None, s)]
+        if (meta.rules and b.rule.name not in meta.rules) or (meta.models and b.model.name not in meta.models):
+            continue
+        counted = [s for s in b.severities if meta.rule.severity in (None, s)]
         quiet = quiet_value(b)
         firing = next((v for c in b.conditions if c.severity in counted
                        for v in [probe(b, c.value, "above" if c.direction == "above" else "below").value]
@@ -540,86 +663,98 @@ def _meta_candidates(bound: Sequence[Binding], rule: EscalationRule) -> list[tup
 
 
 def meta_tests(env: str, policy: str, spec: EscalationPolicySpec, bound: Sequence[Binding]) -> list[dict[str, Any]]:
-    """For each escalation rule, two tests whose boundaries are tight, so a changed count or window fails one:
-    N activations whose first ends exactly a window before the last begins (N-1 do not escalate, N do), and N
-    activations spread one minute wider than the window (they never escalate)."""
+    """For each meta-alert, tests whose boundaries are tight, so a changed count or window fails one: N
+    activations whose first ends exactly a window before the last begins (N-1 do not escalate, N do), and N
+    activations spread one minute wider than the window (they never escalate). Counting per alert, also N
+    activations shared by two models inside the window: alerts of different models do not add up."""
     tests = []
-    for step, rule in enumerate(spec.escalate, start=1):
-        count, window = rule.when.count, rule.when.within.ms // 60_000
-        usable = [c for c in _meta_candidates(bound, rule) if (count - 1) * c[0] + 2 <= window]
+    for meta in metas(env, policy, spec, bound):
+        count, window = meta.trigger.count, meta.trigger.within.ms // 60_000
+        usable = [c for c in _meta_candidates(bound, meta) if (count - 1) * c[0] + 2 <= window]
+        members = [b for b in bound if b.rule.name in meta.rules and (not meta.models or b.model.name in meta.models)]
         for spread in (False, True):
             if usable:
                 _, b, firing, quiet = usable[0]
-                tests.append(_driven_meta_test(env, policy, spec, rule, step, b, (firing, quiet), spread))
-            elif bound:
-                tests.append(_synthetic_meta_test(env, policy, spec, rule, step, bound[0], spread))
+                tests.append(_driven_meta_test(meta, b, (firing, quiet), spread))
+            elif members or (bound and not meta.per_alert):
+                tests.append(_synthetic_meta_test(meta, (members or list(bound))[0], spread))
+        if meta.per_alert and members and not meta.models:
+            tests.append(_synthetic_meta_test(meta, members[0], False, split=True))
     return tests
 
 
-def _meta_expected(env: str, policy: str, spec: EscalationPolicySpec, rule: EscalationRule, step: int,
-                   b: Binding, severity: str) -> dict[str, Any]:
+def _meta_expected(meta: Meta, b: Binding, severity: str) -> dict[str, Any]:
     alert_labels = {**b.labels(severity), "env": b.environment, "model": b.model.name}
-    labels = {k: alert_labels[k] for k in group_labels(spec) if k in alert_labels}
-    labels |= meta_labels(env, policy, step)
-    return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": meta_annotations(env, policy, rule, spec)}
+    labels = {k: alert_labels[k] for k in meta.by if k in alert_labels} | meta.labels()
+    annotations = {k: _expand(v, labels) or v for k, v in meta.annotations().items()}
+    return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": annotations}
 
 
-def _meta_checks(env: str, policy: str, spec: EscalationPolicySpec, rule: EscalationRule, step: int, b: Binding,
-                 severity: str, last: int, spread: bool) -> list[dict[str, Any]]:
-    """At the minute the N-th activation fires (`last`): escalated, unless spread; one minute before: not."""
-    if spread:
+def _meta_checks(meta: Meta, b: Binding, severity: str, last: int, quiet: bool) -> list[dict[str, Any]]:
+    """At the minute the N-th activation fires (`last`): escalated, unless `quiet`; one minute before: not."""
+    if quiet:
         return [{"eval_time": f"{last}m", "alertname": META_ALERT, "exp_alerts": []}]
     return [{"eval_time": f"{last - 1}m", "alertname": META_ALERT, "exp_alerts": []},
-            {"eval_time": f"{last}m", "alertname": META_ALERT,
-             "exp_alerts": [_meta_expected(env, policy, spec, rule, step, b, severity)]}]
+            {"eval_time": f"{last}m", "alertname": META_ALERT, "exp_alerts": [_meta_expected(meta, b, severity)]}]
 
 
-def _meta_name(policy: str, step: int, rule: EscalationRule, what: str, spread: bool) -> str:
-    count, within = rule.when.count, rule.when.within
+def _meta_name(meta: Meta, what: str, spread: bool) -> str:
+    count, within = meta.trigger.count, meta.trigger.within
+    head = f"escalation {meta.policy}#{meta.step}" + (f" ({', '.join(meta.rules)})" if meta.rules else "")
     if spread:
-        return f"escalation {policy}#{step}: {count} {what} spread over {within} + 1m do not escalate"
-    return (f"escalation {policy}#{step}: {count} {what} within {within}, the first at its edge: {count - 1} do not "
-            f"escalate, {count} do")
+        return f"{head}: {count} {what} spread over {within} + 1m do not escalate"
+    return f"{head}: {count} {what} within {within}, the first at its edge: {count - 1} do not escalate, {count} do"
 
 
-def _driven_meta_test(env: str, policy: str, spec: EscalationPolicySpec, rule: EscalationRule, step: int,
-                      b: Binding, values: tuple[float, float], spread: bool) -> dict[str, Any]:
+def _driven_meta_test(meta: Meta, b: Binding, values: tuple[float, float], spread: bool) -> dict[str, Any]:
     """N-1 activations of one rule back to back, then the N-th: it starts firing exactly `within` (or, spread,
     `within` + 1m) after the first stopped firing. A subquery range includes both ends, so the first counts
     at `within` and not a minute later."""
     firing, quiet = values
     hold, keep = _minutes(b.rule.for_), _minutes(b.rule.keep_firing_for)
-    cycle, window = hold + keep + 3, rule.when.within.ms // 60_000
-    starts = [2 + i * cycle for i in range(rule.when.count - 1)]
+    cycle, window = hold + keep + 3, meta.trigger.within.ms // 60_000
+    starts = [2 + i * cycle for i in range(meta.trigger.count - 1)]
     last = 2 + hold + keep + window + (1 if spread else 0)  # the first activation stops firing at 2 + hold + keep
     series = [quiet] * (last + 2)
     for start in [*starts, last - hold]:
         series[start:start + hold + 1] = [firing] * (hold + 1)
-    severity = next(s for s in b.firing(firing) if rule.severity in (None, s))
-    return {"name": _meta_name(policy, step, rule, f"activations of {b.model.name}/{b.rule.name}", spread),
+    severity = next(s for s in b.firing(firing) if meta.rule.severity in (None, s))
+    return {"name": _meta_name(meta, f"activations of {b.model.name}/{b.rule.name}", spread),
             "interval": "1m", "input_series": [{"series": b.selector, "values": _run_length(series)}],
-            "alert_rule_test": _meta_checks(env, policy, spec, rule, step, b, severity, last, spread)}
+            "alert_rule_test": _meta_checks(meta, b, severity, last, spread)}
 
 
-def _synthetic_meta_test(env: str, policy: str, spec: EscalationPolicySpec, rule: EscalationRule, step: int,
-                         b: Binding, spread: bool) -> dict[str, Any]:
+def _synthetic_meta_test(meta: Meta, b: Binding, spread: bool, split: bool = False) -> dict[str, Any]:
     """No rule can fire N times inside the window (long `for`): feed `ALERTS` itself, one-minute activations
-    two minutes apart, the N-th `within` (or `within` + 1m) after the first."""
-    severity = rule.severity or b.severities[0]
+    two minutes apart, the N-th `within` (or `within` + 1m) after the first. `split`: the same activations,
+    alternately of this model and of another one, all inside the window: per alert, they never escalate."""
+    severity = meta.rule.severity or b.severities[0]
     labels = {**b.labels(severity), "env": b.environment, "model": b.model.name, "alertname": b.alertname}
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    last = 2 + rule.when.within.ms // 60_000 + (1 if spread else 0)
-    minutes = {*range(2, 2 + 2 * (rule.when.count - 1), 2), last}
-    firing, state = [], []
-    for minute in range(last + 2):
-        gone = "stale" if minute - 1 in minutes else "_"
-        firing.append("1" if minute in minutes else gone)
-        state.append(number(minute * 60.0) if minute in minutes else gone)
-    series = [{"series": f'ALERTS{{alertstate="firing",{inner}}}', "values": " ".join(firing)},
-              {"series": f"ALERTS_FOR_STATE{{{inner}}}", "values": " ".join(state)}]
-    return {"name": _meta_name(policy, step, rule, "alerts", spread) + " (synthetic ALERTS)", "interval": "1m",
-            "input_series": series,
-            "alert_rule_test": _meta_checks(env, policy, spec, rule, step, b, severity, last, spread)}
+    last = 2 + meta.trigger.within.ms // 60_000 + (1 if spread else 0)
+    minutes = sorted({*range(2, 2 + 2 * (meta.trigger.count - 1), 2), last})
+    owners = [labels]
+    if split:
+        twin = f"{b.model.name}-twin"
+        owners.append({**labels, "model": twin, "modelops_model": twin})
+        last = minutes[-1] = max(minutes[-2] + 2, 3) if len(minutes) > 1 else last
+    series = []
+    for i, owner in enumerate(owners):
+        mine = {m for j, m in enumerate(minutes) if j % len(owners) == i}
+        firing, state = [], []
+        for minute in range(last + 2):
+            gone = "stale" if minute - 1 in mine else "_"
+            firing.append("1" if minute in mine else gone)
+            state.append(number(minute * 60.0) if minute in mine else gone)
+        inner = _label_set(owner)
+        series += [{"series": f'ALERTS{{alertstate="firing",{inner}}}', "values": " ".join(firing)},
+                   {"series": f"ALERTS_FOR_STATE{{{inner}}}", "values": " ".join(state)}]
+    if split:
+        name = (f"escalation {meta.policy}#{meta.step} ({', '.join(meta.rules)}): {meta.trigger.count} alerts of two "
+                f"models within {meta.trigger.within} do not escalate (synthetic ALERTS)")
+    else:
+        name = _meta_name(meta, "alerts", spread) + " (synthetic ALERTS)"
+    return {"name": name, "interval": "1m", "input_series": series,
+            "alert_rule_test": _meta_checks(meta, b, severity, last, spread or split)}
 
 
 def test_document(env: EnvironmentConfig) -> tuple[dict[str, Any], int]:

@@ -1,17 +1,16 @@
 """Operations maturity: basic / standard / advanced / expert per area, from evidence in config and state.
 
-Four areas are judged per model: deployment, monitoring, scaling and incident management. Each model gets a
-level (1-4) per area by the criteria in docs/assessment.md; an area's score is the mean of its models'
-levels, the environment's score the mean of the four area scores (the seed's rule), and a score maps to a
-level by rounding down (3.75 is advanced: every criterion of expert is not met yet). Every criterion a
-model misses for its next level comes with the YAML change that meets it.
+Five areas are judged per model: deployment, monitoring, scaling, incident management and maintenance. Each model
+gets a level (1-4) per area by the criteria in docs/assessment.md; an area's score is the mean of its models'
+levels, the environment's score the mean of the area scores (the seed's rule), and a score maps to a
+level by the guide's cut-offs (`CUT_OFFS`: 3.5 and above is expert, 2.5 advanced, 1.5 standard, below that
+basic). Every criterion a model misses for its next level comes with the YAML change that meets it.
 
 Everything here is a pure function of an environment's configuration and recorded state.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,18 +18,30 @@ from pathlib import Path
 
 from modelops.base.errors import UsageError
 from modelops.config.catalog import METRICS
+from modelops.config.scalars.image import reference_parts
 from modelops.config.spec.model import Canary
 from modelops.config.spec.policies import AlertPolicySpec, AlertRule, EscalationPolicySpec, ScalingPolicySpec
+from modelops.core.maintenance import behind, mutable
 from modelops.core.model import EnvironmentConfig, ModelConfig
+from modelops.ops.incidents import Figures, figures, incidents_of, span
 from modelops.ops.lifecycle import alert_labels, route
+from modelops.ops.maintenance import Finding, maintenance_of
 from modelops.state.format import EnvironmentState
+from modelops.state.incidents import Incident
 from modelops.workspace import Workspace
 
 LEVELS = ("basic", "standard", "advanced", "expert")
-AREAS = ("deployment", "monitoring", "scaling", "incident management")
+AREAS = ("deployment", "monitoring", "scaling", "incident management", "maintenance")
 PERFORMANCE = ("response_time", "error_rate", "throughput")
 ADVANCED_COVERAGE = 5  # catalogue metrics with a rule, of 7
 LEADING_TARGETS = (("concurrency", "concurrency"), ("rps", "rps"), ("queue_depth", "queueDepth"))
+#: The operations guide's cut-offs: the lowest mean score of each level above basic, highest first.
+CUT_OFFS = ((3.5, 4), (2.5, 3), (1.5, 2))
+SCORE_EPSILON = 1e-9  # a mean such as (3 + 4) / 2 computed as 3.4999999 still reaches its cut-off
+#: Expert incident response: over a model's recorded incidents, the mean time from the trouble's start to its
+#: detection, and to its resolution, at most these (seconds).
+DETECT_TARGET = 300.0
+RESOLVE_TARGET = 3600.0
 
 
 def level_name(level: int) -> str:
@@ -38,8 +49,9 @@ def level_name(level: int) -> str:
 
 
 def level_of(score: float) -> int:
-    """A score maps to the level it has fully reached (rounded down; a hair of float error does not count)."""
-    return min(max(math.floor(score + 1e-9), 1), len(LEVELS))
+    """The level of a mean score, by the guide's cut-offs: >= 3.5 expert, >= 2.5 advanced, >= 1.5 standard,
+    else basic (2.50 is advanced, 3.49 advanced, 1.49 basic)."""
+    return next((level for floor, level in CUT_OFFS if score + SCORE_EPSILON >= floor), 1)
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,7 @@ class Recommendation:
 class EnvironmentAssessment:
     environment: str
     areas: tuple[AreaAssessment, ...]
+    incidents: Figures | None = None  # the response times of the environment's incidents
 
     @property
     def score(self) -> float:
@@ -164,6 +177,8 @@ class Evidence:
     model: ModelConfig
     rollbacks: int  # rollbacks recorded in the environment's state (automatic or `modelops rollback`)
     alert_policies: Mapping[str, AlertPolicySpec] = field(default_factory=dict)
+    incidents: tuple[Incident, ...] = ()  # the model's incidents recorded in the environment's state
+    findings: tuple[Finding, ...] = ()  # what the maintenance report finds on the model, as of the last state write
 
     @property
     def escalation(self) -> EscalationPolicySpec | None:
@@ -414,6 +429,32 @@ def _inhibition_step(ev: Evidence, policy: EscalationPolicySpec, graded: list[tu
 
 
 def incident_management(ev: Evidence) -> ModelLevel:
+    """The levels of `_incident_routing`, with the model's recorded incidents as evidence: an expert's incidents
+    are detected within DETECT_TARGET of their start and resolved within RESOLVE_TARGET, on average (a model
+    without incidents has nothing held against it)."""
+    level = _incident_routing(ev)
+    if not ev.incidents:
+        return level
+    found = figures(ev.incidents)
+    count = f"{found.count} incident{'s' if found.count != 1 else ''}"
+    evidence = f"{level.evidence}; {count}: mean time to detect {span(found.detect)}, to resolve {span(found.resolve)}"
+    steps = []
+    if found.detect is not None and found.detect > DETECT_TARGET:
+        critical = ev.critical_rules()
+        steps.append(Step(f"incidents detected within {span(DETECT_TARGET)} of their start on average (now "
+                          f"{span(found.detect)} over {count})", "for: 1m or less on its critical rules, and "
+                          "`modelops monitor` run every minute", ev.policy_file("AlertPolicy", critical[0][0])
+                          if critical else ev.model.file))
+    if found.resolve is not None and found.resolve > RESOLVE_TARGET:
+        steps.append(Step(f"incidents resolved within {span(RESOLVE_TARGET)} on average (now {span(found.resolve)} "
+                          f"over {count})", "runbooks on its critical rules; the actions of the reviews' Causes and "
+                          "actions done", f"environments/{ev.env.name}/incidents/"))
+    if level.level == 4 and steps:
+        return ModelLevel(level.model, 3, evidence, tuple(steps))
+    return ModelLevel(level.model, level.level, evidence, level.missing + (tuple(steps) if level.level == 3 else ()))
+
+
+def _incident_routing(ev: Evidence) -> ModelLevel:
     """standard: an EscalationPolicy routes alerts and groups duplicates; advanced: plus escalation when alerts
     pile up, and a graded rule whose warning and critical alerts both reach a channel, so that the exported
     Alertmanager inhibition (a critical alert silences the warning of the same model and rule) replaces the
@@ -435,9 +476,11 @@ def incident_management(ev: Evidence) -> ModelLevel:
     found = f"routed by {ev.model.spec.escalation}, grouped by {_names(policy.grouping.by)}"
     steps = []
     if not policy.escalate:
+        # the guide escalates to the pager and a webhook; without `when`, the guide's triggers per alert type
         pager = next((c for c, ch in policy.channels.items() if ch.type == "pagerduty"), "<a pagerduty channel>")
-        steps.append(Step("escalation when similar alerts pile up",
-                          f"escalate: [{{when: {{count: 3, within: 15m}}, channels: [{pager}]}}]", file))
+        hook = [c for c, ch in policy.channels.items() if ch.type == "webhook"][:1]
+        steps.append(Step("escalation when similar alerts pile up (the guide's table: N alerts of one rule on one "
+                          "model within a window)", f"escalate: [{{channels: [{_names([pager, *hook])}]}}]", file))
     if not inhibiting:
         steps.append(_inhibition_step(ev, policy, graded, file))
     if steps:
@@ -456,8 +499,59 @@ def incident_management(ev: Evidence) -> ModelLevel:
     return ModelLevel(name, 4, f"{found}; critical alerts roll back; {ev.rollbacks} rollback(s) recorded")
 
 
+# -- maintenance ----------------------------------------------------------------------------------
+
+
+def maintenance(ev: Evidence) -> ModelLevel:
+    """basic: an artifact without sha256 or an image with a mutable tag; standard: both pinned (a release tag or a
+    digest); advanced: plus housekeeping in maintenance windows and, as of the last state write, a serving version
+    younger than maxVersionAge and no stale warm slot; expert: plus an image pinned by digest, at the release of the
+    channel the environment declares for it."""
+    name, file, env_file = ev.model.name, ev.model.file, ev.env.file
+    spec = ev.model.spec
+    repository, tag, digest = reference_parts(spec.serving.image)
+    loose = []
+    if spec.artifact.sha256 is None:
+        loose.append(Step("a pinned artifact: what serves cannot change under the same version",
+                          "spec.artifact.sha256: <64 hex digits of the artifact>", file))
+    if mutable(tag, digest):
+        loose.append(Step("an image pinned by a release tag or a digest", f"spec.serving.image: {repository}:<release "
+                          "tag>", file))
+    if loose:
+        unpinned = [what for what, bad in (("artifact", spec.artifact.sha256 is None), ("image", mutable(tag, digest)))
+                    if bad]
+        return ModelLevel(name, 1, f"unpinned {' and '.join(unpinned)}", tuple(loose))
+    found = f"artifact pinned by sha256, image by {'digest' if digest else f'tag {tag}'}"
+    settings = ev.env.spec.maintenance
+    steps = []
+    if settings is None or not settings.windows:
+        steps.append(Step("maintenance windows: housekeeping (retiring warm slots) at planned times",
+                          'spec.maintenance: {windows: [{cron: "0 2 * * SAT", duration: 4h}]}', env_file))
+    criteria = {"old-version": "a serving version younger than maxVersionAge", "stale-warm-slot": "no stale warm slot"}
+    steps += [Step(f"{criteria[f.kind]} ({f.detail})", f.fix, f.file) for f in ev.findings
+              if f.model == name and f.kind in criteria]
+    if steps:
+        return ModelLevel(name, 2, found, tuple(steps))
+    found += "; housekeeping in maintenance windows; its version is current"
+    if digest is None:
+        steps.append(Step("an image pinned by digest (the tag names the release, the digest its bytes)",
+                          f"spec.serving.image: {repository}:{tag}@sha256:<digest>", file))
+    channel = settings.channels.get(repository) if settings is not None else None
+    late = behind(tag, channel) if channel is not None else None
+    if channel is None:
+        steps.append(Step("a channel for its image (the release the platform follows), so that falling behind shows",
+                          f"spec.maintenance.channels: {{{repository}: <release>}}", env_file))
+    elif late is not False:
+        wanted = "an image at its channel's release" if late else "an image tag comparable with its channel"
+        steps.append(Step(f"{wanted} ({repository} {channel})", f"spec.serving.image: {repository}:{channel}", file))
+    if steps:
+        return ModelLevel(name, 3, found, tuple(steps))
+    return ModelLevel(name, 4, f"{found}; pinned by digest, at its channel {channel}")
+
+
 AREA_RULES: dict[str, Callable[[Evidence], ModelLevel]] = {
-    "deployment": deployment, "monitoring": monitoring, "scaling": scaling, "incident management": incident_management}
+    "deployment": deployment, "monitoring": monitoring, "scaling": scaling, "incident management": incident_management,
+    "maintenance": maintenance}
 
 
 # -- the assessment -------------------------------------------------------------------------------
@@ -472,9 +566,13 @@ def rollbacks_recorded(state: EnvironmentState) -> int:
 def assess_environment(env: EnvironmentConfig, state: EnvironmentState) -> EnvironmentAssessment:
     alert_policies = {p.name: p.spec for p in env.policies.values() if p.kind == "AlertPolicy"}
     rollbacks = rollbacks_recorded(state)
-    evidence = [Evidence(env, env.models[name], rollbacks, alert_policies) for name in sorted(env.models)]
+    recorded = incidents_of(state)
+    report = maintenance_of(env, state)
+    findings = tuple(report.findings) if report is not None else ()
+    evidence = [Evidence(env, env.models[name], rollbacks, alert_policies,
+                         tuple(i for i in recorded if i.model == name), findings) for name in sorted(env.models)]
     areas = tuple(AreaAssessment(area, tuple(rule(ev) for ev in evidence)) for area, rule in AREA_RULES.items())
-    return EnvironmentAssessment(env.name, areas)
+    return EnvironmentAssessment(env.name, areas, figures(recorded))
 
 
 def parse_level(text: str) -> int:

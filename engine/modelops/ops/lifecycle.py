@@ -13,8 +13,11 @@ file (`modelops.state.alerts`). The rules follow Prometheus and Alertmanager whe
   fired for `wait`), when the group changes (at most every `interval`), again when nothing changed for
   `repeat`, and when it resolves. Nothing else: an unchanged run sends nothing.
 - Quiet hours hold back every notification whose alerts all have a muted severity, until they end.
-- An escalation rule adds its channels to the groups of `count` alerts that started firing `within` its
-  window; each escalation consumes the arrivals that triggered it.
+- An escalation rule adds its channels to the groups of alerts once `count` of them started firing `within`
+  its window: by default `count` alerts of the same rule on the same model, with a trigger per alert type
+  (the operations guide's table unless the policy says otherwise), or, with `per: policy`, any `count` alerts
+  of the policy. Each escalation consumes the arrivals that triggered it; the alerts it took further carry
+  `escalated` and the reason.
 """
 
 from __future__ import annotations
@@ -26,9 +29,17 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from modelops.base.clock import iso, parse_iso
+from modelops.base.clock import iso, parse_iso, readable
 from modelops.config.scalars.duration import Duration
-from modelops.config.spec.policies import AlertRule, EscalationPolicySpec, QuietHours, Thresholds
+from modelops.config.spec.policies import (
+    GUIDE_ESCALATION,
+    AlertRule,
+    EscalateWhen,
+    EscalationPolicySpec,
+    EscalationRule,
+    QuietHours,
+    Thresholds,
+)
 from modelops.notify.base import AlertView, Notification
 from modelops.sources.base import Point
 from modelops.state.alerts import AlertRecord, Arrival, ChannelRecord, GroupRecord, Severity
@@ -41,26 +52,45 @@ EPSILON = timedelta(milliseconds=1)
 
 @dataclass(frozen=True)
 class Limit:
-    """One threshold of a rule: fire `severity` when the value is `op` (> or <) `value`."""
+    """One threshold of a rule: fire `severity` when the value is `op` `value`. As in the operations guide, a
+    warning fires strictly beyond its threshold (`>`, `<`) and a critical alert when the value reaches its
+    threshold (`>=`, `<=`): an error rate of exactly 0.1 against `critical: 0.1` is critical."""
 
     severity: Severity
-    op: Literal[">", "<"]
+    op: Literal[">", "<", ">=", "<="]
     value: float
     shown: str
 
     def crossed(self, value: float) -> bool:
-        return value > self.value if self.op == ">" else value < self.value
+        if self.op == ">":
+            return value > self.value
+        if self.op == ">=":
+            return value >= self.value
+        return value < self.value if self.op == "<" else value <= self.value
+
+    @property
+    def above(self) -> bool:
+        return self.op.startswith(">")
+
+
+def comparison(direction: Literal["above", "below"], severity: str) -> Literal[">", "<", ">=", "<="]:
+    """The comparison a threshold makes: strict for a warning, inclusive for a critical alert."""
+    if direction == "above":
+        return ">=" if severity == "critical" else ">"
+    return "<=" if severity == "critical" else "<"
 
 
 def limits(rule: AlertRule) -> list[Limit]:
     found = []
-    directions: tuple[tuple[Literal[">", "<"], Thresholds | None], ...] = ((">", rule.above), ("<", rule.below))
-    for op, block in directions:
+    directions: tuple[tuple[Literal["above", "below"], Thresholds | None], ...] = (
+        ("above", rule.above), ("below", rule.below))
+    for direction, block in directions:
         if block is None:
             continue
         for severity in SEVERITIES:
             bound = getattr(block, severity)
             if bound is not None:
+                op = comparison(direction, severity)
                 number = bound.seconds if isinstance(bound, Duration) else float(bound)
                 found.append(Limit(severity, op, number, f"{op} {bound:g}" if isinstance(bound, float) else
                                    f"{op} {bound}"))
@@ -145,6 +175,11 @@ def evaluate(item: RuleInput, prior: AlertRecord | None, now: datetime) -> Evalu
                              status="firing", severity=fired, value=same.value if same else value,
                              active_since=stamps, firing_since=since,
                              last_notified=prior.last_notified if was_firing and prior is not None else None)
+        if was_firing and prior is not None and prior.escalated and same is None:
+            # a new severity rewrites the annotations; the alert is still the one that was escalated
+            record = escalated(record, prior.escalation_reason or "")
+        elif same is not None and same.escalated:
+            record = record.model_copy(update={"escalated": True, "escalation_reason": same.escalation_reason})
         note = "" if was_firing or since is None else _bounded(item.points, active[fired], since)
         return Evaluation(fired, value, record, arrived=not was_firing, since=since, detail=note)
     if prior is not None and prior.status == "firing":
@@ -162,10 +197,11 @@ def evaluate(item: RuleInput, prior: AlertRecord | None, now: datetime) -> Evalu
             # The resolve may not be delivered yet: keep it, and remember when the condition came back.
             waiting = prior.model_copy(update={"active_since": stamps})
             return Evaluation("pending", value, waiting, since=iso(first),
-                              detail=f"pending, fires after {item.rule.for_}")
+                              detail=f"pending, fires after {readable(item.rule.for_.ms, exact=True)}")
         pending = AlertRecord(model=item.model, rule=item.rule.name, policy=item.policy, escalation=item.escalation,
                               labels=dict(item.labels), status="pending", active_since=stamps)
-        return Evaluation("pending", value, pending, since=iso(first), detail=f"pending, fires after {item.rule.for_}")
+        return Evaluation("pending", value, pending, since=iso(first),
+                          detail=f"pending, fires after {readable(item.rule.for_.ms, exact=True)}")
     if prior is not None and prior.status == "resolved":
         return Evaluation("ok", value, prior)
     return Evaluation("ok", value, None)
@@ -196,7 +232,7 @@ def _bounded(points: Sequence[Point], start: datetime, since: str) -> str:
     (the monitor looks back a bounded time, and a source holds only so much)."""
     if len(points) < 2 or start != points[0][0]:
         return ""
-    held = Duration(round((points[-1][0] - points[0][0]).total_seconds() * 1000))
+    held = readable((points[-1][0] - points[0][0]).total_seconds() * 1000)
     return f"at least since {since}: the condition held in every sample of the last {held}"
 
 
@@ -204,7 +240,8 @@ def _annotations(item: RuleInput, severity: Severity, value: float) -> dict[str,
     limit = next(lim for lim in limits(item.rule) if lim.severity == severity)
     what = item.rule.metric or "query"
     shown = format_value(value, item.unit)
-    direction = "above" if limit.op == ">" else "below"
+    direction = ("at or above" if limit.op == ">=" else "above") if limit.above else (
+        "at or below" if limit.op == "<=" else "below")
     notes = {"summary": item.rule.summary or f"{item.model} {what} is {shown}, {direction} the {severity} threshold "
                                               f"{format_value(limit.value, item.unit)}",
              "value": f"{value:g}"}
@@ -219,7 +256,7 @@ def format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "no data"
     if unit == "seconds":
-        return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.3g}s"
+        return readable(value * 1000)
     if unit == "percent":
         return f"{value:.1f}%"
     if unit == "ratio":
@@ -228,7 +265,7 @@ def format_value(value: float | None, unit: str) -> str:
         return f"${value:.4g}"
     if unit == "requests/s":
         return f"{value:.4g}/s"
-    return f"{value:.4g}"
+    return f"{value:.4g} {unit}" if unit else f"{value:.4g}"
 
 
 # -- routing, grouping, quiet hours ---------------------------------------------------------------
@@ -282,27 +319,92 @@ def _minutes(clock: str) -> int:
 
 @dataclass(frozen=True)
 class Escalation:
-    """An escalation rule that triggered: its channels join the groups of the alerts that arrived."""
+    """An escalation rule that triggered: its channels join the groups of the alerts that arrived.
+
+    `key` is what was counted: an alert key (the same rule on the same model, the guide's rule) or, counting
+    per policy, None. `count` is how many arrivals it counted, `trigger` the threshold they reached."""
 
     policy: str
     index: int
     channels: tuple[str, ...]
     alerts: tuple[str, ...]
+    count: int
+    trigger: EscalateWhen
+    key: str | None = None
+
+    @property
+    def stamp(self) -> str:
+        """Where the state remembers when this escalation last fired (its arrivals are consumed)."""
+        return f"{self.policy}#{self.index}" + (f"#{self.key}" if self.key is not None else "")
+
+    def reason(self) -> str:
+        """`3 alerts of m1/slo/latency within 5m (escalate at 3)`: what was counted and against what."""
+        what = f" of {self.key}" if self.key is not None else ""
+        within = readable(self.trigger.within.ms, exact=True)
+        return f"{self.count} {plural(self.count, 'alert')}{what} within {within} (escalate at {self.trigger.count})"
+
+
+def plural(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
+
+
+def rule_of(alert: str) -> str:
+    """The rule name of an alert key `model/policy/rule`."""
+    return alert.rsplit("/", 1)[-1]
 
 
 def escalations(policy_name: str, policy: EscalationPolicySpec, arrivals: Iterable[Arrival],
                 last: Mapping[str, str], now: datetime) -> list[Escalation]:
+    """The escalation rules of a policy that trigger now. Per alert (the default), the arrivals of each alert
+    (one rule on one model) are counted against the trigger of its type; per policy, all of them together. An
+    arrival counts once: an escalation consumes the arrivals up to it."""
     found = []
     pool = [a for a in arrivals if a.policy == policy_name]
     for index, rule in enumerate(policy.escalate):
-        floor = now - timedelta(seconds=rule.when.within.seconds)
-        previous = last.get(f"{policy_name}#{index}")
-        hits = [a for a in pool if parse_iso(a.at) > floor and (previous is None or parse_iso(a.at) > parse_iso(
-            previous)) and (rule.severity is None or a.severity == rule.severity)]
-        if len(hits) >= rule.when.count:
-            found.append(Escalation(policy_name, index, tuple(rule.channels), tuple(dict.fromkeys(a.alert for a in
-                                                                                                hits))))
+        counted = [a for a in pool if rule.severity is None or a.severity == rule.severity]
+        if rule.per == "policy":
+            buckets: dict[str | None, list[Arrival]] = {None: counted}
+        else:
+            buckets = {}
+            for arrival in counted:
+                buckets.setdefault(arrival.alert, []).append(arrival)
+        for key, bucket in sorted(buckets.items(), key=lambda item: item[0] or ""):
+            trigger = rule.trigger(rule_of(key), bucket[0].metric) if key is not None else rule.trigger()
+            floor = now - timedelta(seconds=trigger.within.seconds)
+            stamp = f"{policy_name}#{index}" + (f"#{key}" if key is not None else "")
+            previous = last.get(stamp)
+            hits = [a for a in bucket if parse_iso(a.at) > floor and (
+                previous is None or parse_iso(a.at) > parse_iso(previous))]
+            if len(hits) >= trigger.count:
+                found.append(Escalation(policy_name, index, tuple(rule.channels),
+                                        tuple(dict.fromkeys(a.alert for a in hits)), len(hits), trigger, key))
     return found
+
+
+def triggers(rule: EscalationRule) -> list[tuple[str, EscalateWhen]]:
+    """The triggers of an escalation rule per alert type, in the order a person reads them: its `thresholds`,
+    then (without `when`) the guide's table for the metrics they leave, then every other type."""
+    if rule.per == "policy":
+        return [("any alert", rule.trigger())]
+    found = list(rule.thresholds.items())
+    if rule.when is None:
+        found += [(metric, when) for metric, when in GUIDE_ESCALATION.items() if metric not in rule.thresholds]
+    return [*found, ("any other", rule.trigger())]
+
+
+def describe_escalation(rule: EscalationRule) -> str:
+    """`per rule and model: response_time 3 within 5m, …, any other 5 within 10m → pager, hook`."""
+    which = f"{rule.severity} alerts" if rule.severity else "alerts"
+    counted = f"{which} of the policy" if rule.per == "policy" else f"{which} of one rule on one model"
+    table = ", ".join(f"{name} {when}" if name != "any alert" else str(when) for name, when in triggers(rule))
+    return f"{counted}: {table} → {', '.join(rule.channels)}"
+
+
+def escalated(record: AlertRecord, reason: str) -> AlertRecord:
+    """An alert that an escalation rule took to more channels: it says so, and why, in its annotations too (the
+    escalation channels' payloads carry them)."""
+    annotations = {**record.annotations, "escalated": "true", "escalation_reason": reason}
+    return record.model_copy(update={"escalated": True, "escalation_reason": reason, "annotations": annotations})
 
 
 # -- notification planning ------------------------------------------------------------------------

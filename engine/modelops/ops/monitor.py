@@ -18,13 +18,13 @@ from pathlib import Path
 
 from modelops.base.clock import iso, parse_iso
 from modelops.base.errors import EngineError, UsageError
-from modelops.config.catalog import METRICS
+from modelops.config.catalog import Metric, environment_metrics
 from modelops.config.spec.policies import AlertRule, EscalationPolicySpec
 from modelops.core.model import EnvironmentConfig
 from modelops.notify.base import DeliveryResult, Preview, SendOptions
-from modelops.notify.registry import notifier_for
+from modelops.notify.registry import notifier_for, send
 from modelops.ops import lifecycle
-from modelops.sources.base import MetricError, MetricQuery, MetricSource, Point
+from modelops.sources.base import MetricError, MetricQuery, MetricSource, Point, metric_query, rule_query
 from modelops.sources.file import FileSource
 from modelops.sources.prometheus import PrometheusSource
 from modelops.sources.registry import open_source
@@ -37,6 +37,7 @@ from modelops.state.alerts import (
     Delivery,
     GroupRecord,
     MonitorState,
+    Reading,
 )
 from modelops.state.format import EnvironmentState
 
@@ -71,10 +72,27 @@ class RuleRow:
 
 
 @dataclass(frozen=True)
+class MetricRow:
+    """One metric of one model's catalogue as this run read it, against the last run's reading."""
+
+    group: str  # performance | infrastructure | business
+    metric: str
+    unit: str
+    value: float | None
+    shown: str
+    at: str
+    previous: float | None
+    previous_at: str | None
+    trend: str  # "first reading", "steady", "up 12% (worse)", "down 3% (better)", "-" (no data)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class ModelHealth:
     name: str
     status: str  # healthy | warning | critical | no data | error
     rules: list[RuleRow]
+    metrics: list[MetricRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -125,6 +143,25 @@ class _Measured:
     key: str
 
 
+@dataclass(frozen=True)
+class _Read:
+    """One metric of a model read now: its value, or why it could not be read."""
+
+    model: str
+    metric: Metric
+    value: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What a run measured before taking the lock: the samples of every rule, and a value of every metric of
+    every model (the catalogue and the environment's business metrics)."""
+
+    rules: list[_Measured]
+    readings: list[_Read] = field(default_factory=list)
+
+
 def choose_source(root: Path, env: EnvironmentConfig, request: MonitorRequest) -> MetricSource:
     if request.metrics_file is not None and request.prometheus_url is not None:
         raise UsageError("give --metrics or --prometheus, not both")
@@ -158,16 +195,21 @@ def deep_lookback(rule_for: float, escalation_window: float) -> float:
     return max(LOOKBACK_FLOOR, escalation_window, lookback(rule_for))
 
 
-def measure(env: EnvironmentConfig, source: MetricSource, state: EnvironmentState, moment: datetime) -> list[_Measured]:
-    """The samples of every rule of every model; an unreachable source aborts, an invalid query is noted."""
+def measure(env: EnvironmentConfig, source: MetricSource, state: EnvironmentState, moment: datetime) -> Measurement:
+    """The samples of every rule of every model, and a reading of every metric of every model; an unreachable
+    source aborts, an invalid query is noted."""
+    catalogue = environment_metrics(env.spec.business_metrics)
     out = []
+    reads = []
     for model in env.models.values():
         serving = state.models.get(model.name)
         version = serving.version if serving is not None and serving.version else model.version
         escalation = model.spec.escalation if f"EscalationPolicy/{model.spec.escalation}" in env.policies else None
         window = _escalation_window(env, escalation)
+        reads += [_read(source, metric_query(env.name, model.name, version, metric), model.name, metric, moment)
+                  for metric in catalogue.values()]
         for policy_name, rule in env.alert_rules(model):
-            query = MetricQuery(env.name, model.name, version, rule.metric, rule.query, str(rule.window), rule.name)
+            query = rule_query(env.name, model.name, version, rule, catalogue)
             key = lifecycle.alert_key(model.name, policy_name, rule.name)
             error, points = None, []
             try:
@@ -177,16 +219,25 @@ def measure(env: EnvironmentConfig, source: MetricSource, state: EnvironmentStat
                     raise
                 error = exc.message.splitlines()[0]
             labels = lifecycle.alert_labels(env.name, model.name, model.labels, rule)
-            unit = METRICS[rule.metric].unit if rule.metric else ""
+            unit = catalogue[rule.metric].unit if rule.metric in catalogue else ""
             item = lifecycle.RuleInput(model.name, policy_name, escalation, rule, labels, unit, points, error)
             out.append(_Measured(item, key))
-    return out
+    return Measurement(out, reads)
+
+
+def _read(source: MetricSource, query: MetricQuery, model: str, metric: Metric, moment: datetime) -> _Read:
+    try:
+        return _Read(model, metric, source.instant(query, moment))
+    except MetricError as exc:
+        if exc.unreachable:
+            raise
+        return _Read(model, metric, None, exc.message.splitlines()[0])
 
 
 def _escalation_window(env: EnvironmentConfig, escalation: str | None) -> float:
     """The longest `within` of the model's escalation rules (0 without any)."""
     policy = env.policies.get(f"EscalationPolicy/{escalation}") if escalation else None
-    return max((r.when.within.seconds for r in policy.spec.escalate), default=0.0) if policy is not None else 0.0
+    return max((r.longest.seconds for r in policy.spec.escalate), default=0.0) if policy is not None else 0.0
 
 
 def _samples(source: MetricSource, query: MetricQuery, rule: AlertRule, moment: datetime, escalation_window: float,
@@ -215,10 +266,11 @@ def _dated(prior: AlertRecord | None, start: datetime) -> bool:
     return prior is not None and any(parse_iso(t) <= start for t in prior.active_since.values())
 
 
-def tick(env: EnvironmentConfig, state: EnvironmentState, measured: list[_Measured], moment: datetime,
-          source: MetricSource, options: SendOptions | None) -> tuple[MonitorReport, MonitorState]:
+def tick(env: EnvironmentConfig, state: EnvironmentState, measurement: Measurement, moment: datetime,
+         source: MetricSource, options: SendOptions | None) -> tuple[MonitorReport, MonitorState]:
     """One evaluation: lifecycle, escalation, notification decisions and (unless options is None) delivery."""
     prior = state.monitor
+    measured = measurement.rules
     at = iso(moment)
     policies: dict[str, EscalationPolicySpec] = {
         p.name: p.spec for p in env.policies.values() if p.kind == "EscalationPolicy"}
@@ -233,7 +285,7 @@ def tick(env: EnvironmentConfig, state: EnvironmentState, measured: list[_Measur
                                                                      result.record.severity):
             assert entry.item.escalation is not None and result.record.severity is not None
             arrivals.append(Arrival(policy=entry.item.escalation, alert=entry.key, severity=result.record.severity,
-                                    at=at))
+                                    at=at, metric=entry.item.rule.metric))
         rows[entry.item.model].append(_row(entry.item, result))
     for key, record in prior.alerts.items():  # rules or models that are gone: their alerts resolve
         if key not in alerts and all(m.key != key for m in measured):
@@ -254,10 +306,57 @@ def tick(env: EnvironmentConfig, state: EnvironmentState, measured: list[_Measur
             for view in item.note.alerts:
                 if view.key in alerts:
                     alerts[view.key] = alerts[view.key].model_copy(update={"last_notified": at})
-    monitor = _settle(prior, alerts, groups, arrivals, escalated_at, deliveries, planner, at)
+    readings, metric_rows = _readings(prior.readings, measurement.readings, at)
+    monitor = _settle(prior, alerts, groups, arrivals, escalated_at, deliveries, planner, at).model_copy(
+        update={"readings": readings})
     report = MonitorReport(env.name, at, source.describe(), options is None,
-                           [_health(name, model_rows) for name, model_rows in rows.items()], rows_out, notes)
+                           [_health(name, model_rows, metric_rows.get(name, [])) for name, model_rows in rows.items()],
+                           rows_out, notes)
     return report, monitor
+
+
+SIGNIFICANT = 6  # digits a reading keeps: float noise in a query's answer is not a change worth a state write
+
+
+def _readings(prior: Mapping[str, Mapping[str, Reading]], reads: list[_Read], at: str
+              ) -> tuple[dict[str, dict[str, Reading]], dict[str, list[MetricRow]]]:
+    """This run's readings against the last run's: the rows of the report and what the state keeps (a metric
+    whose value did not change keeps its record, and its time)."""
+    kept: dict[str, dict[str, Reading]] = {}
+    rows: dict[str, list[MetricRow]] = {}
+    for read in reads:
+        value = float(f"{read.value:.{SIGNIFICANT}g}") if read.value is not None else None
+        last = prior.get(read.model, {}).get(read.metric.name)
+        if read.error is not None:
+            record = last  # an invalid query says nothing about the value
+        elif last is not None and last.value == value:
+            record = last
+        else:
+            record = Reading(value=value, at=at, previous=last.value if last else None,
+                             previous_at=last.at if last else None)
+        if record is not None:
+            kept.setdefault(read.model, {})[read.metric.name] = record
+        rows.setdefault(read.model, []).append(MetricRow(
+            read.metric.family, read.metric.name, read.metric.unit, value,
+            "error" if read.error else lifecycle.format_value(value, read.metric.unit), at,
+            last.value if last else None, last.at if last else None,
+            trend(read.metric, last, value) if read.error is None else "-", read.error))
+    return kept, rows
+
+
+def trend(metric: Metric, last: Reading | None, value: float | None) -> str:
+    """How a value moved since the last run's reading, and whether that is better or worse for this metric."""
+    if value is None:
+        return "-"
+    if last is None or last.value is None:
+        return "first reading"
+    if value == last.value:
+        return "steady"
+    rising = value > last.value
+    better = rising == (metric.direction == "higher-is-better")
+    change = f"{abs(value - last.value) / abs(last.value):.0%}" if last.value else lifecycle.format_value(
+        abs(value - last.value), metric.unit)
+    return f"{'up' if rising else 'down'} {change} ({'better' if better else 'worse'})"
 
 
 def _counted(policies: Mapping[str, EscalationPolicySpec], name: str | None, severity: str | None) -> bool:
@@ -272,13 +371,13 @@ def _recent(arrivals: list[Arrival], policies: Mapping[str, EscalationPolicySpec
     kept = []
     for arrival in arrivals:
         policy = policies.get(arrival.policy)
-        longest = max((r.when.within.seconds for r in policy.escalate), default=0.0) if policy else 0.0
+        longest = max((r.longest.seconds for r in policy.escalate), default=0.0) if policy else 0.0
         if moment - parse_iso(arrival.at) < timedelta(seconds=longest):
             kept.append(arrival)
     return kept
 
 
-def _escalate(policies: Mapping[str, EscalationPolicySpec], alerts: Mapping[str, AlertRecord],
+def _escalate(policies: Mapping[str, EscalationPolicySpec], alerts: dict[str, AlertRecord],
               arrivals: list[Arrival], last: Mapping[str, str], groups: dict[str, GroupRecord],
               moment: datetime) -> tuple[dict[str, set[str]], dict[str, str], list[str]]:
     escalated: dict[str, set[str]] = {}
@@ -286,14 +385,14 @@ def _escalate(policies: Mapping[str, EscalationPolicySpec], alerts: Mapping[str,
     notes = []
     for name, policy in sorted(policies.items()):
         for found in lifecycle.escalations(name, policy, arrivals, last, moment):
-            stamps[f"{name}#{found.index}"] = iso(moment)
-            rule = policy.escalate[found.index]
-            notes.append(f"{name}: {len(found.alerts)} alerts within {rule.when.within} "
-                         f"(escalate at {rule.when.count}) -> {', '.join(found.channels)}")
+            stamps[found.stamp] = iso(moment)
+            reason = f"{name}: {found.reason()}"
+            notes.append(f"{reason} -> {', '.join(found.channels)}")
             for key in found.alerts:
                 alert = alerts.get(key)
                 if alert is None or alert.status != "firing":
                     continue
+                alerts[key] = lifecycle.escalated(alert, reason)
                 group, labels = lifecycle.group_of(name, policy, alert.labels)
                 escalated.setdefault(group, set()).update(found.channels)
                 record = groups.get(group) or GroupRecord(policy=name, labels=labels)
@@ -335,11 +434,7 @@ def _deliver(outgoing: list[lifecycle.Outgoing], policies: Mapping[str, Escalati
 
 def _send_one(item: lifecycle.Outgoing, policies: Mapping[str, EscalationPolicySpec],
               options: SendOptions) -> DeliveryResult:
-    channel = policies[item.policy].channels[item.channel]
-    try:
-        return notifier_for(channel).send(channel, item.note, options)
-    except Exception as exc:  # a notifier bug must not cost the other channels their delivery
-        return DeliveryResult(False, 0, f"internal error in the {channel.type} notifier: {type(exc).__name__}")
+    return send(policies[item.policy].channels[item.channel], item.note, options)
 
 
 def _settle(prior: MonitorState, alerts: dict[str, AlertRecord], groups: dict[str, GroupRecord],
@@ -352,12 +447,14 @@ def _settle(prior: MonitorState, alerts: dict[str, AlertRecord], groups: dict[st
     for key, alert in list(alerts.items()):
         if alert.status == "resolved" and key not in known:
             history.append(ClosedAlert(alert=key, severity=alert.severity, firing_since=alert.firing_since,
-                                       resolved_at=alert.resolved_at, last_notified=alert.last_notified))
+                                       resolved_at=alert.resolved_at, last_notified=alert.last_notified,
+                                       escalated=alert.escalated, escalation_reason=alert.escalation_reason))
             del alerts[key]
     members = lifecycle.Planner(planner.environment, planner.policies, alerts, groups, planner.now).membership()
     groups = {k: g for k, g in groups.items() if (g.channels or k in members) and g.policy in planner.policies}
     recorded = [Delivery(at=at, group=o.group, channel=o.channel, type=_type(planner, o), event=o.event, ok=r.ok,
-                         attempts=r.attempts, detail=r.detail) for o, r in deliveries]
+                         attempts=r.attempts, detail=r.detail, alerts=[v.key for v in o.note.alerts])
+                for o, r in deliveries]
     return MonitorState(alerts=alerts, groups=groups, arrivals=arrivals, escalations=escalated_at,
                         deliveries=[*prior.deliveries, *recorded][-DELIVERY_LIMIT:], history=history[-HISTORY_LIMIT:])
 
@@ -373,7 +470,7 @@ def _row(item: lifecycle.RuleInput, result: lifecycle.Evaluation) -> RuleRow:
                    lifecycle.describe_limits(item.rule), result.since, result.detail)
 
 
-def _health(name: str, rows: list[RuleRow]) -> ModelHealth:
+def _health(name: str, rows: list[RuleRow], metrics: list[MetricRow]) -> ModelHealth:
     statuses = {r.status for r in rows}
     if "error" in statuses:
         status = "error"
@@ -385,4 +482,4 @@ def _health(name: str, rows: list[RuleRow]) -> ModelHealth:
         status = "no data"
     else:
         status = "healthy"
-    return ModelHealth(name, status, rows)
+    return ModelHealth(name, status, rows, metrics)

@@ -1,6 +1,7 @@
 """`modelops monitor` as a service: measure, then, under the environment lock, evaluate, notify and record.
 
-The alert state is written (with the derived files, as every state write is) only when something changed.
+The alert state is written (with the incidents its alerts open or close, and the derived files, as every state write
+is) only when something changed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from modelops.base.clock import iso, now
 from modelops.notify.base import SendOptions
+from modelops.ops import incidents
 from modelops.ops.monitor import Clock, MonitorReport, MonitorRequest, choose_source, measure, tick
 from modelops.run import derived
 from modelops.sources.base import MetricSource
@@ -31,10 +33,11 @@ def run_monitor(root: Path, request: MonitorRequest, *, clock: Clock = now, opti
         return tick(env, read_state(root, env.name), measured, moment, source, None)[0]
     with locked(root, env.name, "monitor", on_takeover):
         state = read_state(root, env.name)
-        report, monitor = tick(env, state, measured, moment, source, options or SendOptions())
+        report, monitor = tick(env, state, measured, moment, source, replace(options or SendOptions(), root=root))
         if monitor == state.monitor:
             return report
-        write_state(root, state.model_copy(update={"monitor": monitor, "serial": state.serial + 1,
-                                                   "updated": iso(moment)}))
+        recorded = state.model_copy(update={"monitor": monitor, "serial": state.serial + 1, "updated": iso(moment)})
+        # incidents its alerts open or close are recorded with them (the derived step would take one more write)
+        write_state(root, recorded.model_copy(update={"incidents": incidents.track(recorded, incidents.holds(env))}))
         derived.refresh(ws, env)  # the report names the state serial
     return replace(report, state_written=True)

@@ -42,6 +42,8 @@ class AlertRecord(_Record):
     cleared_at: str | None = None  # when a firing alert's condition was first seen clear (keepFiringFor)
     last_notified: str | None = None
     resolved_at: str | None = None
+    escalated: bool = False  # an escalation rule added channels for it while it fired
+    escalation_reason: str | None = None  # which rule, and the count it reached
 
 
 class ChannelRecord(_Record):
@@ -62,12 +64,13 @@ class GroupRecord(_Record):
 
 
 class Arrival(_Record):
-    """An alert that started firing: what escalation rules count."""
+    """An alert that started firing: what escalation rules count (per alert type: its rule and metric)."""
 
     policy: str
     alert: str
     severity: Severity
     at: str
+    metric: str | None = None  # the rule's metric (None: a raw query, or a state written before it was kept)
 
 
 class Delivery(_Record):
@@ -81,6 +84,7 @@ class Delivery(_Record):
     ok: bool
     attempts: int = 0
     detail: str = ""
+    alerts: list[str] = Field(default_factory=list)  # the alert keys it carried (an incident's timeline finds it)
 
 
 class ClosedAlert(_Record):
@@ -91,6 +95,19 @@ class ClosedAlert(_Record):
     firing_since: str | None
     resolved_at: str | None
     last_notified: str | None
+    escalated: bool = False
+    escalation_reason: str | None = None
+
+
+class Reading(_Record):
+    """The last value `modelops monitor` read of one metric of one model (None: no data), when, and the value it
+    replaced: the trend of the next run is measured against `value`. An unchanged value keeps its record, so a
+    run that reads the same numbers writes nothing."""
+
+    value: float | None
+    at: str
+    previous: float | None = None
+    previous_at: str | None = None
 
 
 class MonitorState(_Record):
@@ -99,6 +116,8 @@ class MonitorState(_Record):
     alerts: dict[str, AlertRecord] = Field(default_factory=dict)
     groups: dict[str, GroupRecord] = Field(default_factory=dict)
     arrivals: list[Arrival] = Field(default_factory=list)
-    escalations: dict[str, str] = Field(default_factory=dict)  # "policy#index" -> when it last escalated
+    # "policy#index" (counting per policy) or "policy#index#alert key" (per alert) -> when it last escalated
+    escalations: dict[str, str] = Field(default_factory=dict)
     deliveries: list[Delivery] = Field(default_factory=list)
     history: list[ClosedAlert] = Field(default_factory=list)
+    readings: dict[str, dict[str, Reading]] = Field(default_factory=dict)  # model -> metric -> its last reading

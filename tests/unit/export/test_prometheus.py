@@ -69,7 +69,8 @@ def test_an_alerting_rule_per_rule_and_severity_with_labels_and_annotations(repo
     assert [r["labels"]["severity"] for r in latency] == ["warning", "critical"]
     warning = latency[0]
     assert warning["expr"] == 'modelops:response_time:5m{env="production",model="sentiment"} > 0.5'
-    assert latency[1]["expr"].endswith("> 2")
+    assert latency[1]["expr"].endswith(" >= 2")  # critical is inclusive, a warning strict
+    assert latency[1]["annotations"]["summary"] == "sentiment (production): response_time at or above 2s"
     assert (warning["for"], warning["keep_firing_for"]) == ("5m", "2m")
     assert warning["labels"] == {"modelops_env": "production", "modelops_escalation": "ml-oncall",
                                  "modelops_model": "sentiment", "modelops_rule": "high-latency",
@@ -115,13 +116,13 @@ def test_both_directions_custom_windows_raw_queries(repo: Path) -> None:
     assert [r["expr"] for r in band] == [
         '(modelops:throughput:10m{env="production",model="recommender"} > 100) or '
         '(modelops:throughput:10m{env="production",model="recommender"} < 5)',
-        'modelops:throughput:10m{env="production",model="recommender"} > 200']
+        'modelops:throughput:10m{env="production",model="recommender"} >= 200']
     assert band[0]["annotations"]["summary"] == "recommender (production): throughput above 100 or below 5"
     records = {r["record"]: r for r in rules if "record" in r}
     assert "[10m]" in records["modelops:throughput:10m"]["expr"]
     assert records["modelops:rule_raw:5m"]["expr"] == 'sum(my_queue{model="recommender",env="production"})'
     slow = next(r for r in rules if r.get("alert") == "ModelopsSlowP95")
-    assert slow["expr"].endswith("> 1.5") and slow["annotations"]["summary"].endswith("above 1s500ms")
+    assert slow["expr"].endswith(" >= 1.5") and slow["annotations"]["summary"].endswith("at or above 1s500ms")
 
 
 def test_environment_overrides_feed_the_recorded_series(repo: Path) -> None:
@@ -157,7 +158,50 @@ def test_two_policies_with_the_same_rule_name_on_one_model_are_refused_by_valida
                      "its alerts would be indistinguishable") in found
 
 
-def test_the_escalation_meta_alert_counts_activations_over_alerts(repo: Path) -> None:
+GUIDE_TABLE = """\
+  escalate:
+    - channels: [pager, incidents]
+      thresholds:
+        response_time: {count: 3, within: 5m}
+        error_rate: {count: 2, within: 3m}
+        cpu_usage: {count: 5, within: 10m}
+        memory_usage: {count: 3, within: 5m}
+      when: {count: 5, within: 10m}   # any other alert type
+"""
+
+
+def escalate(repo: Path, rule: str) -> None:
+    """Replace the example ml-oncall's escalation (the guide's table) with one rule in flow style."""
+    path = repo / "policies/escalation/ml-oncall.yaml"
+    text = path.read_text()
+    assert GUIDE_TABLE in text
+    path.write_text(text.replace(GUIDE_TABLE, f"  escalate: [{rule}]\n"))
+
+
+PER_POLICY = "{when: {count: 3, within: 15m}, per: policy, severity: warning, channels: [pager]}"
+
+
+def test_the_escalation_meta_alerts_count_per_rule_and_model_with_the_guides_triggers(repo: Path) -> None:
+    groups = yaml_docs(prometheus.export(load_env(repo))[0].text)[0]["groups"]
+    meta = groups[-1]["rules"]
+    # error_rate 2 within 3m; response_time and memory_usage 3 within 5m; cpu_usage and the rest 5 within 10m
+    assert [(r["labels"]["modelops_escalation_trigger"], r["expr"].split("modelops_rule")[2].split("}")[0])
+            for r in meta] == [("2 within 3m", '="high-error-rate"'),
+                               ("3 within 5m", '=~"high-latency|memory-pressure"'),
+                               ("5 within 10m", '=~"cpu-saturation|disk-filling|expensive-requests|low-throughput"')]
+    sel = ('alertname!="ModelopsEscalation",modelops_env="production",modelops_escalation="ml-oncall",'
+           'modelops_rule="high-error-rate"')
+    arrivals = (f'changes((ALERTS_FOR_STATE{{{sel}}} and ignoring(alertstate) ALERTS{{alertstate="firing",{sel}}})'
+                "[3m:1m]) + 1")
+    assert meta[0]["expr"] == f"max by (modelops_model, modelops_rule) ({arrivals}) >= 2"
+    assert meta[0]["labels"] == {"modelops_env": "production", "modelops_escalation": "ml-oncall",
+                                 "modelops_escalation_step": "1", "modelops_escalation_trigger": "2 within 3m",
+                                 "severity": "critical"}
+    assert meta[0]["annotations"]["description"].endswith("notifying pager, incidents.")
+
+
+def test_the_escalation_meta_alert_per_policy_counts_activations_over_alerts(repo: Path) -> None:
+    escalate(repo, PER_POLICY)
     groups = yaml_docs(prometheus.export(load_env(repo))[0].text)[0]["groups"]
     meta = groups[-1]["rules"]
     assert len(meta) == 1
@@ -172,7 +216,7 @@ def test_the_escalation_meta_alert_counts_activations_over_alerts(repo: Path) ->
     assert "notifying pager" in rule["annotations"]["description"]
 
 
-def test_two_tests_per_threshold_with_a_pending_check_and_exact_labels(repo: Path) -> None:
+def test_three_tests_per_threshold_with_a_pending_check_and_exact_labels(repo: Path) -> None:
     only_models(repo, {"sentiment"})
     env = load_env(repo)
     tests = yaml_docs(prometheus.export(env)[1].text)[0]
@@ -180,7 +224,9 @@ def test_two_tests_per_threshold_with_a_pending_check_and_exact_labels(repo: Pat
     thresholds = sum(len(prometheus._conditions(b.rule)) for b in prometheus.bindings(env, env.models["sentiment"]))
     assert thresholds == 12
     keeping = 2  # high-latency (keepFiringFor: 2m) has two thresholds
-    assert len(tests["tests"]) == 2 * thresholds + keeping + 2  # + the two escalation sequences
+    # quiet side, firing side and exactly at the threshold; + three escalation tests per trigger (inside the
+    # window, spread over it, shared by two models) for the guide's three triggers the rules use
+    assert len(tests["tests"]) == 3 * thresholds + keeping + 3 * 3
     assert tests["group_eval_order"] == ["modelops-sentiment", "modelops-escalation-ml-oncall"]
     quiet, fires = tests["tests"][0], tests["tests"][1]
     assert quiet["name"] == "sentiment/high-latency warning above 500ms: 0.495 stays quiet"
@@ -204,6 +250,18 @@ def test_two_tests_per_threshold_with_a_pending_check_and_exact_labels(repo: Pat
                     and t["name"].endswith("fires"))
     fired = critical["alert_rule_test"][-1]["exp_alerts"]
     assert sorted(a["exp_labels"]["severity"] for a in fired) == ["critical", "warning"]
+    # a sample exactly at a threshold: the critical alert fires (>=), the warning does not (>)
+    exact = {t["name"]: t for t in tests["tests"] if ": exactly " in t["name"]}
+    at_critical = exact["sentiment/high-latency critical above 2s: exactly 2 fires: critical is inclusive (fed as the "
+                        "recorded series)"]
+    assert at_critical["input_series"] == [{"series": 'modelops:response_time:5m{env="production",model="sentiment"}',
+                                            "values": "2x14"}]
+    checks = at_critical["alert_rule_test"]
+    assert [c["eval_time"] for c in checks] == ["4m", "14m"] and checks[0]["exp_alerts"] == []
+    assert sorted(a["exp_labels"]["severity"] for a in checks[1]["exp_alerts"]) == ["critical", "warning"]
+    at_warning = exact["sentiment/high-latency warning above 500ms: exactly 0.5 stays quiet: a warning is strict (fed "
+                       "as the recorded series)"]
+    assert [c["exp_alerts"] for c in at_warning["alert_rule_test"]] == [[]]
 
 
 def test_keep_firing_for_is_tested_at_both_ends(repo: Path) -> None:
@@ -234,6 +292,7 @@ def _values(text: str) -> list[str]:
 
 def test_the_escalation_tests_sit_on_the_window_edge(repo: Path) -> None:
     only_models(repo, {"sentiment"})
+    escalate(repo, PER_POLICY)
     tests = yaml_docs(prometheus.export(load_env(repo))[1].text)[0]["tests"]
     inside, spread = [t for t in tests if t["name"].startswith("escalation ml-oncall#1")]
     assert inside["name"] == ("escalation ml-oncall#1: 3 activations of sentiment/high-error-rate within 15m, the "
@@ -250,8 +309,7 @@ def test_the_escalation_tests_sit_on_the_window_edge(repo: Path) -> None:
 
 def test_escalation_tests_feed_alerts_when_no_rule_fires_often_enough(repo: Path) -> None:
     only_models(repo, {"sentiment"})
-    path = repo / "policies/escalation/ml-oncall.yaml"
-    path.write_text(path.read_text().replace("within: 15m", "within: 5m"))
+    escalate(repo, PER_POLICY.replace("within: 15m", "within: 5m"))
     tests = yaml_docs(prometheus.export(load_env(repo))[1].text)[0]["tests"]
     inside, spread = [t for t in tests if t["name"].startswith("escalation ml-oncall#1")]
     assert inside["name"].endswith("(synthetic ALERTS)") and spread["name"].endswith("(synthetic ALERTS)")
@@ -259,6 +317,28 @@ def test_escalation_tests_feed_alerts_when_no_rule_fires_often_enough(repo: Path
     assert spread["input_series"][1]["values"] == "_ _ 120 stale 240 stale _ _ 480 stale"
     assert [c["eval_time"] for c in inside["alert_rule_test"]] == ["6m", "7m"]
     assert [c["eval_time"] for c in spread["alert_rule_test"]] == ["8m"]
+
+
+def test_per_alert_the_activations_of_two_models_do_not_add_up(repo: Path) -> None:
+    only_models(repo, {"sentiment"})
+    tests = yaml_docs(prometheus.export(load_env(repo))[1].text)[0]["tests"]
+    errors = [t for t in tests if t["name"].startswith("escalation ml-oncall#1 (high-error-rate)")]
+    assert [t["name"].split(": ", 1)[1] for t in errors] == [
+        "2 alerts within 3m, the first at its edge: 1 do not escalate, 2 do (synthetic ALERTS)",
+        "2 alerts spread over 3m + 1m do not escalate (synthetic ALERTS)",
+        "2 alerts of two models within 3m do not escalate (synthetic ALERTS)"]
+    inside, _, split = errors
+    assert [(c["eval_time"], len(c["exp_alerts"])) for c in inside["alert_rule_test"]] == [("4m", 0), ("5m", 1)]
+    (expected,) = inside["alert_rule_test"][1]["exp_alerts"]
+    assert expected["exp_labels"]["modelops_model"] == "sentiment"
+    assert expected["exp_annotations"]["description"].startswith(
+        "EscalationPolicy ml-oncall: rule high-error-rate of model sentiment fired 2 or more times within 3m")
+    # one activation of sentiment at minute 2, one of another model at minute 4: within 3m, but not the same alert
+    owners = [s["series"] for s in split["input_series"] if s["series"].startswith("ALERTS_FOR_STATE")]
+    assert ['modelops_model="sentiment"' in owners[0], 'modelops_model="sentiment-twin"' in owners[1]] == [True, True]
+    assert [s["values"] for s in split["input_series"] if s["series"].startswith("ALERTS_FOR_STATE")] == [
+        "_ _ 120 stale _ _", "_ _ _ _ 240 stale"]
+    assert split["alert_rule_test"] == [{"eval_time": "4m", "alertname": "ModelopsEscalation", "exp_alerts": []}]
 
 
 def test_templates_in_annotations(repo: Path) -> None:
@@ -293,3 +373,25 @@ def test_output_is_deterministic(repo: Path) -> None:
 def test_probe_values(points: list[float], threshold: float, side: str, bounds: tuple, expected: float | None) -> None:
     found = prometheus._probe(points, threshold, side, bounds)
     assert found == pytest.approx(expected) if expected is not None else found is None
+
+
+def test_a_rule_name_with_two_triggers_is_counted_per_model(repo: Path) -> None:
+    # recommender's `high-latency` watches CPU (5 within 10m), sentiment's response time (3 within 5m): one
+    # rule name, two triggers, so each meta-alert also names its models
+    write(repo, "policies/alerts/cpu-latency.yaml", "apiVersion: modelops.dev/v1\nkind: AlertPolicy\n"
+          "metadata: {name: cpu-latency}\nspec:\n  rules:\n"
+          "    - {name: high-latency, metric: cpu_usage, above: {warning: 80, critical: 90}}\n")
+    only_models(repo, {"sentiment", "recommender"})
+    path = repo / "environments/production/models/recommender.yaml"
+    path.write_text(path.read_text().replace("alerts: [model-slo]", "alerts: [cpu-latency]").replace(
+        "escalation: growth-oncall", "escalation: ml-oncall"))
+    env = load_env(repo)
+    bound = [b for name in ("recommender", "sentiment") for b in prometheus.bindings(env, env.models[name])]
+    spec = env.policies["EscalationPolicy/ml-oncall"].spec
+    found = [(m.trigger.count, m.rules, m.models) for m in prometheus.metas("production", "ml-oncall", spec, bound)]
+    assert (3, ("high-latency",), ("sentiment",)) in found
+    assert (5, ("high-latency",), ("recommender",)) in found
+    meta = next(m for m in prometheus.metas("production", "ml-oncall", spec, bound) if m.models == ("recommender",))
+    assert 'modelops_rule="high-latency",modelops_model="recommender"' in meta.expr()
+    # two meta-alerts of one trigger (5 within 10m) must differ in their labels: promtool refuses duplicates
+    assert meta.labels()["modelops_escalation_trigger"] == "5 within 10m (recommender)"

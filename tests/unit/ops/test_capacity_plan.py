@@ -158,14 +158,39 @@ def test_a_fixed_model_is_sized_on_cpu_at_the_default_threshold() -> None:
 
 def test_cpu_above_cpu_high() -> None:
     at = plan(samples(cpu_percent=70.0), scaling(cpu_high=70))
-    assert at.utilisation["cpu"].p95 == 70.0 and "cpu-high" not in rules(at)  # at the threshold: fine
+    assert at.utilisation["cpu"].avg == 70.0 and "cpu-high" not in rules(at)  # at the threshold: fine
     assert "cpu-high" not in rules(plan(samples(cpu_percent=69.9), scaling(cpu_high=70)))
     above = plan(samples(cpu_percent=70.1), scaling(cpu_high=70))
     assert rules(above)["cpu-high"] == "high"
     (found,) = [r for r in above.recommendations if r.rule == "cpu-high"]
-    assert found.finding == "CPU p95 70.1% is above cpuHigh 70%"
+    assert found.finding == "CPU average 70.1% is above cpuHigh 70%"
     assert found.action == "raise serving.resources.cpu from 2 to 2.5 in environments/prod/models/m.yaml"
-    assert found.impact == "CPU p95 ≈ 56.1% at today's load"  # 70.1 · 2 / 2.5
+    assert found.impact == "CPU average ≈ 56.1% at today's load"  # 70.1 · 2 / 2.5
+
+
+def cycled(days: int, pattern: list[float], **fields: float | None) -> list[Sample]:
+    """Hourly samples at 10 req/s whose CPU cycles through `pattern`."""
+    history = samples(days, **fields)
+    return [Sample(s.at, requests_per_s=s.requests_per_s, replicas=s.replicas, cpu_percent=pattern[i % len(pattern)],
+                   memory_percent=s.memory_percent, latency_s=s.latency_s) for i, s in enumerate(history)]
+
+
+def test_cpu_is_judged_on_its_average_unless_the_policy_asks_for_p95() -> None:
+    # 20 days, 480 hourly samples cycling through 18 × 58% and 2 × 75%: mean (18 · 58 + 2 · 75) / 20 = 59.7;
+    # sorted, 432 samples at 58 then 48 at 75, and p95 sits at rank 0.95 · 479 = 455.05: 75
+    peaks = plan(cycled(20, [58.0] * 18 + [75.0] * 2), scaling(cpu_high=70))
+    assert peaks.utilisation["cpu"].avg == pytest.approx(59.7) and peaks.utilisation["cpu"].p95 == 75.0
+    assert "cpu-high" not in rules(peaks)  # the guide: the average, 59.7, is below 70
+    strict = plan(cycled(20, [58.0] * 18 + [75.0] * 2), scaling(cpu_high=70, statistic="p95"))
+    (found,) = [r for r in strict.recommendations if r.rule == "cpu-high"]
+    assert found.finding == "CPU p95 75% is above cpuHigh 70%"
+    # 39 × 60% and 1 × 608% (CPU is a share of the request: bursts exceed 100): mean (39 · 60 + 608) / 40 =
+    # 73.7; the 12 bursts of 480 samples sit above rank 455.05, so p95 is 60
+    bursts = plan(cycled(20, [60.0] * 39 + [608.0]), scaling(cpu_high=70))
+    assert bursts.utilisation["cpu"].avg == pytest.approx(73.7) and bursts.utilisation["cpu"].p95 == 60.0
+    (found,) = [r for r in bursts.recommendations if r.rule == "cpu-high"]
+    assert found.finding == "CPU average 73.7% is above cpuHigh 70%"
+    assert "cpu-high" not in rules(plan(cycled(20, [60.0] * 39 + [608.0]), scaling(cpu_high=70, statistic="p95")))
 
 
 def test_memory_above_memory_high() -> None:
@@ -175,7 +200,7 @@ def test_memory_above_memory_high() -> None:
     (found,) = [r for r in above.recommendations if r.rule == "memory-high"]
     assert found.priority == "high"
     assert found.action == "raise serving.resources.memory from 4Gi to 5Gi in environments/prod/models/m.yaml"
-    assert found.impact == "memory p95 ≈ 68.8%"  # 86 · 4 / 5
+    assert found.impact == "memory average ≈ 68.8%"  # 86 · 4 / 5
 
 
 def test_cost_per_request_above_max_cost_per_request() -> None:
@@ -185,7 +210,17 @@ def test_cost_per_request_above_max_cost_per_request() -> None:
     assert "cost-high" not in rules(plan(samples(rps=10.0), scaling(max_cost_per_request=now * 1.01)))
     assert rules(plan(samples(rps=10.0), scaling(max_cost_per_request=now * 0.99)))["cost-high"] == "medium"
     assert rules(plan(samples(rps=10.0), scaling(max_cost_per_request=now * 0.49)))["cost-high"] == "high"
-    assert "cost-high" not in rules(base)  # no maxCostPerRequest: no rule
+    assert "cost-high" not in rules(base)  # 0.0000056 a request: far below the default maxCostPerRequest, 0.01
+
+
+def test_the_default_max_cost_per_request_is_a_cent() -> None:
+    # 2 replicas of 0.1 EUR an hour serving 0.005 req/s: 2 · 0.1 / (0.005 · 3600) = 0.01111 a request, above the
+    # guide's 0.01 without a capacity block saying so
+    assert CapacityRules().max_cost_per_request == 0.01
+    dear = plan(samples(rps=0.005, cpu_percent=1.0))
+    (found,) = [r for r in dear.recommendations if r.rule == "cost-high"]
+    assert found.finding == "cost per request 0.01111 EUR is above maxCostPerRequest 0.01000 EUR"
+    assert found.priority == "medium"  # not twice the limit
 
 
 def test_idle_replicas_are_cut_to_what_the_load_needs_with_its_headroom() -> None:
@@ -260,7 +295,7 @@ def test_growth_above_growth_warning() -> None:
     above = plan(history, scaling(growth_warning=growth - 1e-6))
     (found,) = [r for r in above.recommendations if r.rule == "growth-high"]
     assert found.priority == "medium"
-    assert found.finding == "requests grow 39%/month (R² 1.00), above growthWarning 39%"
+    assert found.finding == "requests grow 39%/month (R² 1.00, 100% confidence), above growthWarning 39%"
 
 
 def test_the_growth_budget_says_which_fleet_it_pays_for() -> None:
@@ -283,12 +318,20 @@ def test_the_growth_budget_says_which_fleet_it_pays_for() -> None:
     assert found.impact.endswith("; budget 146.00 EUR/month for the fixed 2 replicas, 438.00 EUR/month for all 6")
 
 
-def test_growth_that_can_not_be_projected_warns_nobody() -> None:
-    noisy = samples(14, [120.0 if i % 2 == 0 else 80.0 for i in range(14)])
-    assert plan(noisy).growth.verdict == "noisy"
-    assert "growth-high" not in rules(plan(noisy, scaling(growth_warning=0.01)))
+def test_growth_the_history_can_not_confirm_is_reported_at_low_priority() -> None:
+    # alternating ±20 around a line rising 3 req/s a day: +49% a month, but ± 51.8%: only 61.9% confidence
+    noisy = samples(14, [(120.0 if i % 2 == 0 else 80.0) + 3.0 * i for i in range(14)])
+    growth = plan(noisy).growth
+    assert growth.verdict == "noisy" and growth.confidence == pytest.approx(0.619, abs=1e-3)
+    (found,) = [r for r in plan(noisy).recommendations if r.rule == "growth-high"]
+    assert found.priority == "low"
+    assert found.finding == ("requests grow 49%/month ± 51.8% (R² 0.13), above growthWarning 20%, but only at 61.9% "
+                             "confidence: not significant at 95%")
+    assert found.action.startswith("watch the trend: plan for it once more history confirms it")
+    shrinking = samples(14, [120.0 if i % 2 == 0 else 80.0 for i in range(14)])  # noisy, but -25.9% a month
+    assert "growth-high" not in rules(plan(shrinking, scaling(growth_warning=0.01)))
     short = samples(10, [10.0 * (i + 1) for i in range(10)])
-    assert "growth-high" not in rules(plan(short, scaling(growth_warning=0.01)))
+    assert "growth-high" not in rules(plan(short, scaling(growth_warning=0.01)))  # too short: no estimate
 
 
 def test_max_replicas_the_projection_will_exceed() -> None:

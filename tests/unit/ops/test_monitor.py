@@ -214,7 +214,17 @@ def test_severity_change_updates_the_group_and_pages(lab: Lab) -> None:
     assert dict(lab.sent())["/slack"]["text"] == "[FIRING:1] prod: m1 errors (critical)"
 
 
-def test_escalation_after_count_alerts_within_window(lab: Lab) -> None:
+def escalate(lab: Lab, rule: str) -> None:
+    """Replace the policy's escalation rule (one line of YAML flow style)."""
+    path = lab.root / "policies/escalation/oncall.yaml"
+    text = path.read_text()
+    old = "  escalate: [{when: {count: 3, within: 15m}, severity: warning, channels: [hook]}]\n"
+    assert old in text
+    path.write_text(text.replace(old, f"  escalate: [{rule}]\n"))
+
+
+def test_escalation_per_policy_counts_any_alerts_of_the_policy(lab: Lab) -> None:
+    escalate(lab, "{when: {count: 3, within: 15m}, per: policy, severity: warning, channels: [hook]}")
     lab.set("m1", "error_rate", 0.03, held=timedelta(minutes=3))
     lab.run()
     lab.set("m2", "error_rate", 0.03, held=timedelta(minutes=3))
@@ -233,7 +243,74 @@ def test_escalation_after_count_alerts_within_window(lab: Lab) -> None:
     assert sorted(outcomes(resolved)) == [("chat", "resolve", "sent"), ("hook", "resolve", "sent")]
 
 
+def flap(lab: Lab, model: str, value: float, times: int) -> list[MonitorReport]:
+    """The model's error rate fires (`value` for 3 minutes) and recovers, `times` times, a minute per run."""
+    reports = []
+    for i in range(times):
+        lab.set(model, "error_rate", value, held=timedelta(minutes=3))
+        reports.append(lab.run(timedelta(minutes=1 if i else 0)))
+        lab.set(model, "error_rate", 0.001)
+        if i < times - 1:
+            lab.run(timedelta(minutes=1))
+    return reports
+
+
+def test_by_default_the_same_rule_on_the_same_model_escalates(lab: Lab) -> None:
+    # one rule flapping: the third start within 15m escalates, and says so with the right count and grammar
+    first, second, third = flap(lab, "m1", 0.03, 3)
+    assert first.escalations == [] and second.escalations == []
+    assert third.escalations == ["oncall: 3 alerts of m1/slo/errors within 15m (escalate at 3) -> hook"]
+    [hook] = [body for path, body in lab.sent() if path == "/hook"]
+    [alert] = hook["alerts"]
+    assert alert["annotations"]["escalated"] == "true"
+    reason = "oncall: 3 alerts of m1/slo/errors within 15m (escalate at 3)"
+    assert alert["annotations"]["escalation_reason"] == reason
+    record = read_state(lab.root, "prod").monitor.alerts["m1/slo/errors"]
+    assert record.escalated and record.escalation_reason == reason
+    assert "m1/slo/errors" in {k.rsplit("#", 1)[-1] for k in read_state(lab.root, "prod").monitor.escalations}
+    # the escalated alert, once resolved, is remembered as escalated
+    lab.set("m1", "error_rate", 0.001)
+    lab.run(timedelta(minutes=10))
+    [closed] = [h for h in read_state(lab.root, "prod").monitor.history if h.escalated]
+    assert closed.alert == "m1/slo/errors" and closed.escalation_reason is not None
+
+
+def test_by_default_different_models_or_rules_do_not_escalate_together(lab: Lab) -> None:
+    for i, model in enumerate(("m1", "m2", "m3")):  # three models, one start each: none reached 3
+        lab.set(model, "error_rate", 0.03, held=timedelta(minutes=3))
+        report = lab.run(timedelta(minutes=2 if i else 0))
+        assert report.escalations == []
+    assert "/hook" not in lab.paths()
+
+
+def test_the_guides_table_sets_the_trigger_per_alert_type(lab: Lab) -> None:
+    # no `when`: error_rate escalates at 2 within 3m, response_time at 3 within 5m
+    escalate(lab, "{channels: [pager, hook]}")
+    reports = flap(lab, "m1", 0.03, 2)
+    assert reports[1].escalations == [
+        "oncall: 2 alerts of m1/slo/errors within 3m (escalate at 2) -> pager, hook"]
+    assert sorted(p for p in lab.paths() if p != "/slack") == ["/hook", "/pd"]
+    # latency fires at once (no `for`) and keeps firing 2m after it clears: two starts 3m30s apart
+    lab.set("m2", "response_time", 0.9)
+    assert rule(lab.run(timedelta(minutes=1)), "m2", "latency").status == "warning"
+    lab.set("m2", "response_time", 0.1)
+    lab.run(timedelta(seconds=30))  # cleared: keeps firing
+    assert rule(lab.run(timedelta(minutes=2, seconds=30)), "m2", "latency").detail == "resolved"
+    lab.set("m2", "response_time", 0.9)
+    again = lab.run(timedelta(seconds=30))
+    assert rule(again, "m2", "latency").status == "warning"
+    assert again.escalations == []  # two response_time alerts within 5m: the guide escalates at three
+
+
+def test_a_threshold_per_rule_name_wins_over_the_metric_and_when(lab: Lab) -> None:
+    escalate(lab, "{when: {count: 5, within: 1h}, thresholds: {errors: {count: 2, within: 10m}, error_rate: "
+                  "{count: 4, within: 10m}}, channels: [hook]}")
+    second = flap(lab, "m1", 0.03, 2)[1]
+    assert second.escalations == ["oncall: 2 alerts of m1/slo/errors within 10m (escalate at 2) -> hook"]
+
+
 def test_alerts_outside_the_window_do_not_escalate(lab: Lab) -> None:
+    escalate(lab, "{when: {count: 3, within: 15m}, per: policy, severity: warning, channels: [hook]}")
     for i, model in enumerate(("m1", "m2", "m3")):
         lab.set(model, "error_rate", 0.03, held=timedelta(minutes=3))
         report = lab.run(timedelta(minutes=8 if i else 0))
@@ -476,3 +553,35 @@ def test_channels_that_never_answer_time_out_without_holding_up_the_others(lab: 
                                                                   ("mail", False, 2)]
     retried = lab.run(timedelta(minutes=1), timeout_s=0.5)  # only what failed is tried again (now refused)
     assert outcomes(retried) == [("pager", "trigger", "failed"), ("mail", "trigger", "failed")]
+
+
+def test_every_metric_is_read_with_a_trend_against_the_last_run(lab: Lab) -> None:
+    first = lab.run()
+    m1 = next(m for m in first.models if m.name == "m1")
+    assert [(r.group, r.metric, r.trend) for r in m1.metrics][:3] == [
+        ("performance", "response_time", "first reading"), ("performance", "throughput", "-"),  # no data
+        ("performance", "error_rate", "first reading")]
+    assert read_state(lab.root, "prod").monitor.readings["m1"]["error_rate"].value == 0.001
+    lab.set("m1", "error_rate", 0.0015)
+    second = lab.run(timedelta(minutes=1))
+    row = next(r for m in second.models if m.name == "m1" for r in m.metrics if r.metric == "error_rate")
+    assert (row.previous, row.value, row.trend) == (0.001, 0.0015, "up 50% (worse)")
+    reading = read_state(lab.root, "prod").monitor.readings["m1"]["error_rate"]
+    assert (reading.previous, reading.previous_at, reading.at) == (0.001, "2026-11-25T10:00:00Z",
+                                                                   "2026-11-25T10:01:00Z")
+    # an unchanged value keeps its record (and its time): nothing to write
+    assert not lab.run(timedelta(minutes=1)).state_written
+
+
+def test_trend_says_better_or_worse_by_the_metrics_direction() -> None:
+    from modelops.config.catalog import METRICS
+    from modelops.ops.monitor import trend
+    from modelops.state.alerts import Reading
+
+    before = Reading(value=100.0, at="t")
+    assert trend(METRICS["throughput"], before, 120.0) == "up 20% (better)"  # higher is better
+    assert trend(METRICS["cpu_usage"], before, 120.0) == "up 20% (worse)"
+    assert trend(METRICS["cpu_usage"], before, 100.0) == "steady"
+    assert trend(METRICS["cpu_usage"], None, 100.0) == "first reading"
+    assert trend(METRICS["cpu_usage"], before, None) == "-"
+    assert trend(METRICS["error_rate"], Reading(value=0.0, at="t"), 0.01) == "up 0.01 (worse)"  # from zero: absolute

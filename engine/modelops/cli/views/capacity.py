@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from modelops.base.console import Console
 from modelops.cli.render import Renderer, uncoloured
+from modelops.cli.views import jsonout
 from modelops.cli.views.table import table
 from modelops.ops.capacity.formatting import money, rate
 from modelops.ops.capacity.model import CapacityReport, ModelCapacity, Recommendation
 from modelops.ops.capacity.stats import Stats
 from modelops.report.sections.capacity import confidence_cell, growth_cell, view_data
 
-FORMAT_VERSION = 1
 _PRIORITY_COLOURS = {"high": "red", "medium": "yellow", "low": "dim"}
 
 
@@ -125,6 +124,10 @@ def _model(plan: ModelCapacity) -> dict[str, Any]:
     return {
         "name": plan.model,
         "scaling_policy": plan.scaling.policy,
+        "thresholds": {"cpu_high": plan.scaling.rules.cpu_high, "memory_high": plan.scaling.rules.memory_high,
+                       "statistic": plan.scaling.rules.statistic,
+                       "max_cost_per_request": plan.scaling.rules.max_cost_per_request,
+                       "growth_warning": plan.scaling.rules.growth_warning},
         "history": {"first": plan.first.isoformat().replace("+00:00", "Z"),
                     "last": plan.last.isoformat().replace("+00:00", "Z"), "samples": plan.samples,
                     "full_days": len(plan.daily)},
@@ -132,7 +135,7 @@ def _model(plan: ModelCapacity) -> dict[str, Any]:
         "latency_s": _stats(plan.latency),
         "utilisation_percent": {name: _stats(found) for name, found in plan.utilisation.items()},
         "growth": {"verdict": g.verdict, "per_month": _n(g.per_month), "per_month_se": _n(g.per_month_se),
-                   "r2": _n(g.r2), "slope_per_day": _n(fit.slope) if fit else None,
+                   "r2": _n(g.r2), "confidence": _n(g.confidence), "slope_per_day": _n(fit.slope) if fit else None,
                    "slope_se": _n(fit.slope_se) if fit else None, "days": g.days, "weekly_pattern_removed": g.seasonal,
                    "level_per_s": _n(g.level), "description": g.describe()},
         "load_per_s": {"design_p95": _n(plan.design_load), "projected_mean": _n(plan.projected_avg),
@@ -157,7 +160,6 @@ def _model(plan: ModelCapacity) -> dict[str, Any]:
 
 def render_json(report: CapacityReport) -> str:
     data = {
-        "format_version": FORMAT_VERSION,
         "environment": report.environment,
         "source": report.source,
         "horizon_days": _n(report.horizon_days),
@@ -167,7 +169,7 @@ def render_json(report: CapacityReport) -> str:
         "unknown": report.unknown,
         "recommendations": [_recommendation(r) for r in report.recommendations],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return jsonout.dumps(data)
 
 
 RENDERERS: dict[str, Renderer[CapacityReport]] = {

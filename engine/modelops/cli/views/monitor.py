@@ -8,11 +8,13 @@ from typing import Any
 
 from modelops.base.console import Console
 from modelops.cli.render import Renderer, uncoloured
+from modelops.cli.views import jsonout
 from modelops.cli.views.table import table
+from modelops.config.catalog import GROUPS
 from modelops.notify.base import with_attempts
-from modelops.ops.monitor import MonitorReport, NotificationRow
+from modelops.ops.lifecycle import format_value
+from modelops.ops.monitor import MetricRow, MonitorReport, NotificationRow
 
-FORMAT_VERSION = 1
 _COLOURS = {"critical": "red", "error": "red", "warning": "yellow", "healthy": "green", "pending": "cyan",
             "failed": "red", "partial": "yellow", "sent": "green", "muted": "dim", "held": "dim", "no data": "dim"}
 
@@ -30,6 +32,9 @@ def render_text(report: MonitorReport, console: Console) -> str:
         if not model.rules:
             rows.append([model.name, _paint(model.status, console), "-", "", "", "no alert rules", ""])
     lines += table(rows, ("MODEL", "HEALTH", "RULE", "STATE", "VALUE", "THRESHOLDS", "NOTE"))
+    if any(model.metrics for model in report.models):
+        lines += ["", "Metrics, by group (trend against the last run's reading):"]
+        lines += ["  " + line for line in table(_metric_rows(report), ("MODEL", "GROUP", "METRIC", "VALUE", "TREND"))]
     if report.escalations:
         lines += ["", "Escalations:", *[f"  {e}" for e in report.escalations]]
     if report.notifications:
@@ -40,6 +45,25 @@ def render_text(report: MonitorReport, console: Console) -> str:
             lines += ["", f"--- {sent.channel} ({sent.type}) -> {sent.preview.target}", _body(sent.preview.body)]
     lines += ["", summary(report)]
     return "\n".join(lines)
+
+
+def _metric_rows(report: MonitorReport) -> list[list[str]]:
+    rows = []
+    for model in report.models:
+        shown_group = None
+        for i, metric in enumerate(grouped(model.metrics)):
+            group = metric.group if metric.group != shown_group else ""
+            shown_group = metric.group
+            moved = metric.trend.startswith(("up ", "down ")) and metric.previous is not None
+            since = f" from {format_value(metric.previous, metric.unit)}" if moved else ""
+            rows.append([model.name if i == 0 else "", group, metric.metric, metric.shown,
+                         metric.error or f"{metric.trend}{since}"])
+    return rows
+
+
+def grouped(metrics: list[MetricRow]) -> list[MetricRow]:
+    """Performance, infrastructure, then business metrics; the catalogue's order within a group."""
+    return sorted(metrics, key=lambda m: GROUPS.index(m.group))
 
 
 def _paint(status: str, console: Console) -> str:
@@ -72,14 +96,14 @@ def summary(report: MonitorReport) -> str:
 
 def render_json(report: MonitorReport) -> str:
     data = {
-        "format_version": FORMAT_VERSION,
         "environment": report.environment,
         "at": report.at,
         "source": report.source,
         "dry_run": report.dry_run,
         "models": [{"name": m.name, "status": m.status, "rules": [
             {"policy": r.policy, "rule": r.rule, "metric": r.metric, "status": r.status, "value": r.value,
-             "thresholds": r.thresholds, "since": r.since, "detail": r.detail} for r in m.rules]}
+             "thresholds": r.thresholds, "since": r.since, "detail": r.detail} for r in m.rules],
+            "metrics": {group: [_metric_json(x) for x in grouped(m.metrics) if x.group == group] for group in GROUPS}}
             for m in report.models],
         "notifications": [{
             "group": n.group, "policy": n.policy, "channel": n.channel, "type": n.type, "event": n.event,
@@ -89,7 +113,13 @@ def render_json(report: MonitorReport) -> str:
         "escalations": report.escalations,
         "summary": {"models": report.counts(), "state_written": report.state_written, "failed": report.failed},
     }
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return jsonout.dumps(data)
+
+
+def _metric_json(metric: MetricRow) -> dict[str, Any]:
+    return {"metric": metric.metric, "unit": metric.unit, "value": metric.value, "at": metric.at,
+            "previous": metric.previous, "previous_at": metric.previous_at, "trend": metric.trend,
+            "error": metric.error}
 
 
 RENDERERS: dict[str, Renderer[MonitorReport]] = {"text": render_text, "json": uncoloured(render_json)}

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Literal
 
 from modelops.ops.capacity.formatting import pct
-from modelops.ops.capacity.stats import Fit, least_squares, t_critical, weekly_fit
+from modelops.ops.capacity.stats import Fit, least_squares, t_critical, t_within, weekly_fit
 from modelops.sources.usage import Sample
 
 MONTH_DAYS = 30.0  # growth is quoted per 30 days
@@ -64,6 +64,15 @@ class Growth:
     @property
     def r2(self) -> float | None:
         return self.fit.r2 if self.fit is not None else None
+
+    @property
+    def confidence(self) -> float | None:
+        """How sure the fit is that the slope is not zero: P(|T| <= |b| / SE) with the fit's degrees of freedom
+        (a trend is at least 0.95)."""
+        fit = self.fit
+        if fit is None or fit.slope == 0:
+            return None if fit is None else 0.0
+        return 1.0 if fit.slope_se == 0 else t_within(abs(fit.slope) / fit.slope_se, fit.dof)
 
     def describe(self) -> str:
         """One line a person reads: the growth and how far to trust it."""

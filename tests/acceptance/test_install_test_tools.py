@@ -25,6 +25,8 @@ pytestmark = pytest.mark.slow  # runs the installer of the external tools
 SCRIPT = ROOT / "scripts/install-test-tools.sh"
 BASH = shutil.which("bash") or "/bin/bash"
 TOOLS = ("dirname", "chmod", "rm")  # what the script needs from coreutils on its way
+PACKAGES = ("prometheus prometheus-alertmanager shellcheck chromium fonts-liberation fonts-noto-color-emoji "
+            "haproxy")  # everything, in the order the script asks for them
 
 APT_GET = """#!/bin/sh
 echo "apt-get $*" >>"$LAB/log"
@@ -94,9 +96,8 @@ def test_services_are_refused_during_the_install_and_the_policy_is_removed(lab: 
     lab.policy.parent.mkdir()
     result = lab.run()
     assert result.returncode == 0, result.stderr
-    assert "installing prometheus prometheus-alertmanager shellcheck (Debian packages)" in result.stdout
-    assert lab.log() == ["apt-get update -qq",
-                         "apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager shellcheck",
+    assert f"installing {PACKAGES} (Debian packages)" in result.stdout
+    assert lab.log() == ["apt-get update -qq", f"apt-get install -y -qq --no-install-recommends {PACKAGES}",
                          "policy-rc.d said 101"]
     assert not lab.policy.exists() and not (lab.root / "prometheus.running").exists()
 
@@ -105,7 +106,7 @@ def test_the_policy_is_removed_when_the_install_fails(lab: Lab) -> None:
     lab.policy.parent.mkdir()
     result = lab.run(apt_exit=100)
     assert result.returncode == 0
-    assert "warning: could not install prometheus prometheus-alertmanager shellcheck" in result.stdout
+    assert f"warning: could not install {PACKAGES}" in result.stdout
     assert not lab.policy.exists()
 
 

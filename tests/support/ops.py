@@ -84,18 +84,24 @@ class Exporter:
 class PrometheusServer:
     url: str
     process: subprocess.Popen[bytes]
+    headers: dict[str, str] = field(default_factory=dict)  # what a query needs to get in (basic auth)
+    context: ssl.SSLContext | None = None  # what trusts its certificate (HTTPS)
 
     def query(self, promql: str) -> Any:
         import json
 
         full = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
-        with urllib.request.urlopen(full, timeout=5) as answer:
+        with urllib.request.urlopen(urllib.request.Request(full, headers=self.headers), timeout=5,
+                                    context=self.context) as answer:
             return json.loads(answer.read())["data"]["result"]
 
 
 @contextlib.contextmanager
-def prometheus_server() -> Iterator[PrometheusServer]:
-    """A real Prometheus with data for `good` and `bad` ready to query (rates need a few scrapes)."""
+def prometheus_server(web_config: str | None = None, headers: dict[str, str] | None = None,
+                      context: ssl.SSLContext | None = None) -> Iterator[PrometheusServer]:
+    """A real Prometheus with data for `good` and `bad` ready to query (rates need a few scrapes). `web_config`:
+    the text of its --web.config.file (TLS, basic auth users); `headers` and `context` let queries in (a context
+    means HTTPS)."""
     if PROMETHEUS is None:
         pytest.skip("the prometheus binary is not installed (Debian package prometheus; "
                     "scripts/install-test-tools.sh installs it)")
@@ -107,11 +113,16 @@ def prometheus_server() -> Iterator[PrometheusServer]:
                       "  - job_name: exporter\n"
                       f"    static_configs: [{{targets: ['127.0.0.1:{exporter.port}']}}]\n", encoding="utf-8")
     port = free_port()
+    web = []
+    if web_config is not None:
+        (workdir / "web.yml").write_text(web_config, encoding="utf-8")
+        web = [f"--web.config.file={workdir / 'web.yml'}"]
     with (workdir / "log").open("wb") as log:
         process = subprocess.Popen([PROMETHEUS, f"--config.file={config}",
                                     f"--storage.tsdb.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-                                    "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=log)
-    server = PrometheusServer(f"http://127.0.0.1:{port}", process)
+                                    "--log.level=warn", *web], stdout=subprocess.DEVNULL, stderr=log)
+    scheme = "https" if context is not None else "http"
+    server = PrometheusServer(f"{scheme}://127.0.0.1:{port}", process, dict(headers or {}), context)
     try:
         _wait_for_rates(server, workdir)
         yield server

@@ -1,26 +1,33 @@
-"""The example repository in a test: private copies, the stub model server, snapshots and small edits."""
+"""The example repository in a test: private copies, its model servers, snapshots and small edits.
+
+Tests run on the simulated fixture, tests/data/example-repo (its environments and examples, with the repository's
+policies and schemas): the local target's simulated table, whose HTTP tests tests/support/servers.py answers. The
+repository's own example (environments/, examples/) serves real models through the local runtime, and is driven by
+`make demo` and the runtime's end-to-end tests (tests/acceptance/test_local_runtime.py, test_demo.py).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.http import shut
+from tests.support.servers import simulated_models
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_PARTS = ("environments", "policies", "schemas", "examples")
+FIXTURE = ROOT / "tests" / "data" / "example-repo"
+EXAMPLE_PARTS = (FIXTURE / "environments", ROOT / "policies", ROOT / "schemas", FIXTURE / "examples")
 
 
 def copy_example(target: Path) -> Path:
+    """A private copy of the simulated fixture."""
     for part in EXAMPLE_PARTS:
-        if (ROOT / part).exists():
-            shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("state.json", "REPORT.md",
-                                                                                     "rendered", "state.journal"))
+        if part.exists():
+            shutil.copytree(part, target / part.name, ignore=shutil.ignore_patterns("state.json", "REPORT.md",
+                                                                                   "rendered", "state.journal"))
     return target
 
 
@@ -36,11 +43,8 @@ class Result:
 
 
 def serve_models(repo: Path) -> tuple[int, Callable[[], None]]:
-    sys.path.insert(0, str(ROOT / "examples"))
-    from stub_server import serve
-
-    server = serve(repo, 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    """The fixture's model servers on a free port, written into its environments' endpoints."""
+    server = simulated_models(repo)
     port = server.server_port
     for env_file in repo.glob("environments/*/environment.yaml"):
         env_file.write_text(env_file.read_text().replace("127.0.0.1:8790", f"127.0.0.1:{port}"))

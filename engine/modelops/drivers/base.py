@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from modelops.core.live import Observation
 from modelops.core.model import EnvironmentConfig
@@ -63,6 +63,14 @@ class Driver(Protocol):
     def observe(self) -> Observation: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ServesEndpoints(Protocol):
+    """A target that knows where a model's slots answer (the local runtime picks their ports when it starts them):
+    preview tests call `endpoint(model, slot)` instead of the environment's `endpoints.preview` template."""
+
+    def endpoint(self, model: str, slot: str) -> str | None: ...
 
 
 class DriverFactory(Protocol):

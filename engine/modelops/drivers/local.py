@@ -1,7 +1,12 @@
-"""The embedded `local` target: a serving table in `.modelops/live/<env>.json`.
+"""The embedded `local` target: real processes (`spec.target.local.runtime: mlserver | command`), or a simulated
+serving table in `.modelops/live/<env>.json` (the default, `runtime: simulated`).
 
-Slot deploys, traffic weights and retirements are records in the table, so every feature (stages,
-gates, automatic and fast rollback) works on a laptop; tests and analysis still run for real.
+The real runtime (`modelops.drivers.localrt`) starts a model server per slot behind an HAProxy router per model,
+with Prometheus scraping them; `RuntimeDriver` turns operations into its calls and observes the processes.
+
+In the simulated table, slot deploys, traffic weights and retirements are records, so every feature (stages,
+gates, automatic and fast rollback) works without a serving runtime; tests and analysis still run for real, and
+plan, status and the report say "simulated".
 
 Every operation is appended, with its idempotency key, to `.modelops/live/<env>.log` before the driver
 answers: the log is what the target was asked to do, in order, and it is durable at once. The table is a
@@ -26,7 +31,11 @@ from modelops.base.files import atomic_write
 from modelops.base.layout import live_path
 from modelops.core.live import LiveModel, LiveSlot, Observation
 from modelops.core.model import EnvironmentConfig
-from modelops.drivers.base import Operation, Outcome
+from modelops.drivers.base import Driver, Operation, Outcome
+from modelops.drivers.localrt.procs import StartError
+from modelops.drivers.localrt.record import RecordError
+from modelops.drivers.localrt.router import RouterError
+from modelops.drivers.localrt.runtime import Runtime, RuntimeProblem
 from modelops.state.format import SLOTS
 
 FLUSH_SECONDS = 0.5
@@ -166,7 +175,10 @@ class LocalDriver:
         self._torn = ends_mid_line(self.log_path)
 
     @classmethod
-    def create(cls, root: Path, env: EnvironmentConfig) -> LocalDriver:
+    def create(cls, root: Path, env: EnvironmentConfig) -> Driver:
+        """The simulated table, or the real runtime the environment asks for."""
+        if env.spec.target.runtime not in (None, "simulated"):
+            return RuntimeDriver(root, env)
         return cls(root, env.name)
 
     def execute(self, operation: Operation) -> Outcome:
@@ -207,7 +219,79 @@ class LocalDriver:
                 self.log_path.replace(self.log_path.with_suffix(".log.1"))
 
     def observe(self) -> Observation:
-        return observe_table(self.table, f".modelops/live/{self.path.name} (the local target)")
+        return observe_table(self.table, f".modelops/live/{self.path.name} (the local target, simulated)")
 
     def close(self) -> None:
         self.flush()
+
+
+class RuntimeDriver:
+    """The local target with real processes: each operation is carried out by the environment's `Runtime`, and is
+    logged with its idempotency key in `.modelops/runtime/<env>/operations.log`. Operations set values (a slot runs
+    a revision, the router holds weights), so one sent again finds its work done and changes nothing."""
+
+    name = "local"
+
+    def __init__(self, root: Path, env: EnvironmentConfig) -> None:
+        self.root = root
+        self.environment = env.name
+        self.runtime: Runtime | None = None
+        self.problem: str | None = None
+        try:
+            self.runtime = Runtime(root, env)
+        except RecordError as exc:
+            self.problem = str(exc)
+
+    def execute(self, operation: Operation) -> Outcome:
+        if self.runtime is None:
+            return Outcome(False, self.problem or "the local runtime cannot be read")
+        try:
+            detail = self._run(self.runtime, operation)
+        except (RuntimeProblem, RouterError) as exc:
+            return Outcome(False, str(exc))
+        except StartError as exc:
+            return Outcome(False, exc.explain())
+        except OSError as exc:
+            return Outcome(False, f"the local runtime failed: {exc.strerror or exc}")
+        self._log(operation)
+        return Outcome(True, detail)
+
+    @staticmethod
+    def _run(runtime: Runtime, operation: Operation) -> str:
+        args, target = operation.args, operation.target
+        if operation.op == "deploy":
+            return runtime.deploy(target, args["slot"], args["version"], args["revision"])
+        if operation.op == "traffic":
+            return runtime.traffic(target, args["weights"])
+        if operation.op == "retire":
+            return runtime.retire(target, args["slot"])
+        if operation.op == "remove":
+            return runtime.remove(target)
+        if operation.op == "rename":
+            return runtime.rename(args["from"], target)
+        if operation.op == "configure":
+            return runtime.configure(target, args["config"])
+        if operation.op == "policy":
+            return runtime.policy(target, args.get("digest"))
+        raise RuntimeProblem(f"unknown operation {operation.op}")
+
+    def _log(self, operation: Operation) -> None:
+        entry = {"at": now_iso(), "op": operation.op, "target": operation.target, "key": operation.key,
+                 "args": dict(operation.args)}
+        assert self.runtime is not None
+        with contextlib.suppress(OSError):  # the record is the truth; the log only says what was asked, in order
+            self.runtime.folder.mkdir(parents=True, exist_ok=True)
+            with (self.runtime.folder / "operations.log").open("a", encoding="utf-8") as log:
+                log.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    def endpoint(self, model: str, slot: str) -> str | None:
+        return self.runtime.endpoint(model, slot) if self.runtime is not None else None
+
+    def observe(self) -> Observation:
+        if self.runtime is None:
+            return Observation(f".modelops/runtime/{self.environment} (the local target)", {}, self.problem)
+        return self.runtime.observe()
+
+    def close(self) -> None:
+        if self.runtime is not None:
+            self.runtime.close()

@@ -9,6 +9,7 @@ from typing import Any
 from modelops.base.errors import EngineError
 from modelops.sources.base import MetricSource
 from modelops.sources.file import FileSource
+from modelops.sources.local import LocalPrometheusSource
 from modelops.sources.prometheus import PrometheusSource
 
 Factory = Callable[[Path, str, Any], MetricSource]
@@ -17,13 +18,13 @@ Factory = Callable[[Path, str, Any], MetricSource]
 def _file(root: Path, environment: str, spec: Any) -> MetricSource:
     if spec.path is None:
         raise EngineError(f"environment {environment}: spec.metrics.path is required for the file source")
-    return FileSource.load(root / spec.path, spec.path)
+    return FileSource.load_repository(root, spec.path, f"spec.metrics.path of environment {environment}")
 
 
 def _prometheus(root: Path, environment: str, spec: Any) -> MetricSource:
-    if spec.url is None:
-        raise EngineError(f"environment {environment}: spec.metrics.url is required for the prometheus source")
-    return PrometheusSource(spec.url, environment, spec.timeout.seconds, dict(spec.queries))
+    if spec.url is None:  # validation allows it only on a local target with a real runtime: the one it runs
+        return LocalPrometheusSource(root, environment, spec)
+    return PrometheusSource(spec.url, environment, spec.timeout.seconds, dict(spec.queries), auth=spec.auth, root=root)
 
 
 SOURCES: dict[str, Factory] = {"file": _file, "prometheus": _prometheus}

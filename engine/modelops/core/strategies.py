@@ -1,10 +1,11 @@
 """Rollout strategies: how a model action expands into its ordered steps.
 
 Every strategy uses the same two slots, blue and green: the active slot serves users, the idle slot takes
-a new version. The stages follow the classic pipeline: validation (artifact and config) -> staging (the
-idle slot takes the version) -> testing (declared tests and pre-promotion analysis against it) ->
-production (switch, or canary weights with analysis) -> bake (the old version stays warm for an
-instant rollback) -> retire (the old slot is scaled down once the warm window has passed).
+a new version. Each step's phase (`plan.PHASES`) says what it does, in any environment: validate (the artifact)
+-> prepare (the idle slot takes the version) -> test (declared tests and pre-promotion analysis against it) ->
+release (switch, or canary weights with analysis) -> bake (the old version stays warm for an instant rollback)
+-> retire (the old slot is scaled down once the warm window has passed). They are the operations guide's
+validation, staging, testing and production stages, named for what they do rather than after environments.
 """
 
 from __future__ import annotations
@@ -24,24 +25,24 @@ Expansion = Callable[[ModelConfig, SlotName, SlotName, int], list[Step]]
 
 def verify(model: ModelConfig) -> Step:
     artifact = model.spec.artifact
-    return Step("verify", "validation", {"version": model.version, "artifact": artifact.uri,
+    return Step("verify", "validate", {"version": model.version, "artifact": artifact.uri,
                                          "sha256": artifact.sha256})
 
 
 def deploy(model: ModelConfig, slot: SlotName, role: str, replicas: int) -> Step:
-    return Step("deploy", "staging", {"slot": slot, "version": model.version, "revision": model.revision,
+    return Step("deploy", "prepare", {"slot": slot, "version": model.version, "revision": model.revision,
                                       "role": role, "replicas": replicas})
 
 
 def tests(spec: ModelSpec, names: list[str], slot: SlotName) -> list[Step]:
-    return [Step("test", "testing", {"tests": names, "slot": slot})] if names else []
+    return [Step("test", "test", {"tests": names, "slot": slot})] if names else []
 
 
 def analysis(names: list[str], slot: SlotName, when: str, stage: str) -> list[Step]:
     return [Step("analysis", stage, {"analyses": names, "slot": slot, "when": when})] if names else []
 
 
-def traffic(weights: dict[SlotName, int], *, switch: bool, stage: str = "production") -> Step:
+def traffic(weights: dict[SlotName, int], *, switch: bool, stage: str = "release") -> Step:
     return Step("traffic", stage, {"weights": dict(weights), "switch": switch})
 
 
@@ -60,7 +61,7 @@ def first_deploy(model: ModelConfig, replicas: int) -> list[Step]:
     gets no gentler gates than the next one."""
     return [verify(model), deploy(model, "blue", "preview", replicas), *tests(model.spec, preview_tests(model.spec),
                                                                              "blue"),
-            traffic({"blue": 100}, switch=True), *analysis(_first_analyses(model.spec), "blue", "post", "production")]
+            traffic({"blue": 100}, switch=True), *analysis(_first_analyses(model.spec), "blue", "post", "release")]
 
 
 def preview_tests(spec: ModelSpec) -> list[str]:
@@ -88,11 +89,11 @@ def blue_green(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) 
     assert spec is not None
     steps = [verify(model), deploy(model, new, "preview", spec.preview_replicas or replicas),
              *tests(model.spec, preview_tests(model.spec), new),
-             *analysis(list(spec.pre_promotion_analysis), new, "pre", "testing")]
+             *analysis(list(spec.pre_promotion_analysis), new, "pre", "test")]
     if not spec.auto_promote:
-        steps.append(Step("pause", "testing", {"duration_ms": None, "reason": "autoPromote is false"}))
+        steps.append(Step("pause", "test", {"duration_ms": None, "reason": "autoPromote is false"}))
     return [*steps, traffic({old: 0, new: 100}, switch=True),
-            *analysis(list(spec.post_promotion_analysis), new, "post", "production"),
+            *analysis(list(spec.post_promotion_analysis), new, "post", "release"),
             *bake(old, spec.scale_down_delay.ms), retire(old)]
 
 
@@ -103,10 +104,10 @@ def canary(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) -> l
         if step.set_weight is not None:
             steps.append(traffic({old: 100 - step.set_weight, new: step.set_weight}, switch=False))
         elif step.pause is not None:
-            steps.append(Step("pause", "production", {"duration_ms": _pause_ms(step.pause), "reason": "canary pause"}))
+            steps.append(Step("pause", "release", {"duration_ms": _pause_ms(step.pause), "reason": "canary pause"}))
         else:
             names = [step.analysis] if isinstance(step.analysis, str) else list(step.analysis or [])
-            steps += analysis(names, new, "step", "production")
+            steps += analysis(names, new, "step", "release")
     return [*steps, traffic({old: 0, new: 100}, switch=True), *bake(old, spec.scale_down_delay.ms), retire(old)]
 
 
@@ -125,7 +126,7 @@ def rolling(model: ModelConfig, old: SlotName, new: SlotName, replicas: int) -> 
              *tests(model.spec, preview_tests(model.spec), new)]
     for i in range(1, batches + 1):
         weight = round(100 * i / batches)
-        steps.append(Step("traffic", "production", {"weights": {old: 100 - weight, new: weight},
+        steps.append(Step("traffic", "release", {"weights": {old: 100 - weight, new: weight},
                                                     "switch": i == batches, "batch": f"{i}/{batches}"}))
     return [*steps, retire(old)]
 
@@ -149,9 +150,27 @@ STRATEGIES: dict[str, Expansion] = {"blueGreen": blue_green, "canary": canary, "
 def rollout(model: ModelConfig, state: ModelState | None, replicas: int) -> list[Step]:
     """The steps that take a model from what it serves now to the desired revision."""
     if state is None or state.active_slot is None:
-        return watch_alerts(model, first_deploy(model, replicas))
+        return verify_traffic(model, watch_alerts(model, first_deploy(model, replicas)))
     steps = STRATEGIES[model.strategy](model, state.active_slot, state.idle_slot, replicas)
-    return watch_alerts(model, steps)
+    return verify_traffic(model, watch_alerts(model, steps))
+
+
+def verify_traffic(model: ModelConfig, steps: list[Step]) -> list[Step]:
+    """With `verifyTraffic`, probe the active endpoint right after the switch that gives the new version all traffic
+    (a blue-green switch, a canary's promotion, a rolling update's last batch): before any later gate judges a version
+    that may not be the one users get. Without it there is no step, and the switch says it was not verified."""
+    verify = model.spec.verify_traffic
+    if verify is None:
+        return steps
+    by = f"header {verify.header}" if verify.header is not None else f"jsonPath {verify.json_path}"
+    out: list[Step] = []
+    for step in steps:
+        out.append(step)
+        if step.op == "traffic" and step.args.get("switch"):
+            slot = next(s for s, w in step.args["weights"].items() if w == 100)
+            out.append(Step("probe", "release", {"slot": slot, "version": model.version, "by": by,
+                                                 "attempts": verify.attempts}))
+    return out
 
 
 def watch_alerts(model: ModelConfig, steps: list[Step]) -> list[Step]:
@@ -165,7 +184,7 @@ def watch_alerts(model: ModelConfig, steps: list[Step]) -> list[Step]:
     for step in steps:
         out.append(step)
         if step.op == "traffic" and step.args["weights"].get(candidate, 0) > 0:
-            out.append(Step("alerts", "production", {"severities": severities, "slot": candidate}))
+            out.append(Step("alerts", "release", {"severities": severities, "slot": candidate}))
     return out
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from modelops.base.clock import iso, later
+from modelops.base.clock import iso, later, span_ms
 from modelops.core import strategies
 from modelops.core.model import revision_part
 from modelops.core.plan import Action, Step
@@ -24,10 +24,14 @@ from modelops.state.format import (
     Rollout,
     Slot,
     SlotName,
+    Stage,
+    StageOutcome,
     Switch,
 )
 
 RELEASE_LIMIT = 10
+#: The longest summary a stage record keeps: what its gates concluded, not their whole output.
+SUMMARY_LIMIT = 600
 
 
 def start(state: ModelState | None, action: Action, now: datetime, key: str) -> ModelState:
@@ -58,6 +62,39 @@ def _target_slot(state: ModelState, action: Action) -> SlotName:
             switched: SlotName = next(s for s, w in step.args["weights"].items() if w == 100)
             return switched
     return state.idle_slot
+
+
+def staged(state: ModelState, step: Step, started: str, ended: str, outcome: StageOutcome, note: str) -> ModelState:
+    """The record after one more step of the rollout in flight ran, from `started` to `ended` (ISO, milliseconds):
+    its attempt's deployment record grows. A step of the stage the last record is in, while that stage goes well,
+    joins it; any other step opens a record (a stage resumed after a pause or a failure gets a record of its own).
+    The steps of an automatic rollback are the stage `rollback`. `note` is what the record keeps of the step."""
+    rollout = state.rollout
+    if rollout is None:
+        return state
+    name = "rollback" if rollout.kind == "autorollback" else step.stage
+    history = [_staged(a, name, step.op, started, ended, outcome, note) if a.id == rollout.attempt else a
+               for a in state.history]
+    return state.model_copy(update={"history": history})
+
+
+def _staged(attempt: Attempt, name: str, op: str, started: str, ended: str, outcome: StageOutcome,
+            note: str) -> Attempt:
+    stages = list(attempt.stages)
+    last = stages[-1] if stages else None
+    if last is not None and last.name == name and last.outcome == "ok":
+        summary = "; ".join(part for part in (last.summary, note) if part)
+        stages[-1] = last.model_copy(update={"steps": [*last.steps, op], "ended": ended, "outcome": outcome,
+                                             "duration_ms": span_ms(last.started, ended),
+                                             "summary": _clipped(summary)})
+    else:
+        stages.append(Stage(name=name, steps=[op], started=started, ended=ended, outcome=outcome,
+                            duration_ms=span_ms(started, ended), summary=_clipped(note)))
+    return attempt.model_copy(update={"stages": stages, "duration_ms": span_ms(stages[0].started, ended)})
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= SUMMARY_LIMIT else text[:SUMMARY_LIMIT - 1] + "…"
 
 
 def step_done(state: ModelState, index: int, step: Step, now: datetime) -> ModelState:

@@ -34,14 +34,14 @@ def ops(steps: list[strategies.Step]) -> list[str]:
     return out
 
 
-def test_blue_green_runs_the_classic_pipeline() -> None:
+def test_blue_green_runs_the_classic_pipeline_in_phases_named_for_what_they_do() -> None:
     steps = strategies.rollout(model({"blueGreen": {"previewTests": ["smoke"], "prePromotionAnalysis": ["slo"],
                                                     "postPromotionAnalysis": ["slo"], "scaleDownDelay": "10m",
                                                     "autoPromote": False}}), SERVING, 2)
     assert ops(steps) == ["verify", "deploy", "test", "analysis", "pause", "traffic blue=0,green=100", "analysis",
                           "bake", "retire"]
-    assert [s.stage for s in steps] == ["validation", "staging", "testing", "testing", "testing", "production",
-                                        "production", "bake", "retire"]
+    assert [s.stage for s in steps] == ["validate", "prepare", "test", "test", "test", "release", "release", "bake",
+                                        "retire"]
 
 
 def test_canary_maps_each_step() -> None:
@@ -98,3 +98,34 @@ def test_fast_rollback_and_restore() -> None:
     assert ops(strategies.fast_rollback(warm, 0)) == ["traffic blue=100,green=0", "retire"]
     assert strategies.strategy_name({"strategy": {"canary": {}}}) == "canary"
     assert strategies.strategy_name({}) == "recreate"
+
+
+def verified(strategy: dict[str, object] | None) -> ModelConfig:
+    spec = ModelSpec.model_validate({**BASE, "verifyTraffic": {"header": "X-Model-Version", "attempts": 4},
+                                     "autoRollback": {"onAlerts": ["critical"]},
+                                     **({"strategy": strategy} if strategy else {})})
+    return model_config("m", "staging", spec, {}, "m.yaml")
+
+
+@pytest.mark.parametrize("strategy", [
+    {"blueGreen": {"postPromotionAnalysis": ["slo"]}},
+    {"canary": {"steps": [{"setWeight": 10}, {"analysis": "slo"}, {"setWeight": 50}]}},
+    {"rolling": {"maxSurge": 1}},
+    None,
+])
+def test_verify_traffic_probes_right_after_the_switch_that_gives_the_new_version_all_traffic(
+        strategy: dict[str, object] | None) -> None:
+    for state in (SERVING, None):  # an upgrade, and a first deploy
+        steps = strategies.rollout(verified(strategy), state, 3)
+        [probe] = [i for i, s in enumerate(steps) if s.op == "probe"]
+        switch = steps[probe - 1]
+        assert switch.op == "traffic" and switch.args["switch"]
+        assert all(not (s.op == "traffic" and s.args["switch"]) for s in steps[:probe - 1])  # the last switch only
+        assert steps[probe + 1].op == "alerts"  # before any later gate judges the new version
+        new = next(slot for slot, weight in switch.args["weights"].items() if weight == 100)
+        assert (steps[probe].stage, dict(steps[probe].args)) == (
+            "release", {"slot": new, "version": "2.0.0", "by": "header X-Model-Version", "attempts": 4})
+
+
+def test_without_verify_traffic_no_probe_is_planned() -> None:
+    assert "probe" not in ops(strategies.rollout(model({"blueGreen": {}}), SERVING, 2))

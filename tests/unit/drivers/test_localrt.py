@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from modelops.base.http import exchange
 from modelops.drivers.base import Operation
 from modelops.drivers.local import LocalDriver, RuntimeDriver
 from modelops.drivers.localrt import router, runtime
@@ -95,6 +96,21 @@ def test_a_deploy_starts_a_server_that_answers_and_observe_reads_the_process(rep
     assert router.sample(infer(repo, runtime), b"{}", 3) == {"blue": 3}
     held = runtime.record.models["m"].slots["blue"]
     assert held.proc is not None and alive(held.proc) and runtime.endpoint("m", "blue") == held.url
+
+
+def test_the_router_names_the_version_of_the_slot_that_answered(repo: Path) -> None:
+    runtime = deploy(repo, "blue")
+    runtime.deploy("m", "green", "1.1.0", revision(repo))
+    seen = []
+    for weights in ({"blue": 100}, {"green": 100}, {"blue": 100, "green": 0}):
+        runtime.traffic("m", weights)
+        answer = exchange("GET", f"{runtime.endpoint('m', 'active')}/health")
+        assert answer is not None and answer.status == 200
+        seen.append((answer.headers[router.SLOT_HEADER], answer.headers[router.VERSION_HEADER]))
+    assert seen == [("blue", "1.0.0"), ("green", "1.1.0"), ("blue", "1.0.0")]
+    runtime.retire("m", "green")
+    held = router.command(repo / ".modelops/runtime/dev/routers/m.sock", "show map m.versions")
+    assert held.split("\n")[-1].endswith("green -")  # a slot that runs nothing names no version
 
 
 def test_weights_are_the_share_of_real_requests(repo: Path) -> None:

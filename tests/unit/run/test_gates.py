@@ -126,3 +126,15 @@ def test_verify_refuses_unpinned_and_checks_local_files(workspace: Workspace, tm
         spec = model.spec.model_copy(update={"artifact": model.spec.artifact.model_copy(
             update={"uri": f"file://{artifact}", "sha256": digest})})
         assert gates.verify(type(model)(model.name, "staging", spec, {}, "f", "r", "c")).ok is ok
+    import os
+
+    from modelops.base.paths import NOT_REGULAR
+
+    os.mkfifo(tmp_path / "pipe.bin")  # opened for a blocking read, it would hang the apply for good
+    (tmp_path / "zero.bin").symlink_to("/dev/zero")  # read whole, it would fill memory
+    for name in ("pipe.bin", "zero.bin"):
+        spec = model.spec.model_copy(update={"artifact": model.spec.artifact.model_copy(
+            update={"uri": f"file://{tmp_path / name}", "sha256": good})})
+        result = gates.verify(type(model)(model.name, "staging", spec, {}, "f", "r", "c"))
+        assert result.status == "fail"
+        assert result.summary == f"artifact {tmp_path / name} cannot be read: {NOT_REGULAR}"

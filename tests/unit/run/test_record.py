@@ -42,3 +42,46 @@ def test_a_warm_slot_that_serves_again_has_no_warm_window() -> None:
     assert back.active_slot == "blue" and back.version == "1.4.2"
     assert back.slots["blue"].status == "active" and back.slots["blue"].warm_until is None
     assert back.slots["green"].status == "warm"  # the left slot's window is set by the bake that follows
+
+
+def _in_flight() -> ModelState:
+    return record.start(None, upgrade("1.0.0"), T0, "key")
+
+
+def test_steps_of_one_stage_make_one_record_timed_from_its_first_start_to_its_last_end() -> None:
+    state = _in_flight()
+    state = record.staged(state, Step("traffic", "release"), "2026-11-27T12:00:00.000Z", "2026-11-27T12:00:01.000Z",
+                          "ok", "")
+    state = record.staged(state, Step("probe", "release"), "2026-11-27T12:00:01.000Z", "2026-11-27T12:00:03.500Z",
+                          "ok", "the active endpoint serves 1.0.0")
+    state = record.staged(state, Step("bake", "bake"), "2026-11-27T12:00:03.500Z", "2026-11-27T12:01:33.500Z", "ok",
+                          "")
+    [release, bake] = state.history[-1].stages
+    assert (release.name, release.steps, release.duration_ms, release.summary) == (
+        "release", ["traffic", "probe"], 3500, "the active endpoint serves 1.0.0")
+    assert (bake.name, bake.duration_ms) == ("bake", 90_000)
+    assert state.history[-1].duration_ms == 93_500  # from the start of the first stage to the end of the last
+
+
+def test_a_stage_that_did_not_go_well_is_closed_and_what_follows_opens_a_record() -> None:
+    state = _in_flight()
+    at = "2026-11-27T12:00:00.000Z"
+    state = record.staged(state, Step("pause", "test"), at, at, "paused", "manual gate")
+    state = record.staged(state, Step("pause", "test"), at, at, "ok", "")
+    assert [(s.name, s.outcome) for s in state.history[-1].stages] == [("test", "paused"), ("test", "ok")]
+
+
+def test_the_steps_of_an_automatic_rollback_are_the_rollback_stage() -> None:
+    state = _in_flight()
+    at = "2026-11-27T12:00:00.000Z"
+    state = record.staged(state, Step("test", "test"), at, at, "failed", "test smoke failed")
+    state = record.begin_auto_rollback(state, "test smoke failed", T0)
+    state = record.staged(state, Step("retire", "retire"), at, at, "ok", "")
+    assert [(s.name, s.steps) for s in state.history[-1].stages] == [("test", ["test"]), ("rollback", ["retire"])]
+    assert state.history[-1].outcome == "RolledBack"
+
+
+def test_a_long_summary_is_clipped() -> None:
+    at = "2026-11-27T12:00:00.000Z"
+    state = record.staged(_in_flight(), Step("analysis", "release"), at, at, "ok", "x" * 5000)
+    assert len(state.history[-1].stages[0].summary) == record.SUMMARY_LIMIT

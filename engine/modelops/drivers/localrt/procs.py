@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelops.base.clock import readable
 from modelops.base.http import exchange
 from modelops.base.process import process_alive
 
@@ -168,5 +169,5 @@ def wait_ready(proc: Proc, ready: Callable[[], bool], deadline_s: float, what: s
         if ready():
             return
         if time.monotonic() >= deadline:
-            raise StartError(f"{what} was not ready within {deadline_s:g}s", tail(log))
+            raise StartError(f"{what} was not ready within {readable(deadline_s * 1000)}", tail(log))
         time.sleep(0.1)

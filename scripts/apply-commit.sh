@@ -9,7 +9,8 @@
 #   scripts/apply-commit.sh take BASE FILE
 #       In the push job, on a checkout of BASE. Accept FILE only if it holds exactly one commit, whose only parent is
 #       BASE, whose message starts with "modelops apply:", and which changes only what apply writes: regular files
-#       named environments/ENV/state.json, state.journal or REPORT.md, or under environments/ENV/rendered/. Then
+#       named environments/ENV/state.json, state.journal or REPORT.md, under environments/ENV/rendered/, or a post-
+#       incident review environments/ENV/incidents/ID.md. Then
 #       check that commit out (detached), for scripts/push-with-retry.sh.
 #
 # Exit 0 when done, 1 when the bundle is refused, 64 on a usage error. Used by .github/workflows/modelops-apply.yml;
@@ -41,6 +42,8 @@ written_by_apply() {
   [ -n "$env" ] || return 1
   case $name in
     state.json | state.journal | REPORT.md | rendered/?*) return 0 ;;
+    incidents/*/*) return 1 ;;
+    incidents/?*.md) return 0 ;;
   esac
   return 1
 }

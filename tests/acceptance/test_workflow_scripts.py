@@ -300,7 +300,8 @@ def test_a_short_plan_is_shown_unfolded_and_a_long_one_folded_after_its_summary(
     assert "<details>" in short and len(short.splitlines()) <= 40  # folded as printed
     body = run_sticky([], short)["comments"][0]["body"]
     assert "<details>" not in body and "</details>" not in body
-    assert re.search(r'^```diff\n\+ model "recommender" will be deployed', body, re.M)  # the actions, open
+    assert re.search(r'^```diff\n# model "recommender" will be deployed: .*\n\+ model "recommender"$', body,
+                     re.M)  # the actions, open
     assert plan_of(body).count("```") % 2 == 0
     long = cli("--repo", repo, "plan", "--format", "markdown").out
     assert len(long.splitlines()) > 40
@@ -565,6 +566,8 @@ def test_the_apply_commit_travels_as_a_bundle_and_is_taken_on_the_merged_commit(
     git(applier, "reset", "-q", "--soft", "HEAD~1")
     (applier / "environments/staging/state.json").write_text('{"serial": 2}\n', encoding="utf-8")
     (applier / "environments/staging/REPORT.md").write_text("# staging\n", encoding="utf-8")
+    (applier / "environments/staging/incidents").mkdir()  # a post-incident review apply wrote
+    (applier / "environments/staging/incidents/staging-a-20261125T1000.md").write_text("# review\n", encoding="utf-8")
     git(applier, "add", "-A")
     git(applier, "commit", "-q", "-m", "modelops apply: staging (1 change)")
     made = apply_commit(applier, "bundle", base, bundle)
@@ -602,13 +605,14 @@ def bundle_of(clone: Path, base: str, tmp_path: Path, *changes: tuple[str, str |
 @pytest.mark.parametrize(("changes", "options", "why"), [
     ((("action.yml", "runs: {using: composite, steps: []}\n"),), {}, "action.yml is not a file apply writes"),
     ((("environments/staging/models/a.yaml", "version: 9\n"),), {}, "is not a file apply writes"),
+    ((("environments/staging/incidents/x/a.md", "# no\n"),), {}, "is not a file apply writes"),
     ((("environments/staging/state.json", "{}\n"), ("scripts/push-with-retry.sh", "exit 0\n")), {},
      "scripts/push-with-retry.sh is not a file apply writes"),
     ((("environments/staging/state.json", "->../../../.git/config"),), {}, "mode 120000"),
     ((("environments/staging/state.json", "{}\n"),), {"message": "update state"}, "was not made by modelops apply"),
     ((("environments/staging/state.json", "{}\n"),), {"commits": 2}, "is not a single commit on"),
     ((), {}, "changes nothing"),
-], ids=["action", "model-yaml", "a-script-among-state", "symlink", "message", "two-commits", "empty"])
+], ids=["action", "model-yaml", "nested-review", "a-script-among-state", "symlink", "message", "two-commits", "empty"])
 def test_a_bundle_that_is_not_just_an_apply_commit_is_refused(
         remote: tuple[Path, Path, Path], tmp_path: Path, changes: tuple[tuple[str, str | None], ...],
         options: dict[str, Any], why: str) -> None:

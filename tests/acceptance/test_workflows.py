@@ -135,10 +135,11 @@ def test_apply_workflow() -> None:
     assert workflow["on"]["push"]["branches"] == ["main"]
     ignored = [p[1:] for p in workflow["on"]["push"]["paths"] if p.startswith("!")]
     assert ignored == ["environments/*/state.json", "environments/*/state.journal", "environments/*/REPORT.md",
-                       "environments/*/rendered/**"]
+                       "environments/*/rendered/**", "environments/*/incidents/**"]
     # The push job takes exactly the files the paths filter ignores as the engine's own (scripts/apply-commit.sh).
     take = (ROOT / "scripts/apply-commit.sh").read_text(encoding="utf-8")
     assert "state.json | state.journal | REPORT.md | rendered/?*) return 0" in take
+    assert "incidents/?*.md) return 0" in take  # post-incident reviews, one level deep
     assert workflow["concurrency"] == {"group": "modelops-apply-${{ github.repository }}",
                                        "cancel-in-progress": False}
     apply, push = workflow["jobs"]["apply"], workflow["jobs"]["push"]
@@ -207,10 +208,11 @@ def test_composite_action() -> None:
     assert {"has_changes", "plan_path", "summary", "environments", "exit-code"} <= set(action["outputs"])
 
 
-def test_pre_commit_hook_runs_validate() -> None:
+def test_pre_commit_hook_validates_the_whole_configuration() -> None:
     hooks = load(ROOT / ".pre-commit-hooks.yaml")
     hook = next(h for h in hooks if h["id"] == "modelops-validate")
     assert hook["entry"] == "modelops validate" and hook["language"] == "python"
+    assert hook["pass_filenames"] is False  # every file is checked, not only the staged ones
     files = re.compile(hook["files"])
     assert files.match("environments/production/models/sentiment.yaml")
     assert files.match("environments/staging/environment.yaml")
@@ -218,27 +220,36 @@ def test_pre_commit_hook_runs_validate() -> None:
     assert not files.match("environments/staging/state.json") and not files.match("README.md")
 
 
-def test_the_hook_run_as_pre_commit_runs_it_fails_a_bad_staged_file(repo: Path) -> None:
-    """pre-commit runs `entry` with the staged files that match `files` (pass_filenames) from the repository
-    root, with the hook's environment on PATH: do exactly that in a real git repository."""
+def test_the_hook_run_as_pre_commit_runs_it_fails_a_commit_that_breaks_an_unstaged_file(repo: Path) -> None:
+    """pre-commit runs `entry` from the repository root, with the hook's environment on PATH, when a staged file
+    matches `files` (and passes those files only with pass_filenames): do exactly that in a real git repository.
+    Renaming a policy and staging only that file breaks the models that still name it: the commit is refused."""
     hook = next(h for h in load(ROOT / ".pre-commit-hooks.yaml") if h["id"] == "modelops-validate")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1"}
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
-    def run_hook() -> subprocess.CompletedProcess[str]:
+    def run_hook() -> subprocess.CompletedProcess[str] | None:
         staged = [f for f in git("diff", "--cached", "--name-only").splitlines() if re.search(hook["files"], f)]
-        return subprocess.run([*shlex.split(hook["entry"]), *staged], cwd=repo, env=env, capture_output=True,
+        if not staged:
+            return None  # pre-commit skips a hook no staged file matches
+        passed = staged if hook.get("pass_filenames", True) else []
+        return subprocess.run([*shlex.split(hook["entry"]), *passed], cwd=repo, env=env, capture_output=True,
                               text=True, check=False, timeout=60)
 
     git("init", "-q")
     git("add", "-A")
     clean = run_hook()
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-    model = repo / "environments/staging/models/sentiment.yaml"
-    model.write_text(model.read_text().replace("scaling: gpu-standard", "scaling: gpu-standrd"))
-    git("add", str(model))
+    assert clean is not None and clean.returncode == 0, clean.stdout + clean.stderr
+    git("commit", "-q", "-m", "start")
+    (repo / "README.md").write_text("notes\n")
+    git("add", "README.md")
+    assert run_hook() is None  # no configuration staged: the hook does not run
+    policy = repo / "policies/scaling/gpu-standard.yaml"
+    policy.write_text(policy.read_text().replace("name: gpu-standard", "name: gpu-default"))
+    git("add", str(policy))
     broken = run_hook()
-    assert broken.returncode == 1
-    assert "environments/staging/models/sentiment.yaml:" in broken.stdout and "gpu-standard" in broken.stdout
+    assert broken is not None and broken.returncode == 1
+    assert "environments/staging/models/sentiment.yaml:" in broken.stdout  # not staged, and broken by the rename
+    assert 'unknown ScalingPolicy "gpu-standard"' in broken.stdout

@@ -4,7 +4,9 @@ with the reason a reviewer reads, rather than failing the plan:
 - a freeze window is open (rollbacks still go through: restoring service is never frozen);
 - `promotesFrom`: the version must be Healthy upstream, or be planned there earlier in the same run;
 - the desired version was rolled back before (`desired_rejected`) and `--retry-rejected` was not given;
-- a rollout paused at a manual gate waits for `modelops promote`, not for another apply.
+- a rollout paused at a manual gate waits for `modelops promote`, not for another apply;
+- housekeeping (retiring a warm slot whose warm window ended) waits for a maintenance window, when the environment
+  declares windows (`modelops.core.maintenance`).
 
 Approval is an environment-level flag that apply enforces.
 """
@@ -12,11 +14,12 @@ Approval is an environment-level flag that apply enforces.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from modelops.base.clock import iso
 from modelops.core.live import Drift
+from modelops.core.maintenance import housekeeping
 from modelops.core.model import EnvironmentConfig
 from modelops.core.plan import Action, ActionKind, EnvironmentPlan, PlanOptions
 from modelops.state.format import EnvironmentState
@@ -37,6 +40,8 @@ def check(action: Action, env: EnvironmentConfig, state: EnvironmentState, state
     blocked = (_unobserved(action, live or Live()) or _drifted(action, env, live or Live())
                or _rejected(action, state, options) or _frozen(action, env, now)
                or _promotion(action, env, states, earlier) or _waiting(action, state, options))
+    if blocked is None and env.spec.maintenance is not None:  # housekeeping waits for a maintenance window
+        return housekeeping(action, env.spec.maintenance.windows, env.name, now)
     return _blocked(action, blocked)
 
 
@@ -79,8 +84,7 @@ def _consented(action: Action, env: EnvironmentConfig, options: PlanOptions) -> 
 def _blocked(action: Action, reason: str | None) -> Action:
     if reason is None:
         return action
-    return Action(action.kind, action.environment, action.target, action.before, action.after, action.reason,
-                  action.steps, reason, action.resume_from, action.changes)
+    return replace(action, blocked=reason)
 
 
 def _unobserved(action: Action, live: Live) -> str | None:

@@ -410,7 +410,8 @@ def test_an_old_serving_version_keeps_maintenance_standard(tmp_path: Path) -> No
 
 
 def _incident(opened: str, detected: str, resolved: str | None) -> Incident:
-    return Incident(id=f"prod-m-{opened[:10]}", model="m", trigger="critical alert slo/latency", opened=opened,
+    stamp = opened[:16].replace("-", "").replace(":", "")  # 2026-11-01T10:00 -> 20261101T1000
+    return Incident(id=f"prod-m-{stamp}", model="m", trigger="critical alert slo/latency", opened=opened,
                     detected=detected, mitigated=resolved, resolved=resolved)
 
 

@@ -10,18 +10,20 @@ KEY = "m/slo/latency"
 HOLDS = {KEY: 120.0}  # the rule's `for: 2m`
 
 
+#: The latency alert of model m: critical since 10:00, so firing since 10:02 (`for: 2m`).
+FIRING = AlertRecord(model="m", rule="latency", policy="slo", escalation="team", status="firing", severity="critical",
+                     active_since={"critical": "2026-11-25T10:00:00Z"}, firing_since="2026-11-25T10:02:00Z")
+
+
 def firing(**changes: object) -> AlertRecord:
-    """The latency alert of model m: critical since 10:00, so firing since 10:02 (`for: 2m`)."""
-    fields: dict[str, object] = dict(model="m", rule="latency", policy="slo", escalation="team", status="firing",
-                                     severity="critical", active_since={"critical": "2026-11-25T10:00:00Z"},
-                                     firing_since="2026-11-25T10:02:00Z")
-    return AlertRecord(**{**fields, **changes})  # type: ignore[arg-type]
+    return FIRING.model_copy(update=changes)
 
 
 def state(monitor: MonitorState | None = None, models: dict[str, ModelState] | None = None,
           updated: str = "2026-11-25T10:05:00Z", **extra: object) -> EnvironmentState:
-    return EnvironmentState(environment="prod", lineage="l", serial=5, updated=updated, monitor=monitor or MonitorState(),
-                            models=models or {}, **extra)  # type: ignore[arg-type]
+    base = EnvironmentState(environment="prod", lineage="l", serial=5, updated=updated,
+                            monitor=monitor or MonitorState(), models=models or {})
+    return base.model_copy(update=extra)
 
 
 def test_a_critical_alert_opens_an_incident_and_its_resolution_closes_it() -> None:
@@ -42,7 +44,7 @@ def test_a_critical_alert_opens_an_incident_and_its_resolution_closes_it() -> No
                                                                         "2026-11-25T10:30:00Z", "resolved")
     found = figures(closed.values())
     assert (span(found.detect), span(found.mitigate), span(found.resolve)) == ("2m", "30m", "30m")
-    assert describe(found) == "1 incident (0 open): mean time to detect 2m, to mitigate 30m, to resolve 30m"
+    assert describe(found) == "1 incident (0 unresolved): mean time to detect 2m, to mitigate 30m, to resolve 30m"
     assert [(e.at, e.text) for e in incident.timeline] == [
         ("2026-11-25T10:00:00Z", "opened: critical alert slo/latency"),
         ("2026-11-25T10:02:00Z", "slo/latency firing (critical)"),
@@ -84,7 +86,8 @@ def test_notifications_and_escalations_of_the_model_join_the_timeline() -> None:
                   Delivery(at="2026-11-25T10:03:00Z", group="team:{}", channel="slack", type="slack",
                            event="trigger", ok=True, alerts=["other/slo/latency"])]
     alert = firing(escalated=True, escalation_reason="team: 3 alerts of m/slo/latency within 5m (escalate at 3)")
-    monitor = MonitorState(alerts={KEY: alert}, deliveries=deliveries, escalations={f"team#0#{KEY}": "2026-11-25T10:03:00Z"})
+    monitor = MonitorState(alerts={KEY: alert}, deliveries=deliveries,
+                           escalations={f"team#0#{KEY}": "2026-11-25T10:03:00Z"})
     (incident,) = track(state(monitor), HOLDS).values()
     assert [(e.at, e.kind, e.text) for e in incident.timeline if e.kind in ("notification", "escalation")] == [
         ("2026-11-25T10:02:00Z", "notification", "trigger sent to pager (pagerduty)"),

@@ -19,8 +19,8 @@ DEPLOYED = "2026-01-01T00:00:00Z"
 
 def serving(version: str = "1.4.2", since: str = DEPLOYED, **changes: object) -> ModelState:
     active = Slot(version=version, revision="r1", status="active", since=since)
-    fields: dict[str, object] = dict(version=version, revision="r1", active_slot="blue", slots={"blue": active})
-    return ModelState(**{**fields, **changes})  # type: ignore[arg-type]
+    return ModelState(version=version, revision="r1", active_slot="blue", slots={"blue": active}).model_copy(
+        update=changes)
 
 
 def report(repo: Path, models: dict[str, ModelState], moment: str,
@@ -54,8 +54,9 @@ def test_unpinned_artifacts_mutable_tags_and_images_behind_their_channel(repo: P
          '    sha256: "9f2c1d7a4b3e8f6a5c0d2e1f4a7b9c3d6e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3b"\n', "")
     edit(repo, "environments/staging/models/recommender.yaml", "pytorch/torchserve:0.11.0-cpu",
          "pytorch/torchserve:latest")
-    edit(repo, ENV.replace("production", "staging"), "  pricing:", "  maintenance: {channels: {vllm/vllm-openai: "
-                                                                   "v0.6.4, nvcr.io/nvidia/tritonserver: 24.08-py3}}\n  pricing:")
+    channels = "{vllm/vllm-openai: v0.6.4, nvcr.io/nvidia/tritonserver: 24.08-py3}"
+    edit(repo, "environments/staging/environment.yaml", "  pricing:", f"  maintenance: {{channels: {channels}}}\n"
+                                                                     "  pricing:")
     found = report(repo, {}, "2026-05-01T00:00:00", "staging")
     assert [(model, kind) for model, kind, _ in found] == [
         ("embedder", "behind-channel"), ("sentiment", "behind-channel"), ("summarizer", "behind-channel"),

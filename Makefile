@@ -52,4 +52,4 @@ schemas: $(VENV)/.runtime
 	$(BIN)/python -m modelops.config.schemas schemas
 
 clean:
-	rm -rf $(VENV) .venv-runtime .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-runtime .venv-mlflow .pytest_cache .mypy_cache .ruff_cache

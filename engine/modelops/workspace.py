@@ -15,6 +15,7 @@ from modelops.base.diagnostics import suggestion
 from modelops.base.errors import EngineError, UsageError
 from modelops.base.perf import bulk_load
 from modelops.core.model import DesiredState, EnvironmentConfig, resolve
+from modelops.core.registry import pin_recorded
 from modelops.state.format import EnvironmentState
 from modelops.state.journal import Replay
 from modelops.state.recorded import load_state, recorded_models
@@ -36,6 +37,8 @@ class Workspace:
     desired: DesiredState
     #: environments whose state need only these models (a scoped plan); the others are not validated
     state_scope: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: the desired state as the YAML says it, registry references unresolved (None: the same as `desired`)
+    written: DesiredState | None = None
     _states: dict[str, tuple[EnvironmentState, Replay]] = field(default_factory=dict)
 
     @classmethod
@@ -46,6 +49,9 @@ class Workspace:
             raise InvalidConfig(result)
         with bulk_load():
             workspace = cls(root, result, resolve(result.documents, result.memo))
+            # registry artifacts as the last apply resolved them; plan and apply read the registry instead
+            workspace.written = workspace.desired
+            workspace.desired = pin_recorded(workspace.desired, workspace.states())
         if result.memo.cache is not None and paths is None:
             result.memo.cache.save()
         return workspace

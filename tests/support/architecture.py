@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("state",),
     ("core",),
     ("validate",),
-    ("sources", "notify"),
+    ("sources", "notify", "registries"),
     ("workspace",),
     ("ops",),
     ("export", "report"),

@@ -15,7 +15,6 @@ from pydantic_core import core_schema
 
 from modelops.config.scalars.cpu import Cpu
 from modelops.config.scalars.duration import Duration
-from modelops.config.scalars.semver import SemVer
 from modelops.config.scalars.size import Size
 from modelops.config.spec.kinds import DOCUMENTS, schema_file_name
 
@@ -28,8 +27,8 @@ class _Generator(GenerateJsonSchema):
         return self.generate_inner(schema["schema"])
 
     def encode_default(self, dft: Any) -> Any:
-        # Scalar value types (durations, sizes, versions) appear in YAML as their text form.
-        if isinstance(dft, Duration | Size | Cpu | SemVer):
+        # Scalar value types (durations, sizes, CPU quantities) appear in YAML as their text form.
+        if isinstance(dft, Duration | Size | Cpu):
             return str(dft)
         return super().encode_default(dft)
 
@@ -64,7 +63,7 @@ def schema_for(kind: str) -> dict[str, Any]:
     }
     body.pop("title", None)
     body.pop("description", None)
-    bounded: dict[str, Any] = _bounds(body)
+    bounded: dict[str, Any] = _portable(_bounds(body))
     return header | bounded | {"examples": [EXAMPLES[kind]]}
 
 
@@ -79,6 +78,58 @@ def _bounds(node: Any) -> Any:
         return node
     numeric = node.get("type") in ("integer", "number")
     return {(_BOUNDS[k] if numeric and k in _BOUNDS else k): _bounds(v) for k, v in node.items()}
+
+
+#: Keywords that apply to one JSON type only (what a `type` list is split by).
+_TYPED: dict[str, tuple[str, ...]] = {
+    "string": ("pattern", "minLength", "maxLength", "format"),
+    "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+    "integer": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+    "array": ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains"),
+    "object": ("properties", "required", "additionalProperties", "propertyNames", "minProperties", "maxProperties"),
+    "boolean": (), "null": (),
+}
+_TYPE_SPECIFIC = {key for keys in _TYPED.values() for key in keys}
+#: Where a schema holds schemas: by name, in a list, or one.
+_BY_NAME = ("properties", "$defs", "patternProperties", "dependentSchemas")
+_IN_LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
+_ONE = ("items", "additionalProperties", "not", "if", "then", "else", "propertyNames", "contains")
+
+
+def _portable(schema: Any) -> Any:
+    """The schema as the strictest validators take it (ajv with `strict: true`), saying the same thing:
+
+    - no `discriminator`: OpenAPI's keyword, not JSON Schema's (the `oneOf` beside it says the same);
+    - no list of types: `{"type": ["string", "integer"], "pattern": p}` is written `anyOf` one schema per type,
+      each with the keywords that apply to it (ajv's strictTypes refuses a list);
+    - a `required` key is also named under `properties` of the same schema (as `true`, when it only requires it):
+      ajv's strictRequired refuses a key it cannot see defined, which is how it catches a typo.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    node: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "discriminator":
+            continue
+        if key in _BY_NAME and isinstance(value, dict):
+            node[key] = {name: _portable(sub) for name, sub in value.items()}
+        elif key in _IN_LIST and isinstance(value, list):
+            node[key] = [_portable(sub) for sub in value]
+        else:
+            node[key] = _portable(value) if key in _ONE else value
+    if isinstance(node.get("type"), list):
+        common = {k: v for k, v in node.items() if k != "type" and k not in _TYPE_SPECIFIC}
+        branches = [{"type": t, **{k: v for k, v in node.items() if k in _TYPED[t]}} for t in node["type"]]
+        if "anyOf" in common:  # both: each must hold
+            common["allOf"] = [*common.get("allOf", []), {"anyOf": common.pop("anyOf")}]
+        node = {**common, "anyOf": branches}
+    required = node.get("required")
+    if isinstance(required, list):
+        known = node.get("properties", {})
+        missing = {key: True for key in required if key not in known}
+        if missing:
+            node["properties"] = {**known, **missing}
+    return node
 
 
 def render(kind: str) -> str:

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modelops.config.documents import NO_MEMO, Document, DocumentMemo
@@ -22,6 +22,8 @@ from modelops.config.spec.policies import AlertRule
 POLICY_REFS = {"scaling": "ScalingPolicy", "alerts": "AlertPolicy", "escalation": "EscalationPolicy"}
 #: The fields of a model that a rollout replaces; everything else can change in place.
 REVISION_FIELDS = ("version", "artifact", "serving")
+#: The fields of a model that tell modelops, not the target: read when apply runs, they change nothing to plan.
+UNPLANNED_FIELDS = ("notifications", "versionScheme")
 
 
 def digest(value: Any) -> str:
@@ -51,7 +53,13 @@ class ModelConfig:
 
     @property
     def version(self) -> str:
-        return str(self.spec.version)
+        """The version to serve. A registry model that leaves it out serves the registry's version: until `plan`
+        resolves it (modelops.core.registry), the reference stands in, `7` or `@champion`."""
+        if self.spec.version is not None:
+            return self.spec.version
+        ref = self.spec.artifact.registry
+        assert ref is not None  # validation requires a version of every other model
+        return str(ref.version) if ref.version is not None else f"@{ref.alias}"
 
     @property
     def strategy(self) -> str:
@@ -88,6 +96,8 @@ class EnvironmentConfig:
     models: Mapping[str, ModelConfig]
     policies: Mapping[str, PolicyConfig]
     digest: str
+    #: EscalationPolicies that rollout notifications name (`spec.notifications`), by `Kind/name`, used by models or not
+    notified: Mapping[str, PolicyConfig] = field(default_factory=dict)
 
     def alert_rules(self, model: ModelConfig) -> list[tuple[str, AlertRule]]:
         """Every alert rule of a model as (policy name, rule), in the order the model lists its policies.
@@ -166,14 +176,15 @@ def model_config(name: str, environment: str, spec: ModelSpec, labels: Mapping[s
 def model_digests(spec: ModelSpec, labels: Mapping[str, str]) -> tuple[str, str]:
     """Digests split what a rollout replaces (the revision) from what can change in place (the config)."""
     body = dump(spec)
-    return digest(revision_part(body)), digest({"spec": {k: v for k, v in body.items() if k not in REVISION_FIELDS},
+    kept = {k: v for k, v in body.items() if k not in REVISION_FIELDS and k not in UNPLANNED_FIELDS}
+    return digest(revision_part(body)), digest({"spec": kept,
                                                 "replicas": body["serving"].get("replicas"), "labels": dict(labels)})
 
 
 def revision_part(body: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a canonical model spec that a rollout replaces (replica count excluded: scaling)."""
     serving = {k: v for k, v in body["serving"].items() if k != "replicas"}
-    return {"version": body["version"], "artifact": body["artifact"], "serving": serving}
+    return {"version": body.get("version"), "artifact": body["artifact"], "serving": serving}
 
 
 def with_revision(model: ModelConfig, release: Mapping[str, Any]) -> ModelConfig:
@@ -190,9 +201,32 @@ def _environment(doc: Document, models: Mapping[str, ModelConfig],
                  policies: Mapping[str, PolicyConfig]) -> EnvironmentConfig:
     used = sorted({ref for m in models.values() for ref in m.policy_refs() if ref in policies})
     env_policies = {ref: policies[ref] for ref in used}
-    whole = digest({
-        "environment": dump(doc.spec),
+    whole = environment_digest(doc.spec, models, env_policies)
+    return EnvironmentConfig(doc.name, doc.spec, doc.source.file, dict(sorted(models.items())), env_policies, whole,
+                             _notified(doc.spec, models, policies))
+
+
+def environment_digest(spec: EnvironmentSpec, models: Mapping[str, ModelConfig],
+                       policies: Mapping[str, PolicyConfig]) -> str:
+    """The digest of an environment's whole desired state: its settings, its models, the policies they use."""
+    return digest({
+        "environment": dump(spec),
         "models": {name: [m.revision, m.config] for name, m in sorted(models.items())},
-        "policies": {ref: p.digest for ref, p in env_policies.items()},
+        "policies": {ref: p.digest for ref, p in policies.items()},
     })
-    return EnvironmentConfig(doc.name, doc.spec, doc.source.file, dict(sorted(models.items())), env_policies, whole)
+
+
+def with_models(env: EnvironmentConfig, models: Mapping[str, ModelConfig]) -> EnvironmentConfig:
+    """The environment with these models in place of its own of the same name (registry artifacts resolved), its
+    digest computed again."""
+    merged = dict(sorted({**env.models, **models}.items()))
+    return replace(env, models=merged, digest=environment_digest(env.spec, merged, env.policies))
+
+
+def _notified(spec: EnvironmentSpec, models: Mapping[str, ModelConfig],
+              policies: Mapping[str, PolicyConfig]) -> dict[str, PolicyConfig]:
+    """The EscalationPolicies rollout notifications name as `<policy>/<channel>`."""
+    named = {s.policy for s in spec.notifications or () if s.policy}
+    named |= {s.policy for m in models.values() for s in m.spec.notifications or () if s.policy}
+    keys = (f"EscalationPolicy/{name}" for name in sorted(named))
+    return {key: policies[key] for key in keys if key in policies}

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from modelops import __version__
-from modelops.base.clock import iso, now
+from modelops.base.clock import iso, now, now_iso
+from modelops.base.diagnostics import sort_diagnostics
 from modelops.base.files import atomic_write
 from modelops.base.gitdiff import GitDiff
 from modelops.core.diff import make_plan
 from modelops.core.plan import Plan, PlanOptions
 from modelops.core.scope import changed_targets, expand, scope_of, shared_files, upstreams
+from modelops.notify.base import SendOptions
+from modelops.registries.resolve import Resolved, attach, resolve_registries, unread
+from modelops.run import notifications as rollout
 from modelops.run.refresh import refresh_all
 from modelops.workspace import InvalidConfig, Workspace
 
@@ -52,10 +57,39 @@ def _plan(root: Path, request: PlanRequest, diff: GitDiff | None) -> Plan:
         ws = Workspace.load(root)
         envs = ws.select(request.environments)
         only = _changed(ws, diff) if diff is not None else None
+    # --refresh=false reads nothing but the repository (the plan job of a pull request connects nowhere): registry
+    # models are planned as their last apply recorded them, and said so
+    resolved = resolve_live(ws, envs or ws.desired.order) if request.refresh else None
     options = PlanOptions(envs, only, request.retry_rejected, ref, notes=resume_notes(ws, envs),
                           override_drift=request.override_drift, allow_retire=request.allow_retire)
     refreshes = refresh_all(ws, envs or ws.desired.order) if request.refresh else None
-    return _save(make_plan(ws.desired, ws.states(), options, now(), refreshes), request.out)
+    plan = make_plan(ws.desired, ws.states(), options, now(), refreshes)
+    if resolved is None:
+        return _save(unread(plan, ws.written or ws.desired, ws.desired), request.out)
+    return _save(attach(plan, resolved.resolutions, resolved.diagnostics), request.out)
+
+
+def resolve_live(ws: Workspace, environments: Iterable[str]) -> Resolved:
+    """Read the model registries of the environments' registry artifacts, and pin them in `ws` (whose desired state
+    then holds what they name now, for the plan and for apply). InvalidConfig, with each located diagnostic, when
+    one cannot be resolved: nothing is planned from a guess."""
+    resolved = resolve_registries(ws.written or ws.desired, ws.validation, ws.root, environments)
+    if resolved.failed:
+        raise InvalidConfig(replace(ws.validation, diagnostics=tuple(sort_diagnostics(resolved.diagnostics))))
+    ws.desired = resolved.desired
+    return resolved
+
+
+def notify_drift(root: Path, plan: Plan, options: SendOptions | None = None) -> list[rollout.Sent]:
+    """`plan --notify`: tell the channels subscribed to `driftDetected` of every model whose target drifted (keyed by
+    what drifted, so a check that runs every hour tells an incident channel once)."""
+    drifted = [e for e in plan.environments if e.drift]
+    if not drifted:
+        return []
+    ws = Workspace.load(root)
+    sending = replace(options or SendOptions(), root=root)
+    return [row for e in drifted for row in rollout.notify(
+        ws.environment(e.name), [rollout.drift_event(e.name, d) for d in e.drift], sending, now_iso())]
 
 
 def _save(plan: Plan, out: Path | None) -> Plan:

@@ -68,7 +68,7 @@ def run_rollback(ws: Workspace, model: str, environment: str, to: str | None, wr
     release = pick_release(recorded, to, desired.revision)
     target = with_revision(desired, release.spec)
     override = replace(env, models={**env.models, model: target})
-    edit = prepare_revision(ws, desired, release.spec) if write else None
+    edit = prepare_revision(ws, _written(ws, env.name, model), release.spec) if write else None
     left = _left(recorded, release)
     # naming a version is the explicit consent a rejected version needs (`--retry-rejected` for apply)
     request = ApplyRequest((env.name,), retry_rejected=to is not None,
@@ -138,6 +138,12 @@ def _undo_unless_moved(ws: Workspace, environment: str, model: str, recorded: Mo
 def _blocked(plan: Plan) -> str:
     reasons = [a.blocked for env in plan.environments for a in env.actions if a.blocked]
     return "; ".join(reasons) or "the plan had nothing to do"
+
+
+def _written(ws: Workspace, environment: str, model: str) -> ModelConfig:
+    """The model as its YAML says it: a registry reference stays a reference (the edit replaces it by the release's
+    pinned version, `models:/<name>/<version>`)."""
+    return _desired((ws.written or ws.desired).environments[environment], model)
 
 
 def _desired(env: EnvironmentConfig, model: str) -> ModelConfig:
@@ -235,7 +241,7 @@ def run_promotion(ws: Workspace, model: str, source: str, target: str, write: bo
     missing = [f for f in REVISION_FIELDS if f not in upstream.spec]
     if missing:
         raise EngineError(f"the recorded state of {model} in {src.name} lacks {', '.join(missing)}")
-    edit = prepare_revision(ws, desired, upstream.spec) if write else None
+    edit = prepare_revision(ws, _written(ws, dst.name, model), upstream.spec) if write else None
     if edit is not None:
         edit.write()
     edited = list(edit.fields) if edit is not None else []

@@ -60,10 +60,11 @@ def check_model(model: Document, env: Document | None, findings: Findings) -> No
         _mlserver_artifact(model, uri, findings)
 
 
-def _mlserver_artifact(model: Document, uri: str, findings: Findings) -> None:
-    if not uri.startswith("file://"):
-        findings.error("MO214", f"MLServer on the local target serves file:// artifacts, not {uri.split('://', 1)[0]}"
-                       "://", model.source, "/spec/artifact/uri",
+def _mlserver_artifact(model: Document, uri: str | None, findings: Findings) -> None:
+    if uri is None or not uri.startswith("file://"):  # None: an MLflow registry model (`mlflow:`)
+        scheme = "MLflow registry models" if uri is None or "://" not in uri else uri.split("://", 1)[0] + "://"
+        findings.error("MO214", f"MLServer on the local target serves file:// artifacts, not {scheme}",
+                       model.source, "/spec/artifact/uri" if uri is not None else "/spec/artifact/mlflow",
                        hint="point artifact.uri at a joblib file (file://path/in/the/repository), or give the model "
                             "its own spec.serving.local.command")
 

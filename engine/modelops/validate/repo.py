@@ -7,6 +7,8 @@ One check needs the recorded state: an environment whose `models/` folder is gon
 (MO019) would otherwise plan the retirement of all of them. Validation never reads the store (see
 docs/architecture.md), so the caller passes `recorded`, which reads it; it is asked only about environments
 without the folder, and its answers are never cached (the cache keys on configuration files, not on state).
+Nor are the checks of what the configuration asks of this machine (`host`: the files it names, the commands it
+runs, the secrets it refers to), which depend on the file system and the environment variables.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from modelops.base.perf import bulk_load
 from modelops.config.cache import ConfigCache, repo_digest
 from modelops.config.documents import NO_MEMO, Document, DocumentMemo
 from modelops.config.repo import Sources, load_repo, placement, without_models
+from modelops.validate.artifacts import check_artifacts
 from modelops.validate.findings import Findings
 from modelops.validate.guardrails import check_guardrails
+from modelops.validate.host import check_host
 from modelops.validate.rendering import check_renderable
 from modelops.validate.schema import check_schema
 from modelops.validate.semantic import check_semantics
@@ -78,12 +82,13 @@ def validate_repo(root: Path, *, recall: bool = False, paths: Iterable[str] | No
         remembered = cache.remembered(whole) if paths is None else None
         if remembered is not None and recall:
             diagnostics, counts = remembered
-            return ValidationResult(sources, (), _with_state(root, diagnostics, recorded), Counter(counts))
+            return ValidationResult(sources, (), _with_state(root, sources, diagnostics, recorded), Counter(counts))
         findings = Findings(sources, sources.load_diagnostics())
         schema = check_schema(sources, findings)
         if remembered is None:
             check_semantics(schema, findings)
             check_renderable(schema.documents, findings)
+            check_artifacts(schema.documents, findings)
         memo = DocumentMemo(cache, sources.digests)
         check_guardrails(schema.documents, findings, memo)  # memoised per document, and it keeps those memos
         diagnostics = remembered[0] if remembered is not None else sort_diagnostics(findings.diagnostics)
@@ -92,15 +97,16 @@ def validate_repo(root: Path, *, recall: bool = False, paths: Iterable[str] | No
             cache.remember(whole, diagnostics, dict(counts))
     if paths is None and persist:
         cache.save()
-    return ValidationResult(sources, tuple(schema.documents), _with_state(root, diagnostics, recorded), counts, memo)
+    return ValidationResult(sources, tuple(schema.documents), _with_state(root, sources, diagnostics, recorded), counts,
+                            memo)
 
 
-def _with_state(root: Path, diagnostics: Iterable[Diagnostic],
+def _with_state(root: Path, sources: Sources, diagnostics: Iterable[Diagnostic],
                 recorded: RecordedModels | None) -> tuple[Diagnostic, ...]:
-    """The diagnostics, plus those that depend on the recorded state (computed afresh: never remembered)."""
-    if recorded is None:
-        return tuple(diagnostics)
-    return tuple(sort_diagnostics([*diagnostics, *missing_models(root, recorded)]))
+    """The diagnostics, plus those that depend on the machine and the recorded state (computed afresh: never
+    remembered)."""
+    fresh = [*check_host(root, sources), *(missing_models(root, recorded) if recorded is not None else ())]
+    return tuple(sort_diagnostics([*diagnostics, *fresh])) if fresh else tuple(diagnostics)
 
 
 def missing_models(root: Path, recorded: RecordedModels) -> list[Diagnostic]:

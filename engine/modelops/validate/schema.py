@@ -161,7 +161,9 @@ def _home(kind: str) -> str:
 # -- pydantic errors to diagnostics -----------------------------------------------------------------
 
 _CUSTOM_CODES = {"duration": "MO106", "size": "MO107", "cpu": "MO107", "semver": "MO108",
-                 "secret": "MO109", "name": "MO111", "cron": "MO105", "null_value": "MO104"}
+                 "secret": "MO109", "name": "MO111", "cron": "MO105", "null_value": "MO104",
+                 "credentials": "MO115", "path": "MO116", "image": "MO112", "registry": "MO105",
+                 "missing_version": "MO102"}
 _TYPE_NAMES = {
     "string_type": "a string", "int_type": "an integer", "int_from_float": "an integer", "float_type": "a number",
     "bool_type": "true or false", "dict_type": "a mapping", "model_type": "a mapping",
@@ -194,7 +196,7 @@ def _report(raw: SourceDocument, model: type[BaseModel], exc: ValidationError, f
         seen.add(ptr)
         code, message, hint = _measure(err, raw.data, parts) if err["type"] == "measure" else _describe(err, model,
                                                                                                           parts)
-        findings.error(code, message, raw, ptr, at_key=at_key, hint=hint, sensitive=code == "MO109")
+        findings.error(code, message, raw, ptr, at_key=at_key, hint=hint, sensitive=code in ("MO109", "MO115"))
     return frozenset(seen)
 
 
@@ -210,7 +212,7 @@ def _data_path(data: Any, err: Any) -> tuple[list[str | int], bool]:
         if _has(node, item):
             parts.append(item)
             node = node[item]
-    if kind in ("null_value", "secret") and "key" in (err.get("ctx") or {}):  # a validator naming a mapping's key
+    if kind in ("null_value", "secret", "semver") and "key" in (err.get("ctx") or {}):  # a validator naming a key
         parts.append(err["ctx"]["key"])
     at_key = kind in ("missing", "extra_forbidden", "null_value") or "[key]" in loc
     return parts, at_key
@@ -225,7 +227,7 @@ def _has(node: Any, item: Any) -> bool:
 def _describe(err: Any, model: type[BaseModel], parts: list[str | int]) -> tuple[str, str, str | None]:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind in _CUSTOM_CODES:
-        return _CUSTOM_CODES[kind], err["msg"], None
+        return _CUSTOM_CODES[kind], err["msg"], ctx.get("hint")
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == NAME_PATTERN:
         return "MO111", _name_problem(err.get("input")), None
     if kind == "missing":

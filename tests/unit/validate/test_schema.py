@@ -26,7 +26,8 @@ def errors(repo: Path) -> list[Located]:
 @pytest.mark.parametrize(("version", "message"), [
     ("3.2.0.1", 'invalid semantic version "3.2.0.1": expected MAJOR.MINOR.PATCH (three numbers), such as "1.4.2"'),
     ('"3.2"', 'invalid semantic version "3.2": expected MAJOR.MINOR.PATCH (three numbers), such as "1.4.2"'),
-    ("3.2", 'expected a semantic version such as "1.4.2", got the number 3.2; write all three parts and quote it'),
+    ("3.2", 'expected a version such as "1.4.2", got the number 3.2; write all three parts of a semantic version '
+            'and quote it (any version: quote it)'),
     ("v3.2.0", 'semantic versions have no "v" prefix: write "3.2.0" instead of "v3.2.0"'),
     ("03.2.0", 'invalid semantic version "03.2.0": numbers must not have leading zeros'),
     ("3.2.0-", 'invalid semantic version "3.2.0-": expected MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], such as '

@@ -12,7 +12,7 @@ from typing import Any
 
 from modelops.base.errors import EngineError
 from modelops.config.scalars import ScalarError
-from modelops.config.scalars.semver import parse_semver
+from modelops.config.scalars.version import parse_version
 from modelops.config.spec.model import ModelSpec
 from modelops.core.model import EnvironmentConfig, ModelConfig
 from modelops.state.format import EnvironmentState, ModelState
@@ -139,10 +139,10 @@ def spec_for(name: str, held: Held, model: ModelConfig | None, recorded: ModelSt
         note = (f"slot {held.version} ({held.revision[:19]}) is not recorded; rendered from the current "
                 f"configuration of {name}")
         try:
-            version = parse_semver(held.version)
+            version = parse_version(held.version, model.spec.scheme)
         except ScalarError:
             return model.spec, note
-        return model.spec.model_copy(update={"version": version}), note
+        return model.spec.model_copy(update={"version": str(version)}), note
     raise EngineError(f"cannot render {name}: the spec of revision {held.revision[:19]} is not recorded",
                       hint="apply the environment again so its slots hold recorded revisions")
 

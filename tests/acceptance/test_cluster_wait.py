@@ -404,3 +404,30 @@ def test_a_canary_that_fails_modelops_test_at_its_service_is_written_back_while_
     assert fraud["desired_rejected"]["version"] == "1.1.0"
     assert "version: 1.0.0" in (c.repo / MODEL).read_text()
     assert git(c.repo, "log", "-1", "--format=%s") == "modelops wait: prod (1 rolled back)"
+
+
+def test_a_rollout_the_cluster_aborts_is_told_to_the_channels_subscribed_to_it(
+        cluster: Cluster, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/notifications.md: with a gitops cluster, the rollback happens in the cluster, and `apply --wait` (like
+    `modelops wait`) tells it once it is recorded, keyed by the commit the cluster was to run."""
+    c = cluster
+    write(c.repo, "policies/escalation/team.yaml", "apiVersion: modelops.dev/v1\nkind: EscalationPolicy\n"
+          "metadata: {name: team}\nspec:\n  channels:\n    hook: {type: webhook, url: \"${env:TEAM_HOOK}\"}\n"
+          "  routes: [{match: {}, channels: [hook]}]\n")
+    environment = c.repo / "environments/prod/environment.yaml"
+    environment.write_text(environment.read_text() + "  notifications: [{channel: team/hook, events: [rolledBack]}]\n")
+    # the loopback recorder that answers modelops' tests takes the notification too
+    base = environment.read_text().split('serviceUrl: "', 1)[1].split("/$service", 1)[0]
+    monkeypatch.setenv("TEAM_HOOK", f"{base}/team-hook")
+    git(c.repo, "add", "-A")
+    git(c.repo, "commit", "-qm", "tell the team")
+    git(c.repo, "push", "-q")
+    before = c.head()
+    _script_abort(c, before)
+
+    done = cli("--repo", c.repo, "apply", "--env", "prod", "--auto-approve", "--wait")
+
+    assert done.code == 1, done.output
+    assert "prod: told team/hook (webhook) that fraud rolledBack: HTTP 200" in done.out
+    assert done.out.index("told team/hook") < done.out.index("Wait failed!")
+    assert [method for method, path, _ in c.tests.requests if path == "/team-hook"] == ["POST"]  # once

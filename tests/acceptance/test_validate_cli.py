@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.repo import ROOT, Result, snapshot, write
+from tests.support.repo import FIXTURE, ROOT, Result, snapshot, write
 
 BAD_INPUTS: list[tuple[str, str, bytes, str, int]] = [
     # (id, file, content, expected code, expected line)
@@ -130,7 +130,7 @@ EDITED_MISTAKES: list[tuple[str, str, str, str, str, str, int]] = [
      SENTIMENT, 23),
     ("unknown-promotes-from", PRODUCTION, "promotesFrom: staging", "promotesFrom: stagign", "MO201", PRODUCTION, 13),
     ("duplicate-model", "environments/staging/models/sentiment-copy.yaml", "",
-     (ROOT / "environments/staging/models/sentiment.yaml").read_text(), "MO202",
+     (FIXTURE / "environments/staging/models/sentiment.yaml").read_text(), "MO202",
      "environments/staging/models/sentiment.yaml", 5),
     # layer 4
     ("guardrail-violated", RECOMMENDER, ROLLING, "", "MO301", RECOMMENDER, 7),
@@ -211,7 +211,7 @@ def test_a_misplaced_yaml_file_is_a_warning_not_a_silent_success(repo: Path, cli
 def test_example_repository_validates_clean(cli: Callable[..., Result]) -> None:
     result = cli("--repo", ROOT, "validate")
     assert result.code == 0
-    assert result.out.startswith("Success! The configuration is valid: 2 environments, 9 models, 8 policies")
+    assert result.out.startswith("Success! The configuration is valid: 2 environments, 4 models, 8 policies")
 
 
 def test_empty_file_is_only_a_warning(repo: Path, cli: Callable[..., Result]) -> None:
@@ -240,7 +240,7 @@ def test_json_output_is_parseable(repo: Path, cli: Callable[..., Result]) -> Non
     result = cli("--repo", repo, "validate", "--format", "json")
     body = json.loads(result.out)
     assert result.code == 1
-    assert body["format_version"] == "1.0" and body["valid"] is False and body["error_count"] == 1
+    assert body["format_version"] == 1 and body["valid"] is False and body["error_count"] == 1
     assert body["diagnostics"][0] | {"message": None, "hint": None} == {
         "severity": "error", "code": "MO004", "message": None, "file": "policies/alerts/bad.yaml", "line": 1,
         "column": 4, "path": "", "hint": None}

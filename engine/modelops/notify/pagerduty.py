@@ -7,7 +7,7 @@ from typing import Any
 from modelops.config.spec.policies import PagerDutyChannel
 from modelops.notify.base import DeliveryResult, Notification, Preview, Reveal, SendOptions, mask, post_json
 
-SEVERITIES = {"critical": "critical", "warning": "warning"}
+SEVERITIES = {"critical": "critical", "warning": "warning", "info": "info"}
 
 
 def payload(channel: PagerDutyChannel, note: Notification, reveal: Reveal) -> dict[str, Any]:

@@ -7,14 +7,17 @@ never outside DIR). With `--check` nothing is written: the files in DIR, or for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from modelops.base.errors import UsageError
 from modelops.export import alertmanager, prometheus
 from modelops.export.files import ExportFile, WriteResult, stale_files, write_files
 from modelops.export.kubernetes import render
-from modelops.workspace import Workspace
+from modelops.validate.findings import Findings
+from modelops.validate.repo import ValidationResult
+from modelops.workspace import InvalidConfig, Workspace
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,21 @@ def generate(ws: Workspace, request: ExportRequest) -> list[ExportFile]:
     if request.kind == "prometheus":
         return prometheus.export(env)
     if request.kind == "alertmanager":
-        return alertmanager.export(env, request.secrets_dir)
+        try:
+            return alertmanager.export(env, request.secrets_dir)
+        except alertmanager.Inexpressible as exc:
+            raise InvalidConfig(located(ws, exc.refusals)) from None
     return render.export(env, ws.state(env.name), request.flavor)
+
+
+def located(ws: Workspace, refusals: Sequence[alertmanager.Refusal]) -> ValidationResult:
+    """The refusals as diagnostics at the settings they are about (MO146), printed as validation prints them."""
+    findings = Findings(ws.validation.sources)
+    policies = {d.name: d for d in ws.validation.documents if d.kind == "EscalationPolicy"}
+    for refusal in refusals:
+        findings.error("MO146", refusal.message, policies[refusal.policy].source, refusal.at, at_key=True,
+                       hint=refusal.hint)
+    return replace(ws.validation, diagnostics=tuple(findings.diagnostics))
 
 
 def run_export(root: Path, request: ExportRequest) -> ExportResult:

@@ -30,7 +30,7 @@ from string import Template
 from typing import Literal, Protocol
 
 from modelops.base import git as gitutil
-from modelops.base.clock import now_iso
+from modelops.base.clock import now_iso, readable
 from modelops.base.errors import EngineError, UsageError
 from modelops.base.layout import written_by
 from modelops.config.scalars.duration import Duration
@@ -43,7 +43,9 @@ from modelops.drivers.cluster.client import ClusterError, Kube, connect
 from modelops.drivers.cluster.live import held
 from modelops.drivers.cluster.read import read_application, read_model, rendered_objects
 from modelops.drivers.cluster.values import ApplicationRead, ModelRead, Served
+from modelops.notify.base import SendOptions
 from modelops.run import derived
+from modelops.run import notifications as rollout
 from modelops.run.executor import Observer
 from modelops.run.gates import GateContext, GateResult, check_alerts, metric_source, run_tests
 from modelops.services.apply import ApplyOutcome, ApplyRequest, run_apply
@@ -88,6 +90,7 @@ class EnvironmentWait:
     #: why the environment could not be waited on at all (the Application synced elsewhere, no cluster to read)
     error: str | None = None
     written_back: list[str] = field(default_factory=list)  # model files returned to the version that serves
+    notified: list[rollout.Sent] = field(default_factory=list)  # rollout notifications, sent after the record
     #: what recording could not do (a YAML that cannot be edited, no earlier release to return to)
     problems: list[str] = field(default_factory=list)
 
@@ -144,6 +147,7 @@ def run_wait(ws: Workspace, request: WaitRequest, observer: WaitObserver, clock:
         waited = _wait_environment(ws, env, commit, request, observer, clock, repo)
         if any(o.read is not None for o in waited.outcomes):  # nothing read, nothing to record
             waited.written_back = _record(ws, env, waited, on_takeover)
+            waited.notified = _notify(ws, env, waited)
         outcome.environments.append(waited)
     if request.git_commit and repo is not None:
         paths = [p for e in outcome.environments if e.outcomes for p in [*written_by(e.name), *e.written_back]]
@@ -296,7 +300,7 @@ def _timed_out(model: _Model, app: ApplicationRead | None, commit: str | None, p
         why = "the cluster was not read"
     else:
         why = model.read.summary()
-    after = Duration(int(timeout * 1000))
+    after = readable(timeout * 1000)
     return ModelOutcome(model.name, "timed_out", f"not Healthy at the committed revision after {after}: {why}",
                         model.read)
 
@@ -375,6 +379,14 @@ def _record(ws: Workspace, env: EnvironmentConfig, waited: EnvironmentWait,
         derived.refresh(fresh, fresh.environment(env.name))
     ws.forget(env.name)
     return written
+
+
+def _notify(ws: Workspace, env: EnvironmentConfig, waited: EnvironmentWait) -> list[rollout.Sent]:
+    """Tell the subscribed channels what the cluster did with the commit (once it is recorded)."""
+    commit = waited.application.revision if waited.application is not None else None
+    events = [rollout.cluster_event(env.name, o.model, o.status, o.message, commit)
+              for o in waited.outcomes if o.read is not None]
+    return rollout.notify(env, [e for e in events if e is not None], SendOptions(root=ws.root), now_iso())
 
 
 def _cluster_record(outcome: ModelOutcome, at: str, commit: str | None, message: str = "") -> ClusterRecord:

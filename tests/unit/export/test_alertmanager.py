@@ -175,14 +175,16 @@ def test_webhook_auth_becomes_http_config_that_names_files_never_values(repo: Pa
     assert receivers["ml-oncall/literal"]["http_config"] == {  # a user name without a reference is written as it is
         "basic_auth": {"username": "alerts", "password_file": "/run/secrets/OTHER_PASSWORD"}}
     head = config.text.split("route:")[0]
-    for line in ("#   /run/secrets/INCIDENT_TOKEN", "#   /run/secrets/certs/hooks-ca.pem (the repository's certs/hooks-ca.pem)",
+    for line in ("#   /run/secrets/INCIDENT_TOKEN",
+                 "#   /run/secrets/certs/hooks-ca.pem (the repository's certs/hooks-ca.pem)",
                  "#   modelops-secret:HOOK_USER (channel hooks: basic auth user name)"):
         assert line in head.splitlines()
 
 
 @pytest.mark.parametrize(("auth", "refused"), [
-    ("{headers: {X-Scope-OrgID: tenant-1}}", "the header X-Scope-OrgID cannot be exported to Alertmanager (Alertmanager "
-                                            "0.25 sends no other header; http_headers is 0.28's)"),
+    ("{headers: {X-Scope-OrgID: tenant-1}}",
+     "the header X-Scope-OrgID cannot be exported to Alertmanager (Alertmanager 0.25 sends no other header; "
+     "http_headers is 0.28's)"),
     ('{headers: {Authorization: "Bearer ${env:A}${env:B}"}}', "the header Authorization cannot be exported"),
 ])
 def test_headers_alertmanager_cannot_send_are_refused_where_they_are_written(repo: Path, auth: str,

@@ -116,6 +116,8 @@ def summary(outcome: WaitOutcome, console: Console) -> str:
             else:
                 lines.append(console.style(f"{env.name}/{done.model}: {done.message}", "yellow"))
         lines += [f"{env.name}: wrote back {path}" for path in env.written_back]
+        lines += [row.describe() if row.ok else console.style(f"warning: {row.describe()}", "yellow")
+                  for row in env.notified]
         lines += [console.style(f"{env.name}: {problem}", "red") for problem in env.problems]
     if outcome.committed:
         pushed = f", pushed to {outcome.pushed}" if outcome.pushed else ""

@@ -26,7 +26,7 @@ def state(repo: Path, env: str) -> dict:  # type: ignore[type-arg]
 def test_first_apply_brings_every_environment_up(served_repo: Path, cli: Callable[..., Result]) -> None:
     result = cli("--repo", served_repo, "apply", "--auto-approve")
     assert result.code == 0, result.output
-    assert "Apply complete! 21 deployed, 0 changed, 0 retired." in result.out
+    assert "Apply complete! 9 models deployed; 12 policies added." in result.out  # a policy is no deployment
     for env, count in (("staging", 5), ("production", 4)):
         models = state(served_repo, env)["models"]
         assert len(models) == count
@@ -54,7 +54,7 @@ def test_failed_gate_rolls_back_records_the_rejection_and_exits_1(served_repo: P
     assert result.code == 1
     assert "test ping failed: GET /ping answered 500, expected 200" in result.out
     assert '"error": "inference failed"' in result.out  # the failing gate's output is shown
-    assert "Apply failed! 0 deployed, 0 changed, 0 retired; 1 rolled back." in result.out
+    assert "Apply failed! nothing applied; 1 rolled back." in result.out
     model = state(served_repo, "staging")["models"]["recommender"]
     assert model["phase"] == "RolledBack" and model["version"] == "2.7.1"
     assert model["desired_rejected"]["version"] == "2.8.0-broken.1"
@@ -67,7 +67,7 @@ def test_failed_gate_rolls_back_records_the_rejection_and_exits_1(served_repo: P
     held = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
     assert held.code == 0 and "! model \"recommender\" (upgrade, blocked)" in held.out, held.output
     assert "staging: model/recommender blocked: 2.8.0-broken.1 was rolled back at" in held.out
-    assert "Apply incomplete! 0 deployed, 0 changed, 0 retired; 1 blocked." in held.out
+    assert "Apply incomplete! nothing applied; 1 blocked." in held.out
     retried = cli("--repo", served_repo, "plan", "--env", "staging", "--retry-rejected", "--detailed-exitcode")
     assert retried.code == 2
 
@@ -103,7 +103,7 @@ def test_retire_removes_the_model_from_the_target(served_repo: Path, cli: Callab
     assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
     (served_repo / "environments/staging/models/summarizer.yaml").unlink()
     result = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
-    assert result.code == 0 and "0 deployed, 0 changed, 1 retired" in result.out
+    assert result.code == 0 and "Apply complete! 1 model retired." in result.out
     assert "summarizer" not in state(served_repo, "staging")["models"]
     assert "summarizer" not in json.loads((served_repo / ".modelops/live/staging.json").read_text())["models"]
 
@@ -195,9 +195,9 @@ def test_a_saved_plan_applies_without_confirmation(served_repo: Path, cli: Calla
     plan = tmp_path / "plan.json"
     assert cli("--repo", served_repo, "plan", "--out", plan).code == 0
     data = json.loads(plan.read_text())
-    assert data["format_version"] == "1.0"
-    assert data["change_summary"] == {"deploy": 21, "change": 0, "retire": 0, "rollback": 0, "blocked": 0,
-                                         "drifted": 0}
+    assert data["format_version"] == 1
+    assert data["change_summary"] == {"models": {"deploy": 9, "change": 0, "retire": 0, "rollback": 0},
+                                        "policies": {"add": 12, "change": 0, "remove": 0}, "blocked": 0, "drifted": 0}
     assert [e["state"] for e in data["environments"]] == [{"lineage": None, "serial": 0}] * 2
     result = cli("--repo", served_repo, "apply", plan)  # production needs approval; the saved plan is it
     assert result.code == 0, result.output
@@ -237,7 +237,7 @@ def test_a_critical_alert_on_the_new_version_rolls_it_back(served_repo: Path, cl
     path.write_text(path.read_text().replace("1.4.2", "1.5.0"))
     result = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")
     assert result.code == 1
-    assert "alerts firing on the new version: high-error-rate critical: error_rate 0.09 > 0.05" in result.out
+    assert "alerts firing on the new version: high-error-rate critical: error_rate 0.09 >= 0.05" in result.out
     model = state(served_repo, "staging")["models"]["sentiment"]
     assert model["version"] == "1.4.2" and model["active_slot"] == "blue" and model["phase"] == "RolledBack"
     assert model["switches"][-1]["to_version"] == "1.4.2"  # the switch to 1.5.0 was undone

@@ -121,12 +121,12 @@ def test_plan_writes_the_job_summary_and_step_outputs(repo: Path, cli: Callable[
     saved = tmp_path / "plan.json"
     result = cli("--repo", repo, "plan", "--out", saved, "--github-output")
     assert result.code == 0, result.output
-    assert "Plan: 21 to deploy, 0 to change, 0 to retire." in result.out  # text on stdout as usual
+    assert "Plan: 9 models to deploy; 12 policies to add." in result.out  # text on stdout as usual
     summary = actions["summary"].read_text(encoding="utf-8")
     assert summary.startswith("<!-- modelops-plan part 1/1 -->\n## modelops plan\n\n"
-                              "**Plan: 21 to deploy, 0 to change, 0 to retire.**")
+                              "**Plan: 9 models to deploy; 12 policies to add.**")
     assert outputs(actions["output"]) == {"has_changes": "true", "plan_path": str(saved.resolve()),
-                                          "summary": "Plan: 21 to deploy, 0 to change, 0 to retire.",
+                                          "summary": "Plan: 9 models to deploy; 12 policies to add.",
                                           "environments": "staging production"}
 
 
@@ -168,9 +168,14 @@ def test_markdown_plan_of_a_pull_request(repo: Path, cli: Callable[..., Result],
     assert len(parts) == 1
     text = parts[0]
     assert "Planned only what changed since `base` (and what depends on it)." in text
-    assert "#### ⚠️ Guardrail warnings (1)" in text
-    assert re.search(r'^- `environments/staging/models/summarizer.yaml:\d+` guardrail "ownership"', text, re.M)
-    assert re.search(r'^\+ model "recommender" will be deployed', text, re.M)  # never applied: a first deploy
+    assert "#### ⚠️ Warnings (2)" in text
+    assert re.search(r'^- `environments/staging/models/summarizer.yaml:\d+` `MO301` guardrail "ownership"', text, re.M)
+    # the bump kept 2.7.1's digest, which production still serves
+    assert re.search(r'^- `environments/staging/models/recommender.yaml:\d+` `MO232` recommender 2.8.0 pins the same '
+                     r'artifact digest', text, re.M)
+    assert re.search(r'^# model "recommender" will be deployed', text, re.M)  # never applied: a first deploy
+    assert re.search(r'^\+ model "recommender"$', text, re.M)
+    assert "* `+` `recommender`: `2.8.0` (new)" in text
     assert actions["summary"].read_text(encoding="utf-8").rstrip("\n") == result.out.rstrip("\n")
     assert outputs(actions["output"])["has_changes"] == "true"
 
@@ -181,7 +186,7 @@ def test_apply_appends_its_outcome_to_the_job_summary(served_repo: Path, cli: Ca
     result = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging", "--commit")
     assert result.code == 0, result.output
     summary = actions["summary"].read_text(encoding="utf-8")
-    assert summary.startswith("## modelops apply\n\n**Apply complete! 11 deployed, 0 changed, 0 retired.**")
+    assert summary.startswith("## modelops apply\n\n**Apply complete! 5 models deployed; 6 policies added.**")
     assert "| `staging` | `model/sentiment` | deploy | applied |" in summary
     assert re.search(r"^Committed [0-9a-f]{12}\.$", summary, re.M)
     again = cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging")

@@ -1,13 +1,15 @@
 """Golden cases: each folder under tests/cases/ is one scenario, run through the CLI.
 
-    args        the command line checked against expected.txt
+    args        the command line checked against expected.txt; several lines are several commands run one after
+                the other on the same repository (each output headed `# $ modelops ARGS` in expected.txt)
     overlay/    files laid over a copy of the example repository before anything runs
     setup       optional lines run first: commands (e.g. `apply --auto-approve`; each must exit 0 unless the
                 line starts with "-"), or `@copy DIR` to lay the case's DIR over the repository at that point
     after/      optional files laid over the repository after setup
     delete      optional repository paths removed after setup
     env         optional KEY=VALUE lines (MODELOPS_NOW is pinned to 2026-11-27T12:00:00Z unless set)
-    expected.txt  "# exit N" then the output; refresh with --update-goldens and review the diff
+    expected.txt  "# exit N" then the output (UUIDs, such as a plan's id and a state's lineage, as <uuid>); refresh
+                with --update-goldens -k CASE and review the diff
 
 Apply's timed mid-run checkpoints are switched off, so the state serials in a golden do not depend on how
 busy the machine was (each apply still writes its begin and final state).
@@ -17,6 +19,7 @@ The example's HTTP tests are answered by the stub model server on a free port.
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 from collections.abc import Callable
@@ -28,6 +31,7 @@ from tests.support.repo import Result, serve_models
 
 CASES = Path(__file__).resolve().parent.parent / "cases"
 PINNED_NOW = "2026-11-27T12:00:00Z"
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 
 
 def case_names() -> list[str]:
@@ -57,14 +61,18 @@ def run_case(case: Path, repo: Path, cli: Callable[..., Result], monkeypatch: py
             shutil.copytree(case / "after", repo, dirs_exist_ok=True)
         for rel in _lines(case / "delete"):
             (repo / rel).unlink()
-        args = shlex.split((case / "args").read_text(encoding="utf-8"))
-        result = cli("--repo", repo, *args)
-        output = f"# exit {result.code}\n" + (result.out + result.err).replace(str(repo), "<repo>")
-        if args[0] in READ_ONLY and "--out" not in args:
-            _same_through_every_path(repo, args, output, cli, monkeypatch)
+        commands = _lines(case / "args")
+        outputs = []
+        for line in commands:
+            args = shlex.split(line)
+            result = cli("--repo", repo, *args)
+            output = f"# exit {result.code}\n" + (result.out + result.err).replace(str(repo), "<repo>")
+            if args[0] in READ_ONLY and "--out" not in args:
+                _same_through_every_path(repo, args, output, cli, monkeypatch)
+            outputs.append(output if len(commands) == 1 else f"# $ modelops {line}\n{output}")
     finally:
         stop()
-    return output
+    return UUID.sub("<uuid>", "\n".join(outputs))
 
 
 READ_ONLY = ("validate", "plan", "status", "history", "schema", "export", "capacity", "assess")
@@ -76,7 +84,8 @@ def _same_through_every_path(repo: Path, args: list[str], expected: str, cli: Ca
     for cache in ("on", "off"):
         monkeypatch.setenv("MODELOPS_CACHE", cache)
         again = cli("--repo", repo, *args)
-        assert f"# exit {again.code}\n" + (again.out + again.err).replace(str(repo), "<repo>") == expected, cache
+        again_output = f"# exit {again.code}\n" + (again.out + again.err).replace(str(repo), "<repo>")
+        assert UUID.sub("<uuid>", again_output) == UUID.sub("<uuid>", expected), cache  # a plan's id is new each time
     monkeypatch.delenv("MODELOPS_CACHE")
 
 

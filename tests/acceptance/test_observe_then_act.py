@@ -137,7 +137,7 @@ def test_a_rename_in_a_gated_environment_never_takes_the_model_away(served_repo:
     assert "it reappears as search-sentiment (the same version and artifact)" in plan.out or \
            "its replacement search-sentiment (the same revision) is blocked" in plan.out, plan.out
     done = cli("--repo", served_repo, "apply", "--env", "production", "--auto-approve", "--allow-retire")
-    assert "0 retired" in done.out, done.output  # the replacement is blocked, so the retirement is too
+    assert "nothing applied; 2 blocked" in done.out, done.output  # the replacement is blocked, so the retirement too
     assert "sentiment" in table(served_repo, "production")["models"]
     assert "sentiment" in state(served_repo, "production")["models"]
 
@@ -186,7 +186,7 @@ def test_retiring_in_production_needs_consent(served_repo: Path, cli: Callable[.
     env_file.write_text(env_file.read_text().replace("  approval: required\n",
                                                      "  approval: required\n  retire: [embedder]\n"))
     done = cli("--repo", served_repo, "apply", "--env", "production", "--auto-approve")
-    assert done.code == 0 and "1 retired" in done.out, done.output
+    assert done.code == 0 and "1 model retired" in done.out, done.output
     assert "embedder" not in table(served_repo, "production")["models"]
 
 

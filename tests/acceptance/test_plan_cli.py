@@ -208,14 +208,14 @@ def test_changed_since_needs_git_and_a_real_revision(served_repo: Path, cli: Cal
 
 def test_json_plan_is_versioned_and_summarised(served_repo: Path, cli: Callable[..., Result]) -> None:
     body = json.loads(cli("--repo", served_repo, "plan", "--env", "staging", "--format", "json").out)
-    assert body["format_version"] == "1.0"
-    assert body["change_summary"] == {"deploy": 11, "change": 0, "retire": 0, "rollback": 0, "blocked": 0,
-                                         "drifted": 0}
+    assert body["format_version"] == 1
+    assert body["change_summary"] == {"models": {"deploy": 5, "change": 0, "retire": 0, "rollback": 0},
+                                      "policies": {"add": 6, "change": 0, "remove": 0}, "blocked": 0, "drifted": 0}
     action = next(a for a in body["environments"][0]["actions"] if a["target"] == "model/sentiment")
     assert action["kind"] == "deploy" and action["after"]["version"] == "1.4.2"
     assert [s["op"] for s in action["steps"]] == ["verify", "deploy", "test", "traffic", "alerts", "analysis"]
     refresh = body["environments"][0]["refresh"]
-    assert refresh == {"source": ".modelops/live/staging.json (the local target)", "error": None}
+    assert refresh == {"source": ".modelops/live/staging.json (the local target, simulated)", "error": None}
     assert body["environments"][0]["drift"] == [] and body["options"]["refresh"] is True
 
 
@@ -254,3 +254,34 @@ def test_status_history_and_unlock(served_repo: Path, cli: Callable[..., Result]
     assert cli("--repo", served_repo, "unlock", "wrong", "--env", "staging").code == 64
     unlocked = cli("--repo", served_repo, "unlock", held.id, "--env", "staging")
     assert unlocked.code == 0 and 'Unlocked "staging"' in unlocked.out
+
+
+def test_a_policy_change_shows_every_changed_field_in_text_json_and_the_comment(
+        served_repo: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apply records each policy's spec next to its digest; the next plan shows old -> new for each field, with
+    durations as a person reads them and secrets only as their references."""
+    secret = "https://hooks.slack.example/T000/B000/s3cr3t-w3bh00k-v4lue"
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", secret)
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    state = json.loads((served_repo / "environments/staging/state.json").read_text())
+    assert set(state["policy_specs"]) == set(state["policies"])
+    slo, oncall = served_repo / "policies/alerts/model-slo.yaml", served_repo / "policies/escalation/ml-oncall.yaml"
+    slo.write_text(slo.read_text().replace("critical: 2s}", "critical: 2500ms}"))
+    oncall.write_text(oncall.read_text().replace("${env:SLACK_WEBHOOK_URL}", "${env:SLACK_ML_WEBHOOK}"))
+    text = cli("--repo", served_repo, "plan", "--env", "staging")
+    assert text.code == 0, text.output
+    assert "      ~ rules[high-latency].above.critical: 2s -> 2.5s\n" in text.out
+    assert ('      ~ channels.slack-ml.webhookUrl: "${env:SLACK_WEBHOOK_URL}" -> "${env:SLACK_ML_WEBHOOK}"\n'
+            in text.out)
+    assert "Plan: 2 policies to change." in text.out
+    comment = cli("--repo", served_repo, "plan", "--env", "staging", "--format", "markdown").out
+    assert "  - `rules[high-latency].above.critical`: 2s → 2.5s" in comment.split("<details>", 1)[0]
+    body = json.loads(cli("--repo", served_repo, "plan", "--env", "staging", "--format", "json").out)
+    changes = {a["target"]: a["changes"] for a in body["environments"][0]["actions"]}
+    assert changes["AlertPolicy/model-slo"] == [{"path": "rules[high-latency].above.critical", "before": "2s",
+                                                 "after": "2s500ms"}]  # JSON keeps the canonical form
+    assert secret not in text.output + comment + json.dumps(body)
+    assert cli("--repo", served_repo, "apply", "--auto-approve", "--env", "staging").code == 0
+    again = cli("--repo", served_repo, "plan", "--env", "staging")
+    assert "No changes." in again.out
+    assert secret not in (served_repo / "environments/staging/state.json").read_text()

@@ -180,7 +180,7 @@ def test_a_read_only_repository_reads_but_refuses_to_apply_or_report(lab: Path, 
     with refusing(monkeypatch, Refusal(errno.EROFS, under(lab))):
         assert cli("--repo", lab, "validate").code == 0
         plan = cli("--repo", lab, "plan", "--detailed-exitcode")
-        assert plan.code == 2 and "Plan: 0 to deploy, 1 to change, 0 to retire." in plan.out, plan.output
+        assert plan.code == 2 and "Plan: 1 model to change." in plan.out, plan.output
         assert cli("--repo", lab, "status").code == 0
         applied = apply(cli, lab)
         reported = cli("--repo", lab, "report")  # 1.1.0 is desired now: the report is stale

@@ -505,7 +505,7 @@ def test_validate_and_plan_run_nothing_from_a_hostile_pull_request(workspace: tu
     for name, command in commands.items():
         done, seen[name] = run_audited(root, tmp_path, command)
         assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"^\+ model \"summarizer\" will be deployed: summarizer 0\.3\.0-rc\.2 ", done.stdout, re.M)
+    assert re.search(r"^# model \"summarizer\" will be deployed: summarizer 0\.3\.0-rc\.2 ", done.stdout, re.M)
     assert not [line for line in done.stdout.splitlines() if line.lstrip().startswith("::")]  # no workflow command
     events = [e for found in seen.values() for e in found]
     assert not [e for e in events if e[0] not in ("open", "subprocess.Popen")], events  # no socket, exec, spawn

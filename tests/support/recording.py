@@ -101,7 +101,9 @@ def serving(model: ModelConfig, at: str = AT) -> ModelState:
 
 
 def serving_state(env: EnvironmentConfig, *, lineage: str = "lineage-1", serial: int = 1) -> EnvironmentState:
-    """The state of an environment that serves exactly what `env` declares."""
+    """The state of an environment that serves exactly what `env` declares (its policies recorded as apply records
+    them: digest and spec)."""
     return EnvironmentState(environment=env.name, lineage=lineage, serial=serial, config_digest=env.digest,
                             models={name: serving(model) for name, model in env.models.items()},
-                            policies={key: policy.digest for key, policy in env.policies.items()})
+                            policies={key: policy.digest for key, policy in env.policies.items()},
+                            policy_specs={key: dump(policy.spec) for key, policy in env.policies.items()})

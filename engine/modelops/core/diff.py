@@ -4,6 +4,9 @@ Pure functions: the same desired state, recorded states, options and clock give 
 action (if any) that brings it from what is recorded to what is declared; per policy, add, change or remove by
 digest. Every action then passes the plan-time checks (`modelops.core.checks`), which may block it. Order within
 an environment follows `plan.KIND_ORDER` then target name; environments come in promotion order.
+
+A changed model or policy lists its changed fields, old and new, against the spec recorded when it was last applied
+(a policy's record holds its spec next to its digest since state format 3).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from typing import Any
 
 from modelops import __version__
 from modelops.base.clock import iso, parse_iso
-from modelops.config.scalars.semver import parse_semver
+from modelops.base.diagnostics import Diagnostic, pointer, warning
+from modelops.config.scalars.version import precedes
 from modelops.core import strategies
 from modelops.core.checks import Live, check, retirements
 from modelops.core.live import Refresh, accept_drift
-from modelops.core.model import DesiredState, EnvironmentConfig, ModelConfig, dump
+from modelops.core.model import DesiredState, EnvironmentConfig, ModelConfig, digest, dump
 from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, PlanOptions, Step
 from modelops.state.format import EnvironmentState, ModelState
 
@@ -67,7 +71,8 @@ def plan_environment(env: EnvironmentConfig, states: Mapping[str, EnvironmentSta
     return EnvironmentPlan(env.name, env.spec.target.driver, recorded.lineage, recorded.serial, env.digest,
                            env.spec.approval == "required", tuple(sorted(checked, key=Action.sort_key)),
                            tuple(options.notes.get(env.name, ())), source,
-                           refresh.observation.error if refresh is not None else None, found)
+                           refresh.observation.error if refresh is not None else None, found,
+                           env.spec.target.runtime)
 
 
 # -- Models ---------------------------------------------------------------------------------------
@@ -140,9 +145,39 @@ def _action(kind: ActionKind, env: EnvironmentConfig, model: ModelConfig, state:
     spec = dump(model.spec)
     after = {"version": model.version, "revision": model.revision, "config": model.config,
              "strategy": model.strategy, "spec": spec, "labels": dict(model.labels)}
-    changes = tuple(spec_changes(state.spec if state is not None else None, spec))
+    recorded = state.spec if state is not None else None
+    changes = tuple(spec_changes(recorded, spec))
+    warnings = _artifact_warnings(model, state, spec) if kind in (ActionKind.UPGRADE, ActionKind.ROLLBACK) else ()
     return Action(kind, env.name, f"model/{model.name}", before, after, reason, tuple(steps), None, resume_from,
-                  changes)
+                  changes, warnings)
+
+
+def _artifact_warnings(model: ModelConfig, state: ModelState | None, spec: Mapping[str, Any]) -> tuple[Diagnostic, ...]:
+    """A version and its artifact move together: a new version that keeps the recorded digest would serve the old
+    bytes under a new name (MO233), a new digest under the recorded version gives one version two artifacts
+    (MO234). Only a digest both sides pin is compared."""
+    if state is None or state.version is None or state.spec is None:
+        return ()
+    old, new = _sha256(state.spec), _sha256(spec)
+    if old is None or new is None:
+        return ()
+    where = {"file": model.file, "path": pointer("spec", "artifact", "sha256")}
+    if state.version != model.version and old == new:
+        return (warning("MO233", f"{model.name} {model.version} keeps the artifact digest of {state.version} "
+                                 f"(sha256:{new[:12]}): the new version would serve the old artifact",
+                        hint="set artifact.sha256 to the new artifact's digest, or keep the version", **where),)
+    if state.version == model.version and old != new:
+        return (warning("MO234", f"{model.name} {model.version} changes its artifact digest (sha256:{old[:12]} -> "
+                                 f"sha256:{new[:12]}) without a new version: history, rollbacks and promotesFrom would "
+                                 f"name two artifacts {model.version}",
+                        hint="give the new artifact a new version", **where),)
+    return ()
+
+
+def _sha256(spec: Mapping[str, Any]) -> str | None:
+    artifact = spec.get("artifact")
+    value = artifact.get("sha256") if isinstance(artifact, Mapping) else None
+    return value if isinstance(value, str) else None
 
 
 def _before(state: ModelState | None) -> dict[str, Any] | None:
@@ -172,13 +207,13 @@ def _change_revision(env: EnvironmentConfig, model: ModelConfig, state: ModelSta
 
 
 def _older(model: ModelConfig, state: ModelState) -> bool:
-    """Whether the desired revision is a move back: an older version, or for the same version a revision that
-    served before the one serving now. Anything else moves forward, with its freeze and its gates, even when the
-    idle slot still holds it."""
+    """Whether the desired revision is a move back: an older version in the model's versionScheme, or for the same
+    version a revision that served before the one serving now. Anything else moves forward, with its freeze and its
+    gates, even when the idle slot still holds it: so does a version that cannot be ordered against the serving one
+    (versionScheme `any`, or a version recorded under another scheme)."""
     assert state.version is not None
-    desired, serving = parse_semver(model.version), parse_semver(state.version)
-    if desired != serving:
-        return desired < serving
+    if model.version != state.version:
+        return precedes(model.version, state.version, model.spec.scheme) is True
     served = [r.revision for r in state.releases]
     return model.revision in served and state.revision in served and (
         served.index(model.revision) < served.index(state.revision))
@@ -236,18 +271,44 @@ def _retire(environment: str, name: str, state: ModelState) -> Action:
 
 
 def spec_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
-    """Leaf-level differences between two canonical specs, as (dotted path, before, after)."""
+    """Leaf-level differences between two canonical specs, as (dotted path, before, after).
+
+    Lists of records are compared item by item: by name when every item has a distinct one (`rules[latency].for`,
+    `tests[smoke].timeout`), else by position (`routes[1].channels`, `strategy.canary.steps[0].setWeight`); an item
+    only one side has is one change (`routes[2]: (none) -> {...}`). A list of plain values is one value."""
     out: list[tuple[str, Any, Any]] = []
     _compare(dict(before or {}), dict(after), "", out)
     return out
 
 
 def _compare(before: Any, after: Any, path: str, out: list[tuple[str, Any, Any]]) -> None:
+    if before == after:
+        return
     if isinstance(before, dict) and isinstance(after, dict):
         for key in [*after, *(k for k in before if k not in after)]:
             _compare(before.get(key), after.get(key), f"{path}.{key}" if path else key, out)
-    elif before != after:
+    elif isinstance(before, list) and isinstance(after, list) and _records([*before, *after]):
+        old, new = _named(before), _named(after)
+        if old is not None and new is not None:
+            for name in [*new, *(n for n in old if n not in new)]:
+                _compare(old.get(name), new.get(name), f"{path}[{name}]", out)
+            return
+        for i in range(max(len(before), len(after))):
+            _compare(before[i] if i < len(before) else None, after[i] if i < len(after) else None, f"{path}[{i}]", out)
+    else:
         out.append((path, before, after))
+
+
+def _records(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(item, dict) for item in items)
+
+
+def _named(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
+    """The items by their `name`, when every one has a distinct one."""
+    names = [item.get("name") for item in items]
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        return None
+    return dict(zip(names, items, strict=True))  # type: ignore[arg-type]
 
 
 # -- Policies -------------------------------------------------------------------------------------
@@ -261,13 +322,30 @@ def _policy_actions(env: EnvironmentConfig, state: EnvironmentState) -> list[Act
             continue
         users = env.users_of(key)
         used_by = f"used by {', '.join(users)}" if users else "no longer used by any model"
+        spec = dump(policy.spec) if policy is not None else None
+        changes: tuple[tuple[str, Any, Any], ...] = ()
         if policy is None:
-            kind, reason, digest = ActionKind.POLICY_REMOVE, used_by, None
+            kind, reason = ActionKind.POLICY_REMOVE, used_by
         elif recorded is None:
-            kind, reason, digest = ActionKind.POLICY_ADD, f"new policy, {used_by}", policy.digest
+            kind, reason = ActionKind.POLICY_ADD, f"new policy, {used_by}"
         else:
-            kind, reason, digest = ActionKind.POLICY_CHANGE, f"policy changed, {used_by}", policy.digest
-        step = Step("policy", "config", {"policy": key, "digest": digest})
-        actions.append(Action(kind, env.name, key, {"digest": recorded} if recorded else None,
-                              {"digest": digest, "file": policy.file} if policy else None, reason, (step,)))
+            kind, reason = ActionKind.POLICY_CHANGE, f"policy changed, {used_by}"
+            applied = recorded_policy(state, key)
+            if applied is None:
+                reason += " (its fields are not shown: the state holds only its digest, as engines before state " \
+                          "format 3 recorded it; the next apply records them)"
+            else:
+                changes = tuple(spec_changes(applied, spec or {}))
+        new_digest = policy.digest if policy is not None else None
+        step = Step("policy", "config", {"policy": key, "digest": new_digest})
+        after = {"digest": new_digest, "file": policy.file, "spec": spec} if policy is not None else None
+        actions.append(Action(kind, env.name, key, {"digest": recorded} if recorded else None, after, reason,
+                              (step,), changes=changes))
     return actions
+
+
+def recorded_policy(state: EnvironmentState, key: str) -> dict[str, Any] | None:
+    """A policy's spec as last applied: when the record holds it and it is the one its digest names (a journal
+    replayed after an interrupted apply brings the digest only)."""
+    spec = state.policy_specs.get(key)
+    return spec if spec is not None and digest(spec) == state.policies.get(key) else None

@@ -12,14 +12,18 @@ apply writes state and so moves the serial (an apply on empty state creates a li
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from modelops.base.diagnostics import Diagnostic, Severity
 from modelops.core.live import Drift
+from modelops.core.registry import Resolution
 
-FORMAT_VERSION = "1.0"
+#: The layout of a saved plan, which is also `plan --format json`: raised by a change that is not only additive
+#: (a saved plan is read back by `apply`; docs/json-output.md).
+FORMAT_VERSION = 1
 
 
 class ActionKind(StrEnum):
@@ -40,10 +44,16 @@ class ActionKind(StrEnum):
         return {"deploy": "+", "policy.add": "+", "retire": "-", "policy.remove": "-"}.get(self.value, "~")
 
     @property
+    def is_policy(self) -> bool:
+        return self.value.startswith("policy.")
+
+    @property
     def bucket(self) -> str:
-        """Which count of the summary line the action adds to."""
-        return {"deploy": "deploy", "policy.add": "deploy", "retire": "retire",
-                "policy.remove": "retire"}.get(self.value, "change")
+        """Which count of the summary the action adds to: models `deploy`, `change` or `retire`; policies `add`,
+        `change` or `remove` (counted apart: a policy record is not a deployment)."""
+        if self.is_policy:
+            return self.value.removeprefix("policy.")
+        return {"deploy": "deploy", "retire": "retire"}.get(self.value, "change")
 
 
 #: Ordering within an environment: moves and restoring service first, policies before the models that use them,
@@ -55,9 +65,20 @@ KIND_ORDER = {
 }
 
 
+#: What each phase of a rollout does, the `stage` of its steps: check the artifact (`validate`), put the new version
+#: on the idle slot without users (`prepare`), test it there (`test`), move users to it (`release`: switch, canary
+#: weights, batches, with their analyses and alert watch), keep the old slot warm (`bake`), scale it down (`retire`);
+#: `config` changes settings in place. The names hold in every environment (a `dev` rollout has a release too).
+PHASES = ("validate", "prepare", "test", "release", "bake", "retire", "config")
+#: The names earlier engines gave the phases (after the operations guide's pipeline, which read as environments
+#: inside every environment): a recorded rollout or a saved plan that carries them reads with today's names.
+_FORMER_PHASES = {"validation": "validate", "staging": "prepare", "testing": "test", "production": "release"}
+
+
 @dataclass(frozen=True)
 class Step:
-    """One unit of work of an action, executed by a driver or a gate, journaled on its own."""
+    """One unit of work of an action, executed by a driver or a gate, journaled on its own. `stage` is its phase
+    (`PHASES`)."""
 
     op: str
     stage: str
@@ -68,7 +89,8 @@ class Step:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Step:
-        return cls(str(data["op"]), str(data["stage"]), dict(data.get("args", {})))
+        stage = str(data["stage"])
+        return cls(str(data["op"]), _FORMER_PHASES.get(stage, stage), dict(data.get("args", {})))
 
 
 @dataclass(frozen=True)
@@ -76,7 +98,9 @@ class Action:
     """A change to one model or policy in one environment.
 
     `steps[resume_from:]` remain to be done (a resumed rollout has `resume_from > 0`). `blocked` holds
-    the reason a plan-time check stopped the action; a blocked action is shown but never applied.
+    the reason a plan-time check stopped the action; a blocked action is shown but never applied. `changes` are the
+    fields that differ from the record, as (dotted path, before, after) in their canonical form; `warnings` what a
+    reviewer should look at twice (MO233, MO234), which never stop the action.
     """
 
     kind: ActionKind
@@ -89,6 +113,7 @@ class Action:
     blocked: str | None = None
     resume_from: int = 0
     changes: tuple[tuple[str, Any, Any], ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
 
     @property
     def name(self) -> str:
@@ -114,6 +139,7 @@ class Action:
             "kind": self.kind.value, "target": self.target, "before": self.before, "after": self.after,
             "reason": self.reason, "blocked": self.blocked, "resume_from": self.resume_from,
             "changes": [{"path": p, "before": b, "after": a} for p, b, a in self.changes],
+            "warnings": [w.to_dict() for w in self.warnings],
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -122,7 +148,13 @@ class Action:
         return cls(ActionKind(data["kind"]), environment, data["target"], data.get("before"), data.get("after"),
                    data["reason"], tuple(Step.from_dict(s) for s in data.get("steps", [])), data.get("blocked"),
                    int(data.get("resume_from", 0)),
-                   tuple((c["path"], c["before"], c["after"]) for c in data.get("changes", [])))
+                   tuple((c["path"], c["before"], c["after"]) for c in data.get("changes", [])),
+                   tuple(_diagnostic(w) for w in data.get("warnings", [])))
+
+
+def _diagnostic(data: Mapping[str, Any]) -> Diagnostic:
+    return Diagnostic(Severity(data["severity"]), data["code"], data["message"], data.get("file"), data.get("line"),
+                      data.get("column"), data.get("path", ""), data.get("hint"))
 
 
 @dataclass(frozen=True)
@@ -141,6 +173,15 @@ class EnvironmentPlan:
     live: str | None = None
     live_error: str | None = None
     drift: tuple[Drift, ...] = ()
+    #: the local target's runtime (`simulated`, `mlserver`, `command`); None for the other drivers
+    runtime: str | None = None
+    #: what each registry artifact resolved to (apply deploys exactly that; a registry that moved since is stale)
+    resolved: tuple[Resolution, ...] = ()
+
+    @property
+    def target(self) -> str:
+        """The driver as plans and reports name it: `local, simulated` says that no process serves."""
+        return f"{self.driver}, {self.runtime}" if self.runtime else self.driver
 
     @property
     def runnable(self) -> tuple[Action, ...]:
@@ -149,10 +190,13 @@ class EnvironmentPlan:
     def to_dict(self) -> dict[str, Any]:
         refresh = {"source": self.live, "error": self.live_error} if self.live is not None else None
         return {
-            "name": self.name, "driver": self.driver, "state": {"lineage": self.lineage, "serial": self.serial},
+            "name": self.name, "driver": self.driver, "runtime": self.runtime,
+            "state": {"lineage": self.lineage, "serial": self.serial},
             "config_digest": self.config_digest, "approval_required": self.approval_required,
             "notes": list(self.notes), "refresh": refresh, "drift": [d.to_dict() for d in self.drift],
             "actions": [a.to_dict() for a in self.actions],
+            # only where registry artifacts were resolved: plans without any read as they always did
+            **({"resolved": [r.to_dict() for r in self.resolved]} if self.resolved else {}),
         }
 
     @classmethod
@@ -162,7 +206,8 @@ class EnvironmentPlan:
         return cls(name, data["driver"], data["state"]["lineage"], int(data["state"]["serial"]), data["config_digest"],
                    bool(data["approval_required"]), tuple(Action.from_dict(name, a) for a in data["actions"]),
                    tuple(data.get("notes", [])), refresh.get("source"), refresh.get("error"),
-                   tuple(Drift.from_dict(d) for d in data.get("drift", [])))
+                   tuple(Drift.from_dict(d) for d in data.get("drift", [])), data.get("runtime"),
+                   tuple(Resolution.from_dict(r) for r in data.get("resolved", [])))
 
 
 @dataclass(frozen=True)
@@ -187,15 +232,9 @@ class Plan:
     def drift(self) -> list[Drift]:
         return [d for env in self.environments for d in env.drift]
 
-    def change_summary(self) -> dict[str, int]:
-        counts = {"deploy": 0, "change": 0, "retire": 0, "rollback": 0, "blocked": 0, "drifted": len(self.drift)}
-        for action in self.actions:
-            if action.blocked is not None:
-                counts["blocked"] += 1
-                continue
-            counts[action.kind.bucket] += 1
-            counts["rollback"] += action.kind is ActionKind.ROLLBACK
-        return counts
+    def change_summary(self) -> dict[str, Any]:
+        """What the plan would do, models and policies counted apart (`--format json`'s `change_summary`)."""
+        return {**tally(self.actions), "drifted": len(self.drift)}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -211,6 +250,21 @@ class Plan:
     def from_dict(cls, data: Mapping[str, Any]) -> Plan:
         return cls(data["id"], data["engine_version"], data["created"],
                    tuple(EnvironmentPlan.from_dict(e) for e in data["environments"]), dict(data.get("options", {})))
+
+
+def tally(actions: Iterable[Action]) -> dict[str, Any]:
+    """Runnable actions counted as the summary line says them: models to deploy, change (of which rollbacks) and
+    retire; policies to add, change and remove; and how many are blocked (in neither)."""
+    models = {"deploy": 0, "change": 0, "retire": 0, "rollback": 0}
+    policies = {"add": 0, "change": 0, "remove": 0}
+    blocked = 0
+    for action in actions:
+        if action.blocked is not None:
+            blocked += 1
+            continue
+        (policies if action.kind.is_policy else models)[action.kind.bucket] += 1
+        models["rollback"] += action.kind is ActionKind.ROLLBACK
+    return {"models": models, "policies": policies, "blocked": blocked}
 
 
 @dataclass(frozen=True)

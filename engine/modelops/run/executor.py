@@ -12,15 +12,15 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from modelops.base.clock import iso, later, now, parse_iso
+from modelops.base.clock import iso, iso_ms, later, now, parse_iso, precise, readable
 from modelops.base.errors import EngineError
 from modelops.core.model import EnvironmentConfig
 from modelops.core.plan import Action, ActionKind, Step
-from modelops.drivers.base import Driver, Operation
+from modelops.drivers.base import Driver, Operation, ServesEndpoints
 from modelops.run import gates, record
 from modelops.sources.base import MetricSource
 from modelops.state.format import EnvironmentState, ModelState, Rendered, Tombstone
@@ -33,6 +33,10 @@ ROLLOUTS = (ActionKind.DEPLOY, ActionKind.UPGRADE, ActionKind.ROLLBACK)
 #: Steps journaled between two checkpoints of state.json. A count, not a clock: the same inputs must give the same
 #: serials (and so the same REPORT.md) on a busy machine as on an idle one. About a second of steps at full speed.
 CHECKPOINT_EVERY = 1000
+#: What a switch says, and the deployment record keeps, when the model does not verify the traffic after it.
+UNVERIFIED = "traffic not verified (the model sets no verifyTraffic)"
+#: What a verification says on a gitops target, where apply renders the switch and the cluster makes it at its sync.
+UNSYNCED = "traffic not verified: on a gitops target the cluster switches when it syncs, after this apply"
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,19 @@ class StepOutcome:
     output: str = ""
     seconds: float = 0.0
     gate: bool = False  # a test or analysis verdict (what autoRollback reacts to), not a driver error
+    note: str = ""  # what the deployment record keeps of a step that is not a gate
+    started: str = ""  # when the step started and ended, ISO to the millisecond (the deployment record's times)
+    ended: str = ""
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def recorded(self) -> str:
+        """What the deployment record keeps: a gate's verdict, why a step failed or waits, or a note; never what a
+        driver reported of a step that went well (ports, pids, timings of the machine)."""
+        return self.summary if self.gate or not self.ok else self.note
 
 
 @dataclass(frozen=True)
@@ -90,19 +103,22 @@ class Executor:
     resumed: Mapping[tuple[str, int, str], str] = field(default_factory=dict)
     models: dict[str, ModelState] = field(init=False)
     policies: dict[str, str] = field(init=False)
+    policy_specs: dict[str, dict[str, Any]] = field(init=False)
     retired: dict[str, Tombstone] = field(init=False)
     _since_checkpoint: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.models = dict(self.state.models)
         self.policies = dict(self.state.policies)
+        self.policy_specs = dict(self.state.policy_specs)
         self.retired = dict(self.state.retired)
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def checkpoint(self, *, config_digest: str | None = None) -> EnvironmentState:
         update: dict[str, Any] = {"serial": self.state.serial + 1, "updated": iso(now()), "models": self.models,
-                                  "policies": self.policies, "retired": self.retired}
+                                  "policies": self.policies, "policy_specs": self.policy_specs,
+                                  "retired": self.retired}
         if config_digest is not None:
             update["config_digest"] = config_digest
         self.state = self.state.model_copy(update=update)
@@ -183,6 +199,8 @@ class Executor:
             index = rollout.next_step
             outcome = self._run_step(action, model, index, steps[index], len(steps))
             outputs += [outcome.output] if outcome.output else []
+            model = record.staged(model, steps[index], outcome.started, outcome.ended, outcome.status,
+                                  outcome.recorded)
             if outcome.ok:
                 model = record.step_done(model, index, steps[index], now())
                 self._save(name, model, index, "ok")
@@ -211,7 +229,7 @@ class Executor:
         spec = self.env.models[name].spec.auto_rollback if name in self.env.models else None
         if spec is None or step.op == "alerts":  # onAlerts exists only to roll back
             return True
-        return spec.on_test_failure if step.op in ("test", "verify") else spec.on_analysis_failure
+        return spec.on_test_failure if step.op in ("test", "verify", "probe") else spec.on_analysis_failure
 
     def _simple(self, action: Action) -> ActionResult:
         name = action.name
@@ -226,10 +244,15 @@ class Executor:
         name = action.name
         if step.op == "policy":
             key, digest = step.args["policy"], step.args.get("digest")
+            spec = (action.after or {}).get("spec") if digest is not None else None
             if digest is None:
                 self.policies.pop(key, None)
             else:
                 self.policies[key] = digest
+            if spec is None:  # removed, or planned by an engine that did not record specs
+                self.policy_specs.pop(key, None)
+            else:
+                self.policy_specs[key] = spec
             self._done(policy=key, digest=digest, step=index, status="ok")
             return
         current = self.models.get(name)
@@ -263,17 +286,16 @@ class Executor:
         key = self._key(action, model, index, step)
         self.journal.record("started", durable=True, model=action.name, step=index, op=step.op, key=key)
         self.observer.step_started(action, index, total, step)
-        started = time.perf_counter()
+        started, begun = time.perf_counter(), iso_ms(precise())
         outcome = self._dispatch(action, model, step, key)
-        outcome = StepOutcome(outcome.status, outcome.summary, outcome.output, time.perf_counter() - started,
-                              outcome.gate)
+        outcome = replace(outcome, seconds=time.perf_counter() - started, started=begun, ended=iso_ms(precise()))
         self.observer.step_finished(action, index, total, step, outcome)
         return outcome
 
     def _dispatch(self, action: Action, model: ModelState | None, step: Step, key: str) -> StepOutcome:
         if step.op == "verify":
-            return _gate(gates.verify(self.env.models[action.name]))
-        if step.op in ("test", "analysis", "alerts"):
+            return _gate(gates.verify(self.env.models[action.name], self.root))
+        if step.op in ("test", "analysis", "alerts", "probe"):
             return self._gate(action, model, step)
         if step.op == "pause":
             return self._pause(action, model, step)
@@ -282,7 +304,7 @@ class Executor:
         if step.op == "retire" and _still_warm(model, step.args["slot"]):
             return StepOutcome("deferred", f"slot {step.args['slot']} stays warm until "
                                            f"{model.slots[step.args['slot']].warm_until}")  # type: ignore[union-attr]
-        return self._drive(action, step, key)
+        return _unverified(model, step, self._drive(action, step, key))
 
     def _drive(self, action: Action, step: Step, key: str) -> StepOutcome:
         # policies of different kinds may share a name: their target is the whole `Kind/name` key
@@ -295,10 +317,22 @@ class Executor:
         assert model is not None and model.rollout is not None
         if step.op == "analysis" and action.name in self.promote and model.phase == "Paused":
             return StepOutcome("ok", "passed by `modelops promote`")
-        ctx = gates.GateContext(self.root, self.env, self.env.models[action.name], model.rollout.version,
-                                step.args["slot"], self.metrics, self.sleep)
+        slot = step.args["slot"]
+        which: Literal["preview", "active"] = "active" if step.op == "probe" else "preview"  # what users reach
+        endpoint = self.driver.endpoint(action.name, slot if which == "preview" else which) \
+            if isinstance(self.driver, ServesEndpoints) else None
+        config = self.env.models[action.name]
+        ctx = gates.GateContext(self.root, self.env, config, model.rollout.version, slot, self.metrics, self.sleep,
+                                endpoint, which)
         if step.op == "alerts":
             return _gate(gates.check_alerts(ctx, list(step.args["severities"])))
+        if step.op == "probe":
+            verify = config.spec.verify_traffic
+            if verify is None:  # removed from the configuration while the rollout was in flight
+                return StepOutcome("ok", UNVERIFIED, note=UNVERIFIED)
+            if self.env.spec.target.driver == "gitops":  # the switch is rendered now, made by the cluster later
+                return StepOutcome("ok", UNSYNCED, note=UNSYNCED)
+            return _gate(gates.verify_traffic(ctx, verify))
         names = list(step.args.get("tests") or step.args.get("analyses") or [])
         verdict = gates.run_tests(ctx, names) if step.op == "test" else gates.run_analyses(ctx, names)
         return _gate(verdict)
@@ -326,12 +360,20 @@ def _gate(verdict: gates.GateResult) -> StepOutcome:
     return StepOutcome(status, verdict.summary, verdict.output, gate=True)
 
 
+def _unverified(model: ModelState | None, step: Step, outcome: StepOutcome) -> StepOutcome:
+    """A switch that gives a new version all traffic, with no traffic verification after it: said where it happens,
+    and kept in the deployment record."""
+    rollout = model.rollout if model is not None else None
+    if not outcome.ok or step.op != "traffic" or not step.args.get("switch") or rollout is None or \
+            rollout.kind not in ("deploy", "upgrade") or any(s.get("op") == "probe" for s in rollout.steps):
+        return outcome
+    return replace(outcome, summary=f"{outcome.summary}; {UNVERIFIED}", note=UNVERIFIED)
+
+
 def _still_warm(model: ModelState | None, slot: str) -> bool:
     held = model.slots.get(slot) if model is not None else None  # type: ignore[call-overload]
     return held is not None and held.warm_until is not None and parse_iso(held.warm_until) > now()
 
 
 def _human(ms: int) -> str:
-    from modelops.config.scalars.duration import Duration
-
-    return str(Duration(ms))
+    return readable(ms, exact=True)

@@ -13,14 +13,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from modelops.base.clock import readable
 from modelops.base.diagnostics import pointer, suggestion
 from modelops.config.catalog import METRICS
 from modelops.config.documents import Document
 from modelops.config.loader import SourceDocument
+from modelops.config.scalars import ScalarError
 from modelops.config.scalars.duration import Duration
+from modelops.config.scalars.semver import parse_semver
 from modelops.config.spec.policies import AlertRule, Thresholds
 from modelops.config.spec.types import valid_name
+from modelops.validate import cluster, localtarget, maintenance, testing
 from modelops.validate.findings import Findings
+from modelops.validate.metrics import check_metrics
+from modelops.validate.notifications import check_notifications
 from modelops.validate.promql import promql_problem
 from modelops.validate.schema import Partial, SchemaResult
 
@@ -56,12 +62,18 @@ def check_semantics(result: SchemaResult, findings: Findings) -> None:
     index = Index(result.documents)
     _duplicates(index, findings)
     refs = _References(index, result, findings)
+    models = index.all("Model")
     for env in index.all("Environment"):
         _environment(env, refs, findings)
+        maintenance.check_environment(env, [m for m in models if m.environment == env.name], findings)
     _promotion_cycles(index, findings)
+    check_notifications(index.all_documents(), refs.check, findings)
     _orphan_models(index, result, findings)
     for model in index.all("Model"):
         _model(model, refs, findings)
+        localtarget.check_model(model, index.first("Environment", None, model.environment or ""), findings)
+        cluster.check_model(model, index.first("Environment", None, model.environment or ""), findings)
+        testing.check_model(model, index.first("Environment", None, model.environment or ""), findings)
         _expressible(model, index, findings)
         _watched(model, index, findings)
     for policy in index.all("AlertPolicy"):
@@ -76,6 +88,8 @@ def check_semantics(result: SchemaResult, findings: Findings) -> None:
     for partial in result.partial:
         _partial(partial, refs, findings)
     _renames(index, findings)
+    _one_digest_two_versions(index, findings)
+    check_metrics(index.all_documents(), findings, complete=not result.partial and not result.broken_names)
 
 
 def _renames(index: Index, findings: Findings) -> None:
@@ -96,6 +110,35 @@ def _renames(index: Index, findings: Findings) -> None:
                 findings.error("MO213", f'spec.retire names "{name}", which is still a model of {env.name}',
                                env.source, pointer("spec", "retire", i),
                                hint=f"remove {name}'s model file to retire it, or remove it from spec.retire")
+
+
+def _one_digest_two_versions(index: Index, findings: Findings) -> None:
+    """MO232: a model whose environments pin one artifact digest under different versions. Promotion copies a
+    version and its digest together; a version bumped without its digest would serve the old artifact. The warning
+    stands at the newest version (the bump), or at every one when the versions do not compare."""
+    pinned: dict[tuple[str, str], list[Document]] = defaultdict(list)
+    for doc in index.all("Model"):
+        if doc.spec.artifact.sha256 is not None:
+            pinned[(doc.name, doc.spec.artifact.sha256)].append(doc)
+    for (name, sha), docs in pinned.items():
+        if len({str(d.spec.version) for d in docs}) < 2:
+            continue
+        for doc in _newest(docs):
+            others = ", ".join(f"{d.spec.version} in {d.environment}" for d in docs
+                               if str(d.spec.version) != str(doc.spec.version))
+            findings.warning("MO232", f"{name} {doc.spec.version} pins the same artifact digest (sha256:{sha[:12]}) "
+                                      f"as {name} {others}: one version's artifact.sha256 was most likely not updated",
+                             doc.source, pointer("spec", "artifact", "sha256"),
+                             hint="set artifact.sha256 (and artifact.uri) to the new version's artifact")
+
+
+def _newest(docs: list[Document]) -> list[Document]:
+    """The documents of the newest version, when every version is a semantic version; else all of them."""
+    try:
+        versions = [parse_semver(str(d.spec.version)) for d in docs]
+    except ScalarError:
+        return docs
+    return [d for d, v in zip(docs, versions, strict=True) if v == max(versions)]
 
 
 def _rename_problem(doc: Document, old: str, index: Index, claimed: dict[tuple[str | None, str], str]) -> str | None:
@@ -166,6 +209,8 @@ def _environment(env: Document, refs: _References, findings: Findings) -> None:
                            f"({window.from_.isoformat()})", env.source, pointer("spec", "freeze", i, "to"))
     _target(env, findings)
     _metrics(env, findings)
+    localtarget.check_environment(env, findings)
+    cluster.check_environment(env, findings)
 
 
 def _directory_hint(name: str, directory: str) -> str:
@@ -194,7 +239,7 @@ def _metrics(env: Document, findings: Findings) -> None:
     if metrics is None:
         return
     needed = "path" if metrics.source == "file" else "url"
-    if getattr(metrics, needed) is None:
+    if getattr(metrics, needed) is None and needed == "path":  # no url: the local runtime's (validate.localtarget)
         findings.error("MO102", f'missing required field "{needed}" for a {metrics.source} metric source', env.source,
                        "/spec/metrics", at_key=True)
     for metric, query in metrics.queries.items():
@@ -416,7 +461,7 @@ def _thresholds(policy: Document, rule: AlertRule, direction: str, t: Thresholds
         if raw is None:
             continue
         ptr = pointer(*base, direction, severity)  # type: ignore[arg-type]
-        if isinstance(raw, Duration) and rule.metric is not None and not METRICS[rule.metric].is_time:
+        if isinstance(raw, Duration) and rule.metric in METRICS and not METRICS[rule.metric].is_time:
             findings.error("MO212", f"{rule.metric} is measured in {METRICS[rule.metric].unit}, not time: "
                            f'"{raw}" does not fit', policy.source, ptr, hint="give a plain number")
         value = raw.seconds if isinstance(raw, Duration) else raw
@@ -460,7 +505,8 @@ def _escalation_policy(policy: Document, findings: Findings) -> None:
             findings.warning("MO210", f'channel "{name}" is not used by any route or escalation', policy.source,
                              pointer("spec", "channels", name), at_key=True)
     if spec.grouping.repeat < spec.grouping.interval:
-        findings.error("MO206", f"repeat ({spec.grouping.repeat}) is shorter than interval ({spec.grouping.interval})",
+        repeat, interval = (readable(d.ms, exact=True) for d in (spec.grouping.repeat, spec.grouping.interval))
+        findings.error("MO206", f"repeat ({repeat}) is shorter than interval ({interval})",
                        policy.source, "/spec/grouping/repeat",
                        hint="a notification cannot repeat more often than its group is re-evaluated")
     for i, quiet in enumerate(spec.quiet_hours):

@@ -8,9 +8,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from modelops.core.diff import make_plan
+from modelops.core.diff import make_plan, spec_changes
 from modelops.core.model import dump
-from modelops.core.plan import ActionKind, PlanOptions, Step
+from modelops.core.plan import ActionKind, Plan, PlanOptions, Step
 from modelops.state.format import ModelState, Rejection, Rollout, Slot
 from modelops.workspace import Workspace
 
@@ -41,8 +41,8 @@ def test_a_first_plan_deploys_every_model_after_the_policies_it_uses(repo: Path)
     models = ["embedder", "fraud-detector", "recommender", "sentiment"]
     assert listed(plan, "staging") == [*policies, *(("deploy", f"model/{m}") for m in [*models, "summarizer"])]
     assert listed(plan, "production") == [*policies, *(("deploy", f"model/{m}") for m in models)]
-    assert plan.change_summary() == {"deploy": 21, "change": 0, "retire": 0, "rollback": 0, "blocked": 0,
-                                     "drifted": 0}
+    assert plan.change_summary() == {"models": {"deploy": 9, "change": 0, "retire": 0, "rollback": 0},
+                                     "policies": {"add": 12, "change": 0, "remove": 0}, "blocked": 0, "drifted": 0}
     staging, production = plan.environments
     assert (staging.lineage, staging.serial, staging.approval_required) == (None, 0, False)
     assert production.approval_required
@@ -50,7 +50,7 @@ def test_a_first_plan_deploys_every_model_after_the_policies_it_uses(repo: Path)
     assert deploy.reason == "sentiment 1.4.2 is not deployed yet" and deploy.before is None
     revision = want.environments["staging"].models["sentiment"].revision
     assert deploy.after is not None and deploy.after["revision"] == revision
-    assert deploy.steps[1] == Step("deploy", "staging", {"slot": "blue", "version": "1.4.2", "revision": revision,
+    assert deploy.steps[1] == Step("deploy", "prepare", {"slot": "blue", "version": "1.4.2", "revision": revision,
                                                           "role": "preview", "replicas": 2})  # gpu-standard minimum
     # a first version is judged like the next one: the alert watch and the post-promotion analysis after its switch
     assert [s.op for s in deploy.steps] == ["verify", "deploy", "test", "traffic", "alerts", "analysis"]
@@ -100,7 +100,7 @@ def test_an_older_version_no_longer_warm_is_rolled_back_through_the_whole_pipeli
     assert reason == ("roll back 1.5.0 -> 1.4.2 (blueGreen; the old version is no longer warm, so it is deployed and "
                       "tested again)")
     assert ops == BLUE_GREEN_OPS
-    assert plan.change_summary()["rollback"] == 1
+    assert plan.change_summary()["models"]["rollback"] == 1
 
 
 def test_an_older_version_still_warm_in_the_idle_slot_is_a_fast_rollback(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_an_older_version_still_warm_in_the_idle_slot_is_a_fast_rollback(tmp_pat
     action = plan.actions[0]
     assert action.kind is ActionKind.ROLLBACK
     assert action.reason == "roll back 1.5.0 -> 1.4.2: 1.4.2 is still warm in slot blue (fast: switch only)"
-    assert action.steps == (Step("traffic", "production", {"weights": {"green": 0, "blue": 100}, "switch": True}),
+    assert action.steps == (Step("traffic", "release", {"weights": {"green": 0, "blue": 100}, "switch": True}),
                             Step("bake", "bake", {"slot": "green", "duration_ms": 600_000}),
                             Step("retire", "retire", {"slot": "green"}))
 
@@ -165,14 +165,81 @@ def test_policies_are_added_changed_and_removed_by_digest(repo: Path) -> None:
                                        ("policy.add", "ScalingPolicy/gpu-standard"),
                                        ("policy.remove", "AlertPolicy/retired-rules")]
     change, add, remove = plan.environments[0].actions
-    assert change.reason == "policy changed, used by embedder, fraud-detector, recommender, sentiment, summarizer"
+    # the recorded spec is not the one the recorded digest names: no field is shown rather than a wrong one
+    assert change.reason == ("policy changed, used by embedder, fraud-detector, recommender, sentiment, summarizer "
+                             "(its fields are not shown: the state holds only its digest, as engines before state "
+                             "format 3 recorded it; the next apply records them)")
+    assert change.changes == ()
     assert change.before == {"digest": "sha256:older"}
     assert change.after == {"digest": staging.policies["AlertPolicy/model-slo"].digest,
-                            "file": "policies/alerts/model-slo.yaml"}
+                            "file": "policies/alerts/model-slo.yaml",
+                            "spec": dump(staging.policies["AlertPolicy/model-slo"].spec)}
     assert add.reason == "new policy, used by embedder, sentiment" and add.before is None
     assert remove.reason == "no longer used by any model" and remove.after is None
     assert remove.steps == (Step("policy", "config", {"policy": "AlertPolicy/retired-rules", "digest": None}),)
     assert listed(plan, "production") == []
+
+
+MODEL_SLO, GPU, ONCALL = ("policies/alerts/model-slo.yaml", "policies/scaling/gpu-standard.yaml",
+                          "policies/escalation/ml-oncall.yaml")
+
+
+def test_a_changed_policy_lists_every_changed_field_against_the_spec_it_was_applied_with(tmp_path: Path) -> None:
+    before = desired(tmp_path, "before")
+    after = desired(tmp_path, "after",
+                    (MODEL_SLO, "above: {warning: 500ms, critical: 2s}", "above: {warning: 500ms, critical: 2500ms}"),
+                    (GPU, "maxReplicas: 20", "maxReplicas: 24"),
+                    (ONCALL, "channels: [slack-ml]\n", "channels: [slack-ml, mail]\n"),
+                    (ONCALL, "wait: 30s", "wait: 1m30s"),
+                    (ONCALL, "${env:PAGERDUTY_ROUTING_KEY}", "${env:PAGERDUTY_KEY_V2}"))
+    plan = make_plan(after, applied(before), PlanOptions(("staging",)), T0)
+    changes = {a.target: a.changes for a in plan.actions}
+    assert changes == {
+        "AlertPolicy/model-slo": (("rules[high-latency].above.critical", "2s", "2s500ms"),),
+        "ScalingPolicy/gpu-standard": (("maxReplicas", 20, 24),),
+        "EscalationPolicy/ml-oncall": (("channels.pager.routingKey", "${env:PAGERDUTY_ROUTING_KEY}",
+                                        "${env:PAGERDUTY_KEY_V2}"),  # references only: never a secret's value
+                                       ("routes[2].channels", ["slack-ml"], ["slack-ml", "mail"]),
+                                       ("grouping.wait", "30s", "1m30s"))}
+    assert {a.kind for a in plan.actions} == {ActionKind.POLICY_CHANGE}
+    assert plan.change_summary()["policies"] == {"add": 0, "change": 3, "remove": 0}
+    assert plan.change_summary()["models"] == {"deploy": 0, "change": 0, "retire": 0, "rollback": 0}
+
+
+def test_spec_changes_compare_records_in_lists_by_name_else_by_position() -> None:
+    rules = [{"name": "latency", "for": "5m"}, {"name": "errors", "for": "2m"}]
+    assert spec_changes({"rules": rules}, {"rules": [{"name": "errors", "for": "3m"}, {"name": "cost", "for": "1h"},
+                                                     {"name": "latency", "for": "5m"}]}) == [
+        ("rules[errors].for", "2m", "3m"), ("rules[cost]", None, {"name": "cost", "for": "1h"})]
+    routes = [{"channels": ["a"]}, {"channels": ["b"]}]
+    assert spec_changes({"routes": routes}, {"routes": [{"channels": ["a", "c"]}]}) == [
+        ("routes[0].channels", ["a"], ["a", "c"]), ("routes[1]", {"channels": ["b"]}, None)]
+    assert spec_changes({"alerts": ["a", "b"]}, {"alerts": ["b"]}) == [("alerts", ["a", "b"], ["b"])]  # plain values
+    assert spec_changes({"x": {"y": 1}}, {"x": {"y": 1}}) == []
+
+
+def test_a_version_and_its_artifact_digest_move_together_or_the_plan_warns(tmp_path: Path) -> None:
+    sha = "9f2c1d7a4b3e8f6a5c0d2e1f4a7b9c3d6e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3b"
+    before = desired(tmp_path, "before")
+    staging = SENTIMENT.format(env="staging")
+    kept = make_plan(desired(tmp_path, "kept", *sentiment_150("staging")), applied(before), PlanOptions(("staging",)),
+                     T0)
+    (warned,) = kept.actions[0].warnings
+    assert (warned.code, warned.file, warned.path) == ("MO233", staging, "/spec/artifact/sha256")
+    assert warned.message == ("sentiment 1.5.0 keeps the artifact digest of 1.4.2 (sha256:9f2c1d7a4b3e): the new "
+                              "version would serve the old artifact")
+    assert kept.actions[0].blocked is None  # a warning never stops the plan
+    rebuilt = make_plan(desired(tmp_path, "rebuilt", (staging, sha, "a" * 64)), applied(before),
+                        PlanOptions(("staging",)), T0)
+    assert [w.code for w in rebuilt.actions[0].warnings] == ["MO234"]
+    assert "sentiment 1.4.2 changes its artifact digest (sha256:9f2c1d7a4b3e -> sha256:aaaaaaaaaaaa)" in (
+        rebuilt.actions[0].warnings[0].message)
+    bumped = desired(tmp_path, "bumped", *sentiment_150("staging"), (staging, sha, "b" * 64))
+    assert make_plan(bumped, applied(before), PlanOptions(("staging",)), T0).actions[0].warnings == ()
+    # a rollback to a version that served keeps its own digest: nothing to say
+    assert make_plan(before, applied(bumped), PlanOptions(("staging",)), T0).actions[0].warnings == ()
+    # the warnings travel with a saved plan
+    assert Plan.from_dict(kept.to_dict()).actions[0].warnings == kept.actions[0].warnings
 
 
 def test_a_policy_edit_plans_a_change_in_every_environment_that_uses_it_and_a_comment_plans_nothing(
@@ -247,8 +314,8 @@ def test_an_open_freeze_window_blocks_an_upgrade_but_not_a_rollback(tmp_path: Pa
     assert only_action(upgrade, "production", "model/sentiment")[2] == (
         "production is frozen until 2028-01-04T00:00:00Z (year-end change freeze)")
     assert not upgrade.has_changes
-    assert upgrade.change_summary() == {"deploy": 0, "change": 0, "retire": 0, "rollback": 0, "blocked": 1,
-                                       "drifted": 0}
+    assert upgrade.change_summary() == {"models": {"deploy": 0, "change": 0, "retire": 0, "rollback": 0},
+                                       "policies": {"add": 0, "change": 0, "remove": 0}, "blocked": 1, "drifted": 0}
     thawed = make_plan(newer, {**applied(older), "staging": applied(newer)["staging"]}, PlanOptions(),
                        datetime(2028, 1, 4, tzinfo=UTC))  # the window's end is not in it
     assert only_action(thawed, "production", "model/sentiment")[2] is None

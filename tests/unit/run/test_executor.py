@@ -262,6 +262,23 @@ def test_policy_steps_are_sent_with_their_kind_and_recorded_by_digest(repo: Path
         "AlertPolicy/model-slo": "sha256:new", "AlertPolicy/infrastructure": None}
 
 
+def test_a_policy_step_records_the_spec_it_applied_and_a_removal_forgets_it(repo: Path, journal: Journal) -> None:
+    """The spec is what the next plan compares a changed policy with, field by field."""
+    env, state, _ = staged(repo)
+    spec = {"rules": [{"name": "latency", "metric": "response_time", "above": {"warning": "2s"}}]}
+    state = state.model_copy(update={"policies": {"AlertPolicy/infrastructure": "sha256:old"},
+                                     "policy_specs": {"AlertPolicy/infrastructure": {"rules": []}}})
+    executor = make(repo, env, state, journal, RecordingDriver())
+    change = Action(ActionKind.POLICY_ADD, "staging", "AlertPolicy/model-slo", None,
+                    {"digest": "sha256:new", "spec": spec}, "policy", (Step("policy", "config", {
+                        "policy": "AlertPolicy/model-slo", "digest": "sha256:new"}),))
+    executor.run([change, policy(ActionKind.POLICY_REMOVE, "AlertPolicy/infrastructure", None)])
+    written = executor.checkpoint()
+    assert written.policies == {"AlertPolicy/model-slo": "sha256:new"}
+    assert written.policy_specs == {"AlertPolicy/model-slo": spec}
+    assert read_state(repo, "staging").policy_specs == {"AlertPolicy/model-slo": spec}
+
+
 def test_policy_steps_count_towards_the_checkpoint_too(repo: Path, journal: Journal,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executor_module, "CHECKPOINT_EVERY", 2)

@@ -48,8 +48,8 @@ def test_a_plan_is_saved_where_out_says(repo: Path, tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == plan.to_json()
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert (saved["id"], saved["created"], [e["name"] for e in saved["environments"]]) == (plan.id, NOW, ["staging"])
-    assert saved["change_summary"] == {"deploy": 11, "change": 0, "retire": 0, "rollback": 0, "blocked": 0,
-                                         "drifted": 0}
+    assert saved["change_summary"] == {"models": {"deploy": 5, "change": 0, "retire": 0, "rollback": 0},
+                                         "policies": {"add": 6, "change": 0, "remove": 0}, "blocked": 0, "drifted": 0}
     assert Plan.from_dict(saved).to_dict() == plan.to_dict()
 
 

@@ -185,6 +185,18 @@ def test_a_scoped_read_finds_where_the_models_end_whatever_follows_them(tmp_path
     assert read_state(tmp_path, "staging", frozenset({"history"})).models == {"history": whole.models["history"]}
 
 
+def test_policy_specs_round_trip_and_a_state_without_them_keeps_its_layout(tmp_path: Path) -> None:
+    """Apply records each policy's spec (format 3) for plans to show its changed fields; a state that has none
+    writes no key for them, and a scoped read still finds where the models end."""
+    assert "policy_specs" not in render(sample())
+    spec = {"rules": [{"name": "history", "above": {"warning": "2s"}, "labels": {}}]}
+    state = EnvironmentState(environment="staging", lineage="l", models={"history": ModelState(version="1.0.0")},
+                             policies={"AlertPolicy/slo": "sha256:c"}, policy_specs={"AlertPolicy/slo": spec})
+    write_state(tmp_path, state)
+    assert read_state(tmp_path, "staging") == state
+    assert read_state(tmp_path, "staging", frozenset({"history"})).policy_specs == {"AlertPolicy/slo": spec}
+
+
 def test_a_scoped_read_of_a_corrupt_state_still_locates_the_error(tmp_path: Path) -> None:
     write_state(tmp_path, sample())
     path = state_path(tmp_path, "staging")

@@ -127,6 +127,7 @@ def test_schema_invalid_policy_does_not_cascade_either(repo: Path) -> None:
 
 def test_unused_channel_is_a_warning(repo: Path) -> None:
     edit(repo, ONCALL, "channels: [pager, slack-ml, incidents]", "channels: [pager, slack-ml]")
+    edit(repo, ONCALL, "- channels: [pager, incidents]", "- channels: [pager]")  # the escalation's
     result = validate_repo(repo)
     assert result.valid
     assert [(d.severity.value, d.code, d.message) for d in result.diagnostics] == [
@@ -260,3 +261,19 @@ def test_no_second_or_nonsense_error_beside_a_schema_error(repo: Path, old: str,
                                                             expected: list[tuple[str, str]]) -> None:
     edit(repo, PROD_SENTIMENT, old, new)
     assert sorted((c, p) for c, p, _ in codes_at(repo)) == expected
+
+
+def test_one_artifact_digest_under_two_versions_of_a_model_is_a_warning_at_each(repo: Path) -> None:
+    """MO232: staging's sentiment bumped to 1.5.0 but kept 1.4.2's digest (production still serves 1.4.2): the
+    warning stands at the bump, the newer version."""
+    staging = "environments/staging/models/sentiment.yaml"
+    edit(repo, staging, "version: 1.4.2", "version: 1.5.0")
+    result = validate_repo(repo)
+    assert result.valid  # a warning: it may be on purpose (one artifact promoted under a release name)
+    warned = [(d.code, d.file, d.path) for d in result.diagnostics]
+    assert warned == [("MO232", staging, "/spec/artifact/sha256")]
+    assert result.diagnostics[0].message == (
+        "sentiment 1.5.0 pins the same artifact digest (sha256:9f2c1d7a4b3e) as sentiment 1.4.2 in production: one "
+        "version's artifact.sha256 was most likely not updated")
+    edit(repo, staging, "9f2c1d7a4b3e8f6a5c0d2e1f4a7b9c3d6e8f0a1b2c3d4e5f6a7b8c9d0e1f2a3b", "b" * 64)
+    assert validate_repo(repo).diagnostics == ()  # a new version with its own artifact

@@ -29,10 +29,13 @@ from modelops.cli.views import plan as view
 @options.allow_retire()
 @click.option("--github-output", is_flag=True, envvar="MODELOPS_GITHUB_OUTPUT",
               help="Set step outputs has_changes, plan_path (the --out file) and summary in $GITHUB_OUTPUT.")
+@click.option("--notify", is_flag=True,
+              help="Tell the channels subscribed to driftDetected (spec.notifications) of each model that drifted: a "
+                   "scheduled drift check. Said on stderr; a channel that cannot be told is a warning.")
 @pass_app
 def command(app: App, environments: tuple[str, ...], fmt: str, out: Path | None, detailed_exitcode: bool,
             changed_since: str | None, retry_rejected: bool, refresh: bool, override_drift: bool, allow_retire: bool,
-            github_output: bool) -> int:
+            github_output: bool, notify: bool) -> int:
     """Show what apply would do: actions per environment, with reasons and steps."""
     from modelops.base.gitdiff import GitDiff
 
@@ -46,5 +49,11 @@ def command(app: App, environments: tuple[str, ...], fmt: str, out: Path | None,
     comment = publish.plan_comment(app.repo, plan)
     emit(app.console, view.RENDERERS, fmt, view.PlanOutput(plan, out, comment))
     publish.publish_plan(plan, comment, out, github_output)  # job summary and step outputs in GitHub Actions
+    if notify:
+        from modelops.services.plan import notify_drift
+
+        for row in notify_drift(app.repo, plan):
+            app.console.print(row.describe() if row.ok else app.console.style(f"warning: {row.describe()}", "yellow"),
+                              err=True)
     # a blocked action, or drift, is a difference between Git and what serves, as much as a runnable action
     return EXIT_CHANGES if detailed_exitcode and (plan.actions or plan.drift) else EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modelops.base.clock import now_iso
+from modelops.base.clock import now_iso, readable
 from modelops.base.console import Console
 from modelops.cli.views.plan import APPLIED, counted, describe
 from modelops.core.live import Drift
@@ -35,7 +35,7 @@ class ProgressView:
         if self.human:
             mark, colour = _MARKS[outcome.status]
             line = f"  [{index + 1}/{total}] {describe(step)}  {self.console.style(mark, colour, 'bold')} "
-            self.console.print(line + f"{outcome.summary} ({outcome.seconds:.2f}s)")
+            self.console.print(line + f"{outcome.summary} ({readable(outcome.seconds * 1000)})")
             return
         self.console.print(logfmt(time=now_iso(), env=action.environment, target=action.target,
                                    step=f"{index + 1}/{total}", op=step.op, status=outcome.status,

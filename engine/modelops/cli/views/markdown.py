@@ -1,9 +1,12 @@
 """Plans and apply outcomes as GitHub Markdown: the pull-request comment and the job summary.
 
-The plan comment follows Atlantis: the summary line first, then one section per environment with its
-own summary, the actions folded in `<details>` inside a ```diff block whose lines start with the action's
-symbol so GitHub colours them (`+` deploy/add, `!` change, `-` retire/remove; Terraform's `~` is not
-coloured by GitHub's diff grammar, so it becomes `!`), blocked actions and guardrail warnings listed.
+The plan comment follows Atlantis: the summary line first (models and policies counted apart, as `plan` says
+it), then one section per environment with its own summary, its notes and warnings, and outside any fold what a
+reviewer decides on: one line per model (old -> new version, strategy) and per policy, each policy's changed
+fields old -> new (`rules[latency].above.warning: 2s -> 2.5s`). Then the details, folded in `<details>` inside a
+```diff block: the lines `modelops plan` prints, with the CLI's symbols (`+` `~` `-/+` `-`, `!` blocked) at line
+start, so GitHub colours additions and removals. Warnings (guardrails MO301, artifact digests MO232; the plan's
+MO233 and MO234 on their environment) are listed outside the folds.
 
 GitHub refuses comments over 65,535 characters. A longer plan is split into numbered parts, each valid
 Markdown on its own (every part closes the fences and `<details>` it opens, and an environment that
@@ -14,15 +17,23 @@ workflow splits its output on those lines to post one comment per part (part 1 i
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelops.base.console import Console
 from modelops.base.diagnostics import Diagnostic
-from modelops.cli.views.plan import REFRESH_SKIPPED, VERBS, describe, summary_line
+from modelops.cli.views.plan import (
+    LEGEND,
+    REFRESH_SKIPPED,
+    action_label,
+    action_lines,
+    shown_changes,
+    summary_line,
+    used_symbols,
+    value_text,
+)
 from modelops.core.live import shown
 from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan
 from modelops.report.escape import code, md
@@ -34,10 +45,10 @@ COMMENT_LIMIT = 65_535
 _UNLIMITED = 2**62
 MARKER = "<!-- modelops-plan"
 PART_MARKER = re.compile(r"^<!-- modelops-plan part (\d+)/(\d+) -->$", re.MULTILINE)
-GUARDRAIL_CODE = "MO301"
-
-_DIFF_SYMBOLS = {"+": "+", "-": "-", "~": "!", "-/+": "!"}  # GitHub colours a diff line by its first character
-_LEGEND = "`+` deploy or add · `!` change (upgrade, rollback, reconfigure, replace) · `-` retire or remove"
+#: Validation warnings a reviewer must see in the comment: guardrails, and one artifact digest under two versions.
+REVIEW_CODES = ("MO301", "MO232")
+#: Changed fields of one policy listed outside the fold (all of them are in the details).
+_FIELDS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -59,8 +70,8 @@ class Group:
 
 def render_plan(plan: Plan, warnings: Sequence[Diagnostic] = (), limit: int = COMMENT_LIMIT) -> list[str]:
     """The plan comment as parts of at most `limit` characters (one part unless it is long)."""
-    guardrails = [d for d in warnings if d.code == GUARDRAIL_CODE and not d.is_error]
-    groups = [*_warning_groups(guardrails), *(_environment_group(env) for env in plan.environments)]
+    shown_warnings = [d for d in warnings if d.code in REVIEW_CODES and not d.is_error]
+    groups = [*_warning_groups(shown_warnings), *(g for env in plan.environments for g in _environment_groups(env))]
     whole = pack(_head(plan), groups, _UNLIMITED)
     if len(whole) == 1 and len(whole[0]) <= limit:
         return whole  # split only when the text would really pass the limit
@@ -88,17 +99,18 @@ def _head(plan: Plan) -> str:
     since = plan.options.get("changed_since")
     if since:
         lines += [f"Planned only what changed since {code(since)} (and what depends on it).", ""]
-    if plan.actions:
-        lines += [f"Symbols: {_LEGEND}", ""]
+    symbols = used_symbols(plan)
+    if symbols:
+        lines += ["Symbols: " + " · ".join(f"{code(s)} {md(LEGEND[s])}" for s in symbols), ""]
     return "\n".join(lines)
 
 
 def _warning_groups(warnings: Sequence[Diagnostic]) -> list[Group]:
     if not warnings:
         return []
-    items = [f"- {_where(d)}{md(d.message)}\n" for d in warnings]
-    title = f"#### ⚠️ Guardrail warnings ({len(warnings)})"
-    return [Group(f"{title}\n\n", "#### ⚠️ Guardrail warnings (continued)\n\n", items, "", "\n", "- ")]
+    items = [f"- {_where(d)}{code(d.code)} {md(d.message)}\n" for d in warnings]
+    title = f"#### ⚠️ Warnings ({len(warnings)})"
+    return [Group(f"{title}\n\n", "#### ⚠️ Warnings (continued)\n\n", items, "", "\n", "- ")]
 
 
 def _where(d: Diagnostic) -> str:
@@ -107,7 +119,9 @@ def _where(d: Diagnostic) -> str:
     return f"{code(f'{d.file}:{d.line}' if d.line else d.file)} "
 
 
-def _environment_group(env: EnvironmentPlan) -> Group:
+def _environment_groups(env: EnvironmentPlan) -> list[Group]:
+    """The environment's heading and notes with its one-line-per-action summary (outside any fold), then its
+    details folded."""
     summary = summary_line(Plan("", "", "", (env,)))
     heading = f"### {code(env.name)} · {md(summary)}"
     notes = [f"- {md(note)}" for note in env.notes]
@@ -117,15 +131,59 @@ def _environment_group(env: EnvironmentPlan) -> Group:
     if env.approval_required and env.runnable:
         notes.append("- Approval required: apply asks for confirmation (or `--auto-approve`).")
     blocked = [a for a in env.actions if a.blocked]
-    notes += [f"- ⛔ {md(_label(a))} ({md(a.kind.value)}) is blocked: {md(a.blocked)}" for a in blocked[:10]]
+    notes += [f"- ⛔ {md(action_label(a))} ({md(a.kind.value)}) is blocked: {md(a.blocked)}" for a in blocked[:10]]
     if len(blocked) > 10:
-        notes.append(f"- ⛔ ... and {len(blocked) - 10} more blocked actions (marked `#` below)")
+        notes.append(f"- ⛔ ... and {len(blocked) - 10} more blocked actions (marked `!` below)")
+    notes += [f"- ⚠️ {code(w.code)} {md(w.message)}" + (f" — {md(w.hint)}" if w.hint else "")
+              for a in env.actions for w in a.warnings]
     header = "\n".join([heading, "", *notes, ""]) + ("\n" if notes else "")
     if not env.actions:
-        return Group(header, header, [])
+        return [Group(header, header, [])]
+    continued = f"### {code(env.name)} (continued)\n\n"
+    ordered = [*(a for a in env.actions if a.is_model), *(a for a in env.actions if not a.is_model)]
     count = f"{len(env.actions)} action" + ("s" if len(env.actions) != 1 else "")
-    return Group(header, f"### {code(env.name)} (continued)\n\n", [_action(a) for a in env.actions],
-                 f"<details><summary>{count}</summary>\n\n```diff\n", "```\n\n</details>\n\n", "# ")
+    return [Group(header, continued, [_summary(a) for a in ordered], "", "\n"),
+            Group("", continued, [_action(a) for a in env.actions],
+                  f"<details><summary>Details: {count}</summary>\n\n```diff\n", "```\n\n</details>\n\n", "# ")]
+
+
+def _summary(action: Action) -> str:
+    """One list item per action, the CLI's symbol first: a model's old -> new version and strategy; a policy's
+    changed fields, old -> new, each on a line of its own. Its `*` bullet keeps it a list apart from the notes'
+    `-` list above it (Markdown merges two lists of one bullet into one)."""
+    symbol = code("!" if action.blocked else action.symbol)
+    held = " (blocked)" if action.blocked else ""
+    if action.is_model:
+        return f"* {symbol} {code(action.name)}: {_model_change(action)}{held}\n"
+    kind, name = action.target.split("/", 1)
+    what = {ActionKind.POLICY_ADD: " (new)", ActionKind.POLICY_REMOVE: " (removed)"}.get(action.kind, "")
+    fields = shown_changes(action)
+    lines = [f"* {symbol} {md(kind)} {code(name)}{what}{held}"]
+    lines += [f"  - {code(path)}: {md(value_text(old))} → {md(value_text(new))}"
+              for path, old, new in fields[:_FIELDS_SHOWN]]
+    if len(fields) > _FIELDS_SHOWN:
+        lines.append(f"  - ... and {len(fields) - _FIELDS_SHOWN} more fields (in the details below)")
+    return "\n".join(lines) + "\n"
+
+
+def _model_change(action: Action) -> str:
+    """`1.4.2` → `1.5.0` · blueGreen; what a reconfiguration changes; where a move comes from."""
+    before, after = action.before or {}, action.after or {}
+    old, new, strategy = before.get("version"), after.get("version"), after.get("strategy")
+    if action.kind is ActionKind.MOVE:
+        return f"renamed from {code(before.get('name', ''))}, nothing redeployed"
+    if action.kind is ActionKind.RETIRE:
+        return f"{code(old)} → retired" if old else "retired"
+    if action.kind is ActionKind.RECONFIGURE:
+        fields = sorted({path.split(".", 1)[0].split("[", 1)[0] for path, _, _ in action.changes})
+        changed = f" ({', '.join(code(f) for f in fields)})" if fields else ""
+        return f"{code(new)} · reconfigure{changed}"
+    if old is None or action.kind is ActionKind.DEPLOY:
+        versions = f"{code(new)} (new)"
+    else:
+        versions = f"{code(old)} → {code(new)}" if old != new else f"{code(new)} (new revision)"
+    how = f"rollback, {strategy}" if action.kind is ActionKind.ROLLBACK else strategy
+    return f"{versions} · {md(how)}" if how else versions
 
 
 def _drift(env: EnvironmentPlan) -> list[str]:
@@ -141,38 +199,14 @@ def _drift(env: EnvironmentPlan) -> list[str]:
 
 
 def _action(action: Action) -> str:
-    """The diff lines of one action: the symbol at line start, details indented (uncoloured)."""
-    label = _label(action)
-    if action.blocked:
-        return _lines([f"# {label} ({action.kind.value}) is blocked: {action.blocked}"])
-    symbol = _DIFF_SYMBOLS[action.symbol]
-    lines = [f"{symbol} {label} {VERBS[action.kind]}: {action.reason}"]
-    if action.is_model and action.kind not in (ActionKind.DEPLOY, ActionKind.RETIRE):
-        lines += [f"{symbol}     {path}: {_value(old)} -> {_value(new)}" for path, old, new in action.changes[:12]]
-        if len(action.changes) > 12:
-            lines.append(f"{symbol}     ... and {len(action.changes) - 12} more changes")
-    width = len(str(len(action.steps)))
-    for i, step in enumerate(action.steps, 1):
-        if len(action.steps) == 1 and step.stage == "config":
-            break
-        done = " (done)" if i <= action.resume_from else ""
-        lines.append(f"      {str(i).rjust(width)}. {f'[{step.stage}]':<13} {describe(step)}{done}")
-    return _lines(lines)
+    """The lines `modelops plan` prints for the action, its symbol at line start (so GitHub colours `+` and `-`),
+    a blank line after it."""
+    return _lines([*action_lines(action, Console()), ""])
 
 
 def _lines(lines: list[str]) -> str:
     # One line per entry whatever the values hold: a newline would start an unmarked (or fence) line.
     return "".join(line.replace("\r", " ").replace("\n", " ") + "\n" for line in lines)
-
-
-def _label(action: Action) -> str:
-    kind, name = action.target.split("/", 1)
-    return f'{kind} "{name}"'
-
-
-def _value(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if value is not None else "(none)"
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # -- Splitting ------------------------------------------------------------------------------------
@@ -191,7 +225,8 @@ def pack(head: str, groups: Sequence[Group], limit: int) -> list[str]:
     """Fill parts greedily, item by item, so that every part (header included) fits in `limit`.
 
     Room for the part header is reserved at its longest (a five-digit part count), since the count is
-    known only at the end. An item too big for an empty part is cut to fit, with a line saying so.
+    known only at the end. An item too big for an empty part is cut to fit, with a line saying so: in the room left
+    in the current part when that is at least `_CUT_ROOM` (a new part would cut it all the same), else in a new one.
     """
     reserve = max(len(_part_header(head, 1, 99_999)), len(_part_header(head, 99_999, 99_999)))
     budget = limit - reserve
@@ -209,12 +244,15 @@ def pack(head: str, groups: Sequence[Group], limit: int) -> list[str]:
             while pending and size + len(pending[0]) <= budget - used - wrap:
                 size += len(pending[0])
                 taken.append(pending.pop(0))
-            if used > 0 and ((pending and not taken) or wrap > budget - used):
+            room = budget - used - wrap
+            shell = len(group.continued) + len(group.open) + len(group.close)  # around an item in a part of its own
+            oversized = bool(pending) and len(pending[0]) > budget - shell
+            if used > 0 and ((pending and not taken and not (oversized and room >= _CUT_ROOM)) or room < 0):
                 bodies.append([])  # nothing fits in what is left of this part: start the next one
                 used = 0
                 continue
-            if pending and not taken:  # an empty part and still too big: cut the item
-                taken.append(_cut(pending.pop(0), budget - wrap, group.cut))
+            if pending and not taken:  # too big for any part: cut the item
+                taken.append(_cut(pending.pop(0), room, group.cut))
             chunk = header + (group.open + "".join(taken) + group.close if taken else "")
             bodies[-1].append(chunk)
             used += len(chunk)
@@ -226,6 +264,10 @@ def pack(head: str, groups: Sequence[Group], limit: int) -> list[str]:
     bodies = [body for body in bodies if body] or [[]]
     total = len(bodies)
     return [(_part_header(head, n, total) + "".join(body)).rstrip("\n") + "\n" for n, body in enumerate(bodies, 1)]
+
+
+#: The least room left in a part worth cutting an item too big for any part into (less: it goes to a new part).
+_CUT_ROOM = 1000
 
 
 def _cut(item: str, room: int, prefix: str) -> str:

@@ -1,18 +1,26 @@
-"""Plans as a person reads them (Terraform-like text) and as machines read them (JSON)."""
+"""Plans as a person reads them (Terraform-like text) and as machines read them (JSON).
+
+The text and the pull-request comment (`markdown`) say the same things with the same symbols: one summary line
+that counts models and policies apart, then per action its reason, its changed fields (old -> new, values in their
+canonical form but durations as a person reads them: `2.5s`), its warnings and its steps by phase."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelops.base.clock import readable
 from modelops.base.console import Console
+from modelops.base.diagnostics import Diagnostic
 from modelops.cli.render import Renderer, uncoloured
-from modelops.config.scalars.duration import Duration
+from modelops.config.scalars import ScalarError
+from modelops.config.scalars.duration import parse_duration
 from modelops.core.live import shown
-from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
+from modelops.core.plan import PHASES, Action, ActionKind, EnvironmentPlan, Plan, Step
 
 VERBS = {
     ActionKind.DEPLOY: "will be deployed", ActionKind.UPGRADE: "will be upgraded",
@@ -21,10 +29,31 @@ VERBS = {
     ActionKind.POLICY_CHANGE: "will be changed", ActionKind.POLICY_REMOVE: "will be removed",
     ActionKind.MOVE: "will be moved",
 }
-_LEGEND = {"+": "deploy / add", "~": "change (upgrade, rollback, reconfigure)",
+LEGEND = {"+": "deploy / add", "~": "change (upgrade, rollback, reconfigure)",
            "-/+": "replace (a recreate upgrade: all traffic moves at once, without preview tests or gradual steps)",
            "-": "retire / remove", "!": "blocked: will not run (the reason is on the line above it)"}
 _COLOURS = {"+": "green", "~": "yellow", "-/+": "yellow", "-": "red", "!": "red"}
+
+
+#: The words of the summary's counts, as a plan says them (what would happen) and as apply says them (what did).
+PLANNED = {"models": {"deploy": "to deploy", "change": "to change", "retire": "to retire"},
+           "policies": {"add": "to add", "change": "to change", "remove": "to remove"}}
+APPLIED = {"models": {"deploy": "deployed", "change": "changed", "retire": "retired"},
+           "policies": {"add": "added", "change": "changed", "remove": "removed"}}
+_NOUNS = {"models": ("model", "models"), "policies": ("policy", "policies")}
+
+
+def counted(summary: Mapping[str, Any], words: Mapping[str, Mapping[str, str]] = PLANNED) -> str:
+    """`3 models to deploy, 1 to retire; 2 policies to change`: models and policies apart (a policy record is no
+    deployment), counts of zero left out, the noun on the first count of each; "" when everything is zero."""
+    groups = []
+    for group, verbs in words.items():
+        counts = [(summary[group][key], verb) for key, verb in verbs.items() if summary[group][key]]
+        if counts:
+            one, many = _NOUNS[group]
+            first = f"{counts[0][0]} {one if counts[0][0] == 1 else many} {counts[0][1]}"
+            groups.append(", ".join([first, *(f"{n} {verb}" for n, verb in counts[1:])]))
+    return "; ".join(groups)
 
 
 def summary_line(plan: Plan) -> str:
@@ -36,9 +65,14 @@ def summary_line(plan: Plan) -> str:
             return (f"No changes can be applied: {', '.join(p for p in (held, drifted) if p)} (the configuration is "
                     "not what serves).")
         return "No changes. The recorded state matches the configuration."
-    line = f"Plan: {counts['deploy']} to deploy, {counts['change']} to change, {counts['retire']} to retire."
+    line = f"Plan: {counted(counts)}."
     line += f" {counts['blocked']} blocked." if counts["blocked"] else ""
     return line + (f" {drifted[0].upper()}{drifted[1:]}." if drifted else "")
+
+
+def used_symbols(plan: Plan) -> list[str]:
+    """The symbols the plan's actions are drawn with, in the legend's order (a legend lists only those)."""
+    return sorted({"!" if a.blocked else a.symbol for a in plan.actions}, key=list(LEGEND).index)
 
 
 def _drifted(count: int) -> str:
@@ -55,10 +89,10 @@ def render_text(plan: Plan, console: Console) -> str:
     lines: list[str] = []
     if plan.options.get("refresh") is False:
         lines += [console.style(REFRESH_SKIPPED, "yellow"), ""]
-    symbols = sorted({"!" if a.blocked else a.symbol for a in plan.actions}, key=list(_LEGEND).index)
+    symbols = used_symbols(plan)
     if symbols:
         lines += ["Actions are marked with these symbols:"]
-        lines += [f"  {console.style(s, _COLOURS[s], 'bold')} {_LEGEND[s]}" for s in symbols]
+        lines += [f"  {console.style(s, _COLOURS[s], 'bold')} {LEGEND[s]}" for s in symbols]
         lines.append("")
     for env in plan.environments:
         lines += _environment(env, console)
@@ -68,7 +102,7 @@ def render_text(plan: Plan, console: Console) -> str:
 
 def _environment(env: EnvironmentPlan, console: Console) -> list[str]:
     state = f"state serial {env.serial}" if env.lineage else "no recorded state yet"
-    header = f"{console.style(env.name, 'bold')} (driver {env.driver}, {state})"
+    header = f"{console.style(env.name, 'bold')} (driver {env.target}, {state})"
     if not env.actions and not env.drift and not env.live_error:
         return [f"{header}: no changes", ""]
     lines = [f"{header}:"]
@@ -98,38 +132,89 @@ def _drift(env: EnvironmentPlan, console: Console) -> list[str]:
 
 
 def _action(action: Action, console: Console) -> list[str]:
-    label = _label(action)
-    symbol = console.style(action.symbol, _COLOURS[action.symbol], "bold")
+    return ["  " + line for line in action_lines(action, console)]
+
+
+def action_lines(action: Action, console: Console) -> list[str]:
+    """One action as the plan shows it, from its symbol's column: the comment with its reason (or why it is
+    blocked), its warnings, the symbol and label, a line per changed field and its steps. The PR comment shows the
+    same lines."""
+    label = action_label(action)
+    warnings = [console.style(f"# {line}", "yellow") for w in action.warnings for line in warning_lines(w)]
     if action.blocked:
-        return [f"  # {label} is blocked: {action.blocked}",
-                f"  {console.style('!', 'red', 'bold')} {label} ({action.kind.value}, blocked)"]
-    lines = [f"  # {label} {VERBS[action.kind]}: {action.reason}", f"  {symbol} {label}"]
-    lines += [f"      ~ {path}: {_value(old)} -> {_value(new)}" for path, old, new in _shown_changes(action)]
+        return [f"# {label} is blocked: {action.blocked}", *warnings,
+                f"{console.style('!', 'red', 'bold')} {label} ({action.kind.value}, blocked)"]
+    symbol = console.style(action.symbol, _COLOURS[action.symbol], "bold")
+    lines = [f"# {label} {VERBS[action.kind]}: {action.reason}", *warnings, f"{symbol} {label}"]
+    lines += [f"    {field_symbol(old, new)} {path}: {value_text(old)} -> {value_text(new)}"
+              for path, old, new in shown_changes(action)]
     if action.steps and not (len(action.steps) == 1 and action.steps[0].stage == "config"):
-        lines.append("      steps:")
+        lines.append("    steps:")
         width = len(str(len(action.steps)))
         for i, step in enumerate(action.steps, 1):
             done = " (done)" if i <= action.resume_from else ""
-            lines.append(f"        {str(i).rjust(width)}. {f'[{step.stage}]':<13} {describe(step)}{done}")
+            lines.append(f"      {str(i).rjust(width)}. {f'[{step.stage}]':<{_PHASE_WIDTH}} {describe(step)}{done}")
     return lines
 
 
-def _label(action: Action) -> str:
+_PHASE_WIDTH = max(len(p) for p in PHASES) + 3  # the longest `[phase]` and a space
+
+
+def warning_lines(diagnostic: Diagnostic) -> list[str]:
+    """A plan's warning as validation prints one: `warning[MO233]: ...`, then its hint."""
+    hint = [f"  = hint: {diagnostic.hint}"] if diagnostic.hint else []
+    return [f"warning[{diagnostic.code}]: {diagnostic.message}", *hint]
+
+
+def action_label(action: Action) -> str:
+    """`model "sentiment"`, `AlertPolicy "model-slo"`."""
     if action.is_model:
         return f'model "{action.name}"'
     kind, name = action.target.split("/", 1)
     return f'{kind} "{name}"'
 
 
-def _shown_changes(action: Action) -> Iterable[tuple[str, Any, Any]]:
-    if action.kind in (ActionKind.DEPLOY, ActionKind.RETIRE) or not action.is_model:
-        return []
-    return action.changes[:12]
+def shown_changes(action: Action) -> tuple[tuple[str, Any, Any], ...]:
+    """The changed fields a reviewer sees: every one, except for a model deployed or retired (all of it is new, or
+    all of it goes)."""
+    return () if action.kind in (ActionKind.DEPLOY, ActionKind.RETIRE) else action.changes
 
 
-def _value(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if value is not None else "(none)"
-    return text if len(text) <= 60 else text[:57] + "..."
+def field_symbol(before: Any, after: Any) -> str:
+    """`+` a field that appears, `-` one that goes, `~` one that changes (as Terraform marks attributes)."""
+    return "+" if before is None else "-" if after is None else "~"
+
+
+def value_text(value: Any) -> str:
+    """A field's value on one short line: JSON (strings quoted, as Terraform shows them), but a duration as a
+    person reads it and unquoted (`2.5s`, not `"2s500ms"`), a SHA-256 digest as the steps show it
+    (`sha256:9f2c1d7a4b3e`); `(none)` for a field that is not set. A long string keeps its closing quote."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, str) and _DIGEST.fullmatch(value):
+        return f"sha256:{value[:12]}"
+    ms = _duration_ms(value)
+    if ms is not None:
+        return readable(ms, exact=True)
+    text = json.dumps(value, ensure_ascii=False)
+    if len(text) <= 60:
+        return text
+    return text[:56] + '..."' if isinstance(value, str) else text[:57] + "..."
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _duration_ms(value: Any) -> int | None:
+    """The milliseconds of a value written as the configuration's canonical form of a duration (how specs record
+    durations), else None: anything that only parses as one (`"1000ms"`, a label) stays what it is."""
+    if not isinstance(value, str) or not value[:1].isdigit():
+        return None
+    try:
+        parsed = parse_duration(value)
+    except ScalarError:
+        return None
+    return parsed.ms if str(parsed) == value else None
 
 
 def describe(step: Step) -> str:
@@ -150,11 +235,13 @@ def describe(step: Step) -> str:
             return _traffic(a)
         case "alerts":
             return f"roll back if {'/'.join(a['severities'])} alerts fire on slot {a['slot']}"
+        case "probe":
+            return f"verify the active endpoint serves {a['version']} ({a['by']}, up to {a['attempts']} probes)"
         case "pause":
-            wait = str(Duration(a["duration_ms"])) if a.get("duration_ms") is not None else "until promoted"
+            wait = readable(a["duration_ms"], exact=True) if a.get("duration_ms") is not None else "until promoted"
             return f"pause {wait} ({a.get('reason', 'pause')})"
         case "bake":
-            return f"keep slot {a['slot']} warm for {Duration(a['duration_ms'])} (instant rollback)"
+            return f"keep slot {a['slot']} warm for {readable(a['duration_ms'], exact=True)} (instant rollback)"
         case "retire":
             return f"retire slot {a['slot']}"
         case "configure":

@@ -14,9 +14,9 @@ from modelops.run.executor import StepOutcome
 
 def test_progress_is_human_on_a_terminal_and_structured_otherwise() -> None:
     action = Action(ActionKind.UPGRADE, "staging", "model/m", None, {}, "upgrade 1 -> 2")
-    step = Step("deploy", "staging", {"slot": "green", "version": "2.0.0", "role": "preview", "replicas": 1})
+    step = Step("deploy", "prepare", {"slot": "green", "version": "2.0.0", "role": "preview", "replicas": 1})
     structured = "env=staging target=model/m step=1/3 op=deploy status=ok duration=0.250s msg=done"
-    for human, expected in ((True, "  [1/3] deploy 2.0.0 to slot green (preview, 1 replica)  ✓ done (0.25s)"),
+    for human, expected in ((True, "  [1/3] deploy 2.0.0 to slot green (preview, 1 replica)  ✓ done (250ms)"),
                             (False, structured)):
         out = io.StringIO()
         ProgressView(Console(out=out), human=human).step_finished(action, 0, 3, step, StepOutcome("ok", "done",

@@ -1,21 +1,29 @@
-"""The plan as a PR comment: summary first, `<details>` and ```diff per environment, symbols at line start,
-guardrail warnings listed, and numbered parts under GitHub's 65,535-character limit, each valid Markdown."""
+"""The plan as a PR comment: summary first, a line per model and policy outside the fold (a policy's changed fields
+old -> new), then `<details>` and ```diff per environment with the CLI's lines and symbols, warnings listed, and
+numbered parts under GitHub's 65,535-character limit, each valid Markdown."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from modelops.base.diagnostics import Diagnostic, Severity
+from modelops.base.console import Console
+from modelops.base.diagnostics import Diagnostic, Severity, warning
 from modelops.cli.views.markdown import COMMENT_LIMIT, join_parts, render_plan, split_parts
+from modelops.cli.views.plan import render_text
 from modelops.core.plan import Action, ActionKind, EnvironmentPlan, Plan, Step
 
 
 def action(env: str, name: str, kind: ActionKind = ActionKind.UPGRADE, steps: int = 3, blocked: str | None = None,
            reason: str = "upgrade 1.0.0 -> 1.1.0 (blueGreen)") -> Action:
     changes = (("version", "1.0.0", "1.1.0"),) if kind is ActionKind.UPGRADE else ()
-    return Action(kind, env, f"model/{name}", {"version": "1.0.0"}, {"version": "1.1.0"}, reason,
-                  tuple(Step(f"step {i} of {name}", "production") for i in range(steps)), blocked, 0, changes)
+    return Action(kind, env, f"model/{name}", {"version": "1.0.0"}, {"version": "1.1.0", "strategy": "blueGreen"},
+                  reason, tuple(Step(f"step {i} of {name}", "release") for i in range(steps)), blocked, 0, changes)
+
+
+def policy_change(env: str, key: str, *changes: tuple[str, object, object]) -> Action:
+    return Action(ActionKind.POLICY_CHANGE, env, key, {"digest": "sha256:a"}, {"digest": "sha256:b"},
+                  "policy changed, used by sentiment", (Step("policy", "config", {"policy": key}),), None, 0, changes)
 
 
 def plan(*envs: tuple[str, list[Action]]) -> Plan:
@@ -34,7 +42,7 @@ def assert_valid_markdown(part: str) -> None:
         if line.startswith("```"):
             fence = not fence
         elif fence:
-            assert line[:1] in ("+", "-", "!", "#", " "), line  # a diff line: symbol (or nothing) first
+            assert line == "" or line[:1] in ("+", "~", "-", "!", "#", " "), line  # the CLI's symbol (or nothing) first
     assert not fence
 
 
@@ -48,15 +56,65 @@ def test_small_plan_is_one_part_with_summary_first() -> None:
     assert_valid_markdown(part)
     lines = part.splitlines()
     assert lines[:4] == ["<!-- modelops-plan part 1/1 -->", "## modelops plan", "",
-                         "**Plan: 1 to deploy, 1 to change, 1 to retire.**"]
-    assert "### `staging` · Plan: 1 to deploy, 1 to change, 1 to retire." in lines
+                         "**Plan: 1 model to deploy, 1 to change, 1 to retire.**"]
+    assert "### `staging` · Plan: 1 model to deploy, 1 to change, 1 to retire." in lines
     assert "### `production` · No changes. The recorded state matches the configuration." in lines
-    assert "<details><summary>3 actions</summary>" in lines
-    assert '! model "sentiment" will be upgraded: upgrade 1.0.0 -> 1.1.0 (blueGreen)' in lines
-    assert '!     version: "1.0.0" -> "1.1.0"' in lines
-    assert '+ model "new" will be deployed: new model' in lines
-    assert '- model "old" will be retired: removed' in lines
-    assert "      1. [production]  step 0 of sentiment" in lines
+    # outside the fold, one line per model: the CLI's symbol, old -> new version, strategy
+    fold = lines.index("<details><summary>Details: 3 actions</summary>")
+    assert lines.index("* `~` `sentiment`: `1.0.0` → `1.1.0` · blueGreen") < fold
+    assert lines.index("* `+` `new`: `1.1.0` (new) · blueGreen") < fold
+    assert lines.index("* `-` `old`: `1.0.0` → retired") < fold
+    # inside it, what `modelops plan` prints, symbols and all
+    assert '# model "sentiment" will be upgraded: upgrade 1.0.0 -> 1.1.0 (blueGreen)' in lines
+    assert '~ model "sentiment"' in lines
+    assert '    ~ version: "1.0.0" -> "1.1.0"' in lines
+    assert '+ model "new"' in lines and '- model "old"' in lines
+    assert "      1. [release]   step 0 of sentiment" in lines
+    assert "Symbols: `+` deploy / add · `~` change (upgrade, rollback, reconfigure) · `-` retire / remove" in lines
+
+
+def test_the_comment_shows_the_lines_the_cli_prints() -> None:
+    the_plan = plan(("staging", [action("staging", "sentiment"), policy_change("staging", "AlertPolicy/slo",
+                                                                              ("rules[latency].for", "5m", "7m"))]))
+    fold = render_plan(the_plan)[0].split("```diff\n", 1)[1].split("```", 1)[0]
+    cli = render_text(the_plan, Console())
+    for line in fold.splitlines():
+        assert not line or f"  {line}" in cli.splitlines(), line
+
+
+def test_a_policy_threshold_change_is_shown_outside_the_fold() -> None:
+    the_plan = plan(("production", [policy_change("production", "AlertPolicy/llm-slo",
+                                                  ("rules[latency].above.warning", "2s", "2s500ms"),
+                                                  ("rules[latency].for", "1m30s", "5m"),
+                                                  ("rules[errors].above.critical", 0.05, 0.1))]))
+    part = render_plan(the_plan)[0]
+    head = part.split("<details>", 1)[0]
+    assert "**Plan: 1 policy to change.**" in head
+    assert "* `~` AlertPolicy `llm-slo`" in head
+    assert "  - `rules[latency].above.warning`: 2s → 2.5s" in head  # durations as a person reads them
+    assert "  - `rules[latency].for`: 1m30s → 5m" in head
+    assert "  - `rules[errors].above.critical`: 0.05 → 0.1" in head
+    assert "2s500ms" not in part
+
+
+def test_a_long_list_of_policy_fields_is_cut_outside_the_fold_but_not_inside() -> None:
+    fields = [(f"routes[{i}].channels", ["a"], ["a", "b"]) for i in range(14)]
+    part = render_plan(plan(("staging", [policy_change("staging", "EscalationPolicy/oncall", *fields)])))[0]
+    head, fold = part.split("<details>", 1)
+    assert "`routes[9].channels`" in head and "`routes[10].channels`" not in head
+    assert "  - ... and 4 more fields (in the details below)" in head
+    assert all(f"~ routes[{i}].channels" in fold for i in range(14))
+
+
+def test_plan_warnings_are_listed_under_their_environment() -> None:
+    warned = Action(ActionKind.UPGRADE, "staging", "model/sentiment", {"version": "1.4.2"},
+                    {"version": "1.5.0", "strategy": "canary"}, "upgrade 1.4.2 -> 1.5.0 (canary)", (), None, 0, (),
+                    (warning("MO233", "sentiment 1.5.0 keeps the artifact digest of 1.4.2 (sha256:9f2c1d7a4b3e)",
+                             hint="set artifact.sha256"),))
+    part = render_plan(plan(("staging", [warned])))[0]
+    assert ("- ⚠️ `MO233` sentiment 1.5.0 keeps the artifact digest of 1.4.2 (sha256:9f2c1d7a4b3e) — set "
+            "artifact.sha256") in part.split("<details>", 1)[0]
+    assert "# warning[MO233]: sentiment 1.5.0 keeps the artifact digest" in part  # and in the details, as the CLI
 
 
 def test_blocked_actions_and_guardrail_warnings_are_listed() -> None:
@@ -66,12 +124,14 @@ def test_blocked_actions_and_guardrail_warnings_are_listed() -> None:
     part = render_plan(plan(("production", [action("production", "sentiment", blocked="freeze window until X")])),
                        [warning, other])[0]
     assert_valid_markdown(part)
-    assert "#### ⚠️ Guardrail warnings (1)" in part
-    assert ('- `environments/staging/models/x.yaml:6` guardrail "ownership": models should carry a team label'
+    assert "#### ⚠️ Warnings (1)" in part
+    assert ('- `environments/staging/models/x.yaml:6` `MO301` guardrail "ownership": models should carry a team label'
             in part)
     assert "empty file" not in part
     assert '- ⛔ model "sentiment" (upgrade) is blocked: freeze window until X' in part
-    assert '# model "sentiment" (upgrade) is blocked: freeze window until X' in part
+    assert '# model "sentiment" is blocked: freeze window until X' in part
+    assert '! model "sentiment" (upgrade, blocked)' in part
+    assert "* `!` `sentiment`: `1.0.0` → `1.1.0` · blueGreen (blocked)" in part
     assert "Approval required" not in part  # nothing runnable to approve
 
 
@@ -98,12 +158,13 @@ def test_a_long_plan_is_split_into_numbered_parts_under_the_limit() -> None:
         assert part.startswith(f"<!-- modelops-plan part {number}/{len(parts)} -->\n")
         assert_valid_markdown(part)
     assert f"## modelops plan (part 1 of {len(parts)})" in parts[0]
-    assert "**Plan: 0 to deploy, 450 to change, 0 to retire.**" in parts[0]
+    assert "**Plan: 450 models to change.**" in parts[0]
     assert "(continued)" in parts[1]
     every = "".join(parts)
     for e in range(3):
         for i in range(150):
-            assert every.count(f'! model "model-{e}-{i:03d}" will be upgraded') == 1  # no action lost or doubled
+            assert every.count(f'# model "model-{e}-{i:03d}" will be upgraded') == 1  # no action lost or doubled
+            assert every.count(f"* `~` `model-{e}-{i:03d}`:") == 1
     assert split_parts(join_parts(parts)) == parts
 
 

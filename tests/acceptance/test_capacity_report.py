@@ -40,12 +40,19 @@ def test_golden_capacity_and_maturity_sections(repo: Path, cli: Callable[..., Re
 def test_capacity_comes_after_scaling_and_maturity_last(repo: Path, cli: Callable[..., Result]) -> None:
     assert cli("--repo", repo, "report").code == 0
     text = report(repo, "production")
-    assert re.findall(r"^## (.+)$", text, re.MULTILINE) == ["Models", "Metrics", "Alert rules", "Escalation routing",
-                                                            "Scaling", "Capacity", "Operations maturity"]
+    assert re.findall(r"^## (.+)$", text, re.MULTILINE) == ["Attention", "Models", "Metrics", "Alert rules",
+                                                            "Escalation routing", "Scaling", "Capacity",
+                                                            "Operations maturity"]
     assert "[Capacity](#capacity) · [Operations maturity](#operations-maturity)" in text
     capacity = sections(text, "Capacity")
     assert "Usage history from file environments/production/usage.csv, projected 90d past its last sample." in capacity
-    assert "| high | `embedder` | 32 replicas + 2 spare are needed in 90d" in capacity
+    assert "- **high** `embedder`: 32 replicas + 2 spare are needed in 90d" in capacity
+    # the chart plots what the replicas are sized for, and ends where the plan does: 166.6 → 315.2 req/s at p95
+    assert "166.6 → 315.2" in capacity and "line [108.77, " in capacity and ", 315.18]" in capacity
+    assert "🟥 ceiling: maxReplicas 20 × 9.98 req/s per replica at GPU 75% = 199.6 req/s" in capacity
+    # the high-priority findings head the report
+    attention = sections(text, "Attention")
+    assert attention.count("📈 **Capacity**") == 3 and "raise maxReplicas from 20 to 34" in attention
     assert re.findall(r"^### (.+)$", capacity, re.MULTILINE) == ["embedder", "fraud-detector", "recommender",
                                                                  "sentiment"]
     staging = sections(report(repo, "staging"), "Capacity")

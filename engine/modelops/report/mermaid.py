@@ -8,6 +8,7 @@ generated text is parsed by Mermaid itself in the test suite (`scripts/mermaid-c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,7 +26,7 @@ _ARROWS = {"solid": "-->", "dotted": "-.->", "thick": "==>"}
 
 @dataclass
 class Flowchart:
-    """A left-to-right flowchart: add nodes (ids are handed out) and edges between them."""
+    """A flowchart (left to right unless `direction` says `TD`): add nodes (ids are handed out) and edges."""
 
     direction: str = "LR"
     _nodes: list[tuple[str, str, Shape]] = field(default_factory=list)
@@ -58,9 +59,15 @@ class Period:
     events: Sequence[str]
 
 
-def timeline(title: str, sections: Sequence[tuple[str, Sequence[Period]]]) -> Markup:
-    """A Mermaid timeline: one section per group (a model), its periods in order."""
+def timeline(title: str, sections: Sequence[tuple[str, Sequence[Period]]], colours: Sequence[str] = ()) -> Markup:
+    """A Mermaid timeline: one section per group, its periods in order. Mermaid colours the k-th section with
+    the theme's `cScale<k>`: `colours` (CSS hex colours, white text on them), when given, set them, one per section
+    (at most 12, Mermaid's limit)."""
     lines = ["timeline", f"  title {mermaid_text(title)}"]
+    if colours:
+        variables = {f"cScale{k}": colour for k, colour in enumerate(colours[:12])}
+        variables |= {f"cScaleLabel{k}": "#ffffff" for k in range(len(variables))}
+        lines.insert(0, "%%{init: " + json.dumps({"themeVariables": variables}) + "}%%")
     for name, periods in sections:
         lines.append(f"  section {mermaid_text(name)}")
         for period in periods:

@@ -18,7 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from modelops.base.clock import iso
-from modelops.report import escape
+from modelops.report import escape, fmt
 from modelops.report.context import ReportContext
 from modelops.report.section import Section
 from modelops.state.format import DIRTY_SUFFIX
@@ -34,7 +34,7 @@ def jinja() -> SandboxedEnvironment:
         keep_trailing_newline=True,
     )
     env.filters.update(md=escape.md, code=escape.code, mermaid=escape.mermaid, mermaid_text=escape.mermaid_text,
-                       link=escape.link)
+                       link=escape.link, moment=fmt.moment)
     return env
 
 
@@ -55,9 +55,17 @@ def render_report(ctx: ReportContext, sections: Sequence[Section]) -> str:
     return tidy(text)
 
 
+#: What the local target's runtime means, beside the driver in the report's facts.
+_RUNTIMES = {"simulated": " (simulated: a table of records, no model server runs)",
+             "mlserver": " (MLServer processes behind HAProxy routers)",
+             "command": " (the models' own server processes behind HAProxy routers)"}
+
+
 def _facts(ctx: ReportContext) -> list[tuple[str, Markup | str]]:
     spec = ctx.environment.spec
-    facts: list[tuple[str, Markup | str]] = [("Target", Markup(f"{escape.code(spec.target.driver)} driver"))]
+    runtime = _RUNTIMES.get(spec.target.runtime or "", "")
+    facts: list[tuple[str, Markup | str]] = [("Target",
+                                              Markup(f"{escape.code(spec.target.driver)} driver{escape.md(runtime)}"))]
     if spec.promotes_from:
         facts.append(("Promotes from", escape.code(spec.promotes_from)))
     facts.append(("Approval", "required" if spec.approval == "required" else "not required"))

@@ -17,19 +17,38 @@ from modelops.core.model import EnvironmentConfig
 from modelops.report.context import ReportContext
 from modelops.report.render import render_report
 from modelops.report.section import Section
-from modelops.report.sections import alerts, capacity, escalation, history, maturity, models, retired, scaling
+from modelops.report.sections import (
+    alerts,
+    attention,
+    capacity,
+    escalation,
+    history,
+    incidents,
+    maintenance,
+    maturity,
+    metrics,
+    models,
+    recent_alerts,
+    retired,
+    scaling,
+)
 from modelops.workspace import Workspace
 
 #: The sections of REPORT.md, in the order they appear.
 SECTIONS: tuple[Section, ...] = (
+    attention.SECTION,
     models.SECTION,
     retired.SECTION,
     history.ROLLOUTS,
     history.SWITCHES,
+    metrics.SECTION,
     alerts.SECTION,
+    recent_alerts.SECTION,
+    incidents.SECTION,
     escalation.SECTION,
     scaling.SECTION,
     capacity.SECTION,
+    maintenance.SECTION,
     maturity.SECTION,
 )
 

@@ -400,15 +400,40 @@ def test_a_noisy_growth_shows_its_estimate_and_its_spread() -> None:
     assert growth_cell(plan(samples(10)).growth) == "-"  # too short: nothing to estimate
 
 
-def test_the_chart_has_no_made_up_zero_after_the_history() -> None:
-    # 100 + 2·day for two weeks: weekly means 106 and 120; the trend (level 126 on day 13, +2 a day) at
-    # mid-week: 126 + 2·(−9.5) = 107, 121, then 135, 149, 163 for the three weeks of a 21-day horizon
-    diagram = str(chart(plan(samples(14, [100.0 + 2 * d for d in range(14)]), horizon=21)))
-    assert diagram.splitlines()[1:] == [
-        '  title "m: requests/s, observed weekly mean to the week of 19 Oct (first line), trend to 21d '
-        '(second line)"',
-        '  x-axis ["12 Oct 2026", "19 Oct", "26 Oct", "2 Nov", "9 Nov"]',
-        '  y-axis "requests/s" 0 --> 200',
-        "  line [106, 120, 135, 149, 163]",  # observed, then under the trend line: no bar of 0
-        "  line [107, 121, 135, 149, 163]",
+def test_the_chart_plots_the_weekly_p95_its_trend_and_the_ceiling() -> None:
+    # 100 + 2·day for two weeks, hourly: the p95 of days 0-6 is 112, of days 7-13 (now) 126, the design load.
+    # The trend of the p95: 126 · (126 + 2·days) / 126 = 126 + 14 a week, to 168 at the 21-day horizon. One replica
+    # serves the median last-week rate (120) / (2 replicas · 50% CPU) · 70% = 84 req/s: maxReplicas 3 = 252
+    result = plan(samples(14, [100.0 + 2 * d for d in range(14)]), scaling(2, 3), horizon=21)
+    assert result.weekly_p95 == [112, 126] and result.design_load == 126 and result.projected_load == 168
+    drawn = chart(result)
+    assert str(drawn.diagram).splitlines() == [
+        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#1f6feb, #f08c00, #d1242f"}}}}%%',
+        "xychart-beta",
+        '  title "m: p95 requests/s per week"',
+        '  x-axis "weeks from now" ["-1", "now", "+1", "+2", "+3"]',
+        '  y-axis "requests/s" 0 --> 300',
+        "  %% a week without data has a bar of -300: below the axis, it is not drawn",
+        "  bar [112, 126, -300, -300, -300]",  # observed weeks only: no bar where there is no data
+        "  line [112, 126, 140, 154, 168]",  # the trend ends at the projected load
+        "  line [252, 252, 252, 252, 252]",  # the ceiling
     ]
+    assert drawn.legend == [
+        "🟦 observed p95 requests/s of each week, the last 2 weeks (now: the 7 days to 25 Oct 2026)",
+        "🟧 trend of the p95, fitted to the observed weeks and projected 21d: 126 → 168 req/s; growth +47.6% a month, "
+        "confidence high (R² 1.00, 14 days)",
+        "🟥 ceiling: maxReplicas 3 × 84 req/s per replica at CPU 70% = 252 req/s",
+    ]
+    far = chart(plan(samples(14, [100.0 + 2 * d for d in range(14)]), scaling(2, 20), horizon=21))
+    assert "252" not in str(far.diagram) and far.legend[-1] == (  # 1680 req/s would flatten the load to the floor
+        "Ceiling not drawn: maxReplicas 20 × 84 req/s per replica at CPU 70% = 1680 req/s, 10 times the highest load.")
+
+
+def test_no_projection_is_drawn_where_the_plan_keeps_todays_level() -> None:
+    noisy = chart(plan(samples(14, [120.0 if i % 2 == 0 else 80.0 for i in range(14)])))
+    lines = str(noisy.diagram).splitlines()
+    assert lines[3] == '  x-axis "weeks from now" ["-1", "now"]'  # no future on the axis
+    assert [line.split(" [")[0] for line in lines[5:]] == ["  bar"]  # no trend line (and the ceiling is far off)
+    assert noisy.legend[1] == "No projection: too noisy to project (R² 0.02, 14 days); the plan keeps today's level."
+    short = plan(samples(10))  # a week and three days: the three days are not a week's p95
+    assert short.weekly_p95 == [10] and chart(short).legend[1].startswith("No projection: too short to project")

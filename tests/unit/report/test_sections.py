@@ -10,6 +10,7 @@ from jinja2.loaders import ChoiceLoader
 from modelops.report.context import ReportContext
 from modelops.report.render import jinja, render_report, tidy
 from modelops.report.section import Section
+from modelops.report.sections import models
 from modelops.report.write import SECTIONS
 from modelops.workspace import Workspace
 
@@ -26,7 +27,8 @@ def test_a_section_without_data_leaves_no_heading(tmp_path: Path) -> None:
     assert "## Capacity" in render_report(ctx, SECTIONS)  # the example keeps a usage history
     quiet = Section("capacity", "Capacity", lambda _: None)
     text = render_report(ctx, tuple(quiet if s.key == "capacity" else s for s in SECTIONS))
-    assert "## Capacity" not in text and "#capacity" not in text and "## Scaling" in text
+    contents = text.split("\n## ", 1)[0]
+    assert "## Capacity" not in text and "(#capacity)" not in contents and "## Scaling" in text
 
 
 def test_a_new_section_plugs_in_with_a_template(tmp_path: Path) -> None:
@@ -36,7 +38,7 @@ def test_a_new_section_plugs_in_with_a_template(tmp_path: Path) -> None:
                                PackageLoader("modelops.report", "templates")])
     try:
         maturity = Section("maturity", "Operations maturity", lambda ctx: {"level": "standard <2/4>"})
-        text = render_report(_context(tmp_path), (SECTIONS[0], maturity))
+        text = render_report(_context(tmp_path), (models.SECTION, maturity))
     finally:
         env.loader = original
     assert re.findall(r"^## (.+)$", text, re.MULTILINE) == ["Models", "Operations maturity"]
@@ -45,8 +47,9 @@ def test_a_new_section_plugs_in_with_a_template(tmp_path: Path) -> None:
 
 
 def test_sections_are_registered_in_report_order() -> None:
-    assert [s.key for s in SECTIONS] == ["models", "retired", "rollout-history", "switch-history", "alerts",
-                                         "escalation", "scaling", "capacity", "maturity"]
+    assert [s.key for s in SECTIONS] == ["attention", "models", "retired", "rollout-history", "switch-history",
+                                         "metrics", "alerts", "recent-alerts", "incidents", "escalation", "scaling",
+                                         "capacity", "maintenance", "maturity"]
     assert all(Path(jinja().get_template(s.template_name).filename or "").exists() for s in SECTIONS)
 
 

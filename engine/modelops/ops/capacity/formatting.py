@@ -6,8 +6,10 @@ import math
 
 
 def fmt(value: float, digits: int = 2) -> str:
-    """A number with at most `digits` decimals, without trailing zeros."""
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    """A number with at most `digits` decimals, without trailing zeros (of the decimals: 1680 stays 1680)."""
+    text = f"{value:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 

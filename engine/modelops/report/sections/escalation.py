@@ -13,7 +13,9 @@ from typing import Any
 
 from markupsafe import Markup
 
+from modelops.base.clock import readable
 from modelops.config.spec.policies import EscalationPolicySpec, QuietHours, Route
+from modelops.ops.lifecycle import describe_escalation
 from modelops.report.context import ReportContext
 from modelops.report.mermaid import Flowchart
 from modelops.report.section import Section
@@ -45,11 +47,11 @@ def collect(ctx: ReportContext) -> Mapping[str, Any] | None:
 def _policy(name: str, spec: EscalationPolicySpec, models: list[str]) -> PolicyView:
     channels = [(channel, _channel_kind(spec, channel)) for channel in spec.channels]
     g = spec.grouping
-    grouping = (f"alerts with the same {', '.join(g.by)} form one notification; first after {g.wait}, "
-                f"new alerts every {g.interval}, repeated every {g.repeat}")
-    escalations = [f"{rule.when.count} {rule.severity + ' ' if rule.severity else ''}alerts within {rule.when.within}"
-                   f" → {', '.join(rule.channels)}" for rule in spec.escalate]
-    return PolicyView(name, models, routing_diagram(spec, models), channels, grouping, escalations,
+    wait, interval, repeat = (readable(d.ms, exact=True) for d in (g.wait, g.interval, g.repeat))
+    grouping = (f"alerts with the same {', '.join(g.by)} form one notification; first after {wait}, "
+                f"new alerts every {interval}, repeated every {repeat}")
+    escalations = [describe_escalation(rule) for rule in spec.escalate]
+    return PolicyView(name, models, routing_diagram(spec), channels, grouping, escalations,
                       [_quiet(q) for q in spec.quiet_hours])
 
 
@@ -59,33 +61,42 @@ def _channel_kind(spec: EscalationPolicySpec, name: str) -> str:
     return f"{channel.type} {detail}" if detail else channel.type
 
 
-def routing_diagram(spec: EscalationPolicySpec, models: list[str]) -> Markup:
+def routing_diagram(spec: EscalationPolicySpec) -> Markup:
     """Alerts enter at the top route; each route sends matches to its channels and the rest (or, with
-    `continue`, everything) on to the next route; escalation rules add channels when alerts pile up."""
-    chart = Flowchart()
-    source = chart.node(f"alerts of {', '.join(models)}", "stadium")
-    channel_ids = {name: chart.node(f"{name} ({_channel_kind(spec, name)})", "box") for name in spec.channels}
+    `continue`, everything) on to the next route; escalation rules add channels when alerts pile up.
+
+    Drawn top-down with short labels (channel names; their kinds are listed under the diagram) and labelled edges
+    only where they say something ("no match", "continue", "escalate"): a left-to-right chain of routes grows
+    wider than GitHub's column and is scaled down until its text is unreadable.
+    """
+    chart = Flowchart(direction="TD")
+    source = chart.node("alert", "stadium")
     previous, previous_label = source, ""
     catch_all = False
+    edges: list[tuple[str, str]] = []
     for index, route in enumerate(spec.routes, 1):
-        route_id = chart.node(f"route {index}: {_match(route)}", "decision")
+        route_id = chart.node(f"{index}. {_match(route)}", "round")
         chart.edge(previous, route_id, previous_label, "solid" if previous == source else "dotted")
-        for channel in route.channels:
-            if channel in channel_ids:
-                chart.edge(route_id, channel_ids[channel], "match")
+        edges += [(route_id, channel) for channel in route.channels if channel in spec.channels]
         previous, previous_label = route_id, "continue" if route.continue_ else "no match"
         if not route.match and not route.continue_:
             catch_all = True
             break
     if not catch_all:
         chart.edge(previous, chart.node("not notified", "round"), previous_label, "dotted")
+    escalations = []
     for rule in spec.escalate:
         severity = f"{rule.severity} " if rule.severity else ""
-        rule_id = chart.node(f"escalate: {rule.when.count} {severity}alerts within {rule.when.within}", "hexagon")
+        counted = f"{rule.trigger()} {severity}alerts of the policy" if rule.per == "policy" else \
+            f"{severity}alerts pile up on a rule and model"
+        rule_id = chart.node(f"escalate: {counted}", "hexagon")
         chart.edge(source, rule_id, style="dotted")
-        for channel in rule.channels:
-            if channel in channel_ids:
-                chart.edge(rule_id, channel_ids[channel], "escalate", "thick")
+        escalations += [(rule_id, channel) for channel in rule.channels if channel in spec.channels]
+    channel_ids = {name: chart.node(name, "box") for name in spec.channels}
+    for route_id, channel in edges:
+        chart.edge(route_id, channel_ids[channel])
+    for rule_id, channel in escalations:
+        chart.edge(rule_id, channel_ids[channel], "escalate", "thick")
     return chart.render()
 
 

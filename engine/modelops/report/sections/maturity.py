@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelops.ops.assess import EnvironmentAssessment, assess_environment, level_name
+from modelops.ops.incidents import describe
 from modelops.report.context import ReportContext
 from modelops.report.section import Section
 
@@ -20,7 +21,14 @@ class AreaRow:
     area: str
     level: str
     score: str
-    models: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One model's level in every area, in the order of the areas."""
+
+    model: str
+    levels: list[str]
 
 
 def collect(ctx: ReportContext) -> Mapping[str, Any] | None:
@@ -31,10 +39,16 @@ def collect(ctx: ReportContext) -> Mapping[str, Any] | None:
 
 def view_data(assessment: EnvironmentAssessment) -> dict[str, Any]:
     """The template's variables (the report section and `assess --format markdown`)."""
-    areas = [AreaRow(a.area, level_name(a.level), f"{a.score:.2f}", [(m.model, m.name) for m in a.models])
-             for a in assessment.areas]
+    areas = [AreaRow(a.area, level_name(a.level), f"{a.score:.2f}") for a in assessment.areas]
+    levels: dict[str, list[str]] = {}
+    for a in assessment.areas:
+        for m in a.models:
+            levels.setdefault(m.model, []).append(m.name)
+    found = assessment.incidents
+    incidents = describe(found) if found is not None and found.count else ""
     return {"level": level_name(assessment.level), "score": f"{assessment.score:.2f}", "areas": areas,
-            "recommendations": assessment.recommendations}
+            "models": [ModelRow(model, found) for model, found in sorted(levels.items())],
+            "recommendations": assessment.recommendations, "incidents": incidents}
 
 
 SECTION = Section("maturity", "Operations maturity", collect)

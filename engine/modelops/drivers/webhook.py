@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from modelops.base.clock import readable
 from modelops.base.http import (
     NO_CREDENTIALS,
     Credentials,
@@ -96,8 +97,8 @@ class WebhookDriver:
                                   headers={"Idempotency-Key": operation.key})
             outcome = self._settle(url, found, response, deadline)
         except HttpError as exc:
-            outcome = Outcome(False, str(exc) + (f" (stepTimeout {self.settings.step_timeout} reached)"
-                                                 if exc.out_of_time else ""))
+            limit = readable(self.settings.step_timeout.ms, exact=True)
+            outcome = Outcome(False, str(exc) + (f" (stepTimeout {limit} reached)" if exc.out_of_time else ""))
             if exc.refused:
                 self._down = str(exc)
         except ScalarError as exc:
@@ -124,7 +125,8 @@ class WebhookDriver:
             if not status_url or not isinstance(status_url, str):
                 return Outcome(False, f"{self.label}: pending answer without a status_url to poll", body)
             if self.clock() >= deadline:
-                return Outcome(False, f"{self.label}: still pending after {self.settings.step_timeout}", body)
+                return Outcome(False, f"{self.label}: still pending after "
+                                      f"{readable(self.settings.step_timeout.ms, exact=True)}", body)
             poll = urllib.parse.urljoin(url, status_url)
             if origin(poll) not in self._origins(url) or "@" in urllib.parse.urlsplit(poll).netloc:
                 return Outcome(False, f"{self.label}: refused to poll a status URL on another origin "

@@ -256,7 +256,7 @@ def format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "no data"
     if unit == "seconds":
-        return readable(value * 1000)
+        return readable(value * 1000, exact=True)  # a reading beside its threshold: to the millisecond
     if unit == "percent":
         return f"{value:.1f}%"
     if unit == "ratio":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from modelops.base.clock import readable
 from modelops.config.documents import Document
 from modelops.core.strategies import preview_tests
 from modelops.validate.findings import Findings
@@ -30,7 +31,8 @@ def check_environment(env: Document, findings: Findings) -> None:
         findings.error("MO125", f"serviceUrl has an unknown placeholder ${unknown[0]}", env.source,
                        f"{WHERE}/serviceUrl", hint="placeholders: " + ", ".join(f"${p}" for p in PLACEHOLDERS))
     if cluster.poll_interval > cluster.timeout:
-        findings.error("MO126", f"pollInterval {cluster.poll_interval} is longer than timeout {cluster.timeout}: a "
+        poll, timeout = (readable(d.ms, exact=True) for d in (cluster.poll_interval, cluster.timeout))
+        findings.error("MO126", f"pollInterval {poll} is longer than timeout {timeout}: a "
                        "wait would give up before it read the cluster twice", env.source, f"{WHERE}/pollInterval")
 
 

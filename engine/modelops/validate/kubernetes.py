@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from modelops.base.clock import readable
 from modelops.base.errors import EngineError
 from modelops.config.spec.environment import GitopsTarget
 from modelops.config.spec.model import ModelSpec
@@ -92,7 +93,8 @@ def _rules(rules: ScaleRules | None, what: str, name: str) -> dict[str, Any] | N
     if rules.stabilization_window is not None:
         seconds = math.ceil(rules.stabilization_window.seconds)
         if seconds > 3600:
-            raise Refused(f"ScalingPolicy {name}: {what} stabilizationWindow {rules.stabilization_window} is over "
+            window = readable(rules.stabilization_window.ms, exact=True)
+            raise Refused(f"ScalingPolicy {name}: {what} stabilizationWindow {window} is over "
                           "the Kubernetes limit of 1h", at="/spec/scaling")
         found["stabilizationWindowSeconds"] = seconds
     if rules.select_policy is not None:
@@ -102,7 +104,8 @@ def _rules(rules: ScaleRules | None, what: str, name: str) -> dict[str, Any] | N
         for p in rules.policies:
             period = math.ceil(p.period.seconds)
             if not 1 <= period <= 1800:
-                raise Refused(f"ScalingPolicy {name}: {what} policy period {p.period} must be between 1s and 30m "
+                raise Refused(f"ScalingPolicy {name}: {what} policy period {readable(p.period.ms, exact=True)} must "
+                              "be between 1s and 30m "
                               "(Kubernetes limit)", at="/spec/scaling")
             policies.append({"type": p.type, "value": p.value, "periodSeconds": period})
         found["policies"] = policies
@@ -130,7 +133,8 @@ def cron_end(name: str, schedule: Schedule) -> str:
                       "in whole minutes to become a KEDA cron trigger", at="/spec/scaling")
     end = int(hour) * 60 + int(minute) + schedule.duration.ms // 60_000
     if end >= 24 * 60:
-        raise Refused(f'ScalingPolicy {name}: schedule "{schedule.cron}" for {schedule.duration} runs past midnight, '
+        lasting = readable(schedule.duration.ms, exact=True)
+        raise Refused(f'ScalingPolicy {name}: schedule "{schedule.cron}" for {lasting} runs past midnight, '
                       "which a KEDA cron trigger cannot express", hint="split it into two schedules",
                       at="/spec/scaling")
     return " ".join([str(end % 60), str(end // 60), *keda_cron(name, schedule.cron).split()[2:]])

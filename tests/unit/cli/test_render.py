@@ -14,7 +14,7 @@ import pytest
 from modelops.base.console import Console
 from modelops.cli.main import COMMANDS
 from modelops.cli.render import Renderer, emit, uncoloured
-from modelops.cli.views import assess, capacity, monitor, plan, status, validation
+from modelops.cli.views import assess, capacity, maintenance, monitor, plan, status, validation
 
 from tests.support.repo import ROOT
 
@@ -27,6 +27,7 @@ RENDERERS: dict[str, Mapping[str, Renderer[Any]]] = {
     "monitor": monitor.RENDERERS,
     "capacity": capacity.RENDERERS,
     "assess": assess.RENDERERS,
+    "maintenance": maintenance.RENDERERS,
 }
 
 

@@ -11,7 +11,7 @@ from modelops.config.loader import load_text
 from modelops.run.writeback import guess_indent, prepare_model_edit
 from ruamel.yaml import YAML
 
-from tests.support.repo import ROOT
+from tests.support.repo import FIXTURE, ROOT
 
 SENTIMENT = "environments/production/models/sentiment.yaml"
 
@@ -38,7 +38,7 @@ def changed_lines(before: str, after: str) -> list[str]:
 
 def test_only_the_edited_scalars_change(tmp_path: Path) -> None:
     (tmp_path / SENTIMENT).parent.mkdir(parents=True)
-    original = (ROOT / SENTIMENT).read_text()
+    original = (FIXTURE / SENTIMENT).read_text()
     (tmp_path / SENTIMENT).write_text("# owned by the nlp team\n" + original)
     changes = [("version", "1.4.2", "1.3.0"),
                ("artifact.uri", "s3://models/sentiment/1.4.2/model.tar.gz", "s3://models/sentiment/1.3.0/model.tar.gz"),
@@ -169,7 +169,7 @@ def test_a_prepared_edit_is_not_written_over_a_file_that_changed(tmp_path: Path)
 
 def test_a_failed_verification_leaves_the_file_unchanged(tmp_path: Path) -> None:
     (tmp_path / SENTIMENT).parent.mkdir(parents=True)
-    original = (ROOT / SENTIMENT).read_text()
+    original = (FIXTURE / SENTIMENT).read_text()
     (tmp_path / SENTIMENT).write_text(original)
     with pytest.raises(EngineError, match="would not give the intended model: nope"):
         update_model(tmp_path, SENTIMENT, "sentiment", [("version", "1.4.2", "9.9.9")], lambda _: "nope")

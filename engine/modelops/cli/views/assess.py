@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from modelops.base.console import Console
 from modelops.cli.render import Renderer, uncoloured
+from modelops.cli.views import jsonout
 from modelops.cli.views.table import table
 from modelops.ops.assess import AssessReport, EnvironmentAssessment, level_name
+from modelops.ops.incidents import describe
 
-FORMAT_VERSION = 1
 _LEVEL_COLOURS = {"basic": "red", "standard": "yellow", "advanced": "cyan", "expert": "green"}
 
 
@@ -31,6 +31,8 @@ def _environment(env: EnvironmentAssessment, console: Console) -> str:
     rows = [[a.area, _paint(level_name(a.level), console), f"{a.score:.2f}",
              ", ".join(f"{m.model} {m.name}" for m in a.models) or "no models"] for a in env.areas]
     lines += table(rows, ("AREA", "LEVEL", "SCORE", "MODELS"))
+    if env.incidents is not None and env.incidents.count:
+        lines.append(f"Incident response: {describe(env.incidents)}")
     recommendations = env.recommendations
     if recommendations:
         lines += ["", "To raise the level:"]
@@ -79,17 +81,20 @@ def _environment_json(env: EnvironmentAssessment, minimum: int | None) -> dict[s
                              "criterion": r.criterion, "change": r.change, "file": r.file}
                             for r in env.recommendations],
         "below_minimum": env.shortfall(minimum) if minimum is not None else [],
+        "incidents": {"count": env.incidents.count, "open": env.incidents.open,
+                      "mean_time_to_detect_seconds": env.incidents.detect,
+                      "mean_time_to_mitigate_seconds": env.incidents.mitigate,
+                      "mean_time_to_resolve_seconds": env.incidents.resolve} if env.incidents is not None else None,
     }
 
 
 def render_json(report: AssessReport) -> str:
     data = {
-        "format_version": FORMAT_VERSION,
         "minimum": level_name(report.minimum) if report.minimum is not None else None,
         "passed": not report.failing,
         "environments": [_environment_json(env, report.minimum) for env in report.environments],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return jsonout.dumps(data)
 
 
 RENDERERS: dict[str, Renderer[AssessReport]] = {

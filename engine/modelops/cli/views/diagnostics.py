@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 
 from modelops.base.console import Console
 from modelops.base.diagnostics import Diagnostic, Severity
+from modelops.cli.views import jsonout
 
-FORMAT_VERSION = "1.0"
 SourceText = Callable[[str], str | None]
 
 
@@ -153,14 +152,13 @@ def _plural(count: int, word: str) -> str:
 def render_json(diagnostics: Sequence[Diagnostic], extra: dict[str, object] | None = None) -> str:
     errors = sum(d.is_error for d in diagnostics)
     body: dict[str, object] = {
-        "format_version": FORMAT_VERSION,
         "valid": errors == 0,
         "error_count": errors,
         "warning_count": len(diagnostics) - errors,
         **(extra or {}),
         "diagnostics": [d.to_dict() for d in diagnostics],
     }
-    return json.dumps(body, indent=2, ensure_ascii=False)
+    return jsonout.dumps(body)
 
 
 def render_github(diagnostics: Sequence[Diagnostic]) -> str:

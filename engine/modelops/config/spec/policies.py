@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from modelops.config.catalog import MetricName
+from modelops.base.clock import readable
+from modelops.config.catalog import METRICS
 from modelops.config.scalars.duration import Duration
+from modelops.config.spec.http import HttpAuth, UrlOrSecret
 from modelops.config.spec.model import exactly_one
 from modelops.config.spec.types import (
     HTTP_URL_PATTERN,
@@ -26,6 +28,8 @@ from modelops.config.spec.types import (
 Severity = Literal["warning", "critical"]
 LABEL_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 LabelName = Annotated[str, Field(pattern=LABEL_PATTERN)]
+#: A metric's name: a catalogue metric, or a business metric an environment declares (checked in validation).
+MetricRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 # -- AlertPolicy ----------------------------------------------------------------------------------
 
@@ -35,8 +39,12 @@ class Thresholds(Spec):
 
     model_config = Spec.model_config | {"json_schema_extra": {"minProperties": 1}}
 
-    warning: Measure | None = described("Value at which the warning alert fires.", default=None)
-    critical: Measure | None = described("Value at which the critical alert fires.", default=None)
+    warning: Measure | None = described(
+        "The warning alert fires when the value is beyond this one (strictly: above it for `above`, below it for "
+        "`below`).", default=None)
+    critical: Measure | None = described(
+        "The critical alert fires when the value reaches this one (inclusive: at or above it for `above`, at or "
+        "below it for `below`).", default=None)
 
     @model_validator(mode="after")
     def _some(self) -> Thresholds:
@@ -54,7 +62,10 @@ class AlertRule(Spec):
     }
 
     name: Name = described("Rule name; becomes the modelops_rule label.")
-    metric: MetricName | None = described("A catalogue metric.", default=None)
+    metric: MetricRef | None = described(
+        "A catalogue metric (response_time, throughput, error_rate, cpu_usage, memory_usage, disk_usage, "
+        "cost_per_request) or a business metric of the environment (spec.businessMetrics).", default=None,
+        examples=list(METRICS))
     query: str | None = described("A raw PromQL expression instead of a catalogue metric.", default=None,
                                   min_length=1)
     above: Thresholds | None = described("Fire when the value is above these thresholds.", default=None)
@@ -132,8 +143,10 @@ class WebhookChannel(Spec):
     """A generic webhook receiving Alertmanager's v4 payload."""
 
     type: Literal["webhook"] = described("Channel type.")
-    url: SecretField = described("Receiver URL (a secret reference).")
+    url: UrlOrSecret = described("Receiver URL: an http(s) URL, or a secret reference when the URL holds a token.")
     max_alerts: Int = described("Maximum alerts per message; 0 means all.", default=0, ge=0)
+    auth: HttpAuth | None = described("How modelops authenticates to the receiver (sent to its origin only).",
+                                      default=None)
 
 
 Channel = Annotated[SlackChannel | PagerDutyChannel | EmailChannel | WebhookChannel, Field(discriminator="type")]
@@ -165,13 +178,61 @@ class EscalateWhen(Spec):
     count: Int = described("Number of similar alerts.", ge=2)
     within: DurationField = described("Window in which they must arrive.")
 
+    def __str__(self) -> str:
+        return f"{self.count} within {readable(self.within.ms, exact=True)}"
+
+
+#: The operations guide's escalation table: per alert type (a catalogue metric), N alerts within a window.
+GUIDE_ESCALATION: dict[str, EscalateWhen] = {
+    "response_time": EscalateWhen.model_validate({"count": 3, "within": "5m"}),
+    "error_rate": EscalateWhen.model_validate({"count": 2, "within": "3m"}),
+    "cpu_usage": EscalateWhen.model_validate({"count": 5, "within": "10m"}),
+    "memory_usage": EscalateWhen.model_validate({"count": 3, "within": "5m"}),
+}
+#: The guide's threshold for every other alert type.
+GUIDE_ESCALATION_OTHER = EscalateWhen.model_validate({"count": 5, "within": "10m"})
+TYPE_PATTERN = r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$"
+
 
 class EscalationRule(Spec):
-    """Extra channels notified when alerts pile up."""
+    """Extra channels notified when alerts pile up: by default when N alerts of the same rule for the same
+    model arrive within a window, N and the window per alert type (the operations guide's table unless `when`
+    or `thresholds` say otherwise)."""
 
-    when: EscalateWhen = described("The trigger.")
+    when: EscalateWhen | None = described(
+        "The trigger for every alert type `thresholds` does not list. Without it, the operations guide's table "
+        "by metric: response_time 3 within 5m, error_rate 2 within 3m, cpu_usage 5 within 10m, memory_usage 3 "
+        "within 5m, anything else 5 within 10m.", default=None)
+    thresholds: dict[Annotated[str, Field(pattern=TYPE_PATTERN)], EscalateWhen] = described(
+        "Triggers per alert type: the key is a rule name or a metric name (a rule name wins). Only with "
+        "`per: alert`.", default_factory=dict)
+    per: Literal["alert", "policy"] = described(
+        "What counts together: `alert`, the alerts of one rule on one model (the guide's rule); `policy`, every "
+        "alert of the policy (any rule, any model).", default="alert")
     channels: list[Name] = described("Channels (by name) to add.", min_length=1)
     severity: Severity | None = described("Count only alerts of this severity.", default=None)
+
+    def trigger(self, rule: str | None = None, metric: str | None = None) -> EscalateWhen:
+        """The trigger for alerts of `rule` on `metric`: its `thresholds` entry (rule name first), else `when`,
+        else the guide's table. Counting per policy, `when` or the guide's "anything else"."""
+        if self.per == "policy":
+            return self.when or GUIDE_ESCALATION_OTHER
+        for key in (rule, metric):
+            if key is not None and key in self.thresholds:
+                return self.thresholds[key]
+        if self.when is not None:
+            return self.when
+        return GUIDE_ESCALATION.get(metric or "", GUIDE_ESCALATION_OTHER)
+
+    @property
+    def longest(self) -> Duration:
+        """The longest window any alert type can be counted in (how long arrivals must be remembered)."""
+        windows = [t.within for t in self.thresholds.values()]
+        if self.when is not None:
+            windows.append(self.when.within)
+        else:
+            windows += [t.within for t in (*GUIDE_ESCALATION.values(), GUIDE_ESCALATION_OTHER)]
+        return max(windows)
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -257,16 +318,20 @@ class Schedule(Spec):
 
 
 class CapacityRules(Spec):
-    """Thresholds for capacity recommendations."""
+    """Thresholds for capacity recommendations (the operations guide's by default)."""
 
     cpu_high: float = described("CPU utilisation (percent) above which to recommend scaling.", default=70, gt=0,
                                 le=100)
     memory_high: float = described("Memory utilisation (percent) above which to recommend scaling.", default=80,
                                    gt=0, le=100)
-    max_cost_per_request: float | None = described("Cost per request above which to recommend optimising.",
-                                                   default=None, gt=0)
-    growth_warning: float = described("Monthly request growth (0.2 = 20%) that triggers a warning.", default=0.2,
-                                      gt=0)
+    statistic: Literal["average", "p95"] = described(
+        "Which utilisation cpuHigh and memoryHigh judge: the average over the history (the guide's rule), or its "
+        "95th percentile (stricter: peaks count).", default="average")
+    max_cost_per_request: float = described("Cost per request above which to recommend optimising.", default=0.01,
+                                            gt=0)
+    growth_warning: float = described(
+        "Monthly request growth (0.2 = 20%) above which to recommend planning for it; growth the history can not "
+        "confirm (not significant at 95%) is reported at low priority.", default=0.2, gt=0)
     headroom: str = described("Spare replicas at peak, as N+k.", default="N+2", pattern=r"^N\+[0-9]$")
 
 

@@ -63,6 +63,8 @@ def unmappable(test: ModelTest) -> str | None:
     """Why a preview test cannot run in the cluster, or None when it can."""
     if test.command is not None:
         return "a command, which runs from the repository, and the cluster has no copy of it"
+    if test.load is not None:
+        return "a load test, which modelops' own load generator runs and measures"
     assert test.http is not None
     secret = sorted(name for name, value in test.http.headers.items() if value.refs)
     if secret:

@@ -32,7 +32,7 @@ test: $(VENV)/.dev
 	./scripts/install-test-tools.sh
 	$(BIN)/ruff check engine tests benchmarks scripts
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 3 -q
 
 ## test-fast: the edit-test loop: every test but those marked slow (crash matrix, fuzzing, external tools, a real
 ## Prometheus), in a few minutes; no linters

@@ -189,6 +189,16 @@ def _script_sync(c: Cluster, before: str) -> None:
     c.kube.script(new_rs, [Frame(None, until=pushed), Frame(new_rs)])
 
 
+def _canary_opening(c: Cluster, stable: str, before: str) -> list[Frame]:
+    """The Rollout stable until Argo CD syncs a commit after `before`, then the canary starting and pausing."""
+    return [
+        Frame(rollout(c.stable, stable=stable, phase="Healthy", generation=1), until=lambda: c.head() != before),
+        Frame(rollout(c.canary, stable=stable, phase="Progressing", step=0, updated=1,
+                      message="more replicas need to be updated"), until=1),
+        Frame(rollout(c.canary, stable=stable, phase="Paused", step=1, updated=1, pause="CanaryPauseStep"), until=1),
+    ]
+
+
 def _script_abort(c: Cluster, before: str) -> dict[str, bool]:
     """The canary of 1.1.0 goes through its steps until its analysis fails and the controller aborts it; it stays
     Degraded until the test says Argo CD synced the commit that wrote the YAML back (then Healthy at 1.0.0)."""
@@ -204,10 +214,7 @@ def _script_abort(c: Cluster, before: str) -> dict[str, bool]:
     c.kube.put(run)
     back = rollout(c.stable, stable=stable, phase="Healthy", generation=3)
     c.kube.script(c.rollout_key(), [
-        Frame(rollout(c.stable, stable=stable, phase="Healthy", generation=1), until=lambda: c.head() != before),
-        Frame(rollout(c.canary, stable=stable, phase="Progressing", step=0, updated=1,
-                      message="more replicas need to be updated"), until=1),
-        Frame(rollout(c.canary, stable=stable, phase="Paused", step=1, updated=1, pause="CanaryPauseStep"), until=1),
+        *_canary_opening(c, stable, before),
         Frame(rollout(c.canary, stable=stable, phase="Progressing", step=2, updated=1,
                       analysis={"name": run["metadata"]["name"], "status": "Running"}), until=1),
         Frame(aborted, until=lambda: synced_back["done"]),
@@ -273,10 +280,7 @@ def test_a_canary_the_cluster_promotes_is_healthy_only_once_the_rollout_says_so(
     _script_sync(c, before)
     stable, new = _revision(c.stable), _revision(c.canary)
     c.kube.script(c.rollout_key(), [
-        Frame(rollout(c.stable, stable=stable, phase="Healthy", generation=1), until=lambda: c.head() != before),
-        Frame(rollout(c.canary, stable=stable, phase="Progressing", step=0, updated=1,
-                      message="more replicas need to be updated"), until=1),
-        Frame(rollout(c.canary, stable=stable, phase="Paused", step=1, updated=1, pause="CanaryPauseStep"), until=1),
+        *_canary_opening(c, stable, before),
         Frame(rollout(c.canary, stable=stable, phase="Progressing", step=3, updated=2,
                       message="more replicas need to be updated"), until=1),
         Frame(rollout(c.canary, stable=new, phase="Healthy"))])
@@ -304,6 +308,12 @@ def _applied(c: Cluster, cli: Callable[..., Result]) -> str:
     return c.head()
 
 
+def _synced(c: Cluster, cli: Callable[..., Result], health: str) -> None:
+    """1.1.0 applied and pushed, and Argo CD synced to that commit (the Application's health `health`)."""
+    c.kube.put(application("models-prod", path="environments/prod/rendered", revision=_applied(c, cli),
+                           sync="Synced", health=health, operation="Succeeded"))
+
+
 def test_an_application_synced_at_a_revision_without_the_commit_fails_the_wait_at_once(
         cluster: Cluster, cli: Callable[..., Result]) -> None:
     c = cluster
@@ -326,9 +336,7 @@ def test_an_application_synced_at_a_revision_without_the_commit_fails_the_wait_a
 def test_a_rollout_that_does_not_settle_in_time_is_recorded_progressing_not_healthy(
         cluster: Cluster, cli: Callable[..., Result]) -> None:
     c = cluster
-    commit = _applied(c, cli)
-    c.kube.put(application("models-prod", path="environments/prod/rendered", revision=commit, sync="Synced",
-                           health="Suspended", operation="Succeeded"))
+    _synced(c, cli, "Suspended")
     stuck = rollout(c.canary, stable=_revision(c.stable), phase="Paused", step=2, updated=1,
                     pause="InconclusiveAnalysisRun", analysis={"name": "fraud-x-2-2", "status": "Inconclusive"})
     c.kube.put(stuck)
@@ -386,9 +394,7 @@ def test_a_wait_that_died_with_its_apply_is_finished_by_modelops_wait(
 def test_a_canary_that_fails_modelops_test_at_its_service_is_written_back_while_the_cluster_still_runs_it(
         cluster: Cluster, cli: Callable[..., Result]) -> None:
     c = cluster
-    commit = _applied(c, cli)
-    c.kube.put(application("models-prod", path="environments/prod/rendered", revision=commit, sync="Synced",
-                           health="Progressing", operation="Succeeded"))
+    _synced(c, cli, "Progressing")
     live = rollout(c.canary, stable=_revision(c.stable), phase="Paused", step=1, updated=1, pause="CanaryPauseStep")
     c.kube.put(live, replica_set(live, c.canary["spec"]["template"], replicas=1, revision_number=2))
     c.tests.answer = (500, {"error": "model not loaded"})  # the synced canary answers badly

@@ -8,7 +8,8 @@
     after/      optional files laid over the repository after setup
     delete      optional repository paths removed after setup
     env         optional KEY=VALUE lines (MODELOPS_NOW is pinned to 2026-11-27T12:00:00Z unless set)
-    expected.txt  "# exit N" then the output (UUIDs, such as a plan's id and a state's lineage, as <uuid>); refresh
+    expected.txt  "# exit N" then the output (UUIDs, such as a plan's id and a state's lineage, as <uuid>; an
+                environment's config_digest, which covers the stub server's port, masked); refresh
                 with --update-goldens -k CASE and review the diff
 
 Apply's timed mid-run checkpoints are switched off, so the state serials in a golden do not depend on how
@@ -32,6 +33,8 @@ from tests.support.repo import Result, serve_models
 CASES = Path(__file__).resolve().parent.parent / "cases"
 PINNED_NOW = "2026-11-27T12:00:00Z"
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+#: An environment's digest covers its endpoints, which name the stub server's free port: different on every run.
+ENV_DIGEST = re.compile(r'"config_digest": "sha256:[0-9a-f]{64}"(?=,\n\s*"approval_required")')
 
 
 def case_names() -> list[str]:
@@ -72,7 +75,11 @@ def run_case(case: Path, repo: Path, cli: Callable[..., Result], monkeypatch: py
             outputs.append(output if len(commands) == 1 else f"# $ modelops {line}\n{output}")
     finally:
         stop()
-    return UUID.sub("<uuid>", "\n".join(outputs))
+    return normalised("\n".join(outputs))
+
+
+def normalised(output: str) -> str:
+    return ENV_DIGEST.sub('"config_digest": "<digest of the environment>"', UUID.sub("<uuid>", output))
 
 
 READ_ONLY = ("validate", "plan", "status", "history", "schema", "export", "capacity", "assess")
@@ -85,7 +92,7 @@ def _same_through_every_path(repo: Path, args: list[str], expected: str, cli: Ca
         monkeypatch.setenv("MODELOPS_CACHE", cache)
         again = cli("--repo", repo, *args)
         again_output = f"# exit {again.code}\n" + (again.out + again.err).replace(str(repo), "<repo>")
-        assert UUID.sub("<uuid>", again_output) == UUID.sub("<uuid>", expected), cache  # a plan's id is new each time
+        assert normalised(again_output) == normalised(expected), cache  # a plan's id is new each time
     monkeypatch.delenv("MODELOPS_CACHE")
 
 

@@ -45,28 +45,25 @@ spec:
                         description: mean rating of the answers (1-5)}}
     feature_usage: {{unit: percent, direction: higher-is-better}}
 """
-GUIDE_ALERTS = f"""{HEAD}kind: AlertPolicy
-metadata: {{name: guide}}
-spec:
+
+
+def policy(kind: str, name: str, spec: str) -> str:
+    return f"{HEAD}kind: {kind}\nmetadata: {{name: {name}}}\nspec:\n{spec}"
+
+
+SLO_RULES = """\
   rules:
-    - {{name: response-time, metric: response_time, above: {{warning: 5s, critical: 10s}}}}
-    - {{name: error-rate, metric: error_rate, above: {{warning: 0.05, critical: 0.1}}}}
-    - {{name: low-throughput, metric: throughput, below: {{warning: 1}}}}
-    - {{name: cpu, metric: cpu_usage, above: {{warning: 80, critical: 90}}}}
-    - {{name: memory, metric: memory_usage, above: {{warning: 85, critical: 95}}}}
-    - {{name: satisfaction, metric: user_satisfaction, below: {{warning: 4, critical: 3.5}}}}
+    - {name: response-time, metric: response_time, above: {warning: 5s, critical: 10s}}
+    - {name: error-rate, metric: error_rate, above: {warning: 0.05, critical: 0.1}}
+    - {name: low-throughput, metric: throughput, below: {warning: 1}}
 """
-BASIC_ALERTS = f"""{HEAD}kind: AlertPolicy
-metadata: {{name: basic-slo}}
-spec:
-  rules:
-    - {{name: response-time, metric: response_time, above: {{warning: 5s, critical: 10s}}}}
-    - {{name: error-rate, metric: error_rate, above: {{warning: 0.05, critical: 0.1}}}}
-    - {{name: low-throughput, metric: throughput, below: {{warning: 1}}}}
-"""
-ONCALL = f"""{HEAD}kind: EscalationPolicy
-metadata: {{name: guide-oncall}}
-spec:
+GUIDE_ALERTS = policy("AlertPolicy", "guide", SLO_RULES + """\
+    - {name: cpu, metric: cpu_usage, above: {warning: 80, critical: 90}}
+    - {name: memory, metric: memory_usage, above: {warning: 85, critical: 95}}
+    - {name: satisfaction, metric: user_satisfaction, below: {warning: 4, critical: 3.5}}
+""")
+BASIC_ALERTS = policy("AlertPolicy", "basic-slo", SLO_RULES)
+ONCALL = policy("EscalationPolicy", "guide-oncall", f"""\
   channels:
     chat: {{type: slack, webhookUrl: "${{env:GUIDE_SLACK}}"}}
     pager: {{type: pagerduty, routingKey: "${{env:GUIDE_PD}}", url: "{PAGERDUTY}"}}
@@ -76,22 +73,14 @@ spec:
     - {{match: {{}}, channels: [chat]}}
   escalate:
     - {{channels: [pager, hook]}}
-"""
-PREDICTIVE = f"""{HEAD}kind: ScalingPolicy
-metadata: {{name: predictive}}
-spec:
+""")
+PREDICTIVE = policy("ScalingPolicy", "predictive", """\
   minReplicas: 2
   maxReplicas: 10
-  targets: {{concurrency: 8}}
-  schedule: [{{cron: "0 8 * * 1-5", duration: 10h, minReplicas: 4}}]
-"""
-ELASTIC = f"""{HEAD}kind: ScalingPolicy
-metadata: {{name: elastic}}
-spec:
-  minReplicas: 1
-  maxReplicas: 5
-  targets: {{cpuUtilization: 70}}
-"""
+  targets: {concurrency: 8}
+  schedule: [{cron: "0 8 * * 1-5", duration: 10h, minReplicas: 4}]
+""")
+ELASTIC = policy("ScalingPolicy", "elastic", "  minReplicas: 1\n  maxReplicas: 5\n  targets: {cpuUtilization: 70}\n")
 CANARY = """  strategy:
     canary: {steps: [{setWeight: 10}, {analysis: slo}, {setWeight: 50}, {analysis: slo}]}
   analysis:

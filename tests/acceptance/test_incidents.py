@@ -102,7 +102,8 @@ def test_a_critical_alert_opens_an_incident_that_its_resolution_closes(
     sentiment = next(m for m in production["areas"][3]["models"] if m["name"] == "sentiment")
     assert sentiment["evidence"].endswith("; 1 incident: mean time to detect 2m, to resolve 30m")
     text = cli("--repo", repo, "assess", "--env", "production").out
-    assert "Incident response: 1 incident (0 unresolved): mean time to detect 2m, to mitigate 30m, to resolve 30m" in text
+    assert ("Incident response: 1 incident (0 unresolved): mean time to detect 2m, to mitigate 30m, to resolve 30m"
+            in text)
 
 
 def test_an_automatic_rollback_opens_an_incident_the_next_healthy_apply_closes_and_the_review_is_kept(

@@ -24,60 +24,38 @@ import pytest
 from modelops.drivers.localrt.servers import find_tool
 
 from tests.support.http import QuietHandler, listen, shut
+from tests.support.localrt import command_model, environment, modelops, needs_haproxy
 from tests.support.repo import ROOT, write
 from tests.support.servers import processes_of
 
 T = TypeVar("T")
-SERVER = ROOT / "tests/data/local-runtime/model_server.py"
-ENVIRONMENT = """apiVersion: modelops.dev/v1
-kind: Environment
-metadata: {name: dev}
-spec:
-  target:
-    driver: local
-    local: {runtime: command, startTimeout: 30s, traffic: {rate: 20, duration: 30s}}
-  metrics:
-    source: prometheus
-    queries:
-      error_rate: >-
-        (sum(rate(modelops_requests_total{model="$model",env="$env",code=~"5.."}[$window])) or vector(0))
-        / sum(rate(modelops_requests_total{model="$model",env="$env"}[$window]))
-"""
-MODEL = """apiVersion: modelops.dev/v1
-kind: Model
-metadata: {name: m}
-spec:
-  version: %s
-  artifact: {uri: "file://model.bin", sha256: "%s"}
-  serving:
-    runtime: custom
-    image: example/server:1
-    healthPath: /v2/health/ready
-    resources: {cpu: "1", memory: 1Gi}
-    local: {command: %s, metricsPath: /metrics, requests: requests.jsonl}
-  strategy:
-    canary:
-      previewTests: [smoke]
-      steps: [{setWeight: 50}, {analysis: errors}]
-  tests:
-    - {name: smoke, http: {path: /v2/models/m/infer, method: POST, json: {inputs: []}, expectStatus: 200}}
-  analysis:
-    errors: {metric: error_rate, max: 0.05, interval: 1s, count: 3, maxFailures: 0, onNoData: inconclusive}
+ENVIRONMENT = environment("startTimeout: 30s, traffic: {rate: 20, duration: 30s}", spec="""\
+metrics:
+  source: prometheus
+  queries:
+    error_rate: >-
+      (sum(rate(modelops_requests_total{model="$model",env="$env",code=~"5.."}[$window])) or vector(0))
+      / sum(rate(modelops_requests_total{model="$model",env="$env"}[$window]))
+""")
+CANARY = """\
+strategy:
+  canary:
+    previewTests: [smoke]
+    steps: [{setWeight: 50}, {analysis: errors}]
+tests:
+  - {name: smoke, http: {path: /v2/models/m/infer, method: POST, json: {inputs: []}, expectStatus: 200}}
+analysis:
+  errors: {metric: error_rate, max: 0.05, interval: 1s, count: 3, maxFailures: 0, onNoData: inconclusive}
 """
 
 
 def release(repo: Path, version: str, *flags: str) -> None:
-    command = json.dumps([sys.executable, str(SERVER), "--port", "{port}", *flags])
     digest = hashlib.sha256((repo / "model.bin").read_bytes()).hexdigest()
-    write(repo, "environments/dev/models/m.yaml", MODEL % (version, digest, command))
+    write(repo, "environments/dev/models/m.yaml", command_model(
+        version, digest, *flags, serving="healthPath: /v2/health/ready",
+        local="metricsPath: /metrics, requests: requests.jsonl", spec=CANARY))
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
     subprocess.run(["git", "commit", "-qm", f"m {version}"], cwd=repo, check=True, capture_output=True)
-
-
-def modelops(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI as its own process: the runtime's processes must outlive it."""
-    return subprocess.run([sys.executable, "-m", "modelops", "--repo", str(repo), *args], capture_output=True,
-                          text=True, timeout=300, check=False, env={**os.environ, "NO_COLOR": "1"})
 
 
 def recorded_pids(repo: Path) -> set[int]:
@@ -92,9 +70,9 @@ def running_pids(repo: Path) -> set[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(find_tool("haproxy") is None or find_tool("prometheus") is None,
-                    reason="haproxy or prometheus is not installed (Debian packages haproxy, prometheus; "
-                           "scripts/install-test-tools.sh installs them)")
+@needs_haproxy
+@pytest.mark.skipif(find_tool("prometheus") is None, reason="prometheus is not installed (Debian package prometheus; "
+                                                            "scripts/install-test-tools.sh installs it)")
 def test_the_local_target_serves_measures_rolls_back_and_leaves_nothing_running(tmp_path: Path) -> None:
     repo = tmp_path / "ops"
     write(repo, "environments/dev/environment.yaml", ENVIRONMENT)

@@ -200,7 +200,8 @@ def test_a_metrics_file_gone_before_apply_fails_before_anything_is_written(tmp_p
     (root / "metrics/lab.json").rename(root / "metrics/away.json")
     before = snapshot(root / "environments")
     failed = cli("--repo", root, "apply", "--auto-approve")
-    assert failed.code == 1 and "Error: metrics file metrics/lab.json (spec.metrics.path of environment lab) does not exist" in failed.err, failed.output
+    missing = "Error: metrics file metrics/lab.json (spec.metrics.path of environment lab) does not exist"
+    assert failed.code == 1 and missing in failed.err, failed.output
     assert snapshot(root / "environments") == before and not (root / LOCK).exists()
     (root / "metrics/away.json").rename(root / "metrics/lab.json")
     resumed = cli("--repo", root, "apply", "--auto-approve")

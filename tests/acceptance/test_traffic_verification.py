@@ -6,18 +6,17 @@ runtime's router names the version itself and a real rollout verifies through it
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from modelops.drivers.localrt.servers import find_tool
 
+from tests.support.localrt import command_model, environment, modelops, needs_haproxy
 from tests.support.modelslot import Behaviour, model_slot, serve_environment
-from tests.support.repo import ROOT, Result, bump, edit, write
+from tests.support.repo import Result, bump, edit, write
 from tests.support.servers import processes_of
 
 SENTIMENT = "environments/staging/models/sentiment.yaml"
@@ -141,55 +140,27 @@ def test_a_state_recorded_before_stages_existed_reads_and_shows_none(served_repo
     assert path.read_text() == before  # read, never rewritten by reading
 
 
-SERVER = ROOT / "tests/data/local-runtime/model_server.py"
-RUNTIME_ENVIRONMENT = """apiVersion: modelops.dev/v1
-kind: Environment
-metadata: {name: dev}
-spec:
-  target:
-    driver: local
-    local: {runtime: command, startTimeout: 30s}
-"""
-RUNTIME_MODEL = """apiVersion: modelops.dev/v1
-kind: Model
-metadata: {name: m}
-spec:
-  version: %s
-  artifact: {uri: "file://model.bin", sha256: "%s"}
-  serving:
-    runtime: custom
-    image: example/server:1
-    resources: {cpu: "1", memory: 1Gi}
-    local: {command: %s}
-  strategy:
-    blueGreen: {scaleDownDelay: 0s}
-  verifyTraffic: {header: X-Modelops-Version, consecutive: 2, interval: 100ms}
+BLUE_GREEN_VERIFIED = """\
+strategy:
+  blueGreen: {scaleDownDelay: 0s}
+verifyTraffic: {header: X-Modelops-Version, consecutive: 2, interval: 100ms}
 """
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(find_tool("haproxy") is None, reason="haproxy is not installed (Debian package haproxy; "
-                                                          "scripts/install-test-tools.sh installs it)")
+@needs_haproxy
 def test_the_local_routers_version_header_verifies_a_real_switch(tmp_path: Path) -> None:
-    import hashlib
-
     repo = tmp_path / "ops"
-    write(repo, "environments/dev/environment.yaml", RUNTIME_ENVIRONMENT)
+    write(repo, "environments/dev/environment.yaml", environment())
     write(repo, "model.bin", b"model")
-    command = json.dumps([sys.executable, str(SERVER), "--port", "{port}"])
     digest = hashlib.sha256(b"model").hexdigest()
-
-    def modelops(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "modelops", "--repo", str(repo), *args], capture_output=True,
-                              text=True, timeout=300, check=False)
-
     try:
         for version in ("1.0.0", "1.1.0"):
-            write(repo, "environments/dev/models/m.yaml", RUNTIME_MODEL % (version, digest, command))
-            done = modelops("apply", "--auto-approve", "--allow-dirty")
+            write(repo, "environments/dev/models/m.yaml", command_model(version, digest, spec=BLUE_GREEN_VERIFIED))
+            done = modelops(repo, "apply", "--auto-approve", "--allow-dirty")
             assert done.returncode == 0, done.stdout + done.stderr
             assert (f'msg="the active endpoint serves {version} (header X-Modelops-Version, 2 probes in a row)"'
                     in done.stdout), done.stdout
     finally:
-        modelops("local", "down")
+        modelops(repo, "local", "down")
     assert processes_of(repo) == []

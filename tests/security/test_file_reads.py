@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.hostile import ENVIRONMENT, UNREADABLE_METRICS, metrics_path, plant, sparse
 from tests.support.repo import Result
 
-ENVIRONMENT = "environments/production/environment.yaml"
 USAGE = "environments/production/usage.csv"
 LIMIT = 384 << 20
 #: Run the CLI with an address-space limit (Linux): a whole-file read of /dev/zero or 200 MiB cannot fit.
@@ -35,28 +35,6 @@ def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
-def hostile(repo: Path, tmp_path: Path) -> None:
-    """The files an attacker commits beside the example's metrics."""
-    metrics = repo / "examples/metrics"
-    (metrics / "passwd.json").symlink_to("/etc/passwd")
-    (metrics / "zero.json").symlink_to("/dev/zero")
-    os.mkfifo(metrics / "pipe.json")
-    sparse(metrics / "huge.json")
-    (tmp_path / "secret.json").write_text('{"models": {"m": {"error_rate": "TOKEN=hunter2hunter2"}}}')
-    (metrics / "secret.json").symlink_to(tmp_path / "secret.json")
-
-
-def sparse(path: Path) -> None:
-    """200 MiB that take no disk space."""
-    with path.open("wb") as handle:
-        handle.truncate(200 << 20)
-
-
-def metrics_path(repo: Path, path: str) -> None:
-    environment = repo / ENVIRONMENT
-    environment.write_text(environment.read_text().replace("path: examples/metrics/production.json", f"path: {path}"))
-
-
 def clean_failure(done: subprocess.CompletedProcess[str]) -> str:
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
@@ -65,18 +43,10 @@ def clean_failure(done: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.mark.parametrize(("path", "code", "reason"), [
-    ("/etc/passwd", "MO020", "it is an absolute path, outside the repository"),
-    ("/proc/self/environ", "MO020", "it is an absolute path, outside the repository"),
-    ("../../etc/passwd", "MO020", "it leads outside the repository (through ..)"),
-    ("examples/metrics/passwd.json", "MO020", "it is a symbolic link to /etc/passwd, outside the repository"),
-    ("examples/metrics/secret.json", "MO020", "outside the repository"),
-    ("examples/metrics/zero.json", "MO020", "it is a symbolic link to /dev/zero, outside the repository"),
-    ("examples/metrics/pipe.json", "MO021", "it is not a regular file (a FIFO, device or directory)"),
-    ("examples/metrics/huge.json", "MO021", "it is 200 MiB, over the 16 MiB limit"),
-])
+    *UNREADABLE_METRICS, ("examples/metrics/secret.json", "MO020", "outside the repository")])
 def test_a_hostile_metrics_path_is_a_located_error_in_every_command(repo: Path, tmp_path: Path, path: str,
                                                                     code: str, reason: str) -> None:
-    hostile(repo, tmp_path)
+    plant(repo, tmp_path)
     metrics_path(repo, path)
     for args in (("validate",), ("monitor", "--env", "production", "--dry-run"), ("capacity", "--env", "staging")):
         output = clean_failure(run(repo, *args))

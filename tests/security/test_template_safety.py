@@ -121,7 +121,8 @@ def markdown_is_balanced(text: str) -> None:
     for tag in ("details", "summary"):
         assert text.count(f"<{tag}>") == text.count(f"</{tag}>"), tag
     diagrams = re.findall(r"```mermaid\n(.*?)```", text, re.S)
-    prose = FENCED.sub("", text)  # inside a fence markup is text (each diff line starts with its symbol: no fence ends early)
+    # inside a fence markup is text (each diff line starts with its symbol: no fence ends early)
+    prose = FENCED.sub("", text)
     assert not RAW_MARKUP.search(prose), RAW_MARKUP.search(prose)
     assert not any("<" in d for d in diagrams)  # Mermaid labels carry entity codes (#lt;), never markup
     assert not MENTION.search(mentionable(text)), MENTION.search(mentionable(text))

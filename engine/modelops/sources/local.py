@@ -52,9 +52,4 @@ class LocalPrometheusSource:
         return self._source().series(query, start, end, step_s)
 
     def measure(self, query: MetricQuery, count: int, interval_s: float, sleep: Sleep) -> list[float | None]:
-        values: list[float | None] = []
-        for i in range(count):
-            if i:
-                sleep(interval_s)
-            values.append(self.instant(query))
-        return values
+        return self._source().measure(query, count, interval_s, sleep)

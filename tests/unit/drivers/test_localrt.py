@@ -6,10 +6,8 @@ processes start in a moment, so every exit path can be tried."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,43 +19,18 @@ from modelops.drivers.local import LocalDriver, RuntimeDriver
 from modelops.drivers.localrt import router, runtime
 from modelops.drivers.localrt.procs import alive
 from modelops.drivers.localrt.runtime import Runtime, RuntimeProblem
-from modelops.drivers.localrt.servers import find_tool
 from modelops.workspace import Workspace
 
-from tests.support.repo import ROOT, write
+from tests.support.localrt import command_model, environment, needs_haproxy
+from tests.support.repo import write
 from tests.support.servers import processes_of
 
-NO_HAPROXY = "haproxy is not installed (Debian package haproxy; scripts/install-test-tools.sh installs it)"
-pytestmark = [pytest.mark.slow,  # real processes and a real HAProxy
-              pytest.mark.skipif(find_tool("haproxy") is None, reason=NO_HAPROXY)]
-
-SERVER = ROOT / "tests/data/local-runtime/model_server.py"
-ENVIRONMENT = """apiVersion: modelops.dev/v1
-kind: Environment
-metadata: {name: dev}
-spec:
-  target:
-    driver: local
-    local: {runtime: command, startTimeout: %s}
-"""
-MODEL = """apiVersion: modelops.dev/v1
-kind: Model
-metadata: {name: %s}
-spec:
-  version: 1.0.0
-  artifact: {uri: "file://model.bin", sha256: "%s"}
-  serving:
-    runtime: custom
-    image: example/server:1
-    resources: {cpu: "1", memory: 1Gi}
-    local: {command: %s}
-"""
+pytestmark = [pytest.mark.slow, needs_haproxy]  # real processes and a real HAProxy
 
 
 def make_repo(root: Path, *extra: str, timeout: str = "20s", name: str = "m") -> Path:
-    write(root, "environments/dev/environment.yaml", ENVIRONMENT % timeout)
-    command = json.dumps([sys.executable, str(SERVER), "--port", "{port}", *extra])
-    write(root, f"environments/dev/models/{name}.yaml", MODEL % (name, "0" * 64, command))
+    write(root, "environments/dev/environment.yaml", environment(f"startTimeout: {timeout}"))
+    write(root, f"environments/dev/models/{name}.yaml", command_model("1.0.0", "0" * 64, *extra, name=name))
     return root
 
 

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from modelops.config.spec.model import HttpCheck
 from modelops.run import gates
-from modelops.workspace import Workspace
 
+from tests.support.gates import sentiment_gate
 from tests.support.http import QuietHandler, head_then_drip, listen, raw_server, recorder, shut
-from tests.support.repo import copy_example
 
 CANARY = "canary-token-51c0ffee9e"
 
@@ -37,11 +36,7 @@ def slot(location: str) -> Iterator[str]:
 
 
 def context(tmp_path: Path, preview: str) -> gates.GateContext:
-    repo = copy_example(tmp_path / "ops")
-    env_file = repo / "environments/staging/environment.yaml"
-    env_file.write_text(env_file.read_text().replace("http://127.0.0.1:8790", preview))
-    env = Workspace.load(repo).environment("staging")
-    return gates.GateContext(repo, env, env.models["sentiment"], "1.4.2", "green", None)
+    return sentiment_gate(tmp_path / "ops", "1.4.2", preview)
 
 
 def check(**fields: Any) -> HttpCheck:

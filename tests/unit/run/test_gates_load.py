@@ -11,21 +11,16 @@ from typing import Any
 import pytest
 from modelops.config.spec.model import LoadTest
 from modelops.run import gates
-from modelops.workspace import Workspace
 
+from tests.support.gates import sentiment_gate
 from tests.support.modelslot import Behaviour, model_slot
 from tests.support.ops import free_port
-from tests.support.repo import copy_example
 
 TOKEN = "load-token-8f1e2d3c4b"
 
 
 def context(tmp_path: Path, base: str) -> gates.GateContext:
-    repo = copy_example(tmp_path / "ops")
-    env_file = repo / "environments/staging/environment.yaml"
-    env_file.write_text(env_file.read_text().replace("http://127.0.0.1:8790/staging/$model/$slot", base))
-    env = Workspace.load(repo).environment("staging")
-    return gates.GateContext(repo, env, env.models["sentiment"], "1.5.0", "green", None)
+    return sentiment_gate(tmp_path / "ops", "1.5.0", base)
 
 
 def load(**fields: Any) -> LoadTest:

@@ -11,21 +11,17 @@ from typing import Any
 import pytest
 from modelops.config.spec.model import TrafficVerification
 from modelops.run import gates
-from modelops.workspace import Workspace
 
+from tests.support.gates import sentiment_gate
 from tests.support.modelslot import Behaviour, model_slot
 from tests.support.ops import free_port
-from tests.support.repo import copy_example
 
 NEW, OLD = "1.5.0", "1.4.2"
 
 
 def context(tmp_path: Path, active: str, slept: list[float]) -> gates.GateContext:
-    repo = copy_example(Path(tempfile.mkdtemp(dir=tmp_path)))  # one per call: a test may probe several endpoints
-    env_file = repo / "environments/staging/environment.yaml"
-    env_file.write_text(env_file.read_text().replace("http://127.0.0.1:8790/staging/$model/active", active))
-    env = Workspace.load(repo).environment("staging")
-    return gates.GateContext(repo, env, env.models["sentiment"], NEW, "green", None, slept.append, which="active")
+    # one repository per call: a test may probe several endpoints
+    return sentiment_gate(Path(tempfile.mkdtemp(dir=tmp_path)), NEW, active, "active", sleep=slept.append)
 
 
 def verify(**fields: Any) -> TrafficVerification:

@@ -11,7 +11,8 @@ import pytest
 from modelops.base.diagnostics import Diagnostic
 from modelops.validate.repo import validate_repo
 
-ENVIRONMENT = "environments/production/environment.yaml"
+from tests.support.hostile import ENVIRONMENT, UNREADABLE_METRICS, metrics_path, plant, sparse
+
 SENTIMENT = "environments/production/models/sentiment.yaml"
 METRICS_AT = (21, 11)  # where `path: examples/metrics/production.json` has its value
 
@@ -20,32 +21,11 @@ def found(repo: Path, code_prefix: str = "MO0") -> list[Diagnostic]:
     return [d for d in validate_repo(repo).diagnostics if d.code.startswith(code_prefix)]
 
 
-def metrics_path(repo: Path, path: str) -> None:
-    environment = repo / ENVIRONMENT
-    environment.write_text(environment.read_text().replace("path: examples/metrics/production.json", f"path: {path}"))
-
-
-def sparse(path: Path, size: int) -> None:
-    with path.open("wb") as handle:
-        handle.truncate(size)
-
-
 @pytest.mark.parametrize(("path", "code", "reason"), [
-    ("/etc/passwd", "MO020", "it is an absolute path, outside the repository"),
-    ("/proc/self/environ", "MO020", "it is an absolute path, outside the repository"),
-    ("../../etc/passwd", "MO020", "it leads outside the repository (through ..)"),
-    ("examples/metrics/passwd.json", "MO020", "it is a symbolic link to /etc/passwd, outside the repository"),
-    ("examples/metrics/zero.json", "MO020", "it is a symbolic link to /dev/zero, outside the repository"),
-    ("examples/metrics/pipe.json", "MO021", "it is not a regular file (a FIFO, device or directory)"),
-    ("examples/metrics/huge.json", "MO021", "it is 200 MiB, over the 16 MiB limit"),
-    ("examples/metrics", "MO021", "it is not a regular file (a FIFO, device or directory)"),
-])
-def test_the_metrics_file_must_be_a_regular_file_inside_the_repository(repo: Path, path: str, code: str,
-                                                                       reason: str) -> None:
-    (repo / "examples/metrics/passwd.json").symlink_to("/etc/passwd")
-    (repo / "examples/metrics/zero.json").symlink_to("/dev/zero")
-    os.mkfifo(repo / "examples/metrics/pipe.json")
-    sparse(repo / "examples/metrics/huge.json", 200 << 20)
+    *UNREADABLE_METRICS, ("examples/metrics", "MO021", "it is not a regular file (a FIFO, device or directory)")])
+def test_the_metrics_file_must_be_a_regular_file_inside_the_repository(repo: Path, tmp_path: Path, path: str,
+                                                                       code: str, reason: str) -> None:
+    plant(repo, tmp_path)
     metrics_path(repo, path)
     (problem,) = found(repo)
     assert (problem.code, problem.file, (problem.line, problem.column), problem.dotted_path) == (
@@ -81,7 +61,7 @@ def test_the_usage_history_beside_an_environment_is_checked_at_the_file(repo: Pa
     assert problem.message == ("the usage history environments/production/usage.csv cannot be read: it is a "
                                "symbolic link to /etc/passwd, outside the repository")
     usage.unlink()
-    sparse(usage, 200 << 20)
+    sparse(usage)
     assert [(d.code, d.message.rpartition(": ")[2]) for d in found(repo)] == [
         ("MO021", "it is 200 MiB, over the 16 MiB limit")]
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from modelops.base.console import Console
 from modelops.cli.render import Renderer, uncoloured
+from modelops.cli.views import jsonout
 from modelops.cli.views.table import table
 from modelops.ops.incidents import Figures, describe, seconds_between, span
 from modelops.services.incidents import EnvironmentIncidents, IncidentDetail
 from modelops.state.incidents import Incident
 
-FORMAT_VERSION = 1
 _STATUS_COLOURS = {"open": "red", "mitigated": "yellow", "resolved": "green"}
 
 
@@ -69,17 +68,15 @@ def _figures_json(found: Figures) -> dict[str, Any]:
 
 
 def render_list_json(report: list[EnvironmentIncidents]) -> str:
-    return json.dumps({"format_version": FORMAT_VERSION, "environments": [
+    return jsonout.dumps({"environments": [
         {"name": env.name, "figures": _figures_json(env.figures),
-         "incidents": [_incident_json(i) for i in env.incidents]} for env in report]}, indent=2, ensure_ascii=False)
+         "incidents": [_incident_json(i) for i in env.incidents]} for env in report]})
 
 
 def render_show_json(detail: IncidentDetail) -> str:
-    return json.dumps({"format_version": FORMAT_VERSION, "environment": detail.environment,
-                       "incident": _incident_json(detail.incident),
-                       "review": {"path": detail.review, "written": detail.review_written},
-                       "runbooks": [{"rule": rule, "url": url} for rule, url in detail.runbooks]},
-                      indent=2, ensure_ascii=False)
+    return jsonout.dumps({"environment": detail.environment, "incident": _incident_json(detail.incident),
+                          "review": {"path": detail.review, "written": detail.review_written},
+                          "runbooks": [{"rule": rule, "url": url} for rule, url in detail.runbooks]})
 
 
 LIST_RENDERERS: dict[str, Renderer[list[EnvironmentIncidents]]] = {"text": render_list,

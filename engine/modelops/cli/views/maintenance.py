@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from modelops.base.console import Console
 from modelops.cli.render import Renderer, uncoloured
+from modelops.cli.views import jsonout
 from modelops.ops.maintenance import EnvironmentMaintenance, days
-
-FORMAT_VERSION = 1
 
 
 def windows_line(report: EnvironmentMaintenance) -> str:
@@ -48,8 +46,7 @@ def environment_json(env: EnvironmentMaintenance) -> dict[str, Any]:
 
 
 def render_json(report: list[EnvironmentMaintenance]) -> str:
-    return json.dumps({"format_version": FORMAT_VERSION, "environments": [environment_json(e) for e in report]},
-                      indent=2, ensure_ascii=False)
+    return jsonout.dumps({"environments": [environment_json(e) for e in report]})
 
 
 RENDERERS: dict[str, Renderer[list[EnvironmentMaintenance]]] = {"text": render_text, "json": uncoloured(render_json)}

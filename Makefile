@@ -32,12 +32,12 @@ test: $(VENV)/.dev
 	./scripts/install-test-tools.sh
 	$(BIN)/ruff check engine tests benchmarks scripts
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 3 -q
+	$(BIN)/python -m pytest -n 3 --dist worksteal -q
 
 ## test-fast: the edit-test loop: every test but those marked slow (crash matrix, fuzzing, external tools, a real
 ## Prometheus), in a few minutes; no linters
 test-fast: $(VENV)/.dev
-	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+	$(BIN)/python -m pytest -n 3 --dist worksteal -q -m "not slow"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check engine tests benchmarks scripts

@@ -51,15 +51,18 @@ def model(index: int, env: str, groups: int, rng: random.Random, gates: bool = T
     digest = hashlib.sha256(f"{name}-{version}".encode()).hexdigest()
     group = index % groups
     resources = "{cpu: \"4\", memory: 16Gi, gpu: 1}" if gpu else "{cpu: 1500m, memory: 4Gi}"
+    rollout = strategy(rng, gates)
+    analysed = gates and "rolling:" not in rollout  # an analysis no step names is a warning (MO210): declare none
+    analysis = ("  analysis:\n    slo: {metric: error_rate, max: 0.02, interval: 1m, count: 3, onNoData: pass}\n"
+                if analysed else "")
     return (
         f"# {name} served in {env}\napiVersion: modelops.dev/v1\nkind: Model\nmetadata:\n  name: {name}\n"
         f"  labels: {{team: {TEAMS[index % len(TEAMS)]}, tier: {'gold' if index % 3 == 0 else 'silver'}}}\n"
         f"spec:\n  version: {version}\n  artifact:\n    uri: \"s3://models/{name}/{version}/model.tar.gz\"\n"
         f"    sha256: \"{digest}\"\n  serving:\n    runtime: {runtime}\n    image: \"{image}\"\n    port: {port}\n"
-        f"    healthPath: /health\n    resources: {resources}\n{strategy(rng, gates)}"
-        "  autoRollback: {onTestFailure: true, onAnalysisFailure: true}\n  tests:\n"
-        "    - name: smoke\n      command: [\"true\"]\n      timeout: 30s\n"
-        "  analysis:\n    slo: {metric: error_rate, max: 0.02, interval: 1m, count: 3, onNoData: pass}\n"
+        f"    healthPath: /health\n    resources: {resources}\n{rollout}"
+        f"  autoRollback: {{onTestFailure: true, onAnalysisFailure: {'true' if analysed else 'false'}}}\n  tests:\n"
+        f"    - name: smoke\n      command: [\"true\"]\n      timeout: 30s\n{analysis}"
         f"  scaling: scaling-{group:03d}\n  alerts: [alerts-{group:03d}]\n  escalation: escalation-{group:03d}\n"
     )
 

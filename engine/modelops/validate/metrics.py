@@ -28,9 +28,12 @@ def check_metrics(documents: Iterable[Document], findings: Findings, complete: b
     for env in environments.values():
         _declarations(env, findings)
     _rule_metrics(models, environments, policies, findings)
-    for (kind, _), policy in sorted(policies.items()):
+    users: dict[str, list[Document]] = {}  # grouped once: a policy's models, not every model for every policy
+    for model in models:
+        users.setdefault(str(model.spec.escalation), []).append(model)
+    for (kind, name), policy in sorted(policies.items()):
         if kind == "EscalationPolicy":
-            _escalation_types(policy, models, environments, policies, findings, complete)
+            _escalation_types(policy, users.get(name, []), environments, policies, findings, complete)
 
 
 def _business(env: Document | None) -> dict[str, object]:
@@ -98,10 +101,10 @@ def _rule_metrics(models: list[Document], environments: dict[str, Document],
                                            hint="give a plain number")
 
 
-def _escalation_types(policy: Document, models: list[Document], environments: dict[str, Document],
+def _escalation_types(policy: Document, users: list[Document], environments: dict[str, Document],
                       policies: dict[tuple[str, str], Document], findings: Findings, complete: bool) -> None:
-    """`thresholds` keys name an alert type its models have: a rule name or a metric; only counting per alert."""
-    users = [m for m in models if m.spec.escalation == policy.name]
+    """`thresholds` keys name an alert type its models (`users`) have: a rule name or a metric; only counting per
+    alert."""
     known: set[str] = set(METRICS)
     for model in users:
         known |= set(_business(environments.get(model.environment or "")))
